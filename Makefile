@@ -1,0 +1,58 @@
+# recording_toolkit: the two commands a new user needs are `make demo` and `make test`.
+# Everything they need (a virtual environment, packages, a browser for the UI test) is set up here.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: install demo test test-fast lab bench soak browser lint clean help
+
+help:
+	@echo "make demo   - run the whole workflow on a local sandbox and write reports/demo/"
+	@echo "make test   - every test, notebooks and the browser test included"
+	@echo "make lab    - open JupyterLab on notebooks/"
+	@echo "make bench  - run the benchmarks and write benchmarks/RESULTS.md"
+	@echo "make soak   - the long end-to-end fault soak"
+	@echo "make install - create $(VENV) and install the project with all extras"
+
+# Re-installs only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/recording-toolkit demo
+
+# The browser for the JupyterLab UI test (Debian's chromium; never a downloaded build).
+browser:
+	@bash scripts/ensure-browser
+
+test: $(STAMP) browser
+	$(PYTEST) -p no:cacheprovider --doctest-modules recording_toolkit tests
+	$(PYTEST) -p no:cacheprovider --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with notebooks/sanitize.cfg notebooks
+
+test-fast: $(STAMP)
+	$(PYTEST) -p no:cacheprovider -m "not browser and not slow" --doctest-modules recording_toolkit tests
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+soak: $(STAMP)
+	$(BIN)/python -m recording_toolkit.soak
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) reports build *.egg-info .pytest_cache

@@ -1,0 +1,94 @@
+"""recording_toolkit: start Plivo conference recordings, receive their callbacks, analyse them.
+
+The public names are imported lazily, so ``import recording_toolkit`` stays fast and a notebook
+that only loads logs never imports the HTTP or server stack.
+
+Examples
+--------
+>>> import recording_toolkit as rt
+>>> rt.RateCard().transcription_per_minute
+0.05
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # client
+    "AsyncRecordingClient": "client",
+    "RecordingClient": "client",
+    "RecordingResult": "client",
+    # settings
+    "Credentials": "config",
+    "RateCard": "config",
+    # callbacks, receiver, sandbox
+    "CallbackLog": "callback_log",
+    "CallbackReceiver": "receiver",
+    "Sandbox": "sandbox",
+    # loading
+    "LoadResult": "load",
+    "join_recordings": "load",
+    "load_callbacks": "load",
+    "load_recordings": "load",
+    "load_transcriptions": "load",
+    # analytics and reports
+    "Summary": "report",
+    "summarize": "report",
+    # notebook side
+    "Dashboard": "widgets",
+    "RecordingPanel": "widgets",
+    # errors
+    "AuthenticationError": "errors",
+    "BadRequestError": "errors",
+    "CallbackError": "errors",
+    "ConfigurationError": "errors",
+    "ConnectError": "errors",
+    "ForbiddenError": "errors",
+    "InvalidRequestError": "errors",
+    "LoadError": "errors",
+    "MissingNonceError": "errors",
+    "MissingSignatureError": "errors",
+    "NotFoundError": "errors",
+    "PlivoAPIError": "errors",
+    "RateLimitError": "errors",
+    "RecordingToolkitError": "errors",
+    "ServerError": "errors",
+    "SignatureError": "errors",
+    "SignatureMismatchError": "errors",
+    "TimeoutError": "errors",
+    "TransportError": "errors",
+    "ValidationError": "errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'recording_toolkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .callback_log import CallbackLog
+    from .client import AsyncRecordingClient, RecordingClient, RecordingResult
+    from .config import Credentials, RateCard
+    from .errors import *  # noqa: F403
+    from .load import (LoadResult, join_recordings, load_callbacks, load_recordings,
+                       load_transcriptions)
+    from .receiver import CallbackReceiver
+    from .report import Summary, summarize
+    from .sandbox import Sandbox
+    from .widgets import Dashboard, RecordingPanel

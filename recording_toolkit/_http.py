@@ -1,0 +1,11 @@
+"""The one place the package imports its HTTP library.
+
+httpx and its maintained fork httpx2 share an API; keeping the import here makes the choice one
+line (see ``benchmarks/bench_client.py`` for the figures behind it).
+"""
+
+from __future__ import annotations
+
+import httpx
+
+__all__ = ["httpx"]

@@ -1,0 +1,153 @@
+"""Turn one raw callback into a normalised event.
+
+Plivo sends the same callback in several shapes: form-encoded or JSON POST bodies, GET query
+strings, snake_case names (the Record API) or CamelCase names (recordings started from Conference
+XML: ``RecordUrl``, ``RecordingID``, ``RecordingDurationMs``...). The receiver and the loader both
+pass what they got through :func:`normalise_callback`, so a field has one name everywhere after
+this point. Values are kept exactly as received (text); typing happens in the loader.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .errors import CallbackError
+
+__all__ = [
+    "EVENT_KINDS",
+    "RECORDING_FIELDS",
+    "TRANSCRIPTION_FIELDS",
+    "CallbackEvent",
+    "EventKind",
+    "infer_kind",
+    "normalise_callback",
+    "normalise_fields",
+    "snake_case",
+]
+
+EventKind = Literal["recording", "transcription"]
+EVENT_KINDS: tuple[EventKind, ...] = ("recording", "transcription")
+
+RECORDING_FIELDS = frozenset({
+    "api_id", "record_url", "recording_id", "conference_name", "recording_duration",
+    "recording_duration_ms", "recording_start_ms", "recording_end_ms",
+})
+TRANSCRIPTION_FIELDS = frozenset({
+    "transcription", "transcription_charge", "transcription_rate", "duration", "call_uuid",
+    "recording_id", "error",
+})
+# Fields that only one kind of callback carries: used to tell them apart without a path.
+_ONLY_RECORDING = frozenset({"record_url", "recording_duration_ms", "recording_start_ms",
+                             "recording_end_ms", "recording_duration"})
+_ONLY_TRANSCRIPTION = frozenset({"transcription", "transcription_charge", "transcription_rate"})
+
+_CAMEL_BOUNDARY_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_CAMEL_BOUNDARY_2 = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def snake_case(name: str) -> str:
+    """``RecordingDurationMs`` -> ``recording_duration_ms``, ``RecordingID`` -> ``recording_id``,
+    ``CallUUID`` -> ``call_uuid``; snake_case names pass unchanged.
+
+    Examples
+    --------
+    >>> snake_case("RecordUrl"), snake_case("RecordingID"), snake_case("recording_id")
+    ('record_url', 'recording_id', 'recording_id')
+    """
+    text = _CAMEL_BOUNDARY_1.sub(r"\1_\2", name.strip())
+    text = _CAMEL_BOUNDARY_2.sub(r"\1_\2", text)
+    return text.replace("-", "_").lower()
+
+
+def normalise_fields(fields: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[str, str]:
+    """Field names in snake_case, values as text exactly as received.
+
+    A name given in both spellings keeps the snake_case one; a repeated name keeps its first
+    value; JSON numbers and booleans become their text, JSON null becomes ``""``.
+    """
+    items = fields.items() if isinstance(fields, Mapping) else fields
+    out: dict[str, str] = {}
+    camel: dict[str, str] = {}
+    for key, value in items:
+        if isinstance(value, list | tuple):
+            value = value[0] if value else ""
+        text = _as_text(value)
+        name = str(key)
+        snake = snake_case(name)
+        target = out if snake == name else camel
+        target.setdefault(snake, text)
+    for key, value in camel.items():
+        out.setdefault(key, value)
+    return out
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def infer_kind(payload: Mapping[str, str]) -> EventKind | None:
+    """``recording`` or ``transcription`` from the fields alone; None when they do not tell."""
+    keys = set(payload)
+    has_rec = bool(keys & _ONLY_RECORDING)
+    has_tr = bool(keys & _ONLY_TRANSCRIPTION)
+    if has_tr and not has_rec:
+        return "transcription"
+    if has_rec and not has_tr:
+        return "recording"
+    if payload.get("message") == "record_done":
+        return "recording"
+    return None
+
+
+@dataclass(frozen=True)
+class CallbackEvent:
+    """A normalised callback: its kind and its fields (snake_case names, text values)."""
+
+    kind: EventKind
+    payload: dict[str, str]
+
+    @property
+    def recording_id(self) -> str:
+        return self.payload["recording_id"]
+
+
+def normalise_callback(fields: Mapping[str, Any] | Iterable[tuple[str, Any]], *,
+                       kind: EventKind | None = None) -> CallbackEvent:
+    """Normalise one callback and decide its kind.
+
+    ``kind`` is what the endpoint says (``/callbacks/recording`` or ``/callbacks/transcription``);
+    without it the fields decide. Raises :class:`CallbackError` with the reason when the payload
+    cannot be used: no ``recording_id``, a kind that cannot be told, or fields of the other kind
+    posted to an endpoint.
+    """
+    payload = normalise_fields(fields)
+    inferred = infer_kind(payload)
+    if kind is None:
+        if inferred is None:
+            raise CallbackError(
+                "cannot tell a recording from a transcription callback: none of"
+                f" {sorted(_ONLY_RECORDING | _ONLY_TRANSCRIPTION)} is present"
+            )
+        kind = inferred
+    elif kind not in EVENT_KINDS:
+        raise CallbackError(f"unknown event kind {kind!r}; expected one of {EVENT_KINDS}")
+    elif inferred is not None and inferred != kind:
+        raise CallbackError(
+            f"the payload has {inferred} callback fields but was sent as a {kind} callback"
+        )
+    if not payload.get("recording_id", "").strip():
+        raise CallbackError("recording_id is missing or empty")
+    return CallbackEvent(kind=kind, payload=payload)

@@ -1,0 +1,182 @@
+"""Plivo callback signatures, version 3: signing and verification.
+
+Plivo signs every callback with HMAC-SHA256 over the callback URL, its parameters and a nonce, and
+sends the result in ``X-Plivo-Signature-V3`` (signed with the account's or sub-account's token) or
+``X-Plivo-Signature-Ma-V3`` (the main account's token), with the nonce in
+``X-Plivo-Signature-V3-Nonce``. The receiver verifies with :func:`verify_v3`; the sandbox signs
+with :func:`sign_v3`. Both build the same string, so they cannot drift apart.
+
+The string to sign (``shared/PLIVO.md``, checked against the golden vectors in the tests):
+
+- the base is the URL as configured, scheme + host[:port] + path; ``#fragment`` (Plivo's
+  callback-retry settings live there) and ``;params`` are dropped; the query is parsed and
+  percent-decoded (``+`` is a space);
+- GET: callback parameters merged with the URL's query (the URL wins on a clash), then
+  ``base?k=v&k=v`` over sorted keys, a repeated key giving one pair per value, values sorted;
+  just ``base`` with no parameters at all;
+- POST: ``base?`` + the sorted query as ``k=v&...`` + ``.`` (only when there was a query) +
+  ``k1v1k2v2...`` over the sorted body keys; with no body parameters, ``base`` (plus ``?query``).
+
+``message = string + "." + nonce``; signature = base64(HMAC-SHA256(token, message)).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import MissingNonceError, MissingSignatureError, SignatureMismatchError
+
+__all__ = [
+    "MA_SIGNATURE_HEADER",
+    "NONCE_HEADER",
+    "SIGNATURE_HEADER",
+    "Params",
+    "sign_v3",
+    "signature_string",
+    "signed_headers",
+    "verify_v3",
+]
+
+SIGNATURE_HEADER = "X-Plivo-Signature-V3"
+MA_SIGNATURE_HEADER = "X-Plivo-Signature-Ma-V3"
+NONCE_HEADER = "X-Plivo-Signature-V3-Nonce"
+
+#: Callback parameters: a mapping of name to one value or several, or a sequence of pairs.
+Params = Mapping[str, "str | Sequence[str]"] | Iterable[tuple[str, str]]
+
+
+def _pairs(params: Params | None) -> list[tuple[str, str]]:
+    if params is None:
+        return []
+    items = params.items() if isinstance(params, Mapping) else params
+    out: list[tuple[str, str]] = []
+    for key, value in items:
+        if isinstance(value, list | tuple):
+            out.extend((str(key), str(v)) for v in value)
+        else:
+            out.append((str(key), str(value)))
+    return out
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+def _sorted_pairs(grouped: Mapping[str, list[str]]) -> list[tuple[str, str]]:
+    return [(key, value) for key in sorted(grouped) for value in sorted(grouped[key])]
+
+
+def signature_string(method: str, url: str, params: Params | None = None) -> str:
+    """The text Plivo signs for a callback to ``url`` with these parameters (before the nonce)."""
+    parts = urlsplit(url)
+    path = parts.path.split(";", 1)[0]
+    base = f"{parts.scheme}://{parts.netloc}{path}"
+    query = _grouped(parse_qsl(parts.query, keep_blank_values=True))
+    body = _grouped(_pairs(params))
+    if method.upper() == "GET":
+        merged = dict(body)
+        merged.update(query)  # the URL's own query wins on a clash
+        if not merged:
+            return base
+        return base + "?" + "&".join(f"{k}={v}" for k, v in _sorted_pairs(merged))
+    query_text = "&".join(f"{k}={v}" for k, v in _sorted_pairs(query))
+    if not body:
+        return base + ("?" + query_text if query_text else "")
+    body_text = "".join(k + v for k, v in _sorted_pairs(body))
+    return base + "?" + query_text + ("." if query_text else "") + body_text
+
+
+def sign_v3(auth_token: str, nonce: str, method: str, url: str, params: Params | None = None) -> str:
+    """The V3 signature (standard base64 with padding) of a callback."""
+    message = f"{signature_string(method, url, params)}.{nonce}".encode()
+    digest = hmac.new(auth_token.encode(), message, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def signed_headers(auth_token: str, nonce: str, method: str, url: str,
+                   params: Params | None = None, *, main_account_token: str | None = None
+                   ) -> dict[str, str]:
+    """The headers Plivo would send with this callback (the sandbox's signing helper)."""
+    headers = {
+        SIGNATURE_HEADER: sign_v3(auth_token, nonce, method, url, params),
+        NONCE_HEADER: nonce,
+    }
+    headers[MA_SIGNATURE_HEADER] = sign_v3(main_account_token or auth_token, nonce, method, url,
+                                           params)
+    return headers
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        for key, val in headers.items():
+            if key.lower() == lowered:
+                return val
+    return value
+
+
+def verify_v3(
+    headers: Mapping[str, str],
+    *,
+    method: str,
+    url: str,
+    params: Params | None,
+    auth_tokens: str | Sequence[str],
+    main_account_tokens: str | Sequence[str] | None = None,
+) -> str:
+    """Check a callback's V3 signature; return the header name that matched.
+
+    ``auth_tokens`` are the account's (or sub-account's) tokens, several while one is being
+    rotated; ``main_account_tokens`` check ``X-Plivo-Signature-Ma-V3`` (default: the same tokens).
+    A header may hold several comma-separated signatures; any match passes. ``url`` must be the
+    public URL Plivo called. Comparison is constant-time.
+
+    Raises :class:`MissingSignatureError`, :class:`MissingNonceError` or
+    :class:`SignatureMismatchError`.
+    """
+    tokens = [auth_tokens] if isinstance(auth_tokens, str) else list(auth_tokens)
+    if main_account_tokens is None:
+        ma_tokens = tokens
+    elif isinstance(main_account_tokens, str):
+        ma_tokens = [main_account_tokens]
+    else:
+        ma_tokens = list(main_account_tokens)
+    offered = {
+        SIGNATURE_HEADER: _header(headers, SIGNATURE_HEADER),
+        MA_SIGNATURE_HEADER: _header(headers, MA_SIGNATURE_HEADER),
+    }
+    if not any(v and v.strip() for v in offered.values()):
+        raise MissingSignatureError(
+            f"no {SIGNATURE_HEADER} or {MA_SIGNATURE_HEADER} header: the request is not signed"
+        )
+    nonce = _header(headers, NONCE_HEADER)
+    if not nonce or not nonce.strip():
+        raise MissingNonceError(f"no {NONCE_HEADER} header: the signature cannot be checked")
+    nonce = nonce.strip()
+    text = signature_string(method, url, params)
+    for header_name, keys in ((SIGNATURE_HEADER, tokens), (MA_SIGNATURE_HEADER, ma_tokens)):
+        value = offered[header_name]
+        if not value:
+            continue
+        candidates = [s.strip().encode() for s in value.split(",") if s.strip()]
+        for token in keys:
+            digest = hmac.new(token.encode(), f"{text}.{nonce}".encode(), hashlib.sha256).digest()
+            expected = base64.b64encode(digest)
+            # compare against every candidate, without stopping early on a match
+            matched = False
+            for candidate in candidates:
+                matched |= hmac.compare_digest(expected, candidate)
+            if matched:
+                return header_name
+    raise SignatureMismatchError(
+        "signature mismatch: no offered signature matches the configured token(s) for this URL"
+        " (check that public_url is the URL Plivo calls)"
+    )
