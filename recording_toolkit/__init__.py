@@ -1,3 +1,4 @@
+# ruff: noqa: F401  (names are re-exported lazily through __all__)
 """recording_toolkit: start Plivo conference recordings, receive their callbacks, analyse them.
 
 The public names are imported lazily, so ``import recording_toolkit`` stays fast and a notebook
@@ -86,8 +87,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .client import AsyncRecordingClient, RecordingClient, RecordingResult
     from .config import Credentials, RateCard
     from .errors import *  # noqa: F403
-    from .load import (LoadResult, join_recordings, load_callbacks, load_recordings,
-                       load_transcriptions)
+    from .load import (
+        LoadResult,
+        join_recordings,
+        load_callbacks,
+        load_recordings,
+        load_transcriptions,
+    )
     from .receiver import CallbackReceiver
     from .report import Summary, summarize
     from .sandbox import Sandbox

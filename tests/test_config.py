@@ -1,0 +1,96 @@
+"""Credentials, base URL and rate card resolution (config.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from recording_toolkit.config import (
+    DEFAULT_BASE_URL,
+    RateCard,
+    resolve_base_url,
+    resolve_credentials,
+    resolve_data_dir,
+)
+from recording_toolkit.errors import ConfigurationError
+
+
+def test_credentials_from_arguments_win_over_environment(auth_id, auth_token, env):
+    other = "SA" + "B" * 18
+    creds = resolve_credentials(other, "arg-token", environ=env)
+    assert creds.auth_id == other
+    assert creds.auth_token == "arg-token"
+
+
+def test_credentials_fall_back_to_environment(env, auth_id, auth_token):
+    creds = resolve_credentials(environ=env)
+    assert (creds.auth_id, creds.auth_token) == (auth_id, auth_token)
+
+
+def test_token_never_in_repr_or_str(env, auth_token):
+    creds = resolve_credentials(environ=env)
+    assert auth_token not in repr(creds)
+    assert auth_token not in str(creds)
+    assert "***" in repr(creds)
+
+
+@pytest.mark.parametrize("bad", ["", "MA123", "XX" + "A" * 18, "ma" + "a" * 18, "MA" + "A" * 19])
+def test_malformed_auth_id_is_named(bad):
+    with pytest.raises(ConfigurationError, match="auth_id"):
+        resolve_credentials(bad or None, "token", environ={})
+
+
+def test_missing_token_names_the_variable(auth_id):
+    with pytest.raises(ConfigurationError, match="PLIVO_AUTH_TOKEN"):
+        resolve_credentials(auth_id, environ={})
+
+
+def test_malformed_auth_id_error_does_not_leak_token():
+    with pytest.raises(ConfigurationError) as info:
+        resolve_credentials("bad", "supersecret", environ={})
+    assert "supersecret" not in str(info.value)
+
+
+def test_base_url_order_and_trailing_slash():
+    assert resolve_base_url(environ={}) == DEFAULT_BASE_URL
+    assert resolve_base_url(environ={"PLIVO_API_BASE_URL": "http://127.0.0.1:9/"}) == (
+        "http://127.0.0.1:9"
+    )
+    assert resolve_base_url("http://x.test/", environ={"PLIVO_API_BASE_URL": "http://y"}) == (
+        "http://x.test"
+    )
+    with pytest.raises(ConfigurationError, match="base_url"):
+        resolve_base_url("ftp://nope", environ={})
+
+
+def test_data_dir(tmp_path):
+    assert resolve_data_dir(tmp_path, environ={}) == tmp_path
+    assert str(resolve_data_dir(environ={"RECORDING_TOOLKIT_DATA_DIR": "/d"})) == "/d"
+
+
+def test_rate_card_sources_in_order(tmp_path):
+    toml = tmp_path / "rates.toml"
+    toml.write_text('[rates]\ntranscription_per_minute = 0.04\nfree_storage_days = 30\n')
+    card = RateCard.resolve(
+        path=toml,
+        environ={"RECORDING_TOOLKIT_RATE_FREE_STORAGE_DAYS": "60"},
+        storage_per_minute_month=0.001,
+    )
+    assert card.transcription_per_minute == 0.04   # from the file
+    assert card.free_storage_days == 60            # the environment beats the file
+    assert card.storage_per_minute_month == 0.001  # explicit beats both
+    assert RateCard.resolve(environ={}) == RateCard()
+
+
+def test_rate_card_rejects_unknown_keys_and_bad_values(tmp_path):
+    with pytest.raises(ConfigurationError, match="unknown key"):
+        RateCard.from_mapping({"transcription_price": 1})
+    with pytest.raises(ConfigurationError, match="transcription_per_minute"):
+        RateCard(transcription_per_minute=-1)
+    with pytest.raises(ConfigurationError, match="RECORDING|environment"):
+        RateCard.from_env({"RECORDING_TOOLKIT_RATE_TRANSCRIPTION_PER_MINUTE": "cheap"})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("transcription_per_minute = [")
+    with pytest.raises(ConfigurationError, match="bad.toml"):
+        RateCard.from_toml(bad)
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        RateCard.from_toml(tmp_path / "missing.toml")

@@ -1,0 +1,35 @@
+"""The background uvicorn server (_server.py)."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from recording_toolkit._server import BackgroundServer
+
+
+def _app():
+    return Starlette(routes=[Route("/", lambda request: PlainTextResponse("hello"))])
+
+
+def test_serves_on_loopback_free_port_and_stops():
+    server = BackgroundServer(_app(), name="probe")
+    with server:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.port and server.port > 0
+        assert httpx.get(server.url + "/").text == "hello"
+        url = server.url
+    assert not server.running
+    try:
+        httpx.get(url + "/", timeout=1)
+    except httpx.ConnectError:
+        pass
+    else:  # pragma: no cover - the port must be closed after stop()
+        raise AssertionError("server still answering after stop()")
+
+
+def test_two_servers_get_different_ports():
+    with BackgroundServer(_app()) as a, BackgroundServer(_app()) as b:
+        assert a.port != b.port
