@@ -65,22 +65,46 @@ def snake_case(name: str) -> str:
 def normalise_fields(fields: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[str, str]:
     """Field names in snake_case, values as text exactly as received.
 
-    A name given in both spellings keeps the snake_case one; a repeated name keeps its first
-    value; JSON numbers and booleans become their text, JSON null becomes ``""``.
+    A name may arrive more than once (a repeated form key, both ``RecordingID`` and
+    ``recording_id``, a one-element JSON list): that is fine while every copy carries the same
+    text. Copies that disagree raise :class:`CallbackError` naming the field, because keeping one
+    of them would silently drop the other. JSON numbers and booleans become their text, JSON null
+    becomes ``""``.
+
+    Examples
+    --------
+    >>> normalise_fields({"RecordingID": "r1", "RecordingDurationMs": 345100})
+    {'recording_id': 'r1', 'recording_duration_ms': '345100'}
+    >>> normalise_fields([("recording_id", "r1"), ("RecordingID", "r2")])
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.CallbackError: field 'recording_id' is given more than once with \
+different values ('RecordingID', 'recording_id'); refusing to pick one
     """
     items = fields.items() if isinstance(fields, Mapping) else fields
     out: dict[str, str] = {}
-    camel: dict[str, str] = {}
+    spellings: dict[str, list[str]] = {}
     for key, value in items:
-        if isinstance(value, list | tuple):
-            value = value[0] if value else ""
-        text = _as_text(value)
         name = str(key)
+        if isinstance(value, list | tuple):
+            texts = {_as_text(v) for v in value}
+            if len(texts) > 1:
+                raise CallbackError(
+                    f"field {name!r} holds {len(value)} different values; expected one"
+                )
+            text = texts.pop() if texts else ""
+        else:
+            text = _as_text(value)
         snake = snake_case(name)
-        target = out if snake == name else camel
-        target.setdefault(snake, text)
-    for key, value in camel.items():
-        out.setdefault(key, value)
+        seen = spellings.setdefault(snake, [])
+        if name not in seen:
+            seen.append(name)
+        if snake in out and out[snake] != text:
+            raise CallbackError(
+                f"field {snake!r} is given more than once with different values"
+                f" ({', '.join(repr(n) for n in sorted(seen))}); refusing to pick one"
+            )
+        out[snake] = text
     return out
 
 
@@ -137,6 +161,13 @@ def normalise_callback(fields: Mapping[str, Any] | Iterable[tuple[str, Any]], *,
     inferred = infer_kind(payload)
     if kind is None:
         if inferred is None:
+            rec = sorted(set(payload) & _ONLY_RECORDING)
+            tr = sorted(set(payload) & _ONLY_TRANSCRIPTION)
+            if rec and tr:
+                raise CallbackError(
+                    "cannot tell a recording from a transcription callback: it has recording"
+                    f" fields {rec} and transcription fields {tr}"
+                )
             raise CallbackError(
                 "cannot tell a recording from a transcription callback: none of"
                 f" {sorted(_ONLY_RECORDING | _ONLY_TRANSCRIPTION)} is present"

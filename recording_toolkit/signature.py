@@ -28,7 +28,12 @@ import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import MissingNonceError, MissingSignatureError, SignatureMismatchError
+from .errors import (
+    ConfigurationError,
+    MissingNonceError,
+    MissingSignatureError,
+    SignatureMismatchError,
+)
 
 __all__ = [
     "MA_SIGNATURE_HEADER",
@@ -123,6 +128,15 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+def _token_list(tokens: str | Sequence[str], name: str) -> list[str]:
+    # An empty token would make HMAC keyed with b"" and accept signatures anyone can compute.
+    listed = [tokens] if isinstance(tokens, str) else list(tokens)
+    if not listed or not all(isinstance(t, str) and t for t in listed):
+        raise ConfigurationError(f"{name}: at least one non-empty auth token is needed to verify"
+                                 " callback signatures")
+    return listed
+
+
 def verify_v3(
     headers: Mapping[str, str],
     *,
@@ -140,15 +154,12 @@ def verify_v3(
     public URL Plivo called. Comparison is constant-time.
 
     Raises :class:`MissingSignatureError`, :class:`MissingNonceError` or
-    :class:`SignatureMismatchError`.
+    :class:`SignatureMismatchError`; :class:`ConfigurationError` when no usable token is given
+    (an empty token is refused: it would accept signatures anyone can compute).
     """
-    tokens = [auth_tokens] if isinstance(auth_tokens, str) else list(auth_tokens)
-    if main_account_tokens is None:
-        ma_tokens = tokens
-    elif isinstance(main_account_tokens, str):
-        ma_tokens = [main_account_tokens]
-    else:
-        ma_tokens = list(main_account_tokens)
+    tokens = _token_list(auth_tokens, "auth_tokens")
+    ma_tokens = tokens if main_account_tokens is None else _token_list(main_account_tokens,
+                                                                        "main_account_tokens")
     offered = {
         SIGNATURE_HEADER: _header(headers, SIGNATURE_HEADER),
         MA_SIGNATURE_HEADER: _header(headers, MA_SIGNATURE_HEADER),

@@ -1,0 +1,155 @@
+"""``recording-toolkit receive``: run the callback receiver in the foreground.
+
+It prints the callback URLs to give Plivo, serves until Ctrl-C or SIGTERM, lets in-flight
+callbacks finish, closes the log and exits 0. Every callback answered 2xx is on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["register", "run"]
+
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "receive",
+        help="receive Plivo recording and transcription callbacks into a log folder",
+        description=(
+            "Serve POST|GET /callbacks/recording and POST /callbacks/transcription, verify Plivo's"
+            " V3 signatures and append each callback to the JSON Lines log once it is on disk."
+            " Runs until Ctrl-C or SIGTERM."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port to listen on; 0 picks a free one (default: %(default)s)")
+    parser.add_argument("--log-dir", default=None,
+                        help="callback log folder (default: $RECORDING_TOOLKIT_DATA_DIR/callbacks,"
+                             " else ./recording_data/callbacks)")
+    parser.add_argument("--auth-token", action="append", default=None, metavar="TOKEN",
+                        help="token Plivo signs callbacks with; repeat (or comma-separate) while"
+                             " rotating (default: $PLIVO_AUTH_TOKEN, which keeps it out of the"
+                             " process list)")
+    parser.add_argument("--main-account-token", action="append", default=None, metavar="TOKEN",
+                        help="token for X-Plivo-Signature-Ma-V3 when it differs (sub-accounts)")
+    parser.add_argument("--public-url", default=None,
+                        help="base URL Plivo calls, e.g. https://callbacks.example.com; signatures"
+                             " are checked against it (default: this server's own URL)")
+    parser.add_argument("--no-verify", dest="verify", action="store_false",
+                        help="accept unsigned callbacks (tests only); lines say verified: false")
+    parser.add_argument("--trust-forwarded", action="store_true",
+                        help="without --public-url, rebuild the URL from X-Forwarded-Proto and"
+                             " X-Forwarded-Host (only behind a proxy you control)")
+    parser.add_argument("--instance-id", default=None,
+                        help="id in the log's file names (default: host-pid-random)")
+    parser.add_argument("--log-level", default="warning",
+                        choices=["critical", "error", "warning", "info", "debug"],
+                        help="uvicorn's log level (default: %(default)s)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
+        out: Any = None) -> int:
+    """Serve until interrupted; return the exit code."""
+    import uvicorn
+
+    from .._server import bind_socket
+    from ..callback_log import CallbackLog
+    from ..config import resolve_data_dir
+    from ..errors import ConfigurationError
+    from ..receiver import (
+        RECORDING_PATH,
+        TRANSCRIPTION_PATH,
+        create_receiver_app,
+        resolve_auth_tokens,
+    )
+
+    out = out or sys.stdout
+    env = os.environ if environ is None else environ
+    tokens = resolve_auth_tokens(args.auth_token, environ=env)
+    if args.verify and not tokens:
+        raise ConfigurationError(
+            "auth token missing: pass --auth-token or set PLIVO_AUTH_TOKEN (or --no-verify to"
+            " accept unsigned callbacks)"
+        )
+    log_dir = args.log_dir or (resolve_data_dir(environ=env) / "callbacks")
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {exc}") from None
+    log = None
+    try:
+        log = CallbackLog(log_dir, instance_id=args.instance_id)
+        app = create_receiver_app(log, auth_tokens=tokens,
+                                  main_account_tokens=args.main_account_token,
+                                  public_url=args.public_url, trust_forwarded=args.trust_forwarded,
+                                  verify=args.verify)
+        port = sock.getsockname()[1]
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        local_url = f"http://{host}:{port}"
+        settings = app.state.settings
+        if settings.public_url is None and args.host not in _WILDCARD_HOSTS:
+            settings.public_url = local_url  # what it hands out is what it verifies against
+        shown = settings.public_url or f"http://<this host>:{port}"
+
+        def ready() -> None:
+            verify = "on" if args.verify else "OFF (unsigned callbacks accepted)"
+            print(f"recording-toolkit receive: listening on {local_url}", file=out)
+            print(f"  log folder:         {os.fspath(log_dir)} (instance {log.instance_id})",
+                  file=out)
+            print(f"  signatures:         {verify}", file=out)
+            print(f"  recording callback: {shown}{RECORDING_PATH}", file=out)
+            print(f"  transcription:      {shown}{TRANSCRIPTION_PATH}", file=out)
+            print("  press Ctrl-C to stop", file=out, flush=True)
+
+        config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off")
+        server = _foreground_server(config, on_ready=ready)
+        server.run(sockets=[sock])
+        counts = app.state.counts.snapshot()
+        print(f"recording-toolkit receive: stopped ({server.stopped_by or 'shutdown'});"
+              f" stored {counts['recording']} recording and {counts['transcription']}"
+              f" transcription callbacks, {counts['duplicates']} duplicates,"
+              f" {counts['rejected']} rejected, {counts['malformed']} malformed",
+              file=out, flush=True)
+    finally:
+        if log is not None:
+            log.close()
+        sock.close()
+    return 0
+
+
+def _foreground_server(config: Any, *, on_ready: Callable[[], None]) -> Any:
+    """uvicorn that reports when it is serving and exits quietly on Ctrl-C / SIGTERM.
+
+    uvicorn re-raises the stopping signal after a graceful shutdown; here the shutdown *is* the
+    expected end, so the command closes its log and exits 0 instead of dying by the signal.
+    (Defined on call: command modules import only the standard library at import time.)
+    """
+    import signal
+
+    import uvicorn
+
+    class ForegroundServer(uvicorn.Server):
+        stopped_by: str | None = None
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                on_ready()
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            self.stopped_by = signal.Signals(sig).name
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            else:
+                self.should_exit = True
+
+    return ForegroundServer(config)

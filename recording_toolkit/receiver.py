@@ -1,0 +1,652 @@
+"""The callback receiver: an ASGI app that verifies, normalises and durably logs Plivo callbacks.
+
+Routes:
+
+======================================  ====================================================
+``POST|GET /callbacks/recording``       recording callbacks (``callback_method`` may be GET)
+``POST /callbacks/transcription``       transcription callbacks (Plivo always POSTs them)
+``GET /healthz``                        liveness, with the counts
+======================================  ====================================================
+
+What each request gets, in the order it is checked (no input ever gets a 500):
+
+- **413** the body is over 1 MiB (enforced while reading; Content-Length is not trusted);
+  recorded in ``_rejected/``.
+- **403** the V3 signature is missing, has no nonce or does not match; nothing goes into the log,
+  the attempt (headers without signature values, body length, reason) goes into ``_rejected/``.
+- **400** the payload cannot be used (unparseable body, no ``recording_id``, fields of the other
+  kind, a field given twice with different values...): the reason is in the answer and the raw
+  request is kept in ``_quarantine/``.
+- **200** ``{"status": "stored"}`` once the line is fsync'd, or ``{"status": "duplicate"}`` for
+  a callback already in the log (Plivo retries).
+- **503** the log could not be written (disk full...): nothing acknowledged, the sender retries.
+- 404 unknown path, 405 wrong method.
+
+The signature is checked against the URL Plivo called: ``public_url`` (the base URL under which
+Plivo reaches this app, e.g. ``https://callbacks.example.com``) plus the route and the request's
+query. Without ``public_url`` the URL is rebuilt from the request (its ``Host`` header, or, with
+``trust_forwarded=True`` behind a proxy you control, ``X-Forwarded-Proto`` / ``X-Forwarded-Host``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._server import BackgroundServer
+from .callback_log import CallbackLog
+from .callbacks import EventKind, normalise_callback
+from .errors import CallbackError, ConfigurationError, SignatureError
+from .signature import MA_SIGNATURE_HEADER, SIGNATURE_HEADER, verify_v3
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "RECORDING_PATH",
+    "TRANSCRIPTION_PATH",
+    "CallbackReceiver",
+    "ReceiverCounts",
+    "create_receiver_app",
+    "resolve_auth_tokens",
+]
+
+logger = logging.getLogger(__name__)
+
+RECORDING_PATH = "/callbacks/recording"
+TRANSCRIPTION_PATH = "/callbacks/transcription"
+HEALTH_PATH = "/healthz"
+#: Largest request body accepted (1 MiB); Plivo's callbacks are a few hundred bytes.
+MAX_BODY_BYTES = 1024 * 1024
+
+_REDACTED_HEADERS = frozenset({SIGNATURE_HEADER.lower(), MA_SIGNATURE_HEADER.lower(),
+                               "authorization", "proxy-authorization", "cookie"})
+_COUNT_NAMES = ("recording", "transcription", "duplicates", "rejected", "malformed")
+
+
+class ReceiverCounts:
+    """Thread-safe counts of what the receiver answered, with a way to wait for them.
+
+    ``recording`` / ``transcription``: callbacks stored; ``duplicates``: redeliveries answered
+    without writing; ``rejected``: 403 and 413; ``malformed``: 400.
+    """
+
+    def __init__(self) -> None:
+        self._values = dict.fromkeys(_COUNT_NAMES, 0)
+        self._changed = threading.Condition()
+
+    def add(self, name: str) -> None:
+        with self._changed:
+            self._values[name] += 1
+            self._changed.notify_all()
+
+    def snapshot(self) -> dict[str, int]:
+        with self._changed:
+            return dict(self._values)
+
+    def wait(self, timeout: float | None = None) -> dict[str, int]:
+        """Block until a count changes (or ``timeout`` s pass); return the counts."""
+        with self._changed:
+            self._changed.wait(timeout)
+            return dict(self._values)
+
+    def __repr__(self) -> str:
+        return f"ReceiverCounts({self.snapshot()})"
+
+
+@dataclass
+class ReceiverSettings:
+    """What the app checks requests against (no token ever shown in its repr)."""
+
+    auth_tokens: tuple[str, ...]
+    main_account_tokens: tuple[str, ...] | None
+    public_url: str | None
+    trust_forwarded: bool
+    verify: bool
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    def __repr__(self) -> str:
+        return (f"ReceiverSettings(tokens={len(self.auth_tokens)}, public_url={self.public_url!r},"
+                f" trust_forwarded={self.trust_forwarded}, verify={self.verify})")
+
+
+def resolve_auth_tokens(auth_token: str | Sequence[str] | None, *,
+                        environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The token(s) to verify with: the argument, else ``PLIVO_AUTH_TOKEN``.
+
+    A comma-separated value (argument or environment) gives several tokens, for rotation.
+
+    Examples
+    --------
+    >>> resolve_auth_tokens(None, environ={"PLIVO_AUTH_TOKEN": "old,new"})
+    ('old', 'new')
+    """
+    env = os.environ if environ is None else environ
+    given: Sequence[str]
+    if auth_token is None:
+        given = [env.get("PLIVO_AUTH_TOKEN", "")]
+    elif isinstance(auth_token, str):
+        given = [auth_token]
+    else:
+        given = list(auth_token)
+    tokens: list[str] = []
+    for value in given:
+        if not isinstance(value, str):
+            raise ConfigurationError(f"auth_token: expected text, got {type(value).__name__}")
+        tokens.extend(part.strip() for part in value.split(",") if part.strip())
+    return tuple(tokens)
+
+
+def _normalise_public_url(public_url: str | None) -> str | None:
+    if public_url is None:
+        return None
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"public_url: {public_url!r} is not an absolute http(s) URL (the base URL Plivo calls,"
+            " e.g. 'https://callbacks.example.com')"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"public_url: {public_url!r} must be a base URL without '?query' or '#fragment'; add"
+            " those to the callback URLs you give Plivo instead"
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def create_receiver_app(
+    log: CallbackLog,
+    *,
+    auth_tokens: str | Sequence[str] | None,
+    main_account_tokens: str | Sequence[str] | None = None,
+    public_url: str | None = None,
+    trust_forwarded: bool = False,
+    verify: bool = True,
+    counts: ReceiverCounts | None = None,
+) -> Starlette:
+    """The receiver as an ASGI app writing into ``log``.
+
+    ``auth_tokens`` verify ``X-Plivo-Signature-V3`` (several while rotating);
+    ``main_account_tokens`` verify ``X-Plivo-Signature-Ma-V3`` (default: the same tokens).
+    ``verify=False`` accepts unsigned callbacks and marks their lines ``"verified": false``.
+    The app's ``state`` holds ``log``, ``settings`` and ``counts``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder, CallbackLog(folder) as log:
+    ...     app = create_receiver_app(log, auth_tokens="token")
+    ...     sorted(route.path for route in app.routes)
+    ['/callbacks/recording', '/callbacks/transcription', '/healthz']
+    """
+    tokens = resolve_auth_tokens(auth_tokens, environ={}) if auth_tokens is not None else ()
+    ma_tokens = (None if main_account_tokens is None
+                 else resolve_auth_tokens(main_account_tokens, environ={}))
+    if verify and not tokens:
+        raise ConfigurationError(
+            "auth_token: missing; signature verification needs the auth token(s) Plivo signs with"
+            " (pass auth_token=... or set PLIVO_AUTH_TOKEN), or verify=False for unsigned tests"
+        )
+    if verify and ma_tokens is not None and not ma_tokens:
+        raise ConfigurationError("main_account_tokens: given but empty")
+    settings = ReceiverSettings(auth_tokens=tokens, main_account_tokens=ma_tokens,
+                                public_url=_normalise_public_url(public_url),
+                                trust_forwarded=trust_forwarded, verify=verify)
+    counts = counts if counts is not None else ReceiverCounts()
+
+    async def recording(request: Request) -> Response:
+        return await _handle_callback(request, "recording", RECORDING_PATH)
+
+    async def transcription(request: Request) -> Response:
+        return await _handle_callback(request, "transcription", TRANSCRIPTION_PATH)
+
+    async def health(request: Request) -> Response:
+        return _json({"status": "ok", "instance_id": log.instance_id, "counts": counts.snapshot()})
+
+    app = Starlette(routes=[
+        Route(RECORDING_PATH, recording, methods=["GET", "POST"]),
+        Route(TRANSCRIPTION_PATH, transcription, methods=["POST"]),
+        Route(HEALTH_PATH, health, methods=["GET"]),
+    ])
+    app.state.log = log
+    app.state.settings = settings
+    app.state.counts = counts
+    return app
+
+
+# -- request handling -------------------------------------------------------------------------
+
+class _TooLarge(Exception):
+    def __init__(self, size: int, declared: bool) -> None:
+        self.size = size
+        self.declared = declared
+
+
+@dataclass
+class _Parsed:
+    fields: list[tuple[str, Any]]
+    signed_params: list[tuple[str, str]] | None  # None: GET, the URL's query is everything
+    error: str | None = None
+
+
+def _json(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
+          ) -> Response:
+    # ASCII-only: a reason may quote undecodable input and must still be sendable
+    return Response(json.dumps(body, ensure_ascii=True), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(int(declared), declared=True)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(size, declared=False)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _strict_pairs(text: str, what: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError(f"the {what} is not valid UTF-8 once percent-decoded") from None
+
+
+def _text_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _parse(method: str, content_type: str, body: bytes, raw_query: bytes) -> _Parsed:
+    """The request's callback fields, and the parameters its signature covers."""
+    try:
+        query_text = raw_query.decode("utf-8")
+    except UnicodeDecodeError:
+        return _Parsed([], None if method == "GET" else [], "the query string is not valid UTF-8")
+    try:
+        query = _strict_pairs(query_text, "query string")
+    except ValueError as exc:
+        return _Parsed([], None if method == "GET" else [], str(exc))
+    if method == "GET":
+        return _Parsed(list(query), None)
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not body.strip():
+        if query:
+            return _Parsed(list(query), [])
+        return _Parsed([], [], "the request has no body and no query parameters")
+    if media == "application/json" or media.endswith("+json") or (
+            not media and body.lstrip()[:1] == b"{"):
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            return _Parsed([], [], f"the body is not valid JSON: {exc}")
+        if not isinstance(data, dict):
+            return _Parsed([], [], f"the JSON body is a {type(data).__name__}, not an object")
+        pairs = [(key, _text_value(value)) for key, value in data.items()]
+        return _Parsed(list(query) + list(data.items()), pairs)
+    if media in ("", "application/x-www-form-urlencoded"):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _Parsed([], [], "the form body is not valid UTF-8")
+        try:
+            form = _strict_pairs(text, "form body")
+        except ValueError as exc:
+            return _Parsed([], [], str(exc))
+        return _Parsed(list(query) + form, form)
+    return _Parsed([], [], f"unsupported Content-Type {media!r}: send"
+                           " application/x-www-form-urlencoded or application/json")
+
+
+def _verify_url(request: Request, settings: ReceiverSettings, route_path: str) -> str:
+    if settings.public_url is not None:
+        base = settings.public_url
+    else:
+        headers = request.headers
+        scheme = request.scope.get("scheme", "http")
+        host = headers.get("host")
+        if settings.trust_forwarded:
+            scheme = headers.get("x-forwarded-proto", scheme).split(",")[0].strip() or scheme
+            host = headers.get("x-forwarded-host", host or "").split(",")[0].strip() or host
+        if not host:
+            server = request.scope.get("server") or ("localhost", None)
+            host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
+        base = f"{scheme}://{host}"
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return base + route_path + (f"?{query}" if query else "")
+
+
+def _headers_for_record(request: Request) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw_name, raw_value in request.scope.get("headers", []):
+        name = raw_name.decode("latin-1").lower()
+        value = "[redacted]" if name in _REDACTED_HEADERS else raw_value.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+def _request_record(request: Request, *, status: int, reason: str, body_length: int,
+                    kind: EventKind, error: str | None = None) -> dict[str, Any]:
+    client = request.scope.get("client")
+    return {
+        "status": status,
+        "reason": reason,
+        "error": error,
+        "event": kind,
+        "method": request.method,
+        "path": request.scope.get("path", ""),
+        "remote": f"{client[0]}:{client[1]}" if client else None,
+        "headers": _headers_for_record(request),
+        "body_length": body_length,
+    }
+
+
+async def _reject(request: Request, *, status: int, reason: str, body_length: int,
+                  kind: EventKind, error: str) -> Response:
+    app = request.app
+    app.state.counts.add("rejected")
+    record = _request_record(request, status=status, reason=reason, body_length=body_length,
+                             kind=kind, error=error)
+    try:
+        await app.state.log.reject_async(record)
+    except (OSError, RuntimeError) as exc:  # the answer does not depend on this record
+        logger.error("could not record a rejected request: %s", exc)
+    logger.info("rejected %s %s with %d: %s", request.method, record["path"], status, reason)
+    return _json({"error": reason}, status)
+
+
+async def _malformed(request: Request, *, reason: str, body: bytes, kind: EventKind,
+                     verified: bool) -> Response:
+    app = request.app
+    app.state.counts.add("malformed")
+    record = _request_record(request, status=400, reason=reason, body_length=len(body),
+                             kind=kind, error="CallbackError")
+    record["verified"] = verified
+    record["query"] = request.scope.get("query_string", b"").decode("latin-1")
+    record["content_type"] = request.headers.get("content-type")
+    try:
+        record["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        record["body_base64"] = base64.b64encode(body).decode("ascii")
+    try:
+        await app.state.log.quarantine_async(record)
+    except (OSError, RuntimeError) as exc:
+        logger.error("could not quarantine a malformed callback: %s", exc)
+        return _json({"error": "the callback log is unavailable; retry later"}, 503)
+    logger.info("quarantined a malformed %s callback: %s", kind, reason)
+    return _json({"error": reason}, 400)
+
+
+async def _handle_callback(request: Request, kind: EventKind, route_path: str) -> Response:
+    allowed = "GET, POST" if route_path == RECORDING_PATH else "POST"
+    if request.method not in allowed.split(", "):  # HEAD, which Starlette adds to GET routes
+        return _json({"error": f"method {request.method} not allowed"}, 405, {"Allow": allowed})
+    state = request.app.state
+    settings: ReceiverSettings = state.settings
+    try:
+        body = await _read_body(request, settings.max_body_bytes)
+    except _TooLarge as exc:
+        how = "declared by Content-Length" if exc.declared else "read"
+        return await _reject(request, status=413, error="BodyTooLarge", body_length=exc.size,
+                             kind=kind, reason=f"the body ({exc.size} bytes {how}) is over the"
+                                               f" {settings.max_body_bytes} byte limit")
+    except ClientDisconnect:
+        return Response(status_code=400)
+    try:
+        parsed = _parse(request.method, request.headers.get("content-type", ""), body,
+                        request.scope.get("query_string", b""))
+    except Exception as exc:  # noqa: BLE001 - no input may cause a 500
+        parsed = _Parsed([], None if request.method == "GET" else [],
+                         f"the request could not be parsed: {exc!r}")
+    if settings.verify:
+        try:
+            verify_v3(request.headers, method=request.method,
+                      url=_verify_url(request, settings, route_path),
+                      params=parsed.signed_params, auth_tokens=settings.auth_tokens,
+                      main_account_tokens=settings.main_account_tokens)
+        except SignatureError as exc:
+            return await _reject(request, status=403, reason=str(exc), body_length=len(body),
+                                 kind=kind, error=type(exc).__name__)
+        except ValueError as exc:  # a Host / X-Forwarded-Host that is not a URL authority
+            return await _reject(request, status=403, body_length=len(body), kind=kind,
+                                 error="SignatureMismatchError",
+                                 reason=f"cannot rebuild the URL to verify against: {exc}")
+    if parsed.error is not None:
+        return await _malformed(request, reason=parsed.error, body=body, kind=kind,
+                                verified=settings.verify)
+    try:
+        event = normalise_callback(parsed.fields, kind=kind)
+        result = await state.log.append_async(event, verified=settings.verify)
+    except CallbackError as exc:
+        return await _malformed(request, reason=exc.reason, body=body, kind=kind,
+                                verified=settings.verify)
+    except (OSError, RuntimeError) as exc:
+        logger.error("could not store a %s callback: %s", kind, exc)
+        return _json({"error": "the callback log is unavailable; retry later"}, 503)
+    except Exception as exc:  # noqa: BLE001 - no input may cause a 500
+        return await _malformed(request, reason=f"the callback could not be used: {exc!r}",
+                                body=body, kind=kind, verified=settings.verify)
+    if result.stored:
+        state.counts.add(kind)
+    else:
+        state.counts.add("duplicates")
+    return _json({"status": "stored" if result.stored else "duplicate", "event": kind,
+                  "recording_id": result.recording_id})
+
+
+# -- the notebook receiver ----------------------------------------------------------------------
+
+class CallbackReceiver:
+    """The receiver for notebooks: the app under uvicorn in a background thread.
+
+    Parameters
+    ----------
+    log_dir
+        The callback log folder (see :class:`~recording_toolkit.callback_log.CallbackLog`).
+    auth_token
+        The token(s) Plivo signs callbacks with: text (comma-separated for several), a list, or
+        None to read ``PLIVO_AUTH_TOKEN`` from ``environ``.
+    main_account_token
+        Token(s) for ``X-Plivo-Signature-Ma-V3`` when it differs (sub-accounts).
+    public_url
+        The base URL Plivo calls (a tunnel or proxy in front of this machine). None: the
+        receiver's own loopback URL, which is what it then hands out and verifies against.
+    verify
+        Check V3 signatures (default). False accepts unsigned callbacks, marked unverified.
+    host, port
+        Where to listen; default 127.0.0.1 and a free port.
+    trust_forwarded
+        With no ``public_url``, rebuild the URL from ``X-Forwarded-Proto`` / ``-Host``.
+    instance_id, environ, log_level
+        File-name id for the log; the environment to read the token from; uvicorn's log level.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with CallbackReceiver(folder, auth_token="token") as receiver:
+    ...         receiver.recording_callback_url.endswith("/callbacks/recording")
+    True
+    """
+
+    def __init__(
+        self,
+        log_dir: str | os.PathLike[str],
+        *,
+        auth_token: str | Sequence[str] | None = None,
+        main_account_token: str | Sequence[str] | None = None,
+        public_url: str | None = None,
+        verify: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        trust_forwarded: bool = False,
+        instance_id: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        log_level: str = "warning",
+    ) -> None:
+        self.log_dir = log_dir
+        self._tokens = resolve_auth_tokens(auth_token, environ=environ)
+        self._ma_tokens = main_account_token
+        if verify and not self._tokens:
+            raise ConfigurationError(
+                "auth_token: missing; pass auth_token=... or set the PLIVO_AUTH_TOKEN environment"
+                " variable (or verify=False to accept unsigned callbacks)"
+            )
+        self._public_url = _normalise_public_url(public_url)
+        self.verify = verify
+        self.host = host
+        self.port = port
+        self.trust_forwarded = trust_forwarded
+        self.instance_id = instance_id
+        self._log_level = log_level
+        self.counts_tracker = ReceiverCounts()
+        self.log: CallbackLog | None = None
+        self._server: BackgroundServer | None = None
+
+    # -- lifecycle --
+
+    def start(self) -> CallbackReceiver:
+        """Open the log and start serving; returns self. Idempotent."""
+        if self._server is not None:
+            return self
+        log = CallbackLog(self.log_dir, instance_id=self.instance_id)
+        try:
+            app = create_receiver_app(log, auth_tokens=self._tokens,
+                                      main_account_tokens=self._ma_tokens,
+                                      public_url=self._public_url,
+                                      trust_forwarded=self.trust_forwarded, verify=self.verify,
+                                      counts=self.counts_tracker)
+            server = BackgroundServer(app, host=self.host, port=self.port,
+                                      log_level=self._log_level, name="callback receiver")
+            server.start()
+        except BaseException:
+            log.close()
+            raise
+        if self._public_url is None:
+            # Hand out and verify against the loopback URL itself (known once bound).
+            app.state.settings.public_url = server.url
+        self.log = log
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (in-flight requests finish), then flush and close the log."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+        if self.log is not None:
+            self.log.close()
+
+    close = stop
+
+    def __enter__(self) -> CallbackReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None and self._server.running
+
+    # -- addresses --
+
+    @property
+    def url(self) -> str:
+        """The loopback URL the server listens on (``http://127.0.0.1:PORT``)."""
+        if self._server is None:
+            raise RuntimeError("the receiver is not running; call start() or use 'with'")
+        return self._server.url
+
+    @property
+    def public_url(self) -> str:
+        """The base URL handed out in callback URLs: ``public_url``, else :attr:`url`."""
+        return self._public_url or self.url
+
+    @property
+    def recording_callback_url(self) -> str:
+        """Give this to ``start_recording(callback_url=...)``."""
+        return self.public_url + RECORDING_PATH
+
+    @property
+    def transcription_callback_url(self) -> str:
+        """Give this to ``start_recording(transcription_url=...)``."""
+        return self.public_url + TRANSCRIPTION_PATH
+
+    # -- progress --
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """``recording``, ``transcription`` (stored), ``duplicates``, ``rejected``, ``malformed``."""
+        return self.counts_tracker.snapshot()
+
+    def wait_for(self, *, recordings: int = 0, transcriptions: int = 0, timeout: float = 60,
+                 progress: bool = False) -> bool:
+        """Block until at least this many callbacks were stored; False on timeout.
+
+        With ``progress=True`` a ``tqdm.auto`` bar counts them.
+        """
+        target = recordings + transcriptions
+        deadline = time.monotonic() + timeout
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=target, desc="callbacks", unit="cb")
+        try:
+            counts = self.counts
+            while True:
+                got = min(counts["recording"], recordings) + min(counts["transcription"],
+                                                                 transcriptions)
+                if bar is not None and got > bar.n:
+                    bar.update(got - bar.n)
+                if counts["recording"] >= recordings and counts["transcription"] >= transcriptions:
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                counts = self.counts_tracker.wait(min(remaining, 0.5))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def __repr__(self) -> str:
+        state = self.url if self.running else "stopped"
+        return (f"<CallbackReceiver {state} log_dir={os.fspath(self.log_dir)!r}"
+                f" verify={self.verify} tokens={len(self._tokens)} counts={self.counts}>")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m recording_toolkit.receiver ...``: the same as ``recording-toolkit receive``."""
+    from .cli import main as cli_main
+
+    return cli_main(["receive", *(argv or [])])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
