@@ -156,24 +156,35 @@ class _OpenFile:
                 self.close()
                 raise
         self.check_tail = True  # a torn last line may be there (a crash, a failed write)
+        self.size: int | None = None  # known end of the file (one writer appends to it)
+        self.rollback_to = 0
 
-    def write(self, data: bytes) -> int:
-        """Append ``data``, first ending a torn last line; return the bytes of newline added."""
-        fixed = 0
+    def write(self, data: bytes) -> None:
+        """Append ``data``, first ending a torn last line so no line is glued onto it."""
+        if self.size is None:
+            self.size = os.fstat(self.fd).st_size
         if self.check_tail:
-            size = os.fstat(self.fd).st_size
-            if size and os.pread(self.fd, 1, size - 1) != b"\n":
+            if self.size and os.pread(self.fd, 1, self.size - 1) != b"\n":
                 data = b"\n" + data
-                fixed = 1
             self.check_tail = False
+        self.rollback_to = self.size
         view = memoryview(data)
         while view:
             written = os.write(self.fd, view)
             view = view[written:]
-        return fixed
+            self.size += written
 
     def sync(self) -> None:
         os.fsync(self.fd)
+
+    def roll_back(self) -> None:
+        """Drop what the failed batch may have left (nobody was told it is stored), best effort.
+
+        Otherwise the sender's retry would be written a second time after it.
+        """
+        with contextlib.suppress(OSError):
+            os.ftruncate(self.fd, self.rollback_to)
+            os.fsync(self.fd)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -483,12 +494,15 @@ class CallbackLog:
         failures: dict[tuple[Category, str], BaseException] = {}
         written: list[tuple[tuple[Category, str], _OpenFile]] = []
         for key, items in groups.items():
+            handle = None
             try:
                 handle = self._file(*key)
                 handle.write(b"".join(item.data for item in items))
                 written.append((key, handle))
             except OSError as exc:
                 failures[key] = exc
+                if handle is not None:
+                    handle.roll_back()
                 self._forget(key[0])
         for key, handle in written:
             try:
@@ -496,6 +510,7 @@ class CallbackLog:
             except OSError as exc:
                 # After a failed fsync the page cache cannot be trusted: reopen next time.
                 failures[key] = exc
+                handle.roll_back()
                 self._forget(key[0])
         with self._lock:
             self._counts["batches"] += 1

@@ -1,0 +1,295 @@
+"""The append-only callback log (callback_log.py): durability, group commit, idempotency."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from recording_toolkit.callback_log import CallbackLog, default_instance_id
+from recording_toolkit.callbacks import CallbackEvent, normalise_callback
+from recording_toolkit.errors import CallbackError, ConfigurationError
+
+DAY = datetime(2026, 11, 24, 10, 15, 2, 123456, tzinfo=UTC)
+
+
+def recording(recording_id: str, **extra: str) -> CallbackEvent:
+    return normalise_callback({"recording_id": recording_id, "recording_duration_ms": "345100",
+                               "record_url": f"https://media.example/{recording_id}.mp3", **extra})
+
+
+def lines_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def all_callback_lines(folder: Path) -> list[dict]:
+    return [line for path in sorted(folder.glob("callbacks-*.jsonl")) for line in lines_of(path)]
+
+
+class FsyncGate:
+    """Wraps os.fsync: records which files were synced; can hold or fail callback-file syncs."""
+
+    def __init__(self, real, *, hold: int = 0, fail: int = 0) -> None:
+        self.real = real
+        self.hold = hold        # hold this many callback-file fsyncs until release is set
+        self.fail = fail        # then fail this many with EIO
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.synced: list[str] = []
+        self.lines_at_entry: list[int] = []
+
+    def __call__(self, fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if re.search(r"/callbacks-[^/]*\.jsonl$", path):
+            self.synced.append(path)
+            if self.hold:
+                self.hold -= 1
+                with open(path, "rb") as fh:
+                    self.lines_at_entry.append(fh.read().count(b"\n"))
+                self.entered.set()
+                assert self.release.wait(10), "test never released the fsync"
+            elif self.fail:
+                self.fail -= 1
+                raise OSError(errno.EIO, "simulated disk failure")
+        self.real(fd)
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    def install(**kwargs) -> FsyncGate:
+        spy = FsyncGate(os.fsync, **kwargs)
+        monkeypatch.setattr(os, "fsync", spy)
+        return spy
+    return install
+
+
+def test_line_is_the_contract_envelope_in_a_per_day_per_instance_file(tmp_path):
+    with CallbackLog(tmp_path, instance_id="rx-1", clock=lambda: DAY) as log:
+        result = log.append(recording("r1"), verified=True)
+        unverified = log.append(normalise_callback(
+            {"recording_id": "r1", "transcription": "Grüße — 你好", "error": ""}), verified=False)
+    path = tmp_path / "callbacks-2026-11-24-rx-1.jsonl"
+    assert result.stored and result.path == path == unverified.path
+    assert result.received_at == "2026-11-24T10:15:02.123456Z"
+    first, second = lines_of(path)
+    assert first == {"event": "recording", "received_at": "2026-11-24T10:15:02.123456Z",
+                     "verified": True, "source": "callback",
+                     "payload": {"recording_id": "r1", "recording_duration_ms": "345100",
+                                 "record_url": "https://media.example/r1.mp3"}}
+    assert second["event"] == "transcription" and second["verified"] is False
+    assert "Grüße — 你好" in path.read_text(encoding="utf-8")  # UTF-8, not \\u escapes
+
+
+def test_a_new_utc_day_starts_a_new_file(tmp_path):
+    times = iter([datetime(2026, 11, 24, 23, 59, 59, 999999, tzinfo=UTC),
+                  datetime(2026, 11, 25, 0, 0, 0, 1, tzinfo=UTC)])
+    with CallbackLog(tmp_path, instance_id="rx", clock=lambda: next(times)) as log:
+        log.append(recording("late"))
+        log.append(recording("early"))
+    assert [p.name for p in sorted(tmp_path.glob("callbacks-*"))] == [
+        "callbacks-2026-11-24-rx.jsonl", "callbacks-2026-11-25-rx.jsonl"]
+
+
+def test_append_is_acknowledged_only_after_its_line_is_fsynced(tmp_path, gate):
+    spy = gate(hold=1)
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        future = log.submit(recording("r1"))
+        assert spy.entered.wait(5)
+        # the line is written and being synced, but nobody has been told it is stored
+        assert spy.lines_at_entry == [1]
+        assert not future.done()
+        assert not log.contains(recording("r1"))
+        spy.release.set()
+        assert future.result(5).stored
+        assert log.contains(recording("r1"))
+
+
+def test_concurrent_requests_share_one_fsync_and_none_is_acknowledged_early(tmp_path, gate):
+    spy = gate(hold=1)
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        first = log.submit(recording("r0"))
+        assert spy.entered.wait(5)
+        with ThreadPoolExecutor(10) as pool:
+            waiting = list(pool.map(lambda i: log.submit(recording(f"r{i}")), range(1, 51)))
+        assert not any(f.done() for f in waiting)
+        spy.release.set()
+        results = [f.result(5) for f in [first, *waiting]]
+    assert all(r.stored for r in results)
+    assert len(spy.synced) == 2  # the first batch, then all 50 queued requests together
+    assert sorted(line["payload"]["recording_id"] for line in all_callback_lines(tmp_path)) == \
+        sorted(f"r{i}" for i in range(51))
+
+
+def test_many_threads_lines_never_interleave_and_each_callback_is_stored_once(tmp_path):
+    shared = [recording(f"shared-{i}") for i in range(50)]  # every thread sends these too
+
+    def sender(thread: int) -> list[bool]:
+        own = [recording(f"t{thread}-{i}", api_id=str(i)) for i in range(150)]
+        return [log.append(event).stored for event in own + shared]
+
+    with CallbackLog(tmp_path, instance_id="rx") as log, ThreadPoolExecutor(8) as pool:
+        stored = [flag for flags in pool.map(sender, range(8)) for flag in flags]
+        counts = log.counts
+    assert sum(stored) == 8 * 150 + 50
+    assert counts["stored"] == 8 * 150 + 50 and counts["duplicates"] == 7 * 50
+    assert counts["batches"] < counts["stored"]  # group commit happened
+    lines = all_callback_lines(tmp_path)  # every line parses
+    ids = [line["payload"]["recording_id"] for line in lines]
+    assert len(ids) == len(set(ids)) == 8 * 150 + 50
+
+
+def test_a_duplicate_of_a_callback_still_being_written_waits_for_it(tmp_path, gate):
+    spy = gate(hold=1)
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        original = log.submit(recording("r1"))
+        assert spy.entered.wait(5)
+        again = log.submit(recording("r1"))
+        assert not again.done()  # cannot claim "already stored" before it is durable
+        spy.release.set()
+        assert original.result(5).stored
+        assert again.result(5).duplicate
+    assert len(all_callback_lines(tmp_path)) == 1
+
+
+def test_different_payload_for_the_same_recording_is_stored(tmp_path):
+    with CallbackLog(tmp_path) as log:
+        assert log.append(recording("r1")).stored
+        assert log.append(recording("r1", recording_duration="345")).stored
+        assert log.append(recording("r1")).duplicate
+        # same fields as a transcription is a different callback
+        assert log.append(CallbackEvent("transcription", recording("r1").payload)).stored
+
+
+def test_idempotent_across_a_restart(tmp_path):
+    events = [recording(f"r{i}") for i in range(20)]
+    with CallbackLog(tmp_path, instance_id="before") as log:
+        for event in events[:10]:
+            log.append(event)
+    with CallbackLog(tmp_path, instance_id="after") as log:
+        assert log.index_stats == {"files": 1, "lines": 10, "unreadable_lines": 0}
+        assert len(log) == 10
+        results = [log.append(event) for event in events]
+    assert [r.stored for r in results] == [False] * 10 + [True] * 10
+    assert len(all_callback_lines(tmp_path)) == 20
+    assert not list(tmp_path.glob(".callbacks-*.lock"))  # lock files released
+
+
+def test_redelivery_after_restart_with_the_same_instance_id(tmp_path):
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        log.append(recording("r1"))
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        assert log.append(recording("r1")).duplicate
+        assert log.append(recording("r2")).stored
+    assert [p.name for p in tmp_path.glob("callbacks-*")] == [log.files()[0].name]
+    assert len(all_callback_lines(tmp_path)) == 2
+
+
+def test_torn_last_line_gets_a_fresh_line_after_it(tmp_path):
+    path = tmp_path / "callbacks-2026-11-24-rx.jsonl"
+    good = json.dumps({"event": "recording", "received_at": "2026-11-24T09:00:00.000000Z",
+                       "verified": True, "payload": {"recording_id": "r0"}})
+    torn = '{"event": "recording", "received_at": "2026-11-24T09:00:01.0'
+    path.write_text(good + "\n" + torn, encoding="utf-8")
+    with CallbackLog(tmp_path, instance_id="rx", clock=lambda: DAY) as log:
+        assert log.index_stats["unreadable_lines"] == 1
+        assert log.append(normalise_callback({"recording_id": "r0"}, kind="recording")).duplicate
+        assert log.append(recording("r1")).path == path
+    raw = path.read_text(encoding="utf-8").split("\n")
+    assert raw[0] == good and raw[1] == torn and raw[3] == ""
+    assert json.loads(raw[2])["payload"]["recording_id"] == "r1"
+
+
+def test_a_failed_fsync_is_not_acknowledged_and_leaves_nothing_behind(tmp_path, gate):
+    gate(fail=1)
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        with pytest.raises(OSError, match="simulated disk failure"):
+            log.append(recording("r1"))
+        assert not log.contains(recording("r1"))
+        # the sender retries; now the disk works and the callback is stored exactly once
+        assert log.append(recording("r1")).stored
+        assert log.append(recording("r2")).stored
+    assert [line["payload"]["recording_id"] for line in all_callback_lines(tmp_path)] == \
+        ["r1", "r2"]
+
+
+def test_async_appends_share_fsyncs_without_blocking_the_event_loop(tmp_path, gate):
+    spy = gate(hold=1)
+
+    async def main(log: CallbackLog) -> list:
+        first = asyncio.ensure_future(log.append_async(recording("r0")))
+        assert await asyncio.to_thread(spy.entered.wait, 5)
+        rest = [asyncio.ensure_future(log.append_async(recording(f"r{i}"))) for i in range(1, 100)]
+        await asyncio.sleep(0.01)  # the loop keeps running while the writer is in fsync
+        assert not first.done() and not any(task.done() for task in rest)
+        spy.release.set()
+        return await asyncio.gather(first, *rest)
+
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        results = asyncio.run(main(log))
+    assert all(r.stored for r in results) and len(spy.synced) == 2
+    assert len(all_callback_lines(tmp_path)) == 100
+
+
+def test_rejected_and_quarantined_records_go_to_their_sub_folders(tmp_path):
+    with CallbackLog(tmp_path, instance_id="rx", clock=lambda: DAY) as log:
+        rejected = log.reject({"status": 403, "reason": "signature mismatch", "time": "forged"})
+        kept = log.quarantine({"reason": "recording_id is missing", "body": "x=\udcff"})
+        counts = log.counts
+    assert rejected == tmp_path / "_rejected" / "rejected-2026-11-24-rx.jsonl"
+    assert kept == tmp_path / "_quarantine" / "quarantine-2026-11-24-rx.jsonl"
+    assert lines_of(rejected) == [{"time": "2026-11-24T10:15:02.123456Z", "status": 403,
+                                   "reason": "signature mismatch"}]
+    assert lines_of(kept)[0]["body"] == "x=\udcff"  # kept losslessly, as ASCII JSON
+    assert counts["rejected"] == 1 and counts["quarantined"] == 1 and counts["stored"] == 0
+    assert not list(tmp_path.glob("callbacks-*"))
+
+
+def test_text_that_is_not_valid_unicode_is_refused_with_the_field_name(tmp_path):
+    with CallbackLog(tmp_path) as log:
+        with pytest.raises(CallbackError, match="'transcription' is not valid Unicode"):
+            log.append(CallbackEvent("transcription", {"recording_id": "r1",
+                                                       "transcription": "bad \ud800"}))
+
+
+def test_a_mapping_is_normalised_before_it_is_stored(tmp_path):
+    with CallbackLog(tmp_path) as log:
+        result = log.append({"RecordingID": "r1", "RecordUrl": "https://x/r1.wav"})
+    assert result.event == "recording" and result.recording_id == "r1"
+    assert all_callback_lines(tmp_path)[0]["payload"] == {"recording_id": "r1",
+                                                          "record_url": "https://x/r1.wav"}
+
+
+def test_two_open_logs_cannot_share_an_instance_id(tmp_path):
+    with CallbackLog(tmp_path, instance_id="rx"):
+        with pytest.raises(ConfigurationError, match="'rx' is already writing"):
+            CallbackLog(tmp_path, instance_id="rx")
+    CallbackLog(tmp_path, instance_id="rx").close()  # free again once closed
+
+
+@pytest.mark.parametrize("bad", ["", "a/b", "../x", "-x", "x" * 81, "sp ace"])
+def test_instance_id_must_be_usable_in_a_file_name(tmp_path, bad):
+    with pytest.raises(ConfigurationError, match="instance_id"):
+        CallbackLog(tmp_path, instance_id=bad)
+
+
+def test_default_instance_ids_are_unique_and_name_the_process():
+    first, second = default_instance_id(), default_instance_id()
+    assert first != second
+    assert re.fullmatch(rf"[A-Za-z0-9-]+-{os.getpid()}-[0-9a-f]{{4}}", first)
+
+
+def test_closed_log_refuses_appends_and_close_is_idempotent(tmp_path):
+    log = CallbackLog(tmp_path)
+    log.close()
+    log.close()
+    assert log.closed and "closed" in repr(log)
+    with pytest.raises(RuntimeError, match="closed"):
+        log.append(recording("r1"))
