@@ -219,6 +219,8 @@ def create_receiver_app(
         Route(TRANSCRIPTION_PATH, transcription, methods=["POST"]),
         Route(HEALTH_PATH, health, methods=["GET"]),
     ])
+    # "/callbacks/recording/" is not the URL Plivo was given (nor what it signed): 404, not 307
+    app.router.redirect_slashes = False
     app.state.log = log
     app.state.settings = settings
     app.state.counts = counts
