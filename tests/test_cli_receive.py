@@ -1,0 +1,186 @@
+"""``recording-toolkit receive`` (commands/receive.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from recording_toolkit.cli import build_parser
+from recording_toolkit.commands.receive import run
+from recording_toolkit.errors import ConfigurationError
+from recording_toolkit.signature import signed_headers
+
+TOKEN = "cli-receive-token-0123456789abcdef"
+RECORDING = {"recording_id": "rec-1", "record_url": "https://m/rec-1.mp3",
+             "recording_duration_ms": "1000"}
+
+
+class Receive:
+    """The command in a subprocess; ``lines`` holds what it printed, in order."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "recording_toolkit", "receive", "--port", "0", *args],
+            env=env if env is not None else {**os.environ, "PLIVO_AUTH_TOKEN": TOKEN},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._queue: queue.Queue[str] = queue.Queue()
+        self.lines: list[str] = []
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
+        self.stderr = ""
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+
+    def wait_for_line(self, text: str, timeout: float = 30) -> str:
+        while True:
+            line = self._queue.get(timeout=timeout)
+            self.lines.append(line)
+            if text in line:
+                return line
+
+    def started(self) -> dict[str, str]:
+        """The URLs it printed once serving."""
+        self.wait_for_line("press Ctrl-C to stop")
+        found = {}
+        for line in self.lines:
+            for key in ("listening on", "recording callback:", "transcription:"):
+                if key in line:
+                    found[key] = line.split(key, 1)[1].strip()
+        return found
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(20)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            self._pump_thread.join(10)
+            while not self._queue.empty():
+                self.lines.append(self._queue.get())
+            self.stderr = self.proc.stderr.read()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        return code
+
+
+def stored(log_dir: Path) -> list[dict]:
+    return [json.loads(line) for path in sorted(log_dir.glob("callbacks-*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_options_and_defaults():
+    args = build_parser().parse_args(["receive"])
+    assert (args.host, args.port, args.verify, args.trust_forwarded) == ("127.0.0.1", 8000, True,
+                                                                        False)
+    args = build_parser().parse_args([
+        "receive", "--host", "0.0.0.0", "--port", "9000", "--log-dir", "logs", "--auth-token",
+        "a", "--auth-token", "b", "--public-url", "https://x", "--no-verify", "--trust-forwarded"])
+    assert args.auth_token == ["a", "b"] and args.public_url == "https://x"
+    assert not args.verify and args.trust_forwarded and args.log_dir == "logs"
+
+
+def test_help_names_every_option(capsys):
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["receive", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--host", "--port", "--log-dir", "--auth-token", "--public-url", "--no-verify",
+                   "--trust-forwarded", "PLIVO_AUTH_TOKEN"):
+        assert option in text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serves_prints_its_urls_and_stops_cleanly(tmp_path, sig):
+    receive = Receive("--log-dir", str(tmp_path))
+    try:
+        urls = receive.started()
+        assert urls["listening on"].startswith("http://127.0.0.1:")
+        url = urls["recording callback:"]
+        assert url == urls["listening on"] + "/callbacks/recording"
+        assert urls["transcription:"] == urls["listening on"] + "/callbacks/transcription"
+        response = httpx.post(url, data=RECORDING,
+                              headers=signed_headers(TOKEN, "1", "POST", url, RECORDING))
+        assert response.status_code == 200 and response.json()["status"] == "stored"
+        assert httpx.post(url, data=RECORDING).status_code == 403
+    finally:
+        code = receive.stop(sig)
+    assert code == 0
+    assert f"stopped ({signal.Signals(sig).name}); stored 1 recording" in receive.lines[-1]
+    assert "1 rejected" in receive.lines[-1]
+    assert "Traceback" not in receive.stderr
+    assert TOKEN not in "\n".join(receive.lines) + receive.stderr
+    assert [line["payload"] for line in stored(tmp_path)] == [RECORDING]
+
+
+def test_public_url_is_printed_and_verified_against(tmp_path):
+    receive = Receive("--log-dir", str(tmp_path), "--public-url", "https://cb.example.com/")
+    try:
+        urls = receive.started()
+        public = urls["recording callback:"]
+        assert public == "https://cb.example.com/callbacks/recording"
+        local = urls["listening on"] + "/callbacks/recording"
+        ok = httpx.post(local, data=RECORDING,
+                        headers=signed_headers(TOKEN, "1", "POST", public, RECORDING))
+        assert ok.status_code == 200
+    finally:
+        assert receive.stop() == 0
+
+
+def test_token_given_on_the_command_line_and_no_verify(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PLIVO_AUTH_TOKEN"}
+    receive = Receive("--log-dir", str(tmp_path), "--no-verify", env=env)
+    try:
+        urls = receive.started()
+        assert any("signatures:" in line and "OFF" in line for line in receive.lines)
+        assert httpx.post(urls["recording callback:"], data=RECORDING).status_code == 200
+    finally:
+        assert receive.stop() == 0
+    assert stored(tmp_path)[0]["verified"] is False
+
+
+def test_missing_token_exits_1_with_a_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PLIVO_AUTH_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "recording_toolkit", "receive", "--port", "0", "--log-dir",
+         str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "recording-toolkit receive: error: auth token missing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_reads_the_token_from_the_injected_environment(tmp_path):
+    args = build_parser().parse_args(["receive", "--port", "0", "--log-dir", str(tmp_path)])
+    with pytest.raises(ConfigurationError, match="PLIVO_AUTH_TOKEN"):
+        run(args, environ={})
+
+
+def test_port_in_use_is_a_clear_error(tmp_path):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        args = build_parser().parse_args(["receive", "--port", str(port), "--log-dir",
+                                          str(tmp_path)])
+        with pytest.raises(ConfigurationError, match=f"cannot listen on 127.0.0.1:{port}"):
+            run(args, environ={"PLIVO_AUTH_TOKEN": TOKEN})
+
+
+def test_module_entry_point_is_the_same_command():
+    result = subprocess.run([sys.executable, "-m", "recording_toolkit.receiver", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "--public-url" in result.stdout
