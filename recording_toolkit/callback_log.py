@@ -56,13 +56,13 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from .callbacks import CallbackEvent, EventKind, normalise_callback
+from .callbacks import EVENT_KINDS, CallbackEvent, EventKind, normalise_callback
 from .errors import CallbackError, ConfigurationError
 
 __all__ = [
@@ -91,8 +91,15 @@ def default_instance_id() -> str:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """``2026-11-24T10:15:02.123456Z`` (UTC, microseconds): the log's time format."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``2026-11-24T10:15:02.123456Z`` (UTC, microseconds): the log's time format.
+
+    Examples
+    --------
+    >>> format_timestamp(datetime(2026, 11, 24, 10, 15, 2, tzinfo=UTC))
+    '2026-11-24T10:15:02.000000Z'
+    """
+    # isoformat is several times faster than strftime, and this runs once per callback
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def envelope_digest(kind: str, payload: Mapping[str, str]) -> bytes:
@@ -106,8 +113,11 @@ def envelope_digest(kind: str, payload: Mapping[str, str]) -> bytes:
     >>> envelope_digest("recording", {"a": "1"}) == envelope_digest("transcription", {"a": "1"})
     False
     """
-    text = json.dumps([kind, payload], sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    text = _dumps_sorted([kind, payload])
     return hashlib.blake2b(text.encode("ascii"), digest_size=16).digest()
+
+
+_dumps_sorted = json.JSONEncoder(sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -129,13 +139,17 @@ class AppendResult:
         return not self.stored
 
 
-@dataclass
+#: Someone waiting for an item: a future, the event loop it belongs to (None for a
+#: ``concurrent.futures.Future``), and what it gets once the item is durable.
+_Waiter = tuple[Any, "asyncio.AbstractEventLoop | None", Any]
+
+
+@dataclass(slots=True)
 class _Item:
     category: Category
     day: str
     data: bytes
-    future: Future[Any]
-    result: Any
+    waiters: list[_Waiter]
     digest: bytes | None = None
 
 
@@ -236,7 +250,8 @@ class CallbackLog:
         self._lock_fd = self._take_instance_lock()
         self._lock = threading.Lock()
         self._index: set[bytes] = set()
-        self._pending: dict[bytes, Future[AppendResult]] = {}
+        self._pending: dict[bytes, _Item] = {}
+        self._paths: dict[tuple[str, str], Path] = {}
         self._counts = {"stored": 0, "duplicates": 0, "rejected": 0, "quarantined": 0,
                         "batches": 0}
         self.index_stats: dict[str, int] = {"files": 0, "lines": 0, "unreadable_lines": 0}
@@ -316,11 +331,19 @@ class CallbackLog:
 
     def path_for(self, day: str, category: Category = "callbacks") -> Path:
         """The file this writer uses for a UTC day (``YYYY-MM-DD``)."""
-        if category == "callbacks":
-            return self.log_dir / f"callbacks-{day}-{self.instance_id}.jsonl"
-        if category == "rejected":
-            return self.log_dir / REJECTED_DIR / f"rejected-{day}-{self.instance_id}.jsonl"
-        return self.log_dir / QUARANTINE_DIR / f"quarantine-{day}-{self.instance_id}.jsonl"
+        key = (day, category)
+        path = self._paths.get(key)
+        if path is None:  # built once per day: pathlib is slow on the hot path
+            if category == "callbacks":
+                path = self.log_dir / f"callbacks-{day}-{self.instance_id}.jsonl"
+            elif category == "rejected":
+                path = self.log_dir / REJECTED_DIR / f"rejected-{day}-{self.instance_id}.jsonl"
+            else:
+                path = self.log_dir / QUARANTINE_DIR / f"quarantine-{day}-{self.instance_id}.jsonl"
+            if len(self._paths) > 64:
+                self._paths.clear()
+            self._paths[key] = path
+        return path
 
     def files(self) -> list[Path]:
         """This writer's callback files, oldest day first."""
@@ -338,36 +361,13 @@ class CallbackLog:
         A mapping is normalised first (:func:`~recording_toolkit.callbacks.normalise_callback`).
         Raises :class:`CallbackError` at once for a payload that cannot be stored as UTF-8 JSON.
         The future's exception is an :class:`OSError` when the disk write failed: the callback
-        was not stored and must not be acknowledged.
+        was not stored and must not be acknowledged. Once submitted the line is written even if
+        the caller stops waiting (cancels the future); a redelivery is then a duplicate.
         """
-        if not isinstance(event, CallbackEvent):
-            event = normalise_callback(event)
-        moment = format_timestamp(self._clock())
-        digest = envelope_digest(event.kind, event.payload)
-        envelope = {"event": event.kind, "received_at": moment, "verified": bool(verified),
-                    "source": "callback", "payload": event.payload}
-        data = _encode_line(envelope)
         future: Future[AppendResult] = Future()
-        duplicate = AppendResult(stored=False, event=event.kind,
-                                 recording_id=event.payload.get("recording_id", ""),
-                                 received_at=moment)
-        with self._lock:
-            self._ensure_open()
-            if digest in self._index:
-                self._counts["duplicates"] += 1
-                future.set_result(duplicate)
-                return future
-            original = self._pending.get(digest)
-            if original is not None:
-                self._counts["duplicates"] += 1
-                original.add_done_callback(lambda done: _chain_duplicate(done, future, duplicate))
-                return future
-            self._pending[digest] = future
-            day = moment[:10]
-            stored = AppendResult(stored=True, event=event.kind,
-                                  recording_id=duplicate.recording_id, received_at=moment,
-                                  path=self.path_for(day))
-            self._queue.put(_Item("callbacks", day, data, future, stored, digest))
+        immediate = self._admit(event, verified, future, None)
+        if immediate is not None:
+            future.set_result(immediate)
         return future
 
     def append(self, event: CallbackEvent | Mapping[str, Any], *, verified: bool = True,
@@ -379,25 +379,40 @@ class CallbackLog:
                            verified: bool = True) -> AppendResult:
         """:meth:`append` for async code: the event loop keeps serving while the batch syncs.
 
-        A cancelled caller (a client that hung up) does not cancel the write: the line is still
-        stored, and a redelivery is then recognised as a duplicate.
+        The writer wakes each event loop once per batch, not once per callback. A cancelled
+        caller (a client that hung up) does not cancel the write: the line is still stored, and
+        a redelivery is then recognised as a duplicate.
         """
-        return await asyncio.shield(asyncio.wrap_future(self.submit(event, verified=verified)))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[AppendResult] = loop.create_future()
+        immediate = self._admit(event, verified, future, loop)
+        if immediate is not None:
+            return immediate
+        return await future
 
     def reject(self, record: Mapping[str, Any]) -> Path:
         """Append a refused request's record to ``_rejected/``; return the file once durable."""
-        return self._submit_record("rejected", record).result()
+        future: Future[Path] = Future()
+        self._submit_record("rejected", record, future, None)
+        return future.result()
 
     async def reject_async(self, record: Mapping[str, Any]) -> Path:
-        return await asyncio.shield(asyncio.wrap_future(self._submit_record("rejected", record)))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Path] = loop.create_future()
+        self._submit_record("rejected", record, future, loop)
+        return await future
 
     def quarantine(self, record: Mapping[str, Any]) -> Path:
         """Append a malformed callback (raw request and reason) to ``_quarantine/``."""
-        return self._submit_record("quarantine", record).result()
+        future: Future[Path] = Future()
+        self._submit_record("quarantine", record, future, None)
+        return future.result()
 
     async def quarantine_async(self, record: Mapping[str, Any]) -> Path:
-        return await asyncio.shield(asyncio.wrap_future(self._submit_record("quarantine",
-                                                                             record)))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Path] = loop.create_future()
+        self._submit_record("quarantine", record, future, loop)
+        return await future
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Write what is queued, stop the writer thread and close the files. Idempotent."""
@@ -426,18 +441,49 @@ class CallbackLog:
         if self._closed:
             raise RuntimeError(f"{self!r} is closed; open a new CallbackLog to write")
 
-    def _submit_record(self, category: Category, record: Mapping[str, Any]) -> Future[Path]:
+    def _admit(self, event: CallbackEvent | Mapping[str, Any], verified: bool, future: Any,
+               loop: asyncio.AbstractEventLoop | None) -> AppendResult | None:
+        """Queue a callback for ``future``; return the answer at once for a known duplicate."""
+        if not isinstance(event, CallbackEvent):
+            event = normalise_callback(event)
+        if event.kind not in EVENT_KINDS:
+            raise CallbackError(f"unknown event kind {event.kind!r}; expected one of {EVENT_KINDS}")
+        moment = format_timestamp(self._clock())
+        digest = envelope_digest(event.kind, event.payload)
+        data = _encode_line(event.kind, moment, bool(verified), event.payload)
+        recording_id = event.payload.get("recording_id", "")
+        with self._lock:
+            self._ensure_open()
+            if digest in self._index:
+                self._counts["duplicates"] += 1
+                return AppendResult(False, event.kind, recording_id, moment)
+            original = self._pending.get(digest)
+            if original is not None:
+                # The same callback is being written right now: answer once it is durable.
+                self._counts["duplicates"] += 1
+                original.waiters.append(
+                    (future, loop, AppendResult(False, event.kind, recording_id, moment)))
+                return None
+            day = moment[:10]
+            stored = AppendResult(True, event.kind, recording_id, moment,
+                                  self.path_for(day))
+            item = _Item("callbacks", day, data, [(future, loop, stored)], digest)
+            self._pending[digest] = item
+            self._queue.put(item)
+        return None
+
+    def _submit_record(self, category: Category, record: Mapping[str, Any], future: Any,
+                       loop: asyncio.AbstractEventLoop | None) -> None:
         moment = format_timestamp(self._clock())
         body: dict[str, Any] = {"time": moment}
         body.update((key, value) for key, value in record.items() if key != "time")
         # ASCII-only JSON: a record may quote undecodable input, and must still be writable
         data = (json.dumps(body, ensure_ascii=True, default=str) + "\n").encode("ascii")
-        future: Future[Path] = Future()
         day = moment[:10]
         with self._lock:
             self._ensure_open()
-            self._queue.put(_Item(category, day, data, future, self.path_for(day, category)))
-        return future
+            self._queue.put(_Item(category, day, data,
+                                  [(future, loop, self.path_for(day, category))]))
 
     def _run(self) -> None:
         stopping = False
@@ -460,13 +506,13 @@ class CallbackLog:
             try:
                 self._commit(batch)
             except BaseException as exc:  # never leave a waiter hanging on a dead writer
+                error = OSError(f"callback log writer failed: {exc!r}")
                 with self._lock:
                     for item in batch:
                         if item.digest is not None:
                             self._pending.pop(item.digest, None)
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(OSError(f"callback log writer failed: {exc!r}"))
+                    waiters = [w for item in batch for w in item.waiters]
+                _settle([(future, loop, error) for future, loop, _ in waiters])
         for _, handle in self._files.values():
             handle.close()
         self._files.clear()
@@ -486,12 +532,8 @@ class CallbackLog:
         """Write a batch, one write and one fsync per file, then wake its waiters."""
         groups: dict[tuple[Category, str], list[_Item]] = {}
         for item in batch:
-            if item.future.set_running_or_notify_cancel():
-                groups.setdefault((item.category, item.day), []).append(item)
-            elif item.digest is not None:
-                with self._lock:
-                    self._pending.pop(item.digest, None)
-        failures: dict[tuple[Category, str], BaseException] = {}
+            groups.setdefault((item.category, item.day), []).append(item)
+        failures: dict[tuple[Category, str], OSError] = {}
         written: list[tuple[tuple[Category, str], _OpenFile]] = []
         for key, items in groups.items():
             handle = None
@@ -512,26 +554,23 @@ class CallbackLog:
                 failures[key] = exc
                 handle.roll_back()
                 self._forget(key[0])
-        with self._lock:
+        outcomes: list[_Waiter] = []
+        with self._lock:  # after this, a redelivery sees the index instead of the pending item
             self._counts["batches"] += 1
             for key, items in groups.items():
-                ok = key not in failures
+                error = failures.get(key)
+                counter = _COUNTERS[key[0]]
                 for item in items:
                     if item.digest is not None:
                         self._pending.pop(item.digest, None)
-                        if ok:
+                        if error is None:
                             self._index.add(item.digest)
-                    if ok:
-                        counter = {"callbacks": "stored", "rejected": "rejected",
-                                   "quarantine": "quarantined"}[item.category]
+                    if error is None:
                         self._counts[counter] += 1
-        for key, items in groups.items():
-            error = failures.get(key)
-            for item in items:
-                if error is None:
-                    item.future.set_result(item.result)
-                else:
-                    item.future.set_exception(error)
+                        outcomes.extend(item.waiters)
+                    else:  # not stored: every waiter must hear so (the sender retries)
+                        outcomes.extend((future, loop, error) for future, loop, _ in item.waiters)
+        _settle(outcomes)
 
     def _forget(self, category: Category) -> None:
         current = self._files.pop(category, None)
@@ -539,23 +578,53 @@ class CallbackLog:
             current[1].close()
 
 
-def _chain_duplicate(original: Future[AppendResult], future: Future[AppendResult],
-                     duplicate: AppendResult) -> None:
-    """Resolve a duplicate that arrived while its original was being written."""
-    if original.cancelled():
-        future.set_exception(OSError("the original write of this callback was cancelled"))
-    elif original.exception() is not None:
-        future.set_exception(original.exception())  # not stored: the sender must retry
-    else:
-        future.set_result(duplicate)
+_COUNTERS: dict[str, str] = {"callbacks": "stored", "rejected": "rejected",
+                             "quarantine": "quarantined"}
 
 
-def _encode_line(envelope: Mapping[str, Any]) -> bytes:
-    text = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+def _settle(outcomes: list[_Waiter]) -> None:
+    """Hand each waiter its result (or exception): one wake-up per event loop, not per waiter."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
+    for future, loop, value in outcomes:
+        if loop is None:
+            _set(future, value)
+        else:
+            by_loop.setdefault(loop, []).append((future, value))
+    for loop, entries in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a loop already closed has nobody waiting
+            loop.call_soon_threadsafe(_set_all, entries)
+
+
+def _set_all(entries: list[tuple[Any, Any]]) -> None:
+    for future, value in entries:
+        _set(future, value)
+
+
+def _set(future: Any, value: Any) -> None:
+    if future.done():  # the caller stopped waiting (cancelled); the write stands
+        return
     try:
-        return (text + "\n").encode("utf-8")
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+    except (InvalidStateError, asyncio.InvalidStateError):  # cancelled meanwhile
+        pass
+
+
+_dumps_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _encode_line(kind: str, received_at: str, verified: bool, payload: Mapping[str, str]
+                 ) -> bytes:
+    """One envelope line (``docs/CONTRACTS.md``), payload keys in the order received."""
+    # kind and received_at are known-safe text; only the payload needs a JSON encoder
+    text = (f'{{"event":"{kind}","received_at":"{received_at}",'
+            f'"verified":{"true" if verified else "false"},"source":"callback",'
+            f'"payload":{_dumps_compact(payload)}}}\n')
+    try:
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        payload = envelope.get("payload", {})
         bad = next((key for key, value in payload.items()
                     if not _encodable(key) or not _encodable(value)), "?")
         raise CallbackError(

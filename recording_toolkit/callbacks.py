@@ -9,6 +9,7 @@ this point. Values are kept exactly as received (text); typing happens in the lo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ _CAMEL_BOUNDARY_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL_BOUNDARY_2 = re.compile(r"([a-z0-9])([A-Z])")
 
 
+@functools.lru_cache(maxsize=4096)  # the same few dozen names arrive on every callback
 def snake_case(name: str) -> str:
     """``RecordingDurationMs`` -> ``recording_duration_ms``, ``RecordingID`` -> ``recording_id``,
     ``CallUUID`` -> ``call_uuid``; snake_case names pass unchanged.

@@ -23,6 +23,7 @@ The string to sign (``shared/PLIVO.md``, checked against the golden vectors in t
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
@@ -78,12 +79,25 @@ def _sorted_pairs(grouped: Mapping[str, list[str]]) -> list[tuple[str, str]]:
     return [(key, value) for key in sorted(grouped) for value in sorted(grouped[key])]
 
 
-def signature_string(method: str, url: str, params: Params | None = None) -> str:
-    """The text Plivo signs for a callback to ``url`` with these parameters (before the nonce)."""
+@functools.lru_cache(maxsize=256)  # a receiver sees the same few callback URLs over and over
+def _split_url(url: str) -> tuple[str, dict[str, list[str]], str]:
+    """(base, query grouped by key, sorted query text) of a callback URL; treat as read-only."""
     parts = urlsplit(url)
     path = parts.path.split(";", 1)[0]
     base = f"{parts.scheme}://{parts.netloc}{path}"
     query = _grouped(parse_qsl(parts.query, keep_blank_values=True))
+    return base, query, "&".join(f"{k}={v}" for k, v in _sorted_pairs(query))
+
+
+def signature_string(method: str, url: str, params: Params | None = None) -> str:
+    """The text Plivo signs for a callback to ``url`` with these parameters (before the nonce).
+
+    Examples
+    --------
+    >>> signature_string("POST", "https://h/cb?b=2&a=1#ct=2000", {"y": "2", "x": "1"})
+    'https://h/cb?a=1&b=2.x1y2'
+    """
+    base, query, query_text = _split_url(url)
     body = _grouped(_pairs(params))
     if method.upper() == "GET":
         merged = dict(body)
@@ -91,7 +105,6 @@ def signature_string(method: str, url: str, params: Params | None = None) -> str
         if not merged:
             return base
         return base + "?" + "&".join(f"{k}={v}" for k, v in _sorted_pairs(merged))
-    query_text = "&".join(f"{k}={v}" for k, v in _sorted_pairs(query))
     if not body:
         return base + ("?" + query_text if query_text else "")
     body_text = "".join(k + v for k, v in _sorted_pairs(body))

@@ -498,7 +498,7 @@ def fuzzed_requests(draw):
         body = draw(st.binary(max_size=300))
         content_type = draw(st.sampled_from(["", "application/x-www-form-urlencoded",
                                              "application/json", "multipart/form-data; b=x",
-                                             "text/plain"]) | _printable)
+                                             "text/plain"]) | _printable.map(str.strip))
     else:
         body, content_type = b"", draw(st.sampled_from(["", "application/json"]))
     headers = draw(st.dictionaries(
