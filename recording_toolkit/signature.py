@@ -111,10 +111,16 @@ def signature_string(method: str, url: str, params: Params | None = None) -> str
     return base + "?" + query_text + ("." if query_text else "") + body_text
 
 
+def _utf8(text: str) -> bytes:
+    # A lone surrogate (from a JSON "\\ud800" escape) cannot be UTF-8; encode it anyway so that
+    # such a request fails verification as a mismatch instead of raising.
+    return text.encode("utf-8", "surrogatepass")
+
+
 def sign_v3(auth_token: str, nonce: str, method: str, url: str, params: Params | None = None) -> str:
     """The V3 signature (standard base64 with padding) of a callback."""
-    message = f"{signature_string(method, url, params)}.{nonce}".encode()
-    digest = hmac.new(auth_token.encode(), message, hashlib.sha256).digest()
+    message = _utf8(f"{signature_string(method, url, params)}.{nonce}")
+    digest = hmac.new(_utf8(auth_token), message, hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 
 
@@ -190,9 +196,9 @@ def verify_v3(
         value = offered[header_name]
         if not value:
             continue
-        candidates = [s.strip().encode() for s in value.split(",") if s.strip()]
+        candidates = [_utf8(s.strip()) for s in value.split(",") if s.strip()]
         for token in keys:
-            digest = hmac.new(token.encode(), f"{text}.{nonce}".encode(), hashlib.sha256).digest()
+            digest = hmac.new(_utf8(token), _utf8(f"{text}.{nonce}"), hashlib.sha256).digest()
             expected = base64.b64encode(digest)
             # compare against every candidate, without stopping early on a match
             matched = False

@@ -255,6 +255,23 @@ def test_undecodable_body_is_kept_as_base64(receiver, tmp_path):
     assert records(tmp_path, "_quarantine")[0]["body_base64"] == "//4A"
 
 
+def test_text_that_is_not_unicode_is_refused_not_a_500(tmp_path):
+    body = b'{"recording_id": "r1", "transcription": "\\ud800 lone half of a pair"}'
+    with CallbackReceiver(tmp_path / "open", verify=False) as rx:
+        response = httpx.post(rx.transcription_callback_url, content=body,
+                              headers={"content-type": "application/json"})
+        assert response.status_code == 400
+        assert "'transcription' is not valid Unicode" in response.json()["error"]
+        assert records(tmp_path / "open", "_quarantine")[0]["body"] == body.decode()
+    with CallbackReceiver(tmp_path / "signed", auth_token=TOKEN) as rx:
+        url = rx.transcription_callback_url
+        params = {"recording_id": "r1", "transcription": "\ud800 lone half of a pair"}
+        response = httpx.post(url, content=body, headers={
+            **signed("POST", url, params), "content-type": "application/json"})
+        assert response.status_code == 400  # signed as sent, but cannot be stored as UTF-8
+    assert stored_lines(tmp_path / "open") == stored_lines(tmp_path / "signed") == []
+
+
 # -- 413, 404, 405 ------------------------------------------------------------------------------------
 
 def test_body_over_one_mib_is_413_even_without_content_length(receiver, tmp_path):
