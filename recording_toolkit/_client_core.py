@@ -1,0 +1,811 @@
+"""The I/O-free half of the Plivo Record API clients.
+
+:class:`BaseRecordingClient` holds everything :class:`~recording_toolkit.client.RecordingClient`
+and :class:`~recording_toolkit.client.AsyncRecordingClient` share: validating options, building
+requests, mapping answers to results or exceptions, deciding retries, writing the journal and
+shaping bulk results. The two clients hand-write only the lines that do I/O (the httpx design),
+so the twins stay small and cannot drift apart.
+
+What goes on the wire is what the official SDK (plivo-python 4.63) sends, checked by capturing
+its requests: ``POST {base}/v1/Account/{auth_id}/Conference/{name}/Record/`` with Basic auth and a
+JSON body that repeats ``conference_name``; ``DELETE`` on the same URL to stop. Two deliberate
+differences: the conference name is percent-encoded as one path segment (the SDK sends a name with
+``/``, ``?`` or ``#`` to the wrong URL), and every option is validated before anything is sent.
+
+Examples
+--------
+>>> conference_path("MA" + "0" * 18, "My Conf Room")
+'/v1/Account/MA000000000000000000/Conference/My%20Conf%20Room/Record/'
+>>> validate_start_options(file_format="WAV").file_format
+'wav'
+>>> validate_start_options(file_format="ogg")
+Traceback (most recent call last):
+...
+recording_toolkit.errors.ValidationError: file_format: 'ogg' is not a recording format; use 'mp3' or 'wav' (case-insensitive)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import platform
+import re
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
+
+from ._http import httpx
+from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimiter
+from ._retry import NOT_SENT, SENT, RetryPolicy, may_have_been_processed, parse_retry_after
+from ._version import __version__
+from .config import resolve_base_url, resolve_credentials
+from .errors import (
+    ConfigurationError,
+    ConnectError,
+    PlivoAPIError,
+    TimeoutError,
+    TransportError,
+    ValidationError,
+    api_error_for_status,
+)
+from .journal import RequestJournal, format_time, journal_record
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "BULK_COLUMNS",
+    "CALLBACK_METHODS",
+    "FILE_FORMATS",
+    "START_OPTIONS",
+    "TRANSCRIPTION_TYPES",
+    "BaseRecordingClient",
+    "PreparedCall",
+    "RecordingResult",
+    "StartOptions",
+    "StopResult",
+    "Trace",
+    "conference_path",
+    "parse_retry_fragment",
+    "recording_windows",
+    "validate_conference_name",
+    "validate_start_options",
+]
+
+FILE_FORMATS = ("mp3", "wav")
+TRANSCRIPTION_TYPES = ("auto",)
+CALLBACK_METHODS = ("GET", "POST")
+START_OPTIONS = ("file_format", "transcription_type", "transcription_url", "callback_url",
+                 "callback_method")
+
+#: Plivo's callback-retry fragment (``https://host/cb#ct=2000&rc=3``): key -> allowed int range.
+RETRY_FRAGMENT_RANGES = {"ct": (100, 10_000), "rt": (100, 40_000), "tt": (100, 55_000),
+                         "rc": (0, 5)}
+RETRY_FRAGMENT_KEYS = ("ct", "rt", "tt", "rc", "rp", "er")
+RETRY_ON_VALUES = ("4xx", "5xx", "ct", "rt", "all")
+
+#: Longest ``add_time`` range the Recording list API accepts in one query.
+MAX_LIST_WINDOW = timedelta(days=30)
+#: The Recording list API's default look-back, used when ``since`` is not given.
+DEFAULT_LIST_LOOKBACK = timedelta(days=7)
+MAX_PAGE_SIZE = 20
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_REGION = re.compile(r"^[A-Za-z0-9_-]+$")
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+# -- validation ------------------------------------------------------------------------------------
+
+def _show_url(url: str) -> str:
+    """``url`` with any password in it masked, for messages and the journal."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    except ValueError:
+        return url
+
+
+def validate_conference_name(name: object, *, field: str = "conference_name") -> str:
+    """``name`` if Plivo could take it as a conference name, else a :class:`ValidationError`.
+
+    >>> validate_conference_name("   ")
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.ValidationError: conference_name: is empty; give the name of a live conference
+    """
+    if not isinstance(name, str):
+        raise ValidationError(field, f"{name!r} is not a string", value=name, allowed="a text name")
+    if not name.strip():
+        raise ValidationError(field, "is empty; give the name of a live conference", value=name,
+                              allowed="a non-empty name")
+    if _CONTROL.search(name):
+        raise ValidationError(field, f"{name!r} contains control characters", value=name,
+                              allowed="printable text")
+    return name
+
+
+def parse_retry_fragment(fragment: str, *, field: str = "callback_url") -> dict[str, str]:
+    """Check a callback URL's retry fragment (``ct=2000&rc=3&rp=ct,rt``) against Plivo's table.
+
+    Returns the settings as a dict; unknown or repeated keys and out-of-range values raise
+    :class:`ValidationError` naming ``field``, the key and what is allowed.
+
+    >>> parse_retry_fragment("ct=2000&rc=3&rp=ct,rt,5xx")
+    {'ct': '2000', 'rc': '3', 'rp': 'ct,rt,5xx'}
+    >>> parse_retry_fragment("rc=9")
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.ValidationError: callback_url: callback-retry setting rc=9 is out of range; rc (retry count) must be a whole number from 0 to 5
+    """
+    settings: dict[str, str] = {}
+    if not fragment:
+        return settings
+    names = {"ct": "connect timeout, ms", "rt": "read timeout, ms",
+             "tt": "total timeout incl. retries, ms", "rc": "retry count"}
+    for pair in fragment.split("&"):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValidationError(
+                field, f"callback-retry setting {pair!r} is not key=value (e.g. #ct=2000&rc=3)",
+                value=fragment, allowed=list(RETRY_FRAGMENT_KEYS))
+        if key not in RETRY_FRAGMENT_KEYS:
+            raise ValidationError(
+                field, f"callback-retry setting {key!r} is unknown; allowed keys: "
+                f"{', '.join(RETRY_FRAGMENT_KEYS)}", value=fragment,
+                allowed=list(RETRY_FRAGMENT_KEYS))
+        if key in settings:
+            raise ValidationError(field, f"callback-retry setting {key!r} is given twice",
+                                  value=fragment)
+        if key in RETRY_FRAGMENT_RANGES:
+            low, high = RETRY_FRAGMENT_RANGES[key]
+            if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+                raise ValidationError(
+                    field, f"callback-retry setting {key}={value} is out of range; {key}"
+                    f" ({names[key]}) must be a whole number from {low} to {high}",
+                    value=fragment, allowed=(low, high))
+        elif key == "rp":
+            chosen = value.split(",")
+            wrong = [c for c in chosen if c not in RETRY_ON_VALUES]
+            if wrong:
+                raise ValidationError(
+                    field, f"callback-retry setting rp={value} has unknown condition(s)"
+                    f" {wrong}; rp is a comma list of {', '.join(RETRY_ON_VALUES)}",
+                    value=fragment, allowed=list(RETRY_ON_VALUES))
+        elif not _REGION.match(value):  # er
+            raise ValidationError(
+                field, f"callback-retry setting er={value!r} is not a region; use nearest, local"
+                " or a region name", value=fragment, allowed="nearest, local or a region name")
+        settings[key] = value
+    return settings
+
+
+def validate_callback_url(url: object, *, field: str) -> str:
+    """``url`` if it is an absolute http(s) URL with a valid callback-retry fragment."""
+    allowed = "an absolute http(s) URL, e.g. https://example.com/callbacks/recording"
+    if not isinstance(url, str):
+        raise ValidationError(field, f"{url!r} is not a URL; expected {allowed}", value=url,
+                              allowed=allowed)
+    shown = _show_url(url)
+    if not url or url != url.strip() or _CONTROL.search(url) or " " in url:
+        raise ValidationError(field, f"{shown!r} contains spaces or control characters; expected"
+                              f" {allowed}", value=shown, allowed=allowed)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise ValidationError(field, f"{shown!r} is not a valid URL ({exc})", value=shown,
+                              allowed=allowed) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValidationError(field, f"{shown!r} is not {allowed}", value=shown, allowed=allowed)
+    parse_retry_fragment(parts.fragment, field=field)
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class StartOptions:
+    """Validated options of one start-recording request (see :func:`validate_start_options`)."""
+
+    file_format: str = "mp3"
+    transcription_type: str | None = None
+    transcription_url: str | None = None
+    callback_url: str | None = None
+    callback_method: str = "POST"
+
+    def body(self, conference_name: str) -> dict[str, str]:
+        """The JSON body: the SDK's shape (``conference_name`` repeated, unset options left out).
+
+        ``callback_method`` is sent only with a ``callback_url``; on its own it means nothing.
+        """
+        body = {"conference_name": conference_name, "file_format": self.file_format}
+        if self.transcription_type is not None:
+            body["transcription_type"] = self.transcription_type
+            body["transcription_url"] = self.transcription_url  # type: ignore[assignment]
+        if self.callback_url is not None:
+            body["callback_url"] = self.callback_url
+            body["callback_method"] = self.callback_method
+        return body
+
+    def journal_options(self) -> dict[str, str | None]:
+        """The options as the journal records them (passwords in URLs masked)."""
+        return {
+            "file_format": self.file_format,
+            "transcription_type": self.transcription_type,
+            "transcription_url": None if self.transcription_url is None
+            else _show_url(self.transcription_url),
+            "callback_url": None if self.callback_url is None else _show_url(self.callback_url),
+            "callback_method": self.callback_method,
+        }
+
+
+def validate_start_options(*, file_format: object = "mp3", transcription_type: object = None,
+                           transcription_url: object = None, callback_url: object = None,
+                           callback_method: object = "POST") -> StartOptions:
+    """Check start-recording options the way Plivo would, before anything is sent.
+
+    ``file_format`` and ``callback_method`` are case-insensitive and normalised (``"WAV"`` ->
+    ``"wav"``, ``"get"`` -> ``"GET"``). Transcription needs both ``transcription_type="auto"``
+    and a ``transcription_url``. Each failure is a :class:`ValidationError` naming the field and
+    what is allowed.
+    """
+    if not isinstance(file_format, str) or file_format.lower() not in FILE_FORMATS:
+        raise ValidationError("file_format", f"{file_format!r} is not a recording format; use"
+                              " 'mp3' or 'wav' (case-insensitive)", value=file_format,
+                              allowed=FILE_FORMATS)
+    if transcription_type is not None and (
+            not isinstance(transcription_type, str)
+            or transcription_type.lower() not in TRANSCRIPTION_TYPES):
+        raise ValidationError("transcription_type", f"{transcription_type!r} is not supported;"
+                              " the only transcription type is 'auto' (or None for no"
+                              " transcription)", value=transcription_type,
+                              allowed=TRANSCRIPTION_TYPES)
+    if not isinstance(callback_method, str) or callback_method.upper() not in CALLBACK_METHODS:
+        raise ValidationError("callback_method", f"{callback_method!r} is not allowed; use 'GET'"
+                              " or 'POST'", value=callback_method, allowed=CALLBACK_METHODS)
+    if transcription_url is not None:
+        validate_callback_url(transcription_url, field="transcription_url")
+        if transcription_type is None:
+            raise ValidationError("transcription_url", "given without transcription_type='auto':"
+                                  " Plivo would not transcribe, so nothing would be posted there",
+                                  value=_show_url(str(transcription_url)),
+                                  allowed="with transcription_type='auto'")
+    elif transcription_type is not None:
+        raise ValidationError("transcription_type", "'auto' needs a transcription_url (where"
+                              " Plivo posts the transcript)", value=transcription_type,
+                              allowed="with transcription_url")
+    if callback_url is not None:
+        validate_callback_url(callback_url, field="callback_url")
+    return StartOptions(
+        file_format=file_format.lower(),
+        transcription_type=None if transcription_type is None else "auto",
+        transcription_url=transcription_url,  # type: ignore[arg-type]
+        callback_url=callback_url,  # type: ignore[arg-type]
+        callback_method=callback_method.upper(),
+    )
+
+
+# -- URLs ------------------------------------------------------------------------------------------
+
+def _segment(text: str) -> str:
+    """``text`` percent-encoded as one URL path segment (``/``, ``?``, ``#``, ``%`` included)."""
+    if text in (".", ".."):  # dot segments would be collapsed out of the path
+        return text.replace(".", "%2E")
+    return quote(text, safe="")
+
+
+def conference_path(auth_id: str, conference_name: str) -> str:
+    """The Record API path for a conference (relative to the base URL, trailing slash)."""
+    return f"/v1/Account/{auth_id}/Conference/{_segment(conference_name)}/Record/"
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RecordingResult:
+    """Plivo's answer to a start-recording request (HTTP 202).
+
+    ``recording_id`` joins this to the recording and transcription callbacks; ``api_id`` is the
+    one the recording callback repeats. ``requested_at`` is when the call began (UTC).
+    """
+
+    api_id: str | None
+    message: str | None
+    recording_id: str
+    url: str | None
+    conference_name: str
+    requested_at: datetime
+
+    def to_dict(self) -> dict[str, str | None]:
+        """Plain data (``requested_at`` as ISO 8601 text), e.g. for JSON."""
+        return {"conference_name": self.conference_name, "recording_id": self.recording_id,
+                "api_id": self.api_id, "message": self.message, "url": self.url,
+                "requested_at": format_time(self.requested_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class StopResult:
+    """Plivo's answer to a stop-recording request (HTTP 204, with or without a JSON body)."""
+
+    conference_name: str
+    api_id: str | None
+    message: str | None
+    requested_at: datetime
+
+    def to_dict(self) -> dict[str, str | None]:
+        """Plain data (``requested_at`` as ISO 8601 text), e.g. for JSON."""
+        return {"conference_name": self.conference_name, "api_id": self.api_id,
+                "message": self.message, "requested_at": format_time(self.requested_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedCall:
+    """One validated request, ready to send as many times as the retry policy allows."""
+
+    action: str                      # start | stop | list | get
+    method: str
+    path: str
+    content: bytes | None = None
+    params: Mapping[str, str] | None = None
+    conference_name: str | None = None
+    options: StartOptions | None = None
+
+    @property
+    def headers(self) -> Mapping[str, str] | None:
+        return _JSON_HEADERS if self.content is not None else None
+
+
+class Trace:
+    """What happened during one call: attempts, the last status, timing."""
+
+    __slots__ = ("attempts", "requested_at", "started", "status")
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.status: int | None = None
+        self.begin()
+
+    def begin(self) -> None:
+        """Start the clock: called when the first attempt is sent (after any rate-limit wait),
+        so latency is the API's and the retries', not the queue's."""
+        self.requested_at = datetime.now(UTC)
+        self.started = time.perf_counter()
+
+    @property
+    def latency_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000.0
+
+
+def _json(response: httpx.Response) -> Any:
+    content = response.content
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _snippet(response: httpx.Response) -> str:
+    text = response.text.strip()
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+# -- listing recordings ----------------------------------------------------------------------------
+
+def _utc(value: object, field: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(field, f"{value!r} is not an ISO date or time (e.g."
+                                  " '2026-11-24' or '2026-11-24T10:00:00Z')", value=value) from None
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise ValidationError(field, f"{value!r} is not a datetime, date or ISO text", value=value)
+    if value.tzinfo is None:  # the Recording API filters in UTC; naive means UTC
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _plivo_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def recording_windows(since: object = None, until: object = None, *,
+                      now: datetime | None = None) -> list[tuple[str, str]]:
+    """``(add_time__gte, add_time__lt)`` pairs of at most 30 days covering ``since``..``until``.
+
+    Naive times are UTC; ``since`` defaults to 7 days before ``until`` (default: now). The ends are
+    widened to whole seconds (Plivo's ``YYYY-MM-DD HH:MM:SS``), so nothing in the range is missed.
+
+    >>> recording_windows("2026-01-01", "2026-03-01")
+    [('2026-01-01 00:00:00', '2026-01-31 00:00:00'), ('2026-01-31 00:00:00', '2026-03-01 00:00:00')]
+    """
+    end = _utc(until, "until") if until is not None else (now or datetime.now(UTC))
+    start = _utc(since, "since") if since is not None else end - DEFAULT_LIST_LOOKBACK
+    start = start.replace(microsecond=0)
+    if end.microsecond:
+        end = end.replace(microsecond=0) + timedelta(seconds=1)
+    if start >= end:
+        raise ValidationError("since", f"{_plivo_time(start)} is not before until"
+                              f" ({_plivo_time(end)})", value=since)
+    windows = []
+    while start < end:
+        stop = min(start + MAX_LIST_WINDOW, end)
+        windows.append((_plivo_time(start), _plivo_time(stop)))
+        start = stop
+    return windows
+
+
+class RecordingPager:
+    """Walks the Recording list API: windows of <= 30 days, pages of ``limit`` via ``offset``.
+
+    :meth:`first` gives the first call; :meth:`feed` takes a page's JSON and returns the new
+    recordings on it plus the next call (or None at the end). Pages are followed through
+    ``meta.next``; a recording seen twice (the list shifted while paging) is yielded once.
+    """
+
+    def __init__(self, auth_id: str, windows: list[tuple[str, str]], *,
+                 conference_name: str | None, limit: int) -> None:
+        self._path = f"/v1/Account/{auth_id}/Recording/"
+        self._windows = list(windows)
+        self._conference_name = conference_name
+        self._limit = limit
+        self._window = 0
+        self._seen: set[str] = set()
+
+    def _call(self, offset: int) -> PreparedCall:
+        gte, lt = self._windows[self._window]
+        params = {"add_time__gte": gte, "add_time__lt": lt, "limit": str(self._limit),
+                  "offset": str(offset)}
+        if self._conference_name is not None:
+            params["conference_name"] = self._conference_name
+        return PreparedCall("list", "GET", self._path, params=params)
+
+    def first(self) -> PreparedCall | None:
+        return self._call(0) if self._windows else None
+
+    def feed(self, call: PreparedCall, body: Any) -> tuple[list[dict[str, Any]], PreparedCall | None]:
+        if not isinstance(body, dict) or not isinstance(body.get("objects"), list):
+            raise PlivoAPIError(f"the Recording list API answered without an 'objects' list:"
+                                f" {str(body)[:200]}", api_id=_text(
+                                    body.get("api_id")) if isinstance(body, dict) else None,
+                                method="GET")
+        fresh = []
+        for obj in body["objects"]:
+            if not isinstance(obj, dict):
+                continue
+            rid = obj.get("recording_id")
+            if isinstance(rid, str):
+                if rid in self._seen:
+                    continue
+                self._seen.add(rid)
+            fresh.append(obj)
+        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+        offset = int(call.params["offset"]) if call.params else 0
+        next_url = meta.get("next")
+        if next_url and body["objects"]:
+            next_offset = offset + len(body["objects"])
+            found = parse_qs(urlsplit(str(next_url)).query).get("offset")
+            if found and found[0].isdigit() and int(found[0]) > offset:
+                next_offset = int(found[0])
+            return fresh, self._call(next_offset)
+        self._window += 1
+        return fresh, self._call(0) if self._window < len(self._windows) else None
+
+
+# -- bulk ------------------------------------------------------------------------------------------
+
+#: Columns and dtypes of the frame ``start_recordings`` returns.
+BULK_COLUMNS: Mapping[str, str] = {
+    "conference_name": "string", "ok": "boolean", "recording_id": "string", "api_id": "string",
+    "url": "string", "error_type": "string", "error": "string", "attempts": "Int64",
+    "latency_ms": "Float64",
+}
+
+BulkRow = tuple[Any, ...]
+
+
+def _bulk_items(items: Any) -> list[Any]:
+    """``items`` as a list; a DataFrame gives one dict per row (missing cells left out)."""
+    import pandas as pd
+
+    if isinstance(items, pd.DataFrame):
+        return [{k: v for k, v in row.items() if not _missing(v)}
+                for row in items.to_dict("records")]
+    if isinstance(items, str | bytes | Mapping):
+        raise TypeError("items: give a list of conference names or of dicts of options, not a"
+                        f" single {type(items).__name__}")
+    return list(items)
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _bulk_frame(rows: list[BulkRow]) -> pd.DataFrame:
+    import pandas as pd
+
+    string = pd.StringDtype("pyarrow")
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(BULK_COLUMNS)
+    data = {}
+    for (name, dtype), values in zip(BULK_COLUMNS.items(), columns, strict=True):
+        pinned = string if dtype == "string" else dtype
+        data[name] = pd.array(list(values), dtype=pinned)
+    return pd.DataFrame(data)
+
+
+# -- the shared client -----------------------------------------------------------------------------
+
+class BaseRecordingClient:
+    """Everything the sync and async Plivo Record API clients share; no I/O of its own.
+
+    See :class:`recording_toolkit.client.RecordingClient` for the parameters.
+    """
+
+
+    def __init__(self, auth_id: str | None = None, auth_token: str | None = None, *,
+                 base_url: str | None = None, timeout: float = 10.0,
+                 max_retries: int | RetryPolicy = 3,
+                 rate_limit: tuple[int, float] | RateLimiter | None = DEFAULT_RATE_LIMIT,
+                 transport: Any = None,
+                 journal: str | os.PathLike[str] | RequestJournal | None = None,
+                 environ: Mapping[str, str] | None = None, retry_unsafe: bool = False) -> None:
+        credentials = resolve_credentials(auth_id, auth_token, environ=environ)
+        self.auth_id = credentials.auth_id
+        self.base_url = resolve_base_url(base_url, environ=environ)
+        if (not isinstance(timeout, int | float) or isinstance(timeout, bool)
+                or not math.isfinite(timeout) or timeout <= 0):
+            raise ConfigurationError(f"timeout: {timeout!r} is not a number of seconds > 0")
+        self.timeout = float(timeout)
+        if isinstance(max_retries, RetryPolicy):
+            policy = max_retries
+            if retry_unsafe and not policy.retry_unsafe:
+                policy = replace(policy, retry_unsafe=True)
+        else:
+            policy = RetryPolicy(max_retries=max_retries, retry_unsafe=bool(retry_unsafe))
+        self.retry_policy = policy
+        self.rate_limiter = RateLimiter.from_setting(rate_limit)
+        if journal is None or isinstance(journal, RequestJournal):
+            self.journal = journal
+            self._owns_journal = False
+        else:
+            self.journal = RequestJournal(journal)
+            self._owns_journal = True
+        token = base64.b64encode(f"{credentials.auth_id}:{credentials.auth_token}".encode()).decode()
+        self._http_options: dict[str, Any] = {
+            "base_url": self.base_url,
+            "headers": {
+                "Authorization": f"Basic {token}",
+                "Accept": "application/json",
+                "User-Agent": (f"recording_toolkit/{__version__} (httpx/{httpx.__version__};"
+                               f" Python {platform.python_version()})"),
+            },
+            "timeout": self.timeout,
+            "limits": httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            "follow_redirects": False,
+            "transport": transport,
+        }
+        self._host = urlsplit(self.base_url).hostname or self.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(auth_id={self.auth_id!r}, base_url={self.base_url!r})"
+
+    # requests ------------------------------------------------------------------------------------
+
+    def _prepare_start(self, conference_name: object, **options: Any) -> PreparedCall:
+        name = validate_conference_name(conference_name)
+        opts = validate_start_options(**options)
+        content = json.dumps(opts.body(name), ensure_ascii=False, separators=(",", ":")).encode()
+        return PreparedCall("start", "POST", conference_path(self.auth_id, name), content=content,
+                            conference_name=name, options=opts)
+
+    def _prepare_stop(self, conference_name: object) -> PreparedCall:
+        name = validate_conference_name(conference_name)
+        content = json.dumps({"conference_name": name}, ensure_ascii=False,
+                             separators=(",", ":")).encode()
+        return PreparedCall("stop", "DELETE", conference_path(self.auth_id, name), content=content,
+                            conference_name=name)
+
+    def _prepare_get(self, recording_id: object) -> PreparedCall:
+        rid = validate_conference_name(recording_id, field="recording_id")
+        return PreparedCall("get", "GET", f"/v1/Account/{self.auth_id}/Recording/{_segment(rid)}/")
+
+    def _pager(self, *, conference_name: object, since: object, until: object,
+               limit: object) -> RecordingPager:
+        if (not isinstance(limit, int) or isinstance(limit, bool)
+                or not 1 <= limit <= MAX_PAGE_SIZE):
+            raise ValidationError("limit", f"{limit!r} is not a page size from 1 to"
+                                  f" {MAX_PAGE_SIZE} (Plivo's maximum)", value=limit,
+                                  allowed=(1, MAX_PAGE_SIZE))
+        name = None if conference_name is None else validate_conference_name(conference_name)
+        return RecordingPager(self.auth_id, recording_windows(since, until),
+                              conference_name=name, limit=limit)
+
+    # answers -------------------------------------------------------------------------------------
+
+    def _assess_response(self, call: PreparedCall, trace: Trace,
+                         response: httpx.Response) -> tuple[PlivoAPIError, float | None]:
+        """The error for an error status, and the wait before retrying (None: do not)."""
+        status = response.status_code
+        trace.status = status
+        body = _json(response)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"),
+                                        now=self.retry_policy.wall_clock())
+        if isinstance(body, dict) and body.get("error") not in (None, "", []):
+            text = body["error"]
+        elif isinstance(body, dict) and body.get("message"):
+            text = body["message"]
+        elif response.content and not response.text.lstrip().startswith("<"):
+            text = _snippet(response)
+        else:
+            text = response.reason_phrase or "no error text"
+        may_have_started = call.action == "start" and may_have_been_processed(status, retry_after)
+        error = api_error_for_status(status)(
+            text, status_code=status,
+            api_id=_text(body.get("api_id")) if isinstance(body, dict) else None,
+            conference_name=call.conference_name, method=call.method, retry_after=retry_after,
+            may_have_started=may_have_started)
+        delay = self.retry_policy.delay(call.action, trace.attempts, status=status,
+                                        retry_after=retry_after)
+        return error, delay
+
+    def _assess_transport(self, call: PreparedCall, trace: Trace,
+                          exc: Exception) -> tuple[TransportError, float | None]:
+        """The toolkit error for an httpx transport failure, and the wait before retrying."""
+        trace.status = None
+        detail = str(exc) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+                      | httpx.UnsupportedProtocol):
+            failure = NOT_SENT
+            cls: type[TransportError] = ConnectError
+            message = f"could not connect to {self._host}: {detail}"
+        elif isinstance(exc, httpx.TimeoutException):
+            failure, cls = SENT, TimeoutError
+            message = f"no answer from {self._host} within {self.timeout:g} s ({type(exc).__name__})"
+        else:
+            failure, cls = SENT, TransportError
+            message = (f"the connection to {self._host} failed after the request was sent"
+                       f" ({type(exc).__name__}: {detail})")
+        error = cls(message, conference_name=call.conference_name, method=call.method,
+                    may_have_started=call.action == "start" and failure == SENT)
+        return error, self.retry_policy.delay(call.action, trace.attempts, transport=failure)
+
+    def _start_result(self, call: PreparedCall, trace: Trace,
+                      response: httpx.Response) -> RecordingResult:
+        trace.status = response.status_code
+        body = _json(response)
+        rid = body.get("recording_id") if isinstance(body, dict) else None
+        if not isinstance(rid, str) or not rid:
+            raise PlivoAPIError(
+                f"the start was accepted (HTTP {response.status_code}) but the answer has no"
+                f" recording_id: {_snippet(response) or 'empty body'}",
+                status_code=response.status_code,
+                api_id=_text(body.get("api_id")) if isinstance(body, dict) else None,
+                conference_name=call.conference_name, method=call.method, may_have_started=True)
+        assert isinstance(body, dict) and call.conference_name is not None
+        return RecordingResult(api_id=_text(body.get("api_id")), message=_text(body.get("message")),
+                               recording_id=rid, url=_text(body.get("url")),
+                               conference_name=call.conference_name,
+                               requested_at=trace.requested_at)
+
+    def _stop_result(self, call: PreparedCall, trace: Trace,
+                     response: httpx.Response) -> StopResult:
+        trace.status = response.status_code
+        body = _json(response)
+        body = body if isinstance(body, dict) else {}
+        assert call.conference_name is not None
+        return StopResult(conference_name=call.conference_name, api_id=_text(body.get("api_id")),
+                          message=_text(body.get("message")), requested_at=trace.requested_at)
+
+    def _json_object(self, call: PreparedCall, response: httpx.Response) -> dict[str, Any]:
+        body = _json(response)
+        if not isinstance(body, dict):
+            raise PlivoAPIError(f"expected a JSON object, got: {_snippet(response) or 'empty body'}",
+                                status_code=response.status_code, method=call.method)
+        return body
+
+    # journal -------------------------------------------------------------------------------------
+
+    def _record(self, call: PreparedCall, trace: Trace, *,
+                result: RecordingResult | StopResult | None = None,
+                error: BaseException | None = None) -> None:
+        """Append the call's outcome to the journal (start/stop only; never raises for I/O)."""
+        if self.journal is None or call.action not in ("start", "stop"):
+            return
+        if error is None:
+            may_have_started = False
+        else:
+            # an interrupted start that got as far as sending may have started a recording
+            may_have_started = getattr(error, "may_have_started",
+                                       call.action == "start" and trace.attempts > 0)
+        record = journal_record(
+            time=format_time(trace.requested_at), action=call.action,
+            conference_name=call.conference_name or "",
+            options=call.options.journal_options() if call.options else None,
+            ok=error is None, status=trace.status,
+            api_id=getattr(result if error is None else error, "api_id", None),
+            recording_id=getattr(result, "recording_id", None),
+            error_type=None if error is None else type(error).__name__,
+            error=None if error is None else (str(error) or type(error).__name__),
+            may_have_started=bool(may_have_started), attempts=trace.attempts,
+            latency_ms=trace.latency_ms)
+        try:
+            self.journal.append(record)
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"request journal {os.fspath(self.journal.path)!r}: could not record"
+                          f" the {call.action} of {call.conference_name!r}: {exc}",
+                          RuntimeWarning, stacklevel=4)
+
+    # bulk ----------------------------------------------------------------------------------------
+
+    def _prepare_bulk(self, items: Any, defaults: Mapping[str, Any],
+                      concurrency: object) -> list[tuple[Any, PreparedCall | Exception]]:
+        """Validate every item up front (no I/O): ``(name, call or the item's error)`` per item."""
+        unknown = sorted(set(defaults) - set(START_OPTIONS))
+        if unknown:
+            raise TypeError(f"start_recordings() got unexpected option(s) {unknown}; options are"
+                            f" {', '.join(START_OPTIONS)}")
+        if (not isinstance(concurrency, int) or isinstance(concurrency, bool)
+                or concurrency < 1):
+            raise ValidationError("concurrency", f"{concurrency!r} is not a whole number >= 1",
+                                  value=concurrency)
+        prepared: list[tuple[Any, PreparedCall | Exception]] = []
+        for item in _bulk_items(items):
+            if isinstance(item, Mapping):
+                name = item.get("conference_name")
+                extra = sorted(set(item) - {"conference_name", *START_OPTIONS})
+            else:
+                name, extra = item, []
+            try:
+                if extra:
+                    raise ValidationError(extra[0], f"unknown option; options are"
+                                          f" conference_name, {', '.join(START_OPTIONS)}")
+                if isinstance(item, Mapping):
+                    options = {**defaults, **{k: v for k, v in item.items()
+                                              if k != "conference_name"}}
+                else:
+                    options = dict(defaults)
+                prepared.append((name, self._prepare_start(name, **options)))
+            except ValidationError as exc:
+                prepared.append((name, exc))
+        return prepared
+
+    @staticmethod
+    def _bulk_row(name: Any, outcome: RecordingResult | BaseException,
+                  trace: Trace | None) -> BulkRow:
+        shown = name if isinstance(name, str) else None
+        if isinstance(outcome, RecordingResult):
+            assert trace is not None
+            return (outcome.conference_name, True, outcome.recording_id, outcome.api_id,
+                    outcome.url, None, None, trace.attempts, trace.latency_ms)
+        api_id = getattr(outcome, "api_id", None)
+        if trace is None:  # rejected before sending
+            return (shown, False, None, None, None, type(outcome).__name__, str(outcome), 0, None)
+        return (shown, False, None, api_id, None, type(outcome).__name__,
+                str(outcome) or type(outcome).__name__, trace.attempts, trace.latency_ms)
+
+    @staticmethod
+    def _bulk_frame(rows: list[BulkRow]) -> pd.DataFrame:
+        return _bulk_frame(rows)

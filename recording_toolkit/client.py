@@ -1,0 +1,432 @@
+"""Clients for Plivo's conference Record API: :class:`RecordingClient` and
+:class:`AsyncRecordingClient`.
+
+Both share :class:`~recording_toolkit._client_core.BaseRecordingClient` (validation, request
+building, answer mapping, retry decisions, journal) and write only their I/O here, so they behave
+identically. Compared with the official SDK they validate every option before sending, percent-
+encode conference names safely, back off with jitter and honour ``Retry-After``, never retry a
+start that may have begun a recording (unless asked to), stay under Plivo's 300 requests per 5 s
+on their own, and keep a journal of every start and stop.
+
+Examples
+--------
+Against a mock transport (tests and docs never touch the network):
+
+>>> import httpx
+>>> def plivo(request):
+...     return httpx.Response(202, json={"api_id": "a-1", "message": "conference recording started",
+...                                      "recording_id": "r-1", "url": "https://media.plivo.com/r-1.mp3"})
+>>> with RecordingClient("MA" + "0" * 18, "token", transport=httpx.MockTransport(plivo)) as client:
+...     result = client.start_recording("weekly sync")
+>>> result.recording_id, result.conference_name
+('r-1', 'weekly sync')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from ._client_core import (
+    BaseRecordingClient,
+    BulkRow,
+    PreparedCall,
+    RecordingPager,
+    RecordingResult,
+    StopResult,
+    Trace,
+)
+from ._http import httpx
+from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimiter
+from ._retry import RetryPolicy
+from .journal import RequestJournal
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["AsyncRecordingClient", "RecordingClient", "RecordingResult", "StopResult"]
+
+
+def _progress_bar(*, total: int | None, enabled: bool, desc: str, unit: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=desc, unit=unit, leave=enabled)
+
+
+class RecordingClient(BaseRecordingClient):
+    """Start and stop Plivo conference recordings (blocking I/O).
+
+    Parameters
+    ----------
+    auth_id, auth_token
+        Plivo credentials; default ``PLIVO_AUTH_ID`` / ``PLIVO_AUTH_TOKEN`` from ``environ``.
+        A missing or malformed auth id is a :class:`~recording_toolkit.errors.ConfigurationError`
+        here, not at the first request. The token is never shown by ``repr`` or in errors.
+    base_url
+        API root; default ``PLIVO_API_BASE_URL``, else ``https://api.plivo.com`` (point it at the
+        sandbox to run without an account).
+    timeout
+        Seconds for each of connect, write, pool wait and read.
+    max_retries
+        Retries after the first attempt, or a :class:`~recording_toolkit._retry.RetryPolicy`
+        (back-off settings; tests inject their sleep and randomness here).
+    rate_limit
+        ``(requests, seconds)``, default Plivo's ``(300, 5.0)``; ``None`` disables it; a shared
+        :class:`~recording_toolkit._ratelimit.RateLimiter` lets several clients share a budget.
+    transport
+        An httpx transport (e.g. ``httpx.MockTransport`` in tests).
+    journal
+        Path (or :class:`~recording_toolkit.journal.RequestJournal`) of the JSON Lines request
+        journal; every start and stop is appended after its retries.
+    environ
+        Mapping used instead of :data:`os.environ` for the variables above.
+    retry_unsafe
+        Also retry a start whose outcome is unknown (HTTP 500/502/504, read timeout). Off by
+        default: if the first attempt did start a recording, the retry starts a second, billed one.
+    """
+
+    def __init__(self, auth_id: str | None = None, auth_token: str | None = None, *,
+                 base_url: str | None = None, timeout: float = 10.0,
+                 max_retries: int | RetryPolicy = 3,
+                 rate_limit: tuple[int, float] | RateLimiter | None = DEFAULT_RATE_LIMIT,
+                 transport: httpx.BaseTransport | None = None,
+                 journal: str | os.PathLike[str] | RequestJournal | None = None,
+                 environ: Mapping[str, str] | None = None, retry_unsafe: bool = False) -> None:
+        super().__init__(auth_id, auth_token, base_url=base_url, timeout=timeout,
+                         max_retries=max_retries, rate_limit=rate_limit, transport=transport,
+                         journal=journal, environ=environ, retry_unsafe=retry_unsafe)
+        self._http = httpx.Client(**self._http_options)
+
+    # I/O -----------------------------------------------------------------------------------------
+
+    def _send(self, call: PreparedCall, trace: Trace) -> httpx.Response:
+        """Send ``call`` until it succeeds or the retry policy gives up (then raise its error)."""
+        while True:
+            if self.rate_limiter is not None:
+                self.rate_limiter.acquire()
+            if not trace.attempts:
+                trace.begin()
+            trace.attempts += 1
+            try:
+                response = self._http.request(call.method, call.path, content=call.content,
+                                              params=call.params, headers=call.headers)
+            except httpx.TransportError as exc:
+                error, delay = self._assess_transport(call, trace, exc)
+                if delay is None:
+                    raise error from exc
+            else:
+                if response.is_success:
+                    return response
+                error, delay = self._assess_response(call, trace, response)  # type: ignore[assignment]
+                if delay is None:
+                    raise error
+            self.retry_policy.sleep(delay)
+
+    def _start(self, call: PreparedCall, trace: Trace) -> RecordingResult:
+        try:
+            result = self._start_result(call, trace, self._send(call, trace))
+        except BaseException as exc:
+            self._record(call, trace, error=exc)
+            raise
+        self._record(call, trace, result=result)
+        return result
+
+    # API -----------------------------------------------------------------------------------------
+
+    def start_recording(self, conference_name: str, *, file_format: str = "mp3",
+                        transcription_type: str | None = None,
+                        transcription_url: str | None = None, callback_url: str | None = None,
+                        callback_method: str = "POST") -> RecordingResult:
+        """Start recording a live conference; returns Plivo's answer as a frozen result.
+
+        Options are validated first (:class:`~recording_toolkit.errors.ValidationError` names the
+        field). ``transcription_type="auto"`` with a ``transcription_url`` asks for a transcript;
+        ``callback_url`` (with ``callback_method``) receives the recording callback and may carry
+        Plivo's retry fragment (``#ct=2000&rc=3``). Raises a
+        :class:`~recording_toolkit.errors.PlivoAPIError` subclass for an error status, a
+        :class:`~recording_toolkit.errors.TransportError` when no answer came; both say whether
+        the recording ``may_have_started``.
+        """
+        call = self._prepare_start(conference_name, file_format=file_format,
+                                   transcription_type=transcription_type,
+                                   transcription_url=transcription_url, callback_url=callback_url,
+                                   callback_method=callback_method)
+        return self._start(call, Trace())
+
+    def stop_recording(self, conference_name: str) -> StopResult:
+        """Stop recording a conference (DELETE; HTTP 204 with or without a body is success)."""
+        call = self._prepare_stop(conference_name)
+        trace = Trace()
+        try:
+            result = self._stop_result(call, trace, self._send(call, trace))
+        except BaseException as exc:
+            self._record(call, trace, error=exc)
+            raise
+        self._record(call, trace, result=result)
+        return result
+
+    def start_recordings(self, items: Any, *, concurrency: int = 10, progress: bool = True,
+                         **defaults: Any) -> pd.DataFrame:
+        """Start many recordings; one row per item, in input order, whatever happened.
+
+        ``items`` are conference names, dicts of per-recording options (``conference_name`` plus
+        any option of :meth:`start_recording`), or a DataFrame with those columns. ``defaults``
+        apply to every item unless the item overrides them. A failure (validation, HTTP error, no
+        answer) becomes that item's row; the others go on. Columns: ``conference_name``, ``ok``,
+        ``recording_id``, ``api_id``, ``url``, ``error_type``, ``error``, ``attempts``,
+        ``latency_ms``.
+
+        Runs ``concurrency`` worker threads over one connection pool (threads rather than an event
+        loop: it works inside Jupyter's running loop, and httpx's blocking client is the faster
+        of the two per request). The rate limit applies across all of them.
+        """
+        prepared = self._prepare_bulk(items, defaults, concurrency)
+        rows: list[BulkRow | None] = [None] * len(prepared)
+        bar = _progress_bar(total=len(prepared), enabled=progress, desc="start_recordings",
+                            unit="rec")
+        todo = iter(range(len(prepared)))
+        lock = threading.Lock()
+        stopping = threading.Event()
+
+        def work() -> None:
+            while not stopping.is_set():
+                with lock:
+                    index = next(todo, None)
+                if index is None:
+                    return
+                rows[index] = self._bulk_one(*prepared[index])
+                bar.update(1)
+
+        workers = min(concurrency, len(prepared))
+        try:
+            if workers <= 1:
+                work()
+            else:
+                with ThreadPoolExecutor(workers, thread_name_prefix="start_recordings") as pool:
+                    futures = [pool.submit(work) for _ in range(workers)]
+                    try:
+                        for future in futures:
+                            future.result()
+                    except BaseException:
+                        stopping.set()  # interrupted: finish what is in flight, send no more
+                        raise
+        finally:
+            bar.close()
+        return self._bulk_frame(rows)  # type: ignore[arg-type]
+
+    def _bulk_one(self, name: Any, prepared: PreparedCall | Exception) -> BulkRow:
+        if isinstance(prepared, Exception):
+            return self._bulk_row(name, prepared, None)
+        trace = Trace()
+        try:
+            result = self._start(prepared, trace)
+        except Exception as exc:
+            return self._bulk_row(name, exc, trace)
+        return self._bulk_row(name, result, trace)
+
+    def iter_recordings(self, *, conference_name: str | None = None, since: Any = None,
+                        until: Any = None, limit: int = 20,
+                        progress: bool = False) -> Iterator[dict[str, Any]]:
+        """Recordings from Plivo's Recording list API, one dict per recording (Plivo's fields).
+
+        ``since`` .. ``until`` (datetimes, dates or ISO text; naive means UTC; default the last 7
+        days) is queried in windows of at most 30 days (Plivo rejects longer ranges), each paged
+        ``limit`` (at most 20) at a time. Arguments are checked at once; requests are made as
+        the iterator is consumed. Used to backfill recordings whose callbacks never came.
+        """
+        pager = self._pager(conference_name=conference_name, since=since, until=until,
+                            limit=limit)
+        return self._iterate(pager, progress)
+
+    def _iterate(self, pager: RecordingPager, progress: bool) -> Iterator[dict[str, Any]]:
+        bar = _progress_bar(total=None, enabled=progress, desc="recordings", unit="rec")
+        try:
+            call = pager.first()
+            while call is not None:
+                response = self._send(call, Trace())
+                objects, call = pager.feed(call, self._json_object(call, response))
+                bar.update(len(objects))
+                yield from objects
+        finally:
+            bar.close()
+
+    def get_recording(self, recording_id: str) -> dict[str, Any]:
+        """One recording's details from the Recording API (Plivo's JSON object)."""
+        call = self._prepare_get(recording_id)
+        return self._json_object(call, self._send(call, Trace()))
+
+    def close(self) -> None:
+        """Close the connections (and the journal, if this client opened it)."""
+        self._http.close()
+        if self._owns_journal and self.journal is not None:
+            self.journal.close()
+
+    def __enter__(self) -> RecordingClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncRecordingClient(BaseRecordingClient):
+    """The asyncio twin of :class:`RecordingClient`: same parameters, same behaviour; the
+    methods are coroutines, ``iter_recordings`` is an async iterator and the client is an
+    ``async with`` context manager.
+
+    Examples
+    --------
+    >>> import asyncio, httpx
+    >>> def plivo(request):
+    ...     return httpx.Response(204)
+    >>> async def main():
+    ...     async with AsyncRecordingClient("MA" + "0" * 18, "token",
+    ...                                     transport=httpx.MockTransport(plivo)) as client:
+    ...         return await client.stop_recording("weekly sync")
+    >>> asyncio.run(main()).conference_name
+    'weekly sync'
+    """
+
+
+    def __init__(self, auth_id: str | None = None, auth_token: str | None = None, *,
+                 base_url: str | None = None, timeout: float = 10.0,
+                 max_retries: int | RetryPolicy = 3,
+                 rate_limit: tuple[int, float] | RateLimiter | None = DEFAULT_RATE_LIMIT,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 journal: str | os.PathLike[str] | RequestJournal | None = None,
+                 environ: Mapping[str, str] | None = None, retry_unsafe: bool = False) -> None:
+        super().__init__(auth_id, auth_token, base_url=base_url, timeout=timeout,
+                         max_retries=max_retries, rate_limit=rate_limit, transport=transport,
+                         journal=journal, environ=environ, retry_unsafe=retry_unsafe)
+        self._http = httpx.AsyncClient(**self._http_options)
+
+    # I/O -----------------------------------------------------------------------------------------
+
+    async def _send(self, call: PreparedCall, trace: Trace) -> httpx.Response:
+        while True:
+            if self.rate_limiter is not None:
+                await self.rate_limiter.acquire_async()
+            if not trace.attempts:
+                trace.begin()
+            trace.attempts += 1
+            try:
+                response = await self._http.request(call.method, call.path, content=call.content,
+                                                    params=call.params, headers=call.headers)
+            except httpx.TransportError as exc:
+                error, delay = self._assess_transport(call, trace, exc)
+                if delay is None:
+                    raise error from exc
+            else:
+                if response.is_success:
+                    return response
+                error, delay = self._assess_response(call, trace, response)  # type: ignore[assignment]
+                if delay is None:
+                    raise error
+            await self.retry_policy.async_sleep(delay)
+
+    async def _start(self, call: PreparedCall, trace: Trace) -> RecordingResult:
+        try:
+            result = self._start_result(call, trace, await self._send(call, trace))
+        except BaseException as exc:
+            self._record(call, trace, error=exc)
+            raise
+        self._record(call, trace, result=result)
+        return result
+
+    # API -----------------------------------------------------------------------------------------
+
+    async def start_recording(self, conference_name: str, *, file_format: str = "mp3",
+                              transcription_type: str | None = None,
+                              transcription_url: str | None = None,
+                              callback_url: str | None = None,
+                              callback_method: str = "POST") -> RecordingResult:
+        """See :meth:`RecordingClient.start_recording`."""
+        call = self._prepare_start(conference_name, file_format=file_format,
+                                   transcription_type=transcription_type,
+                                   transcription_url=transcription_url, callback_url=callback_url,
+                                   callback_method=callback_method)
+        return await self._start(call, Trace())
+
+    async def stop_recording(self, conference_name: str) -> StopResult:
+        """See :meth:`RecordingClient.stop_recording`."""
+        call = self._prepare_stop(conference_name)
+        trace = Trace()
+        try:
+            result = self._stop_result(call, trace, await self._send(call, trace))
+        except BaseException as exc:
+            self._record(call, trace, error=exc)
+            raise
+        self._record(call, trace, result=result)
+        return result
+
+    async def start_recordings(self, items: Any, *, concurrency: int = 10, progress: bool = True,
+                               **defaults: Any) -> pd.DataFrame:
+        """See :meth:`RecordingClient.start_recordings`; ``concurrency`` tasks on this loop."""
+        prepared = self._prepare_bulk(items, defaults, concurrency)
+        rows: list[BulkRow | None] = [None] * len(prepared)
+        bar = _progress_bar(total=len(prepared), enabled=progress, desc="start_recordings",
+                            unit="rec")
+        todo = iter(range(len(prepared)))
+
+        async def work() -> None:
+            for index in todo:  # shared: each index is taken by exactly one worker
+                rows[index] = await self._bulk_one(*prepared[index])
+                bar.update(1)
+
+        try:
+            await asyncio.gather(*(work() for _ in range(min(concurrency, len(prepared)))))
+        finally:
+            bar.close()
+        return self._bulk_frame(rows)  # type: ignore[arg-type]
+
+    async def _bulk_one(self, name: Any, prepared: PreparedCall | Exception) -> BulkRow:
+        if isinstance(prepared, Exception):
+            return self._bulk_row(name, prepared, None)
+        trace = Trace()
+        try:
+            result = await self._start(prepared, trace)
+        except Exception as exc:
+            return self._bulk_row(name, exc, trace)
+        return self._bulk_row(name, result, trace)
+
+    def iter_recordings(self, *, conference_name: str | None = None, since: Any = None,
+                        until: Any = None, limit: int = 20,
+                        progress: bool = False) -> AsyncIterator[dict[str, Any]]:
+        """See :meth:`RecordingClient.iter_recordings`; use with ``async for``."""
+        pager = self._pager(conference_name=conference_name, since=since, until=until,
+                            limit=limit)
+        return self._iterate(pager, progress)
+
+    async def _iterate(self, pager: RecordingPager,
+                       progress: bool) -> AsyncIterator[dict[str, Any]]:
+        bar = _progress_bar(total=None, enabled=progress, desc="recordings", unit="rec")
+        try:
+            call = pager.first()
+            while call is not None:
+                response = await self._send(call, Trace())
+                objects, call = pager.feed(call, self._json_object(call, response))
+                bar.update(len(objects))
+                for obj in objects:
+                    yield obj
+        finally:
+            bar.close()
+
+    async def get_recording(self, recording_id: str) -> dict[str, Any]:
+        """See :meth:`RecordingClient.get_recording`."""
+        call = self._prepare_get(recording_id)
+        return self._json_object(call, await self._send(call, Trace()))
+
+    async def aclose(self) -> None:
+        """Close the connections (and the journal, if this client opened it)."""
+        await self._http.aclose()
+        if self._owns_journal and self.journal is not None:
+            self.journal.close()
+
+    async def __aenter__(self) -> AsyncRecordingClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,141 @@
+"""The request journal: one JSON line per start or stop call, after its retries.
+
+It is the client's own record of what it asked Plivo to do, so that recordings whose callbacks
+never came can be found later (reconciliation joins it with the callback log by ``api_id`` and
+``recording_id``). The line format is fixed by ``docs/CONTRACTS.md``::
+
+    {"time": "2026-11-24T10:15:02.123456Z", "action": "start", "conference_name": "weekly sync",
+     "options": {"file_format": "mp3", "transcription_type": null, "transcription_url": null,
+                 "callback_url": null, "callback_method": "POST"},
+     "ok": true, "status": 202, "api_id": "...", "recording_id": "...", "error_type": null,
+     "error": null, "may_have_started": false, "attempts": 1, "latency_ms": 41.7}
+
+Never a token or an Authorization header: the journal only ever sees the request options (with any
+password in a callback URL masked) and the outcome. Appends are thread-safe and each line is
+written with a single ``write`` on a file opened for appending, so lines from several clients or
+processes never interleave. Lines are handed to the OS at once (a crash of the Python process
+loses nothing); the file is fsync'd on :meth:`RequestJournal.close`.
+
+Examples
+--------
+>>> import json, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "journal.jsonl")
+>>> with RequestJournal(path) as journal:
+...     journal.append(journal_record(action="stop", conference_name="weekly sync", ok=True,
+...                                   status=204, attempts=1, latency_ms=12.5,
+...                                   time="2026-11-24T10:15:02.000000Z"))
+>>> with open(path) as fh:
+...     json.loads(fh.readline())["status"]
+204
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["JOURNAL_OPTION_KEYS", "RequestJournal", "format_time", "journal_record"]
+
+#: The keys of a line's ``options`` object, in order (all present; null when not given).
+JOURNAL_OPTION_KEYS = ("file_format", "transcription_type", "transcription_url", "callback_url",
+                       "callback_method")
+
+
+def format_time(moment: datetime) -> str:
+    """``2026-11-24T10:15:02.123456Z``: UTC with microseconds, the journal's time format.
+
+    >>> format_time(datetime(2026, 11, 24, 10, 15, 2, tzinfo=UTC))
+    '2026-11-24T10:15:02.000000Z'
+    """
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def journal_record(*, action: str, conference_name: str, ok: bool, time: str,
+                   options: Mapping[str, Any] | None = None, status: int | None = None,
+                   api_id: str | None = None, recording_id: str | None = None,
+                   error_type: str | None = None, error: str | None = None,
+                   may_have_started: bool = False, attempts: int = 0,
+                   latency_ms: float | None = None) -> dict[str, Any]:
+    """One journal line as a dict, with exactly the contract's keys in the contract's order.
+
+    ``options`` keys outside :data:`JOURNAL_OPTION_KEYS` are an error (the journal must not become
+    a place where anything, a secret included, can be dropped in by accident).
+    """
+    given = dict(options or {})
+    unknown = sorted(set(given) - set(JOURNAL_OPTION_KEYS))
+    if unknown:
+        raise ValueError(f"journal options: unknown key(s) {unknown}; known: {list(JOURNAL_OPTION_KEYS)}")
+    return {
+        "time": time,
+        "action": action,
+        "conference_name": conference_name,
+        "options": {key: given.get(key) for key in JOURNAL_OPTION_KEYS},
+        "ok": bool(ok),
+        "status": status,
+        "api_id": api_id,
+        "recording_id": recording_id,
+        "error_type": error_type,
+        "error": error,
+        "may_have_started": bool(may_have_started),
+        "attempts": int(attempts),
+        "latency_ms": None if latency_ms is None else round(float(latency_ms), 3),
+    }
+
+
+class RequestJournal:
+    """Append-only JSON Lines journal of start/stop calls.
+
+    The file (and its folder) is created on the first append, so a client configured with a
+    journal it never uses leaves nothing behind.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Write one line (``record`` as compact JSON, UTF-8, ``\\n``-terminated)."""
+        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+                + "\n").encode("utf-8")
+        with self._lock:
+            if self._closed:
+                raise ValueError(f"request journal {os.fspath(self.path)!r} is closed")
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+
+    def close(self) -> None:
+        """Flush the file to disk and close it; appending afterwards is an error."""
+        with self._lock:
+            self._closed = True
+            if self._fd is not None:
+                try:
+                    os.fsync(self._fd)
+                finally:
+                    os.close(self._fd)
+                    self._fd = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> RequestJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<RequestJournal {os.fspath(self.path)!r} {state}>"
