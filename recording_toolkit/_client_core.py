@@ -608,6 +608,12 @@ class BaseRecordingClient:
             "transport": transport,
         }
         self._host = urlsplit(self.base_url).hostname or self.base_url
+        self._closed = False
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"this {type(self).__name__} is closed; create a new one (or use"
+                               " it inside its `with` block)")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(auth_id={self.auth_id!r}, base_url={self.base_url!r})"
@@ -615,6 +621,7 @@ class BaseRecordingClient:
     # requests ------------------------------------------------------------------------------------
 
     def _prepare_start(self, conference_name: object, **options: Any) -> PreparedCall:
+        self._ensure_open()
         name = validate_conference_name(conference_name)
         opts = validate_start_options(**options)
         content = json.dumps(opts.body(name), ensure_ascii=False, separators=(",", ":")).encode()
@@ -622,6 +629,7 @@ class BaseRecordingClient:
                             conference_name=name, options=opts)
 
     def _prepare_stop(self, conference_name: object) -> PreparedCall:
+        self._ensure_open()
         name = validate_conference_name(conference_name)
         content = json.dumps({"conference_name": name}, ensure_ascii=False,
                              separators=(",", ":")).encode()
@@ -629,11 +637,13 @@ class BaseRecordingClient:
                             conference_name=name)
 
     def _prepare_get(self, recording_id: object) -> PreparedCall:
+        self._ensure_open()
         rid = validate_conference_name(recording_id, field="recording_id")
         return PreparedCall("get", "GET", f"/v1/Account/{self.auth_id}/Recording/{_segment(rid)}/")
 
     def _pager(self, *, conference_name: object, since: object, until: object,
                limit: object) -> RecordingPager:
+        self._ensure_open()
         if (not isinstance(limit, int) or isinstance(limit, bool)
                 or not 1 <= limit <= MAX_PAGE_SIZE):
             raise ValidationError("limit", f"{limit!r} is not a page size from 1 to"
@@ -763,6 +773,7 @@ class BaseRecordingClient:
     def _prepare_bulk(self, items: Any, defaults: Mapping[str, Any],
                       concurrency: object) -> list[tuple[Any, PreparedCall | Exception]]:
         """Validate every item up front (no I/O): ``(name, call or the item's error)`` per item."""
+        self._ensure_open()
         unknown = sorted(set(defaults) - set(START_OPTIONS))
         if unknown:
             raise TypeError(f"start_recordings() got unexpected option(s) {unknown}; options are"

@@ -261,6 +261,7 @@ class RecordingClient(BaseRecordingClient):
 
     def close(self) -> None:
         """Close the connections (and the journal, if this client opened it)."""
+        self._closed = True
         self._http.close()
         if self._owns_journal and self.journal is not None:
             self.journal.close()
@@ -421,6 +422,7 @@ class AsyncRecordingClient(BaseRecordingClient):
 
     async def aclose(self) -> None:
         """Close the connections (and the journal, if this client opened it)."""
+        self._closed = True
         await self._http.aclose()
         if self._owns_journal and self.journal is not None:
             self.journal.close()

@@ -1,0 +1,152 @@
+"""``recording-toolkit start`` / ``stop`` (commands/recording.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+from plivo_fake import TOKEN, FakePlivo, answer, assert_no_token, started
+
+from recording_toolkit._server import BackgroundServer
+from recording_toolkit.cli import build_parser, main
+from recording_toolkit.commands.recording import run_start, run_stop
+from recording_toolkit.errors import NotFoundError, ValidationError
+
+AUTH_ID = "MATESTACCOUNT0000001"
+ENV = {"PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN}
+
+
+def parse(*argv: str):
+    return build_parser().parse_args(list(argv))
+
+
+def test_start_prints_plivos_answer_as_json_and_sends_every_option(tmp_path):
+    fake = FakePlivo(started("rec-7", "api-7"))
+    out = io.StringIO()
+    journal = tmp_path / "journal.jsonl"
+    args = parse("start", "My Conf Room", "--file-format", "WAV", "--transcribe",
+                 "--transcription-url", "https://h/t", "--callback-url", "https://h/c#rc=2",
+                 "--callback-method", "get", "--journal", str(journal))
+    assert run_start(args, environ=ENV, transport=fake.transport, out=out) == 0
+    printed = json.loads(out.getvalue())
+    assert printed["recording_id"] == "rec-7" and printed["api_id"] == "api-7"
+    assert printed["conference_name"] == "My Conf Room" and printed["requested_at"].endswith("Z")
+    assert fake.bodies == [{"conference_name": "My Conf Room", "file_format": "wav",
+                            "transcription_type": "auto", "transcription_url": "https://h/t",
+                            "callback_url": "https://h/c#rc=2", "callback_method": "GET"}]
+    assert fake.requests[0].url.raw_path.decode().endswith("/My%20Conf%20Room/Record/")
+    assert json.loads(journal.read_text())["recording_id"] == "rec-7"
+
+
+def test_stop_prints_json():
+    fake = FakePlivo(answer(204))
+    out = io.StringIO()
+    assert run_stop(parse("stop", "weekly sync"), environ=ENV, transport=fake.transport,
+                    out=out) == 0
+    assert json.loads(out.getvalue())["conference_name"] == "weekly sync"
+    assert fake.requests[0].method == "DELETE"
+
+
+def test_base_url_flag_and_environment():
+    fake = FakePlivo()
+    run_start(parse("start", "x", "--base-url", "http://127.0.0.1:1234"), environ=ENV,
+              transport=fake.transport, out=io.StringIO())
+    fake2 = FakePlivo()
+    run_start(parse("start", "x"), environ={**ENV, "PLIVO_API_BASE_URL": "http://127.0.0.1:99"},
+              transport=fake2.transport, out=io.StringIO())
+    assert str(fake.requests[0].url).startswith("http://127.0.0.1:1234/v1/Account/")
+    assert str(fake2.requests[0].url).startswith("http://127.0.0.1:99/v1/Account/")
+
+
+def test_errors_propagate_to_the_dispatcher():
+    fake = FakePlivo(answer(404, {"api_id": "a", "error": "conference not found"}))
+    with pytest.raises(NotFoundError):
+        run_start(parse("start", "x"), environ=ENV, transport=fake.transport, out=io.StringIO())
+    with pytest.raises(ValidationError, match="transcription_type"):
+        run_start(parse("start", "x", "--transcribe"), environ=ENV, transport=fake.transport,
+                  out=io.StringIO())
+
+
+def test_usage_errors_exit_2(capsys):
+    for argv in (["start"], ["start", "x", "--file-format", "ogg"],
+                 ["start", "x", "--callback-method", "PUT"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+    capsys.readouterr()
+
+
+def test_failures_are_one_line_and_exit_1(monkeypatch, capsys):
+    monkeypatch.setenv("PLIVO_AUTH_ID", AUTH_ID)
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", TOKEN)
+    assert main(["start", "x", "--transcription-url", "https://h/t"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("recording-toolkit start: error: transcription_url: ")
+    monkeypatch.delenv("PLIVO_AUTH_ID")
+    assert main(["stop", "x"]) == 1
+    assert "PLIVO_AUTH_ID" in capsys.readouterr().err
+
+
+def _plivo_like_app():
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    async def record(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name == "gone":
+            return JSONResponse({"api_id": "e-1", "error": "conference not found"}, status_code=404)
+        if request.method == "DELETE":
+            return Response(status_code=204)
+        return JSONResponse({"api_id": "s-1", "message": "conference recording started",
+                             "recording_id": f"rec-{name}", "url": "https://m/r.mp3"},
+                            status_code=202)
+
+    return Starlette(routes=[Route("/v1/Account/{aid}/Conference/{name}/Record/", record,
+                                   methods=["POST", "DELETE"])])
+
+
+def test_the_installed_command_end_to_end_against_a_local_server():
+    with BackgroundServer(_plivo_like_app()) as server:
+        env = {**os.environ, **ENV, "PLIVO_API_BASE_URL": server.url}
+
+        def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "recording_toolkit", *argv], env=env,
+                                  capture_output=True, text=True, timeout=60)
+
+        ok = cli("start", "weekly sync")
+        gone = cli("stop", "gone")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["recording_id"] == "rec-weekly sync"
+    assert gone.returncode == 1 and gone.stdout == ""
+    assert gone.stderr == ("recording-toolkit stop: error: HTTP 404 for conference 'gone':"
+                           " conference not found (api_id e-1)\n")
+    assert_no_token(ok.stdout, ok.stderr, gone.stdout, gone.stderr)
+
+
+def test_the_token_is_never_printed(capsys):
+    fake = FakePlivo(answer(401, {"api_id": "a", "error": "authentication failed"}),
+                     httpx.ReadTimeout("timed out"))  # neither is retried: no waiting
+    for _ in range(2):
+        with pytest.raises(Exception) as info:
+            run_start(parse("start", "x"), environ=ENV, transport=fake.transport,
+                      out=io.StringIO())
+        assert_no_token(str(info.value))
+    assert_no_token(capsys.readouterr())
+
+
+def test_help_names_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["start", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--file-format", "--transcribe", "--transcription-url", "--callback-url",
+                 "--callback-method", "--base-url", "--journal"):
+        assert flag in text
