@@ -599,7 +599,7 @@ class BaseRecordingClient:
             "headers": {
                 "Authorization": f"Basic {token}",
                 "Accept": "application/json",
-                "User-Agent": (f"recording_toolkit/{__version__} (httpx/{httpx.__version__};"
+                "User-Agent": (f"recording_toolkit/{__version__} ({httpx.__name__}/{httpx.__version__};"
                                f" Python {platform.python_version()})"),
             },
             "timeout": self.timeout,
