@@ -1,0 +1,560 @@
+"""Charts of recordings, transcriptions and costs: ``plot_*(frame, *, ax=None, ...) -> Axes``.
+
+Every function takes the toolkit's typed frames (``schema.RECORDINGS``, ``schema.TRANSCRIPTIONS``
+or ``schema.JOINED``), draws on ``ax`` when one is given and otherwise on a new figure, and returns
+the axes. None calls ``plt.show()`` (a notebook shows the figure by itself) or changes
+matplotlib's global settings.
+
+The charts are meant to be put in front of people: axis labels carry their units, days are UTC
+days, and colours come from one palette (Okabe & Ito's, readable by colour-blind viewers and on
+both light and dark backgrounds). Transcription outcomes have one colour each, the same in every
+chart (:data:`OUTCOME_COLORS`). Text and reference lines take the current style's foreground, so
+the charts follow a dark style (``plt.style.context("dark_background")``) as well as the default.
+
+An empty selection draws an empty chart that says so, rather than raising: the dashboard filters
+can select nothing.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from recording_toolkit import schema
+>>> recordings = schema.coerce(pd.DataFrame({
+...     "recording_id": ["a", "b", "c"],
+...     "recording_duration_ms": [30_000, 95_000, 610_000],
+...     "recording_start": pd.to_datetime(["2026-11-23 10:00", "2026-11-23 11:00",
+...                                        "2026-11-24 09:00"], utc=True),
+... }), schema.RECORDINGS)
+>>> ax = plot_minutes_per_day(recordings)
+>>> ax.get_ylabel()
+'Minutes per day'
+>>> [len(c) for c in ax.containers]      # recorded and billed bars, one per day
+[2, 2]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import rules
+from .config import RateCard
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "OUTCOME_COLORS",
+    "OUTCOME_LABELS",
+    "SERIES_COLORS",
+    "plot_billing_audit",
+    "plot_cost_per_day",
+    "plot_duration_distribution",
+    "plot_minutes_per_day",
+    "plot_storage_projection",
+    "plot_top_conferences",
+    "plot_transcription_outcomes",
+    "plot_turnaround",
+]
+
+#: One colour per transcription outcome (``schema.JOINED["transcription_status"]``), used by
+#: every chart and the widgets. Okabe & Ito's palette: distinct for colour-blind viewers and
+#: readable on white and on black.
+OUTCOME_COLORS: dict[str, str] = {
+    "transcribed": "#009E73",    # bluish green
+    "failed": "#D55E00",         # vermillion
+    "pending": "#E69F00",        # orange
+    "not_requested": "#999999",  # grey
+    "unknown": "#CC79A7",        # reddish purple
+}
+#: How outcomes are named on charts.
+OUTCOME_LABELS: dict[str, str] = {
+    "transcribed": "Transcribed",
+    "failed": "Failed",
+    "pending": "Pending",
+    "not_requested": "Not requested",
+    "unknown": "Unknown",
+}
+#: Colours of the other series (minutes, money, projections).
+SERIES_COLORS: dict[str, str] = {
+    "recorded": "#0072B2",       # blue
+    "billed": "#56B4E9",         # sky blue
+    "charge": "#0072B2",
+    "expected": "#56B4E9",
+    "storage": "#0072B2",
+    "distribution": "#0072B2",
+}
+
+_DEFAULT_SIZE = (7.0, 4.0)
+
+
+# Shared helpers ------------------------------------------------------------------------------
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float] = _DEFAULT_SIZE) -> Axes:
+    """``ax``, or the axes of a new pyplot figure (so a notebook shows it) when None."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new_ax = plt.subplots(figsize=figsize, layout="constrained")
+    return new_ax
+
+
+def _ink(ax: Axes) -> Any:
+    """The current style's foreground colour (reference lines and notes follow the theme)."""
+    return ax.xaxis.label.get_color()
+
+
+def _no_data(ax: Axes, what: str) -> Axes:
+    ax.text(0.5, 0.5, f"No {what} in this selection", transform=ax.transAxes,
+            ha="center", va="center", color=_ink(ax), alpha=0.7)
+    return ax
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], chart: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{chart}: the frame has no column(s) {missing}; "
+                         f"it has {list(frame.columns)}")
+
+
+def _money(currency: str) -> str:
+    return currency or "credit"
+
+
+def _utc_days(times: pd.Series) -> pd.Series:
+    """Times as naive UTC midnights (matplotlib draws naive datetimes as they are)."""
+    return times.dt.tz_convert("UTC").dt.tz_localize(None).dt.floor("D")
+
+
+def _day_axis(ax: Axes) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _per_day(days: pd.Series, values: pd.DataFrame) -> pd.DataFrame:
+    """Sums of ``values`` per day, every day between the first and last included (0 when none)."""
+    totals = values.groupby(days.to_numpy()).sum()
+    full = pd.date_range(totals.index.min(), totals.index.max(), freq="D")
+    return totals.reindex(full, fill_value=0)
+
+
+# Private computations. Each is the one place a chart derives its numbers from the typed frames;
+# they follow the definitions in shared/DESIGN.md and rules.py.
+
+
+def _duration_minutes(recordings: pd.DataFrame) -> pd.Series:
+    """Each recording's duration in minutes, from ``recording_duration_ms`` (else seconds)."""
+    ms = recordings["recording_duration_ms"].astype("Float64")
+    if "recording_duration" in recordings.columns:
+        ms = ms.fillna(recordings["recording_duration"].astype("Float64") * 1000)
+    return (ms / 60_000).dropna().astype(float)
+
+
+def _minutes_per_day(recordings: pd.DataFrame) -> pd.DataFrame:
+    """Recorded (exact) and billed (whole, rounded up, at least one) minutes per UTC day."""
+    known = recordings.dropna(subset=["recording_duration_ms", "recording_start"])
+    if known.empty:
+        return pd.DataFrame(columns=["recorded_minutes", "billed_minutes"], dtype=float)
+    ms = known["recording_duration_ms"].astype("Int64")
+    values = pd.DataFrame({
+        "recorded_minutes": (ms.astype("Float64") / 60_000).astype(float).to_numpy(),
+        "billed_minutes": rules.billed_minutes(ms).astype(float).to_numpy(),
+    })
+    return _per_day(_utc_days(known["recording_start"]).reset_index(drop=True), values)
+
+
+def _charge_per_day(transcriptions: pd.DataFrame) -> pd.Series:
+    known = transcriptions.dropna(subset=["transcription_charge", "received_at"])
+    if known.empty:
+        return pd.Series(dtype=float)
+    values = pd.DataFrame({"charge": known["transcription_charge"].astype(float).to_numpy()})
+    return _per_day(_utc_days(known["received_at"]).reset_index(drop=True), values)["charge"]
+
+
+def _per_conference(joined: pd.DataFrame, by: str) -> pd.Series:
+    frame = joined.dropna(subset=["conference_name"])
+    groups = frame.groupby(frame["conference_name"].astype(str))
+    if by == "cost":
+        totals = groups["transcription_charge"].sum(min_count=1).fillna(0).astype(float)
+    elif by == "minutes":
+        totals = (groups["recording_duration_ms"].sum().astype(float) / 60_000)
+    else:
+        totals = groups.size().astype(float)
+    return totals.sort_values(ascending=False, kind="stable")
+
+
+def _outcome_counts(frame: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """``(outcome, label, count)`` per outcome, failures split by their error text.
+
+    From a joined frame (``transcription_status``, ``transcription_error``) or a transcriptions
+    frame (``error``: <NA> means success).
+    """
+    if "transcription_status" in frame.columns:
+        status = frame["transcription_status"].astype("string")
+        errors = frame["transcription_error"].astype("string")
+    else:
+        errors = frame["error"].astype("string")
+        status = pd.Series(np.where(errors.isna(), "transcribed", "failed"), index=frame.index)
+    rows: list[tuple[str, str, int]] = []
+    for outcome in OUTCOME_COLORS:
+        mask = (status == outcome).fillna(False).to_numpy(dtype=bool)
+        if not mask.any():
+            continue
+        if outcome == "failed":
+            reasons = errors[mask].fillna("(no error text)").value_counts(sort=False)
+            for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+                rows.append((outcome, f"Failed: {reason}", int(count)))
+        else:
+            rows.append((outcome, OUTCOME_LABELS[outcome], int(mask.sum())))
+    return rows
+
+
+def _turnaround_minutes(joined: pd.DataFrame) -> pd.Series:
+    """Minutes from recording end to transcription callback, where both are known."""
+    delta = joined["transcription_received_at"] - joined["recording_end"]
+    return (delta.dt.total_seconds() / 60).dropna().astype(float)
+
+
+def _billing_audit(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per transcription: the expected charge (rate x billed minutes; nothing for a failed
+    transcription) and the charged one."""
+    rate = frame["transcription_rate"].astype("Float64")
+    if "recording_duration_ms" in frame.columns:
+        ms = frame["recording_duration_ms"].astype("Int64")
+        failed = frame["transcription_error"].notna()
+    else:
+        ms = frame["duration"].astype("Int64") * 1000
+        failed = frame["error"].notna()
+    charged = frame["transcription_charge"].astype("Float64")
+    expected = (rate * rules.billed_minutes(ms).astype("Float64")).mask(failed, 0.0)
+    out = pd.DataFrame({"expected": expected, "charged": charged}).dropna()
+    return out.astype(float)
+
+
+def _storage_projection(recordings: pd.DataFrame, *, months: int, rates: RateCard,
+                        now: pd.Timestamp) -> pd.Series:
+    """Storage cost of each coming calendar month (after each recording's free days)."""
+    known = recordings.dropna(subset=["recording_duration_ms", "recording_start"])
+    minutes = rules.billed_minutes(known["recording_duration_ms"].astype("Int64")).astype(float)
+    free_until = known["recording_start"] + pd.Timedelta(days=rates.free_storage_days)
+    first = now.tz_convert("UTC").tz_localize(None).to_period("M")
+    periods = pd.period_range(first, periods=months, freq="M")
+    costs = []
+    for period in periods:
+        month_end = period.end_time.tz_localize("UTC")
+        billed = (free_until <= month_end).to_numpy(dtype=bool)
+        costs.append(float(minutes[billed].sum()) * rates.storage_per_minute_month)
+    return pd.Series(costs, index=periods.to_timestamp())
+
+
+# Charts ------------------------------------------------------------------------------------
+
+
+def plot_duration_distribution(recordings: pd.DataFrame, *, ax: Axes | None = None,
+                               log: bool = False, bins: int = 30,
+                               marks: bool = True) -> Axes:
+    """Histogram of recording durations in minutes, with the median and p95 marked.
+
+    Parameters
+    ----------
+    recordings
+        ``schema.RECORDINGS`` rows (``recording_duration_ms``; seconds when ms is missing).
+    log
+        Logarithmic duration axis with log-spaced bins: short and hour-long recordings both show.
+    bins
+        Number of bins.
+    marks
+        Draw dashed lines at the median and the 95th percentile.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from recording_toolkit import schema
+    >>> recordings = schema.coerce(pd.DataFrame({"recording_duration_ms": [60_000, 120_000]}),
+    ...                            schema.RECORDINGS)
+    >>> ax = plot_duration_distribution(recordings, log=True, bins=5)
+    >>> ax.get_xscale(), ax.get_xlabel()
+    ('log', 'Recording duration (minutes)')
+    """
+    _require(recordings, ["recording_duration_ms"], "plot_duration_distribution")
+    ax = _axes(ax)
+    ax.set_xlabel("Recording duration (minutes)")
+    ax.set_ylabel("Recordings")
+    minutes = _duration_minutes(recordings)
+    if log:
+        minutes = minutes[minutes > 0]
+    if minutes.empty:
+        return _no_data(ax, "recordings")
+    if log:
+        low, high = minutes.min(), minutes.max()
+        edges = np.geomspace(low, high if high > low else low * 10, bins + 1)
+        ax.set_xscale("log")
+        from matplotlib.ticker import FuncFormatter
+
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        edges = bins
+    ax.hist(minutes, bins=edges, color=SERIES_COLORS["distribution"], edgecolor="none")
+    if marks:
+        for q, style in ((0.5, "--"), (0.95, ":")):
+            value = float(minutes.quantile(q))
+            name = "median" if q == 0.5 else "p95"
+            ax.axvline(value, color=_ink(ax), linestyle=style, linewidth=1,
+                       label=f"{name} {value:.1f} min")
+        ax.legend(frameon=False)
+    ax.set_title(f"Duration of {len(minutes):,} recordings")
+    return ax
+
+
+def plot_minutes_per_day(recordings: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Recorded and billed minutes per UTC day of recording start, side by side.
+
+    Billed minutes are whole minutes, rounded up, at least one per recording (``rules``), so
+    the gap between the bars is what rounding costs.
+    """
+    _require(recordings, ["recording_duration_ms", "recording_start"], "plot_minutes_per_day")
+    ax = _axes(ax)
+    ax.set_ylabel("Minutes per day")
+    ax.set_xlabel("Day (UTC, recording start)")
+    daily = _minutes_per_day(recordings)
+    if daily.empty:
+        return _no_data(ax, "recordings")
+    import matplotlib.dates as mdates
+
+    x = mdates.date2num(daily.index.to_pydatetime())
+    ax.bar(x - 0.2, daily["recorded_minutes"], width=0.4, color=SERIES_COLORS["recorded"],
+           label="Recorded")
+    ax.bar(x + 0.2, daily["billed_minutes"], width=0.4, color=SERIES_COLORS["billed"],
+           label="Billed (whole minutes)")
+    ax.xaxis_date()
+    _day_axis(ax)
+    ax.margins(y=0.15)  # room for the legend above the tallest bars
+    ax.legend(frameon=False, ncols=2, loc="upper left")
+    return ax
+
+
+def plot_cost_per_day(transcriptions: pd.DataFrame, *, ax: Axes | None = None,
+                      currency: str = "USD") -> Axes:
+    """Transcription charges per UTC day of the transcription callback.
+
+    ``transcriptions`` is ``schema.TRANSCRIPTIONS`` (``transcription_charge``, ``received_at``).
+    """
+    _require(transcriptions, ["transcription_charge", "received_at"], "plot_cost_per_day")
+    ax = _axes(ax)
+    ax.set_ylabel(f"Transcription charge per day ({_money(currency)})")
+    ax.set_xlabel("Day (UTC, transcription received)")
+    daily = _charge_per_day(transcriptions)
+    if daily.empty:
+        return _no_data(ax, "transcription charges")
+    import matplotlib.dates as mdates
+
+    ax.bar(mdates.date2num(daily.index.to_pydatetime()), daily.to_numpy(), width=0.8,
+           color=SERIES_COLORS["charge"], label="Charged")
+    ax.xaxis_date()
+    _day_axis(ax)
+    ax.set_title(f"Transcription charges: {daily.sum():,.2f} {_money(currency)} in all")
+    return ax
+
+
+_CONFERENCE_MEASURES = {
+    "cost": "Transcription charge ({currency})",
+    "minutes": "Recorded minutes",
+    "recordings": "Recordings",
+}
+
+
+def plot_top_conferences(joined: pd.DataFrame, *, n: int = 10, by: str = "cost",
+                         ax: Axes | None = None, currency: str = "USD") -> Axes:
+    """The ``n`` conferences with the highest transcription cost (or minutes, or recordings).
+
+    Parameters
+    ----------
+    joined
+        One row per recording with its transcription (``load.join_recordings``; the columns
+        ``conference_name``, ``recording_duration_ms`` and ``transcription_charge``).
+    by
+        ``"cost"``, ``"minutes"`` or ``"recordings"``.
+    """
+    if by not in _CONFERENCE_MEASURES:
+        raise ValueError(f"by: {by!r} is not one of {sorted(_CONFERENCE_MEASURES)}")
+    if n < 1:
+        raise ValueError(f"n: {n!r} must be at least 1")
+    needed = {"cost": "transcription_charge", "minutes": "recording_duration_ms",
+              "recordings": "recording_id"}[by]
+    _require(joined, ["conference_name", needed], "plot_top_conferences")
+    ax = _axes(ax)
+    label = _CONFERENCE_MEASURES[by].format(currency=_money(currency))
+    ax.set_xlabel(label)
+    ax.set_ylabel("Conference")
+    totals = _per_conference(joined, by)
+    if totals.empty:
+        return _no_data(ax, "conferences")
+    top = totals.head(n)[::-1]  # largest at the top
+    names = [name if len(name) <= 32 else name[:31] + "…" for name in top.index]
+    bars = ax.barh(names, top.to_numpy(), color=SERIES_COLORS["charge"])
+    fmt = "{:,.2f}" if by == "cost" else "{:,.0f}"
+    ax.bar_label(bars, labels=[fmt.format(v) for v in top.to_numpy()], padding=3,
+                 color=_ink(ax), fontsize="small")
+    ax.margins(x=0.15)
+    what = {"cost": "transcription cost", "minutes": "recorded minutes",
+            "recordings": "recordings"}[by]
+    ax.set_title(f"Top {len(top)} of {len(totals):,} conferences by {what}")
+    return ax
+
+
+def plot_transcription_outcomes(frame: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """How many recordings were transcribed, failed (per error text), are pending, ...
+
+    ``frame`` is a joined frame (``transcription_status``, ``transcription_error``: every
+    outcome) or a transcriptions frame (``error``: transcribed or failed only). Bars take their
+    outcome's colour from :data:`OUTCOME_COLORS`.
+    """
+    if "transcription_status" in frame.columns:
+        _require(frame, ["transcription_status", "transcription_error"],
+                 "plot_transcription_outcomes")
+    else:
+        _require(frame, ["error"], "plot_transcription_outcomes")
+    ax = _axes(ax)
+    ax.set_xlabel("Recordings")
+    ax.set_ylabel("Transcription outcome")
+    rows = _outcome_counts(frame)
+    if not rows:
+        return _no_data(ax, "recordings")
+    rows = rows[::-1]  # first outcome at the top
+    labels = [label if len(label) <= 60 else label[:59] + "…" for _, label, _ in rows]
+    counts = [count for _, _, count in rows]
+    bars = ax.barh(labels, counts, color=[OUTCOME_COLORS[outcome] for outcome, _, _ in rows])
+    total = sum(counts)
+    ax.bar_label(bars, labels=[f"{c:,} ({c / total:.0%})" for c in counts], padding=3,
+                 color=_ink(ax), fontsize="small")
+    ax.margins(x=0.2)
+    ax.set_title(f"Transcription outcomes of {total:,} recordings")
+    return ax
+
+
+def plot_turnaround(joined: pd.DataFrame, *, ax: Axes | None = None,
+                    marks: Sequence[float] = (5, 30), log: bool = False) -> Axes:
+    """Empirical CDF of transcription turnaround, with the share within each mark.
+
+    Turnaround is the time from the recording's end to its transcription callback. Plivo has
+    published two figures for it, "under 5 minutes" and "about 30 minutes": those are the
+    default ``marks`` (minutes).
+    """
+    _require(joined, ["recording_end", "transcription_received_at"], "plot_turnaround")
+    ax = _axes(ax)
+    ax.set_xlabel("Turnaround (minutes from recording end to transcription)")
+    ax.set_ylabel("Share of transcriptions")
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    minutes = _turnaround_minutes(joined)
+    if log:
+        minutes = minutes[minutes > 0]
+    if minutes.empty:
+        return _no_data(ax, "transcriptions")
+    ax.ecdf(minutes, color=OUTCOME_COLORS["transcribed"], label="Transcriptions")
+    ink = _ink(ax)
+    styles = itertools.cycle(("--", ":", "-.", (0, (1, 4))))
+    for mark, style in zip(marks, styles):  # noqa: B905 (styles never run out)
+        share = float((minutes <= mark).mean())
+        ax.axvline(mark, color=ink, linestyle=style, linewidth=1,
+                   label=f"{share:.0%} within {mark:g} min")
+    if log:
+        ax.set_xscale("log")
+    else:
+        # The long tail would squeeze the part that matters: show up to the 99th percentile,
+        # and at least a little beyond the last mark.
+        right = max(float(minutes.quantile(0.99)), 1.25 * max(marks, default=0))
+        ax.set_xlim(min(0.0, float(minutes.min())),
+                    min(right, float(minutes.max())) * 1.02 or 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(frameon=False, loc="lower right")
+    ax.set_title(f"Turnaround of {len(minutes):,} transcriptions "
+                 f"(median {minutes.median():.1f} min)")
+    return ax
+
+
+def plot_billing_audit(frame: pd.DataFrame, *, ax: Axes | None = None,
+                       tolerance: float = 0.005, currency: str = "USD") -> Axes:
+    """Expected against charged transcription cost, one marker per distinct pair.
+
+    The expected charge is ``transcription_rate`` x billed minutes (whole minutes rounded up, at
+    least one) of the recording (``recording_duration_ms`` of a joined frame, else the
+    callback's ``duration``); a failed transcription is expected to cost nothing. Points on the diagonal are billed as expected; those further off
+    than ``tolerance`` are drawn in the failure colour. Marker area grows with the number of
+    transcriptions at that point.
+    """
+    _require(frame, ["transcription_rate", "transcription_charge"], "plot_billing_audit")
+    if "recording_duration_ms" in frame.columns:
+        _require(frame, ["transcription_error"], "plot_billing_audit")
+    else:
+        _require(frame, ["duration", "error"], "plot_billing_audit")
+    ax = _axes(ax, figsize=(5.5, 5.0))
+    money = _money(currency)
+    ax.set_xlabel(f"Expected charge ({money})")
+    ax.set_ylabel(f"Charged ({money})")
+    audit = _billing_audit(frame)
+    if audit.empty:
+        return _no_data(ax, "charged transcriptions")
+    pairs = audit.round(6).value_counts().rename("count").reset_index()
+    off = (pairs["charged"] - pairs["expected"]).abs() > tolerance
+    scale = 200 / math.sqrt(pairs["count"].max())
+    for mismatch, outcome, name in ((False, "transcribed", "As expected"),
+                                    (True, "failed", "Mismatch")):
+        part = pairs[off == mismatch]
+        n = int(part["count"].sum())
+        ax.scatter(part["expected"], part["charged"], s=20 + scale * np.sqrt(part["count"]),
+                   color=OUTCOME_COLORS[outcome], alpha=0.8, label=f"{name} ({n:,})",
+                   edgecolors="none")
+    top = float(max(pairs["expected"].max(), pairs["charged"].max())) * 1.05 or 1.0
+    ax.plot([0, top], [0, top], color=_ink(ax), linewidth=1, linestyle="--",
+            label="charged = expected")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_aspect("equal", adjustable="box")
+    ax.legend(frameon=False, loc="upper left")
+    ax.set_title(f"Billing audit of {len(audit):,} transcriptions")
+    return ax
+
+
+def plot_storage_projection(recordings: pd.DataFrame, *, months: int = 12,
+                            rates: RateCard | None = None, now: Any = None,
+                            ax: Axes | None = None) -> Axes:
+    """Projected recording storage cost for each of the coming ``months`` calendar months.
+
+    A recording is stored free for ``rates.free_storage_days`` days from its start, then costs
+    ``rates.storage_per_minute_month`` per rounded minute each month, as long as it is kept.
+    ``now`` (default: the current time) sets the first month.
+    """
+    _require(recordings, ["recording_duration_ms", "recording_start"], "plot_storage_projection")
+    if months < 1:
+        raise ValueError(f"months: {months!r} must be at least 1")
+    rates = rates or RateCard()
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    if now.tzinfo is None:
+        now = now.tz_localize("UTC")
+    ax = _axes(ax)
+    ax.set_ylabel(f"Storage cost per month ({_money(rates.currency)})")
+    ax.set_xlabel("Month")
+    if recordings.dropna(subset=["recording_duration_ms", "recording_start"]).empty:
+        return _no_data(ax, "recordings")
+    projection = _storage_projection(recordings, months=months, rates=rates, now=now)
+    import matplotlib.dates as mdates
+
+    x = mdates.date2num(projection.index.to_pydatetime())
+    ax.bar(x, projection.to_numpy(), width=20, color=SERIES_COLORS["storage"])
+    ax.xaxis_date()
+    _day_axis(ax)
+    ax.set_title(f"Storage after {rates.free_storage_days} free days, "
+                 f"at {rates.storage_per_minute_month:g} {_money(rates.currency)}"
+                 " per minute-month")
+    return ax

@@ -1,0 +1,329 @@
+"""Tests for recording_toolkit.plots, on the Agg backend: what is drawn, not how it looks.
+
+Each chart is checked for the artists a reader relies on (one bar per day or category, bar
+heights equal to the figures computed here by hand, labels with units), that a given ``ax`` is
+used and returned, that a new figure is made only without one, and that matplotlib's global
+settings are left as they were.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+from recording_toolkit import plots, rules, schema  # noqa: E402
+from recording_toolkit.config import RateCard  # noqa: E402
+
+UTC = "UTC"
+
+
+def _t(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz=UTC)
+
+
+@pytest.fixture
+def recordings() -> pd.DataFrame:
+    """Five recordings over three days (the middle day has none), two conferences."""
+    starts = [_t("2026-11-20 09:00"), _t("2026-11-20 15:00"), _t("2026-11-22 08:00"),
+              _t("2026-11-22 10:00"), _t("2026-11-22 23:59")]
+    ms = [30_000, 90_000, 600_000, 61_000, 4_000]
+    frame = pd.DataFrame({
+        "recording_id": [f"r{i}" for i in range(5)],
+        "conference_name": ["alpha", "alpha", "beta", "beta", "gamma"],
+        "record_url": [f"https://media.plivo.com/r{i}.{f}"
+                       for i, f in enumerate(["mp3", "wav", "mp3", "mp3", "wav"])],
+        "file_format": ["mp3", "wav", "mp3", "mp3", "wav"],
+        "recording_duration": [m // 1000 for m in ms],
+        "recording_duration_ms": ms,
+        "recording_start": starts,
+        "recording_end": [s + pd.Timedelta(milliseconds=m) for s, m in zip(starts, ms, strict=True)],
+        "received_at": [s + pd.Timedelta(milliseconds=m, seconds=2)
+                        for s, m in zip(starts, ms, strict=True)],
+    })
+    return schema.coerce(frame, schema.RECORDINGS)
+
+
+@pytest.fixture
+def transcriptions(recordings: pd.DataFrame) -> pd.DataFrame:
+    """r0..r2 transcribed, r3 failed (too long: a made-up case), r4 failed (too short)."""
+    ends = recordings["recording_end"]
+    frame = pd.DataFrame({
+        "recording_id": ["r0", "r1", "r2", "r3", "r4"],
+        "call_uuid": ["c0", "c1", "c2", "c3", "c4"],
+        "transcription": ["hello", "hi", "long", pd.NA, pd.NA],
+        # r2 is overcharged: 10 billed minutes at 0.05 would be 0.50.
+        "transcription_charge": [0.05, 0.10, 0.70, 0.0, 0.0],
+        "transcription_rate": [0.05] * 5,
+        "duration": [30, 90, 600, 61, 4],
+        "error": [pd.NA, pd.NA, pd.NA, rules.ERROR_TOO_LONG, rules.ERROR_TOO_SHORT],
+        # turnarounds: 2, 4, 20, 40 and 1 minutes
+        "received_at": [ends[0] + pd.Timedelta(minutes=2), ends[1] + pd.Timedelta(minutes=4),
+                        ends[2] + pd.Timedelta(minutes=20), ends[3] + pd.Timedelta(minutes=40),
+                        ends[4] + pd.Timedelta(minutes=1)],
+    })
+    return schema.coerce(frame, schema.TRANSCRIPTIONS)
+
+
+@pytest.fixture
+def joined(recordings: pd.DataFrame, transcriptions: pd.DataFrame) -> pd.DataFrame:
+    """The join with one more recording each pending and not requested."""
+    extra = schema.coerce(pd.DataFrame({
+        "recording_id": ["r5", "r6"], "conference_name": ["beta", "gamma"],
+        "recording_duration_ms": [120_000, 60_000],
+        "recording_start": [_t("2026-11-22 12:00"), _t("2026-11-22 13:00")],
+        "recording_end": [_t("2026-11-22 12:02"), _t("2026-11-22 13:01")],
+    }), schema.RECORDINGS)
+    t = transcriptions.set_index("recording_id")
+    rows = pd.concat([recordings, extra], ignore_index=True)
+    ids = rows["recording_id"].astype(str)
+    status = ["transcribed"] * 3 + ["failed"] * 2 + ["pending", "not_requested"]
+    frame = rows.assign(
+        transcription_status=status,
+        transcription_error=[t["error"].get(i, pd.NA) for i in ids],
+        transcription_charge=[t["transcription_charge"].get(i, pd.NA) for i in ids],
+        transcription_rate=[t["transcription_rate"].get(i, pd.NA) for i in ids],
+        transcription_received_at=[t["received_at"].get(i, pd.NaT) for i in ids],
+    )
+    return schema.coerce(frame, schema.JOINED)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _heights(container) -> list[float]:
+    return [round(float(p.get_height()), 6) for p in container.patches]
+
+
+def _widths(container) -> list[float]:
+    return [round(float(p.get_width()), 6) for p in container.patches]
+
+
+def _all_calls(recordings, transcriptions, joined):
+    """Every chart, as (name, callable taking ax)."""
+    return [
+        ("duration", lambda ax: plots.plot_duration_distribution(recordings, ax=ax)),
+        ("duration-log", lambda ax: plots.plot_duration_distribution(recordings, ax=ax, log=True)),
+        ("minutes", lambda ax: plots.plot_minutes_per_day(recordings, ax=ax)),
+        ("cost", lambda ax: plots.plot_cost_per_day(transcriptions, ax=ax)),
+        ("top", lambda ax: plots.plot_top_conferences(joined, ax=ax)),
+        ("outcomes", lambda ax: plots.plot_transcription_outcomes(joined, ax=ax)),
+        ("turnaround", lambda ax: plots.plot_turnaround(joined, ax=ax)),
+        ("audit", lambda ax: plots.plot_billing_audit(joined, ax=ax)),
+        ("storage", lambda ax: plots.plot_storage_projection(
+            recordings, ax=ax, now=_t("2026-12-01"))),
+    ]
+
+
+# Every chart ---------------------------------------------------------------------------------
+
+
+def test_every_chart_draws_on_the_given_axes_and_returns_it(recordings, transcriptions, joined):
+    for name, call in _all_calls(recordings, transcriptions, joined):
+        fig, ax = plt.subplots()
+        before = len(plt.get_fignums())
+        assert call(ax) is ax, name
+        assert len(plt.get_fignums()) == before, f"{name} made a new figure"
+        assert ax.get_xlabel() and ax.get_ylabel(), name
+
+
+def test_without_axes_each_chart_makes_one_new_figure(recordings, transcriptions, joined):
+    for name, call in _all_calls(recordings, transcriptions, joined):
+        before = len(plt.get_fignums())
+        ax = call(None)
+        assert len(plt.get_fignums()) == before + 1, name
+        assert ax.figure.number == plt.get_fignums()[-1]
+
+
+def test_global_settings_are_unchanged(recordings, transcriptions, joined):
+    before = dict(matplotlib.rcParams)
+    for _, call in _all_calls(recordings, transcriptions, joined):
+        call(None)
+    after = dict(matplotlib.rcParams)
+    assert {k for k in before if before[k] != after[k]} == set()
+
+
+def test_no_chart_calls_show(recordings, transcriptions, joined, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("plt.show() was called")
+
+    monkeypatch.setattr(plt, "show", refuse)
+    for _, call in _all_calls(recordings, transcriptions, joined):
+        call(None)
+
+
+def test_labels_follow_a_dark_style(recordings, transcriptions, joined):
+    """Text is not hard-coded black: under a dark style it is the style's light foreground."""
+    with plt.style.context("dark_background"):
+        for name, call in _all_calls(recordings, transcriptions, joined):
+            ax = call(None)
+            assert to_hex(ax.xaxis.label.get_color()) == "#ffffff", name
+            for text in ax.texts:
+                assert to_hex(text.get_color()) == "#ffffff", (name, text.get_text())
+
+
+def test_empty_selection_draws_an_empty_chart_that_says_so(recordings, transcriptions, joined):
+    calls = _all_calls(recordings.iloc[:0], transcriptions.iloc[:0], joined.iloc[:0])
+    for name, call in calls:
+        ax = call(None)
+        assert any("No " in t.get_text() for t in ax.texts), name
+        assert not ax.patches and not ax.collections, name
+
+
+def test_missing_column_is_named(recordings):
+    with pytest.raises(ValueError, match=r"plot_minutes_per_day.*recording_start"):
+        plots.plot_minutes_per_day(recordings.drop(columns=["recording_start"]))
+
+
+# Each chart ----------------------------------------------------------------------------------
+
+
+def test_duration_histogram_counts_every_recording_in_minutes(recordings):
+    ax = plots.plot_duration_distribution(recordings, bins=4)
+    assert ax.get_xlabel() == "Recording duration (minutes)"
+    assert ax.get_ylabel() == "Recordings"
+    assert sum(_heights(ax.containers[0])) == 5
+    # The median (1.0 min) and p95 lines, labelled in minutes.
+    assert [line.get_label() for line in ax.lines] == ["median 1.0 min", "p95 8.3 min"]
+    assert ax.lines[0].get_xdata()[0] == pytest.approx(61_000 / 60_000)
+
+
+def test_duration_histogram_log_scale_spaces_bins_evenly_on_the_log_axis(recordings):
+    ax = plots.plot_duration_distribution(recordings, bins=3, log=True)
+    assert ax.get_xscale() == "log"
+    edges = [p.get_x() for p in ax.containers[0].patches]
+    ratios = np.diff(np.log(edges))
+    assert ratios == pytest.approx([ratios[0]] * len(ratios))
+    assert edges[0] == pytest.approx(4_000 / 60_000)
+
+
+def test_minutes_per_day_has_recorded_and_billed_bars_for_every_day(recordings):
+    ax = plots.plot_minutes_per_day(recordings)
+    recorded, billed = ax.containers
+    # Days 20, 21 (no recordings) and 22 of November.
+    assert _heights(recorded) == [2.0, 0.0, round(665 / 60, 6)]
+    # Billed: 1 + 2 on the 20th; 10 + 2 + 1 on the 22nd.
+    assert _heights(billed) == [3.0, 0.0, 13.0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Recorded", "Billed (whole minutes)"]
+    assert ax.get_ylabel() == "Minutes per day"
+    assert "UTC" in ax.get_xlabel()
+
+
+def test_cost_per_day_sums_charges_per_day_of_the_callback(transcriptions):
+    ax = plots.plot_cost_per_day(transcriptions, currency="EUR")
+    (bars,) = ax.containers
+    # r0, r1 on the 20th (0.05 + 0.10); r2, r3 on the 22nd (0.70 + 0); r4's callback came
+    # after midnight, on the 23rd (0).
+    assert _heights(bars) == [0.15, 0.0, 0.70, 0.0]
+    assert ax.get_ylabel() == "Transcription charge per day (EUR)"
+    assert "0.85 EUR" in ax.get_title()
+
+
+def test_top_conferences_by_cost_largest_first(joined):
+    ax = plots.plot_top_conferences(joined, n=2)
+    (bars,) = ax.containers
+    # beta 0.70 (r2 + r3 + pending r5), alpha 0.15; gamma 0 drops out. Largest at the top.
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["alpha", "beta"]
+    assert _widths(bars) == [0.15, 0.70]
+    assert ax.get_xlabel() == "Transcription charge (USD)"
+    assert ax.get_title() == "Top 2 of 3 conferences by transcription cost"
+
+
+def test_top_conferences_by_minutes_and_bad_options(joined):
+    ax = plots.plot_top_conferences(joined, by="minutes")
+    assert dict(zip([t.get_text() for t in ax.get_yticklabels()], _widths(ax.containers[0]),
+                    strict=True)) == {"gamma": round(64 / 60, 6), "alpha": 2.0,
+                                      "beta": round(781 / 60, 6)}
+    assert ax.get_xlabel() == "Recorded minutes"
+    with pytest.raises(ValueError, match="by"):
+        plots.plot_top_conferences(joined, by="colour")
+    with pytest.raises(ValueError, match="n"):
+        plots.plot_top_conferences(joined, n=0)
+
+
+def test_outcomes_split_failures_by_reason_with_the_shared_colours(joined):
+    ax = plots.plot_transcription_outcomes(joined)
+    labels = [t.get_text() for t in ax.get_yticklabels()][::-1]
+    assert labels == ["Transcribed", f"Failed: {rules.ERROR_TOO_LONG}",
+                      f"Failed: {rules.ERROR_TOO_SHORT}", "Pending", "Not requested"]
+    bars = ax.containers[0].patches[::-1]
+    assert [p.get_width() for p in bars] == [3, 1, 1, 1, 1]
+    colours = [to_hex(p.get_facecolor()) for p in bars]
+    expected = ["transcribed", "failed", "failed", "pending", "not_requested"]
+    assert colours == [plots.OUTCOME_COLORS[o].lower() for o in expected]
+    assert ax.get_xlabel() == "Recordings"
+
+
+def test_outcomes_from_a_transcriptions_frame(transcriptions):
+    ax = plots.plot_transcription_outcomes(transcriptions)
+    widths = dict(zip([t.get_text() for t in ax.get_yticklabels()],
+                      _widths(ax.containers[0]), strict=True))
+    assert widths["Transcribed"] == 3
+    assert to_hex(ax.containers[0].patches[-1].get_facecolor()) == (
+        plots.OUTCOME_COLORS["transcribed"].lower())
+
+
+def test_turnaround_ecdf_marks_5_and_30_minutes_with_their_shares(joined):
+    ax = plots.plot_turnaround(joined)
+    # Turnarounds 2, 4, 20, 40, 1 minutes: 3 of 5 within 5, 4 of 5 within 30.
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Transcriptions", "60% within 5 min", "80% within 30 min"]
+    marks = [line.get_xdata()[0] for line in ax.lines[1:]]
+    assert marks == [5, 30]
+    assert ax.get_xlabel().startswith("Turnaround (minutes")
+    assert ax.get_ylabel() == "Share of transcriptions"
+    step = ax.lines[0]
+    assert max(step.get_xdata()) == pytest.approx(40)
+    assert max(step.get_ydata()) == pytest.approx(1.0)
+
+
+def test_billing_audit_flags_the_overcharge(joined):
+    ax = plots.plot_billing_audit(joined)
+    matches, mismatches = ax.collections
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "As expected (4)", "Mismatch (1)", "charged = expected"]
+    # r2: 10 billed minutes at 0.05 expected 0.50, charged 0.70.
+    assert mismatches.get_offsets().tolist() == [[0.5, 0.7]]
+    assert ax.get_xlabel() == "Expected charge (USD)"
+    assert ax.get_ylabel() == "Charged (USD)"
+    assert to_hex(mismatches.get_facecolor()[0]) == plots.OUTCOME_COLORS["failed"].lower()
+
+
+def test_billing_audit_from_transcriptions_uses_the_callback_duration(transcriptions):
+    # r1's callback says 90 s: 2 minutes, 0.10 expected and charged. The failed r3 and r4 are
+    # expected to cost nothing and charged nothing.
+    ax = plots.plot_billing_audit(transcriptions)
+    matches, mismatches = ax.collections
+    assert sorted(map(tuple, matches.get_offsets().tolist())) == [(0.0, 0.0), (0.05, 0.05),
+                                                                   (0.1, 0.1)]
+    assert mismatches.get_offsets().tolist() == [[0.5, 0.7]]
+
+
+def test_billing_audit_draws_equal_pairs_as_one_bigger_marker(transcriptions):
+    ax = plots.plot_billing_audit(transcriptions)
+    matches, _ = ax.collections
+    sizes = dict(zip(map(tuple, matches.get_offsets().tolist()), matches.get_sizes(),
+                     strict=True))
+    assert sizes[(0.0, 0.0)] > sizes[(0.05, 0.05)] == sizes[(0.1, 0.1)]  # r3 and r4 share 0/0
+
+
+def test_storage_projection_charges_only_after_the_free_days(recordings):
+    rates = RateCard(storage_per_minute_month=0.01, free_storage_days=90)
+    ax = plots.plot_storage_projection(recordings, months=4, rates=rates, now=_t("2026-12-15"))
+    (bars,) = ax.containers
+    # Free until 2027-02-18 (the 20th's recordings) and 2027-02-20 (the 22nd's): nothing is
+    # billed in December and January; from February all 16 rounded minutes are.
+    assert _heights(bars) == [0.0, 0.0, 0.16, 0.16]
+    assert ax.get_ylabel() == "Storage cost per month (USD)"
+    with pytest.raises(ValueError, match="months"):
+        plots.plot_storage_projection(recordings, months=0)
