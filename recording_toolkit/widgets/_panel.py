@@ -1,0 +1,291 @@
+"""``RecordingPanel``: start and stop conference recordings from a notebook, without code."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from ..errors import PlivoAPIError, TransportError, ValidationError
+from ._render import dot, html_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..client import RecordingClient
+    from ..receiver import CallbackReceiver
+
+__all__ = ["RecordingPanel"]
+
+_COLUMNS = [("time", "Time (UTC)"), ("action", "Action"), ("conference_name", "Conference"),
+            ("status", "Status"), ("recording_id", "Recording id"), ("error", "Error")]
+_ROW_KEYS = ("time", "action", "conference_name", "file_format", "transcription", "state",
+             "status", "status_code", "recording_id", "api_id", "error")
+
+
+class RecordingPanel(widgets.VBox):
+    """Controls that start and stop recordings through a :class:`~recording_toolkit.RecordingClient`.
+
+    The panel shows a conference name, the file format, a transcription switch and the two
+    callback URLs (filled in from ``receiver`` when one is given), Start and Stop buttons, a line
+    with the last answer in Plivo's own words, and a table of every request made from the panel
+    (newest first): its status, the recording id Plivo returned, or the error.
+
+    Requests run on a worker thread of the panel, so the notebook stays responsive while one is
+    in flight; the buttons are disabled until it has finished. Its parts are attributes, so code
+    (and tests) can drive it the way a person would::
+
+        panel.conference.value = "weekly-sync"
+        panel.start.click()
+        panel.wait()          # only needed in code: the table fills in by itself
+
+    Parameters
+    ----------
+    client
+        A :class:`~recording_toolkit.RecordingClient` (the blocking one: the panel brings its own
+        thread). Pointed at Plivo or at a :class:`~recording_toolkit.Sandbox`.
+    receiver
+        A running :class:`~recording_toolkit.CallbackReceiver`; its callback URLs become the
+        defaults. Without one, type the URLs (or leave them empty for no callbacks).
+    conference, file_format, transcribe
+        Initial values of the controls.
+    max_rows
+        Rows shown in the table (every request stays in :attr:`requests`).
+
+    Attributes
+    ----------
+    conference, file_format, transcribe, callback_url, transcription_url
+        The input widgets.
+    start, stop
+        The buttons.
+    message
+        One line: the last answer, or Plivo's error text.
+    table
+        The requests made from the panel (an ``HTML`` widget).
+    """
+
+    def __init__(self, client: RecordingClient, receiver: CallbackReceiver | None = None, *,
+                 conference: str = "", file_format: str = "mp3", transcribe: bool = True,
+                 max_rows: int = 20) -> None:
+        if not callable(getattr(client, "start_recording", None)):
+            raise TypeError(f"client: expected a RecordingClient, got {type(client).__name__}")
+        import inspect
+
+        if inspect.iscoroutinefunction(client.start_recording):
+            raise TypeError("client: RecordingPanel needs the blocking RecordingClient (it runs "
+                            "requests on its own thread), not AsyncRecordingClient")
+        self.client = client
+        self.receiver = receiver
+        self.max_rows = max_rows
+        wide = widgets.Layout(width="32em")
+        label_style = {"description_width": "11em"}
+        self.conference = widgets.Text(value=conference, description="Conference",
+                                       placeholder="name of a live conference",
+                                       layout=wide, style=label_style)
+        self.file_format = widgets.ToggleButtons(options=["mp3", "wav"], value=file_format,
+                                                 description="File format", style=label_style)
+        self.transcribe = widgets.Checkbox(value=transcribe, description="Transcribe (English)",
+                                           indent=False)
+        self.callback_url = widgets.Text(description="Recording callback",
+                                         placeholder="https://... (optional)", layout=wide,
+                                         style=label_style)
+        self.transcription_url = widgets.Text(description="Transcription callback",
+                                              placeholder="https://... (needed to transcribe)",
+                                              layout=wide, style=label_style)
+        self.start = widgets.Button(description="Start", button_style="success",
+                                    icon="circle", tooltip="Start recording the conference")
+        self.stop = widgets.Button(description="Stop", icon="stop",
+                                   tooltip="Stop recording the conference")
+        self.message = widgets.HTML()
+        self.table = widgets.HTML()
+        self._rows: list[dict[str, Any]] = []
+        self._lock = threading.RLock()
+        self._futures: set[Future[None]] = set()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-panel")
+        self._fill_from_receiver()
+        self.transcribe.observe(self._on_transcribe, names="value")
+        self._on_transcribe()
+        self.start.on_click(self._on_start)
+        self.stop.on_click(self._on_stop)
+        self._render()
+        super().__init__([
+            widgets.HTML("<b>Record a conference</b>"),
+            self.conference,
+            widgets.HBox([self.file_format, self.transcribe]),
+            self.callback_url,
+            self.transcription_url,
+            widgets.HBox([self.start, self.stop]),
+            self.message,
+            self.table,
+        ])
+
+    # -- wiring --
+
+    def _fill_from_receiver(self) -> None:
+        if self.receiver is None:
+            return
+        try:
+            self.callback_url.value = self.receiver.recording_callback_url
+            self.transcription_url.value = self.receiver.transcription_callback_url
+        except RuntimeError as exc:  # not running: leave the fields for the user
+            self.message.value = dot("error") + f"Receiver: {_escape(str(exc))}"
+
+    def _on_transcribe(self, change: Any = None) -> None:
+        self.transcription_url.disabled = not self.transcribe.value
+
+    def _start_options(self) -> dict[str, Any]:
+        transcribe = bool(self.transcribe.value)
+        return {
+            "file_format": self.file_format.value,
+            "transcription_type": "auto" if transcribe else None,
+            "transcription_url": (self.transcription_url.value.strip() or None) if transcribe
+            else None,
+            "callback_url": self.callback_url.value.strip() or None,
+        }
+
+    def _on_start(self, button: Any = None) -> None:
+        if self.start.disabled:  # as in the browser: a disabled button does nothing
+            return
+        name = self.conference.value.strip()
+        options = self._start_options()
+        row = self._add_row("start", name, options)
+        self._submit(row, lambda: self.client.start_recording(name, **options))
+
+    def _on_stop(self, button: Any = None) -> None:
+        if self.stop.disabled:
+            return
+        name = self.conference.value.strip()
+        row = self._add_row("stop", name, None)
+        self._submit(row, lambda: self.client.stop_recording(name))
+
+    # -- requests, off the kernel's thread --
+
+    def _add_row(self, action: str, name: str, options: dict[str, Any] | None) -> dict[str, Any]:
+        row = dict.fromkeys(_ROW_KEYS)
+        row.update(time=datetime.now(UTC), action=action, conference_name=name,
+                   state="busy", status="sending…")
+        if options is not None:
+            row.update(file_format=options["file_format"],
+                       transcription=options["transcription_type"] == "auto")
+        with self._lock:
+            self._rows.append(row)
+        return row
+
+    def _submit(self, row: dict[str, Any], call: Callable[[], Any]) -> None:
+        with self._lock:
+            self._set_busy(True)
+            self.message.value = (dot("busy") + f"{row['action'].capitalize()} "
+                                  f"{_escape(row['conference_name'] or '(no name)')}…")
+            self._render()
+            future = self._executor.submit(self._run, row, call)
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def _run(self, row: dict[str, Any], call: Callable[[], Any]) -> None:
+        """Make the request and put its outcome in the row. Never raises: a worker thread's
+        exception would vanish, so every failure becomes a row and a message."""
+        try:
+            result = call()
+        except PlivoAPIError as exc:
+            _fill_error(row, status=f"HTTP {exc.status_code} error" if exc.status_code else
+                        "error", error=exc.error or str(exc), code=exc.status_code,
+                        api_id=exc.api_id)
+            message = dot("error") + _escape(str(exc))
+        except ValidationError as exc:
+            _fill_error(row, status="not sent", error=str(exc))
+            message = dot("error") + "Not sent: " + _escape(str(exc))
+        except TransportError as exc:
+            _fill_error(row, status="no answer", error=str(exc))
+            message = dot("error") + _escape(str(exc))
+        except Exception as exc:  # the panel must survive anything the client raises
+            _fill_error(row, status="failed", error=f"{type(exc).__name__}: {exc}")
+            message = dot("error") + _escape(f"{type(exc).__name__}: {exc}")
+        else:
+            if row["action"] == "start":
+                row.update(state="ok", status="started", status_code=202,
+                           recording_id=result.recording_id, api_id=result.api_id)
+                message = (dot("ok") + f"Recording <code>{_escape(result.recording_id)}</code>"
+                           f" started in {_escape(row['conference_name'])}.")
+            else:
+                row.update(state="ok", status="stopped", status_code=204, api_id=result.api_id)
+                message = dot("ok") + f"Stopped recording {_escape(row['conference_name'])}."
+        with self._lock:
+            self.message.value = message
+            self._render()
+            self._set_busy(False)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.start.disabled = busy
+        self.stop.disabled = busy
+
+    def _render(self) -> None:
+        with self._lock:
+            shown = []
+            for row in reversed(self._rows[-self.max_rows:]):
+                shown.append({**row, "time": row["time"].strftime("%H:%M:%S"),
+                              "status": dot(row["state"]) + _escape(row["status"]),
+                              "recording_id": row["recording_id"] or "",
+                              "error": row["error"] or ""})
+            self.table.value = html_table(shown, _COLUMNS, raw=("status",),
+                                          empty="No requests yet: press Start.")
+
+    # -- for code and tests --
+
+    @property
+    def busy(self) -> bool:
+        """True while a request is in flight."""
+        with self._lock:
+            return bool(self._futures)
+
+    def wait(self, timeout: float | None = 30) -> bool:
+        """Block until every request made so far has finished; False on timeout."""
+        with self._lock:
+            pending = set(self._futures)
+        _, not_done = wait_futures(pending, timeout=timeout)
+        return not not_done
+
+    @property
+    def requests(self) -> pd.DataFrame:
+        """Every request made from the panel, oldest first (a copy, as plain data)."""
+        import pandas as pd
+
+        with self._lock:
+            rows = [dict(row) for row in self._rows]
+        frame = pd.DataFrame(rows, columns=list(_ROW_KEYS))
+        frame["time"] = pd.to_datetime(frame["time"], utc=True)
+        return frame.drop(columns=["state"]).astype({
+            "action": "string", "conference_name": "string", "file_format": "string",
+            "status": "string", "status_code": "Int64", "recording_id": "string",
+            "api_id": "string", "error": "string", "transcription": "boolean"})
+
+    def close(self) -> None:
+        """Finish the request in flight, stop the worker thread and close the widgets."""
+        self._executor.shutdown(wait=True)
+        for child in (self.conference, self.file_format, self.transcribe, self.callback_url,
+                      self.transcription_url, self.start, self.stop, self.message, self.table):
+            child.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        return (f"<RecordingPanel conference={self.conference.value!r} "
+                f"requests={len(self._rows)} busy={self.busy}>")
+
+
+def _fill_error(row: dict[str, Any], *, status: str, error: str, code: int | None = None,
+                api_id: str | None = None) -> None:
+    row.update(state="error", status=status, error=error, status_code=code, api_id=api_id)
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
