@@ -1,0 +1,463 @@
+"""The callback dispatcher: signed deliveries on sandbox time, Plivo's retry rules, faults.
+
+One thread runs one asyncio loop with one ``httpx.AsyncClient``. Work is a heap of timed items in
+sandbox time: a recording's planned end, or one attempt of one delivery of one callback. When an
+item is due the loop acts on it; deliveries run as tasks, at most ``max_concurrency`` at once
+(a semaphore and a connection pool of that size), so thousands of callbacks per run stay cheap.
+
+Each callback is planned once, when its recording ends:
+
+- fault injection decides (from the seed, per callback) whether it is dropped (never sent),
+  delayed (its first delivery held back) or duplicated (a second delivery shortly after);
+- each delivery is an HTTP request to the callback URL with ``callback_method`` (recording
+  callbacks; transcription callbacks are always POST), form-encoded (POST) or as query parameters
+  (GET), V3-signed with the account token over the URL *as configured* and a fresh nonce;
+- the URL's fragment (``#ct=2000&rt=10000&rc=3&rp=ct,rt,5xx&tt=55000``) is never sent; it sets
+  the connect / read timeouts (real ms), the retry count, what to retry on and the total time,
+  exactly as Plivo documents. Retry *n* goes out ``n x retry_delay_s`` sandbox seconds later.
+
+Every attempt is recorded for the ground truth: its nonce, when it was sent, and the status or
+the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from .._http import httpx
+from .._version import __version__
+from ..signature import signed_headers
+from ._clock import SandboxClock
+from ._config import Faults, Timing
+from ._simulation import Simulation
+
+__all__ = ["CallbackPlan", "Delivery", "Dispatcher", "RetrySettings", "retry_settings"]
+
+_USER_AGENT = f"recording_toolkit-sandbox/{__version__}"
+CALLBACK_KINDS = ("recording", "transcription")
+
+
+# -- the callback-retry fragment ---------------------------------------------------------------
+
+_RANGES = {"ct": (100, 10_000), "rt": (100, 40_000), "tt": (100, 55_000), "rc": (0, 5)}
+_RETRY_ON = frozenset({"4xx", "5xx", "ct", "rt", "all"})
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """Delivery settings of one callback URL (Plivo's defaults unless its fragment says)."""
+
+    ct: int = 2000
+    rt: int = 40_000
+    tt: int = 55_000
+    rc: int = 1
+    rp: frozenset[str] = frozenset({"ct", "rt"})
+
+    def retries_on(self, condition: str) -> bool:
+        return "all" in self.rp or condition in self.rp
+
+
+def retry_settings(url: str) -> RetrySettings:
+    """The delivery settings in ``url``'s fragment; ``ValueError`` naming what is wrong.
+
+    >>> retry_settings("https://h/cb?x=1#ct=500&rc=3&rp=5xx,ct").rc
+    3
+    >>> retry_settings("https://h/cb#rc=9")
+    Traceback (most recent call last):
+    ...
+    ValueError: callback-retry setting rc=9 is out of range (0 to 5)
+    """
+    fragment = urlsplit(url).fragment
+    values: dict[str, Any] = {}
+    if not fragment:
+        return RetrySettings()
+    for pair in fragment.split("&"):
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"callback-retry setting {pair!r} is not key=value")
+        if key in values:
+            raise ValueError(f"callback-retry setting {key!r} is given twice")
+        if key in _RANGES:
+            low, high = _RANGES[key]
+            if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+                raise ValueError(f"callback-retry setting {key}={value} is out of range"
+                                 f" ({low} to {high})")
+            values[key] = int(value)
+        elif key == "rp":
+            chosen = frozenset(value.split(","))
+            unknown = sorted(chosen - _RETRY_ON)
+            if unknown:
+                raise ValueError(f"callback-retry setting rp={value} has unknown condition(s)"
+                                 f" {unknown}; allowed: {', '.join(sorted(_RETRY_ON))}")
+            values[key] = chosen
+        elif key == "er":
+            if not value:
+                raise ValueError("callback-retry setting er is empty")
+        else:
+            raise ValueError(f"callback-retry setting {key!r} is unknown; known: ct, rt, tt, rc,"
+                             " rp, er")
+    return RetrySettings(**values)
+
+
+def masked(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for the ground truth)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+# -- plans ---------------------------------------------------------------------------------------
+
+@dataclass
+class Delivery:
+    """One delivery of a callback (the original, or an injected duplicate) and its attempts."""
+
+    number: int
+    due_ms: int
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str | None = None            # delivered | given_up
+    first_real: float | None = None       # monotonic time of the first attempt (for tt)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "due_ms": self.due_ms, "outcome": self.outcome or "pending",
+                "attempts": list(self.attempts)}
+
+
+@dataclass
+class CallbackPlan:
+    """One callback of one recording: where it goes, what it says, what happens to it."""
+
+    kind: str
+    recording_id: str
+    url: str
+    method: str
+    fields: dict[str, str]
+    due_ms: int
+    retry: RetrySettings
+    dropped: bool = False
+    delayed_ms: int = 0
+    duplicated: bool = False
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.dropped:
+            return "dropped"
+        outcomes = [d.outcome for d in self.deliveries]
+        if "delivered" in outcomes:
+            return "delivered"
+        if None in outcomes:
+            return "pending"
+        return "given_up"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "recording_id": self.recording_id, "method": self.method,
+                "url": masked(self.url), "due_ms": self.due_ms, "status": self.status,
+                "dropped": self.dropped, "delayed_ms": self.delayed_ms,
+                "duplicated": self.duplicated,
+                "deliveries": [d.to_dict() for d in self.deliveries]}
+
+
+def _send_url(url: str) -> str:
+    """The URL without its fragment (Plivo never sends the fragment)."""
+    return url.split("#", 1)[0]
+
+
+def _with_query(url: str, params: Mapping[str, str]) -> str:
+    base = _send_url(url)
+    if not params:
+        return base
+    joiner = "&" if urlsplit(base).query else ("" if base.endswith("?") else "?")
+    return base + joiner + urlencode(list(params.items()))
+
+
+# -- the dispatcher ------------------------------------------------------------------------------
+
+class Dispatcher:
+    """Runs timed work (recording ends, callback deliveries) in its own thread and loop.
+
+    Parameters
+    ----------
+    clock, simulation, faults, timing
+        Sandbox time, the seeded decisions, fault injection and retry spacing.
+    auth_token
+        Signs every callback (``X-Plivo-Signature-V3`` and ``-Ma-V3``).
+    on_planned_end
+        Called (in the dispatcher thread) with a recording id when its planned end is reached.
+    max_concurrency
+        Deliveries in flight at once.
+    """
+
+    def __init__(self, *, clock: SandboxClock, simulation: Simulation, faults: Faults,
+                 timing: Timing, auth_token: str, on_planned_end: Callable[[str], None],
+                 max_concurrency: int = 64) -> None:
+        self._clock = clock
+        self._sim = simulation
+        self._faults = faults
+        self._timing = timing
+        self._token = auth_token
+        self._on_planned_end = on_planned_end
+        self._max_concurrency = max_concurrency
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._heap: list[tuple[int, int, str, Any]] = []
+        self._seq = itertools.count()
+        self._queued_deliveries = 0
+        self._in_flight = 0
+        self._plans: list[CallbackPlan] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopping = False
+        self._error: BaseException | None = None
+        clock.subscribe(self._poke)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._thread_main, name="sandbox-dispatcher",
+                                        daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("the sandbox dispatcher did not start")
+        if self._error is not None:
+            raise RuntimeError(f"the sandbox dispatcher failed: {self._error!r}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop; deliveries still in flight are cancelled (the ground truth says pending)."""
+        self._stopping = True
+        self._poke()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # noqa: BLE001 - reported to start() / ground truth
+            self._error = exc
+            self._ready.set()
+
+    def _poke(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        limits = httpx.Limits(max_connections=self._max_concurrency,
+                              max_keepalive_connections=self._max_concurrency)
+        semaphore = asyncio.Semaphore(self._max_concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(limits=limits, trust_env=False, follow_redirects=False,
+                                     headers={"User-Agent": _USER_AGENT}) as client:
+            self._ready.set()
+            while not self._stopping:
+                self._wake.clear()
+                for kind, payload in self._pop_due():
+                    if kind == "end":
+                        try:
+                            self._on_planned_end(payload)
+                        except Exception as exc:  # noqa: BLE001 - keep delivering the rest
+                            self._error = exc
+                    else:
+                        task = asyncio.create_task(self._attempt(client, semaphore, *payload))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                wait = self._next_wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- scheduling (any thread) -----------------------------------------------------------------
+
+    def _push(self, due_ms: int, kind: str, payload: Any) -> None:
+        heapq.heappush(self._heap, (due_ms, next(self._seq), kind, payload))
+
+    def schedule_end(self, due_ms: int, recording_id: str) -> None:
+        with self._lock:
+            self._push(due_ms, "end", recording_id)
+        self._poke()
+
+    def add(self, plan: CallbackPlan) -> CallbackPlan:
+        """Apply fault injection to a new callback and queue its deliveries."""
+        faults, timing, sim = self._faults, self._timing, self._sim
+        key = (plan.kind, plan.recording_id)
+        if sim.fault("drop", *key) < faults.drop_rate:
+            plan.dropped = True
+        else:
+            due = plan.due_ms
+            if sim.fault("delay", *key) < faults.delay_rate:
+                plan.delayed_ms = int(sim.fault_rng("delay_s", *key).uniform(*faults.delay_s) * 1000)
+                due += plan.delayed_ms
+            plan.deliveries.append(Delivery(number=0, due_ms=due))
+            if sim.fault("duplicate", *key) < faults.duplicate_rate:
+                plan.duplicated = True
+                gap = sim.fault_rng("duplicate_gap", *key).uniform(*timing.duplicate_gap_s)
+                plan.deliveries.append(Delivery(number=1, due_ms=due + int(gap * 1000)))
+        with self._changed:
+            self._plans.append(plan)
+            for delivery in plan.deliveries:
+                self._push(delivery.due_ms, "deliver", (plan, delivery, 0))
+                self._queued_deliveries += 1
+            self._changed.notify_all()
+        self._poke()
+        return plan
+
+    def _pop_due(self) -> list[tuple[str, Any]]:
+        now = self._clock.now_ms()
+        due: list[tuple[str, Any]] = []
+        with self._lock:
+            while self._heap and self._heap[0][0] <= now:
+                _, _, kind, payload = heapq.heappop(self._heap)
+                if kind == "deliver":
+                    self._queued_deliveries -= 1
+                    self._in_flight += 1
+                due.append((kind, payload))
+        return due
+
+    def _next_wait(self) -> float | None:
+        with self._lock:
+            if not self._heap:
+                return None
+            due = self._heap[0][0]
+        return self._clock.seconds_until(due)
+
+    # -- delivering ------------------------------------------------------------------------------
+
+    async def _attempt(self, client: Any, semaphore: asyncio.Semaphore, plan: CallbackPlan,
+                       delivery: Delivery, attempt: int) -> None:
+        retry_at: int | None = None
+        try:
+            async with semaphore:
+                retry_at = await self._send(client, plan, delivery, attempt)
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                if retry_at is not None and not self._stopping:
+                    self._push(retry_at, "deliver", (plan, delivery, attempt + 1))
+                    self._queued_deliveries += 1
+                self._changed.notify_all()
+            if retry_at is not None:
+                self._poke()
+
+    async def _send(self, client: Any, plan: CallbackPlan, delivery: Delivery,
+                    attempt: int) -> int | None:
+        """One HTTP attempt; returns when to retry (sandbox ms), or None when done."""
+        settings = plan.retry
+        nonce = self._sim.nonce(plan.kind, plan.recording_id, delivery.number, attempt)
+        now_real = time.monotonic()
+        if delivery.first_real is None:
+            delivery.first_real = now_real
+        remaining_s = settings.tt / 1000.0 - (now_real - delivery.first_real)
+        read_s = max(0.001, min(settings.rt / 1000.0, remaining_s))
+        timeout = httpx.Timeout(connect=min(settings.ct / 1000.0, read_s), read=read_s,
+                                write=read_s, pool=None)
+        headers = signed_headers(self._token, nonce, plan.method, plan.url, plan.fields)
+        record: dict[str, Any] = {"attempt": attempt, "nonce": nonce,
+                                  "sent_ms": self._clock.now_ms()}
+        condition: str
+        try:
+            if plan.method == "GET":
+                response = await client.get(_with_query(plan.url, plan.fields), headers=headers,
+                                            timeout=timeout)
+            else:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                response = await client.post(_send_url(plan.url), headers=headers,
+                                             content=urlencode(list(plan.fields.items())),
+                                             timeout=timeout)
+            record["status"] = response.status_code
+            condition = f"{response.status_code // 100}xx"
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            record["error"], condition = f"connect: {type(exc).__name__}", "ct"
+        except httpx.HTTPError as exc:  # read/write timeouts, a connection dropped mid-answer
+            record["error"], condition = f"read: {type(exc).__name__}", "rt"
+        delivery.attempts.append(record)
+        if condition == "2xx":
+            delivery.outcome = "delivered"
+            return None
+        elapsed_ms = (time.monotonic() - delivery.first_real) * 1000.0
+        if attempt < settings.rc and settings.retries_on(condition) and elapsed_ms < settings.tt:
+            return record["sent_ms"] + int(self._timing.retry_delay_s * (attempt + 1) * 1000)
+        delivery.outcome = "given_up"
+        return None
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def idle(self) -> bool:
+        """No delivery in flight, and none queued that time will reach on its own."""
+        with self._lock:
+            return self._idle_locked()
+
+    def _idle_locked(self) -> bool:
+        if self._in_flight:
+            return False
+        if not self._queued_deliveries:
+            return True
+        # a scaled clock reaches every queued delivery; a manual one only those already due
+        return not any(kind == "deliver" and self._clock.seconds_until(due) is not None
+                       for due, _, kind, _ in self._heap)
+
+    def wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block until ``predicate()`` (checked on every change, and every 50 ms)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if predicate():  # outside the lock: it may call back into the dispatcher
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._changed:
+                self._changed.wait(min(remaining, 0.05))
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    def plans(self) -> list[CallbackPlan]:
+        with self._lock:
+            return list(self._plans)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per kind: callbacks planned, dropped, delayed, duplicated; deliveries and attempts."""
+        with self._lock:
+            plans = list(self._plans)
+            result = {}
+            for kind in CALLBACK_KINDS:
+                mine = [p for p in plans if p.kind == kind]
+                statuses = Counter(p.status for p in mine)
+                outcomes = Counter(d.outcome for p in mine for d in p.deliveries)
+                result[kind] = {
+                    "planned": len(mine),
+                    "dropped": sum(p.dropped for p in mine),
+                    "delayed": sum(p.delayed_ms > 0 for p in mine),
+                    "duplicated": sum(p.duplicated for p in mine),
+                    "deliveries": sum(len(p.deliveries) for p in mine),
+                    "attempts": sum(len(d.attempts) for p in mine for d in p.deliveries),
+                    "deliveries_delivered": outcomes["delivered"],
+                    "deliveries_given_up": outcomes["given_up"],
+                    "deliveries_pending": outcomes[None],
+                    "delivered": statuses["delivered"],
+                    "given_up": statuses["given_up"],
+                    "pending": statuses["pending"],
+                }
+            return result
