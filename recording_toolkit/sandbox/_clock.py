@@ -62,6 +62,9 @@ class SandboxClock(Protocol):
     def subscribe(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (from any thread) whenever time jumps."""
 
+    def moment_of(self, due_ms: int) -> int:
+        """The sandbox time at which something due at ``due_ms`` happens, once it is due."""
+
     def now(self) -> datetime:
         """Sandbox time as an aware UTC datetime (the ``clock`` a callback log takes)."""
 
@@ -106,6 +109,10 @@ class ScaledClock:
     def subscribe(self, listener: Callable[[], None]) -> None:
         """Nothing to do: scaled time never jumps."""
 
+    def moment_of(self, due_ms: int) -> int:
+        """Now: time runs on its own, so a due thing happens when it is done."""
+        return max(due_ms, self.now_ms())
+
     def now(self) -> datetime:
         return from_ms(self.now_ms())
 
@@ -146,6 +153,11 @@ class ManualClock:
 
     def now(self) -> datetime:
         return from_ms(self._ms)
+
+    def moment_of(self, due_ms: int) -> int:
+        """``due_ms`` itself: between two jumps time stands still, so whatever fell due in the
+        jump happened at its own due time (this is what makes manual runs reproducible)."""
+        return min(due_ms, self._ms)
 
     def set(self, moment: datetime | int) -> None:
         """Move to ``moment`` (a datetime or epoch ms); time never goes backwards."""

@@ -317,7 +317,7 @@ class Dispatcher:
         with self._changed:
             self._plans.append(plan)
             for delivery in plan.deliveries:
-                self._push(delivery.due_ms, "deliver", (plan, delivery, 0))
+                self._push(delivery.due_ms, "deliver", (plan, delivery, 0, delivery.due_ms))
                 self._queued_deliveries += 1
             self._changed.notify_all()
         self._poke()
@@ -345,23 +345,23 @@ class Dispatcher:
     # -- delivering ------------------------------------------------------------------------------
 
     async def _attempt(self, client: Any, semaphore: asyncio.Semaphore, plan: CallbackPlan,
-                       delivery: Delivery, attempt: int) -> None:
+                       delivery: Delivery, attempt: int, due_ms: int) -> None:
         retry_at: int | None = None
         try:
             async with semaphore:
-                retry_at = await self._send(client, plan, delivery, attempt)
+                retry_at = await self._send(client, plan, delivery, attempt, due_ms)
         finally:
             with self._changed:
                 self._in_flight -= 1
                 if retry_at is not None and not self._stopping:
-                    self._push(retry_at, "deliver", (plan, delivery, attempt + 1))
+                    self._push(retry_at, "deliver", (plan, delivery, attempt + 1, retry_at))
                     self._queued_deliveries += 1
                 self._changed.notify_all()
             if retry_at is not None:
                 self._poke()
 
     async def _send(self, client: Any, plan: CallbackPlan, delivery: Delivery,
-                    attempt: int) -> int | None:
+                    attempt: int, due_ms: int) -> int | None:
         """One HTTP attempt; returns when to retry (sandbox ms), or None when done."""
         settings = plan.retry
         nonce = self._sim.nonce(plan.kind, plan.recording_id, delivery.number, attempt)
@@ -374,7 +374,7 @@ class Dispatcher:
                                 write=read_s, pool=None)
         headers = signed_headers(self._token, nonce, plan.method, plan.url, plan.fields)
         record: dict[str, Any] = {"attempt": attempt, "nonce": nonce,
-                                  "sent_ms": self._clock.now_ms()}
+                                  "sent_ms": self._clock.moment_of(due_ms)}
         condition: str
         try:
             if plan.method == "GET":

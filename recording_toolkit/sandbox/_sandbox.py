@@ -146,7 +146,10 @@ class SandboxCore:
         }
         if details:
             truth["recording_details"] = recordings
-            truth["callback_details"] = [p.to_dict() for p in self.dispatcher.plans()]
+            # in a stable order, whatever order threads ended recordings and planned callbacks
+            plans = sorted(self.dispatcher.plans(),
+                           key=lambda p: (p.due_ms, p.kind, p.recording_id))
+            truth["callback_details"] = [p.to_dict() for p in plans]
         return truth
 
 

@@ -256,5 +256,8 @@ class SandboxState:
             }
 
     def records(self) -> list[dict[str, Any]]:
+        """One dict per recording, by start time (then conference and number: a stable order)."""
         with self._lock:
-            return [r.to_dict() for r in self._recordings.values()]
+            recordings = sorted(self._recordings.values(),
+                                key=lambda r: (r.start_ms, r.conference_name, r.number))
+            return [r.to_dict() for r in recordings]
