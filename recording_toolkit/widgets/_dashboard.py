@@ -388,10 +388,14 @@ class Dashboard(widgets.VBox):
 
     def close(self) -> None:
         """Stop live mode and close the widgets."""
-        self.stop_live()
-        for child in (self.start_date, self.end_date, self.conferences, self.metric, self.live,
-                      self.summary, self.chart, self.outcomes, self.recent, self.status):
-            child.close()
+        # Also called by Widget.__del__, possibly on a dashboard whose __init__ raised.
+        if "_live_stop" in self.__dict__ and "status" in self.__dict__:
+            self.stop_live()
+        for name in ("start_date", "end_date", "conferences", "metric", "live", "summary",
+                     "chart", "outcomes", "recent", "status"):
+            child = self.__dict__.get(name)
+            if child is not None:
+                child.close()
         super().close()
 
     def __repr__(self) -> str:

@@ -53,7 +53,8 @@ class RecordingPanel(widgets.VBox):
         A running :class:`~recording_toolkit.CallbackReceiver`; its callback URLs become the
         defaults. Without one, type the URLs (or leave them empty for no callbacks).
     conference, file_format, transcribe
-        Initial values of the controls.
+        Initial values of the controls. ``transcribe`` defaults to on when a receiver is given
+        (it has a transcription URL) and off otherwise.
     max_rows
         Rows shown in the table (every request stays in :attr:`requests`).
 
@@ -70,7 +71,7 @@ class RecordingPanel(widgets.VBox):
     """
 
     def __init__(self, client: RecordingClient, receiver: CallbackReceiver | None = None, *,
-                 conference: str = "", file_format: str = "mp3", transcribe: bool = True,
+                 conference: str = "", file_format: str = "mp3", transcribe: bool | None = None,
                  max_rows: int = 20) -> None:
         if not callable(getattr(client, "start_recording", None)):
             raise TypeError(f"client: expected a RecordingClient, got {type(client).__name__}")
@@ -89,6 +90,8 @@ class RecordingPanel(widgets.VBox):
                                        layout=wide, style=label_style)
         self.file_format = widgets.ToggleButtons(options=["mp3", "wav"], value=file_format,
                                                  description="File format", style=label_style)
+        if transcribe is None:
+            transcribe = receiver is not None
         self.transcribe = widgets.Checkbox(value=transcribe, description="Transcribe (English)",
                                            indent=False)
         self.callback_url = widgets.Text(description="Recording callback",
@@ -269,10 +272,15 @@ class RecordingPanel(widgets.VBox):
 
     def close(self) -> None:
         """Finish the request in flight, stop the worker thread and close the widgets."""
-        self._executor.shutdown(wait=True)
-        for child in (self.conference, self.file_format, self.transcribe, self.callback_url,
-                      self.transcription_url, self.start, self.stop, self.message, self.table):
-            child.close()
+        # Also called by Widget.__del__, possibly on a panel whose __init__ raised.
+        executor = self.__dict__.get("_executor")
+        if executor is not None:
+            executor.shutdown(wait=True)
+        for name in ("conference", "file_format", "transcribe", "callback_url",
+                     "transcription_url", "start", "stop", "message", "table"):
+            child = self.__dict__.get(name)
+            if child is not None:
+                child.close()
         super().close()
 
     def __repr__(self) -> str:
