@@ -10,22 +10,15 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from callback_sink import Sink
 
 from recording_toolkit import rules
-from recording_toolkit._server import BackgroundServer
 from recording_toolkit.client import RecordingClient
 from recording_toolkit.config import AUTH_ID_PATTERN, RateCard
 from recording_toolkit.errors import ConfigurationError, SignatureMismatchError
@@ -41,63 +34,6 @@ from recording_toolkit.signature import verify_v3
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 T0_MS = int(T0.timestamp() * 1000)
-
-
-# -- a recording callback sink -----------------------------------------------------------------
-
-class Sink:
-    """Keeps every request; ``answers[path]`` lists statuses to answer in turn (then 200)."""
-
-    def __init__(self, clock: Callable[[], int] | None = None) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.answers: dict[str, list[int]] = {}
-        self.clock = clock
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.hold = 0.0
-        self._lock = threading.Lock()
-        self.server = BackgroundServer(Starlette(routes=[
-            Route("/{path:path}", self._handle, methods=["GET", "POST"])]), name="sink")
-
-    async def _handle(self, request: Request) -> Response:
-        import asyncio
-
-        with self._lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            body = await request.body()
-            if self.hold:
-                await asyncio.sleep(self.hold)
-            record = {
-                "method": request.method, "path": request.url.path,
-                "query": request.url.query, "headers": dict(request.headers),
-                "body": body.decode(),
-                "received_ms": self.clock() if self.clock else None,
-            }
-            record["params"] = dict(parse_qsl(record["body"] if request.method == "POST"
-                                              else record["query"], keep_blank_values=True))
-            with self._lock:
-                self.requests.append(record)
-                queue = self.answers.get(request.url.path, [])
-                status = queue.pop(0) if queue else 200
-            return Response(status_code=status)
-        finally:
-            with self._lock:
-                self.in_flight -= 1
-
-    def url(self, path: str) -> str:
-        return self.server.url + path
-
-    def of(self, path: str) -> list[dict[str, Any]]:
-        return [r for r in self.requests if r["path"] == path]
-
-    def __enter__(self) -> Sink:
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop()
 
 
 @pytest.fixture
