@@ -165,8 +165,8 @@ class Simulation:
 
     @staticmethod
     def _transcript(rng: random.Random, duration_ms: int) -> str:
-        """English text, one line per speaker turn, longer for longer recordings (capped)."""
-        turns = min(4, 1 + duration_ms // 600_000)
+        """English text, one line per speaker turn: a turn per 15 minutes, at most three."""
+        turns = min(3, 1 + duration_ms // 900_000)
         speakers = rng.randint(2, 4)
         lines = []
         for turn in range(turns):
