@@ -577,6 +577,18 @@ def test_rate_limit_answers_429_with_retry_after(auth_id, auth_token, clock):
     assert 1 <= int(last.headers["retry-after"]) <= 60
 
 
+def test_every_api_request_is_timed_on_arrival_even_the_refused_ones(auth_id, auth_token, clock):
+    before = time.monotonic()
+    with Sandbox(auth_id=auth_id, auth_token=auth_token, clock=clock,
+                 rate_limit=(2, 60.0)) as sb, api(sb) as client:
+        statuses = [start(client, "room").status_code for _ in range(3)]
+        listed = client.get("/Recording/")
+        times = sb.core.api_faults.request_times()
+    assert statuses == [202, 202, 429] and listed.status_code == 429
+    assert len(times) == 4 and times == sorted(times)
+    assert before <= times[0] and times[-1] <= time.monotonic()
+
+
 def test_faults_are_off_by_default_and_parse_from_text():
     assert not Faults().enabled
     parsed = Faults.parse("light,drop=0.1,statuses=500/429,latency_ms=5-9")

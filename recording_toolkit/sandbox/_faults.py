@@ -49,10 +49,18 @@ class ApiFaults:
         self._window: collections.deque[float] = collections.deque()
         self.injected: collections.Counter[int] = collections.Counter()
         self.rate_limited = 0
+        self._arrivals: list[float] = []   # monotonic time of every API request, in order
+
+    def request_times(self) -> list[float]:
+        """When each API request arrived (``time.monotonic`` seconds, ascending): what a test
+        checks a client's rate limit against, as Plivo would count it on its side."""
+        with self._lock:
+            return list(self._arrivals)
 
     def decide(self, method: str, path: str, *, is_start: bool) -> FaultDecision:
         faults = self.faults
         with self._lock:
+            self._arrivals.append(self._monotonic())
             number = self._seen[(method, path)]
             self._seen[(method, path)] += 1
             limited = self._over_limit()
