@@ -17,6 +17,7 @@ import pandas as pd
 __all__ = [
     "FILE_FORMATS",
     "JOINED",
+    "JOURNAL",
     "QUARANTINE",
     "RECORDINGS",
     "TRANSCRIPTIONS",
@@ -77,6 +78,29 @@ JOINED: Mapping[str, object] = {
     "transcription_charge": "Float64",
     "transcription_rate": "Float64",
     "transcription_received_at": TIME_US,
+}
+
+
+#: One row per start or stop call of the request journal (``load.load_journal``); the
+#: ``options`` object of a line is flattened into its five columns.
+JOURNAL: Mapping[str, object] = {
+    "time": TIME_US,
+    "action": pd.CategoricalDtype(["start", "stop"]),
+    "conference_name": STRING,
+    "file_format": FILE_FORMAT,
+    "transcription_type": STRING,        # <NA>: no transcription asked for
+    "transcription_url": STRING,
+    "callback_url": STRING,
+    "callback_method": STRING,
+    "ok": "boolean",
+    "status": "Int64",
+    "api_id": STRING,
+    "recording_id": STRING,
+    "error_type": STRING,
+    "error": STRING,
+    "may_have_started": "boolean",
+    "attempts": "Int64",
+    "latency_ms": "Float64",
 }
 
 

@@ -1,0 +1,232 @@
+"""``load_callbacks``: resolve the sources, read each file, combine, type the frames.
+
+The way through::
+
+    resolve_sources -> per file: read (JSON Lines / CSV / Parquet, or the cache)
+                       -> FileTables (typed Arrow, sorted and deduplicated within the file)
+                    -> combine across files (same rules) -> one to_pandas per frame
+
+Files are read one after the other: each file's reader already uses every core
+(``pyarrow.json``), and holding one file's raw batches at a time keeps the peak memory low.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import pyarrow as pa
+
+from .. import schema
+from ._file import FileTables, combine, from_typed
+from ._frames import to_frame
+from ._jsonl import read_jsonl
+from ._quarantine import Quarantine
+from ._result import LoadResult, LoadStats
+from ._sources import SourceFile, resolve_sources
+
+__all__ = ["ENGINES", "load_callbacks", "load_recordings", "load_transcriptions",
+           "read_file"]
+
+ENGINES = ("pandas", "dask")
+#: Below this many bytes in all, ``progress=None`` shows no bar (it would only flash).
+PROGRESS_BYTES = 64 << 20
+
+
+def _file_error(source: SourceFile, line: int | None, reason: str, *, strict: bool
+                ) -> pa.Table:
+    quarantine = Quarantine(source.name)
+    quarantine.add(line, reason, "")
+    if strict:
+        error = quarantine.first_error()
+        assert error is not None
+        raise error
+    return quarantine.table()
+
+
+def read_jsonl_file(source: SourceFile, *, strict: bool, offset: int = 0, first_line: int = 1,
+                    on_bytes: Callable[[int], None] | None = None
+                    ) -> tuple[FileTables, FileTables | None, int, int]:
+    """A JSON Lines file from ``offset``: (complete lines, the unterminated last line or None,
+    bytes consumed, next line number)."""
+    read = read_jsonl(source, offset=offset, first_line=first_line, strict=strict,
+                      on_bytes=on_bytes)
+    body = from_typed(read.batches, read.kinds, read.quarantine, lines=read.lines,
+                      blank_lines=read.blank_lines)
+    tail = None
+    if read.tail_lines or read.error:
+        tail = from_typed(read.tail_batches, read.tail_kinds, read.tail_quarantine,
+                          lines=read.tail_lines)
+        if read.error:
+            empty = FileTables.empty()
+            broken = FileTables(empty.recordings, empty.transcriptions,
+                                _file_error(source, read.next_line, read.error, strict=strict),
+                                lines=1)
+            tail = combine([tail, broken])
+    return body, tail, read.consumed, read.next_line
+
+
+def read_file(source: SourceFile, *, strict: bool = False,
+              on_bytes: Callable[[int], None] | None = None) -> FileTables:
+    """One file, whatever its format, without the cache."""
+    if source.format == "jsonl":
+        body, tail, _, _ = read_jsonl_file(source, strict=strict, on_bytes=on_bytes)
+        return body if tail is None else combine([body, tail])
+    if source.format == "csv":
+        from ._csv import read_csv
+
+        return read_csv(source, strict=strict, on_bytes=on_bytes)
+    if source.format == "parquet":
+        from ._parquet import read_parquet
+
+        return read_parquet(source, strict=strict, on_bytes=on_bytes)
+    raise ValueError(f"{source.name}: unknown format {source.format!r}")  # pragma: no cover
+
+
+def _progress(files: Sequence[SourceFile], progress: bool | None
+              ) -> tuple[AbstractContextManager[Any], int]:
+    sizes = [f.size() or 0 for f in files]
+    total = sum(sizes)
+    show = progress if progress is not None else total >= PROGRESS_BYTES
+    if not show:
+        return nullcontext(None), total
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                desc="loading callbacks", leave=False), total
+
+
+def load_tables(source: Any, *, strict: bool = False, cache: bool | str | os.PathLike[str] = False,
+                progress: bool | None = None,
+                storage_options: Mapping[str, Any] | None = None
+                ) -> tuple[FileTables, int, int, int]:
+    """Every file of ``source`` combined: (tables, files, bytes, cached files)."""
+    files = resolve_sources(source, storage_options=storage_options)
+    context, total = _progress(files, progress)
+    pieces: list[FileTables] = []
+    with context as bar:
+        for file in files:
+            size = file.size() or 0
+            counted = 0
+
+            def on_bytes(n: int, size: int = size) -> None:
+                nonlocal counted
+                # compressed files report decompressed bytes: never pass the file's size
+                step = min(n, size - counted)
+                if bar is not None and step > 0:
+                    bar.update(step)
+                counted += max(step, 0)
+
+            if cache:
+                from ._cache import read_cached
+
+                piece = read_cached(file, strict=strict, on_bytes=on_bytes,
+                                    folder=None if cache is True else cache)
+            else:
+                piece = read_file(file, strict=strict, on_bytes=on_bytes)
+            if bar is not None and counted < size:
+                bar.update(size - counted)
+            pieces.append(piece)
+    combined = combine(pieces) if pieces else FileTables.empty()
+    return combined, len(files), total, sum(p.cached for p in pieces)
+
+
+def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
+                   cache: bool | str | os.PathLike[str] = False, progress: bool | None = None,
+                   storage_options: Mapping[str, Any] | None = None,
+                   client: Any = None) -> LoadResult:
+    """Load callback logs into typed, deduplicated frames.
+
+    Parameters
+    ----------
+    source
+        A file, a folder (read recursively, skipping ``_*`` and ``.*`` sub-folders), a glob,
+        an fsspec URL (``s3://bucket/logs/``), or a list of them. JSON Lines (enveloped or flat
+        lines, snake_case or CamelCase names), CSV with Plivo's column names, Parquet written
+        by :meth:`LoadResult.to_parquet`; JSON Lines and CSV may be ``.gz`` or ``.zst``.
+    engine
+        ``"pandas"`` (default), or ``"dask"`` for Dask DataFrames with the same schema, one
+        partition per file (:mod:`recording_toolkit.load._dask`).
+    strict
+        Raise :class:`~recording_toolkit.errors.LoadError` (file, line, reason, raw text) on the
+        first line that cannot be used, instead of quarantining it.
+    cache
+        ``True`` keeps a Parquet cache per log file (in a ``_cache`` folder beside it, keyed by
+        path, size and modification time): an unchanged file is never parsed twice and a file
+        that grew is parsed only from where it was. A path puts the caches there instead.
+    progress
+        A ``tqdm.auto`` bar over the bytes read; ``None`` shows it for large loads only.
+    storage_options
+        Passed to fsspec for URLs (credentials, endpoint).
+    client
+        ``engine="dask"`` only: the ``distributed.Client`` to compute on (default: the current
+        one, if any).
+
+    Returns
+    -------
+    LoadResult
+        ``recordings``, ``transcriptions`` (ordered by ``received_at``), ``quarantine`` and
+        ``stats``, where ``stats.lines == recordings + transcriptions + duplicates +
+        quarantined``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> log = pathlib.Path(tempfile.mkdtemp()) / "callbacks.jsonl"
+    >>> _ = log.write_text(
+    ...     '{"event": "recording", "received_at": "2026-11-24T10:15:02Z",'
+    ...     ' "payload": {"recording_id": "r1", "record_url": "https://h/r1.mp3",'
+    ...     ' "recording_duration_ms": "345100.00000"}}\\n'
+    ...     '{"event": "recording", "received_at": "2026-11-24T10:15:03Z",'
+    ...     ' "payload": {"recording_id": "r1", "record_url": "https://h/r1.mp3"}}\\n'
+    ...     'not json\\n')
+    >>> result = load_callbacks(log)
+    >>> result.recordings[["recording_id", "file_format", "recording_duration_ms"]]
+      recording_id file_format  recording_duration_ms
+    0           r1         mp3                 345100
+    >>> result.stats.duplicates, result.quarantine["line"].tolist()
+    (1, [3])
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+    if engine == "dask":
+        from ._dask import load_dask
+
+        return load_dask(source, strict=strict, storage_options=storage_options,
+                         client=client)
+    tables, files, total, cached = load_tables(source, strict=strict, cache=cache,
+                                               progress=progress,
+                                               storage_options=storage_options)
+    return result_from_tables(tables, files=files, total_bytes=total, cached_files=cached)
+
+
+def result_from_tables(tables: FileTables, *, files: int, total_bytes: int,
+                       cached_files: int = 0) -> LoadResult:
+    """Combined tables -> the pandas :class:`LoadResult`."""
+    quarantine = tables.quarantine
+    stats = LoadStats(
+        files=files, lines=tables.lines,
+        recordings=tables.recordings.num_rows, transcriptions=tables.transcriptions.num_rows,
+        quarantined=quarantine.num_rows,
+        duplicates=tables.recording_duplicates + tables.transcription_duplicates,
+        recording_duplicates=tables.recording_duplicates,
+        transcription_duplicates=tables.transcription_duplicates,
+        blank_lines=tables.blank_lines, bytes=total_bytes, cached_files=cached_files)
+    return LoadResult(
+        recordings=to_frame(tables.recordings, schema.RECORDINGS),
+        transcriptions=to_frame(tables.transcriptions, schema.TRANSCRIPTIONS),
+        quarantine=to_frame(quarantine, schema.QUARANTINE),
+        stats=stats)
+
+
+def load_recordings(source: Any, **options: Any) -> Any:
+    """``load_callbacks(source, **options).recordings``."""
+    return load_callbacks(source, **options).recordings
+
+
+def load_transcriptions(source: Any, **options: Any) -> Any:
+    """``load_callbacks(source, **options).transcriptions``."""
+    return load_callbacks(source, **options).transcriptions
+

@@ -1,0 +1,112 @@
+"""What a load returns: :class:`LoadResult` (frames) and :class:`LoadStats` (counts)."""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["LoadResult", "LoadStats"]
+
+
+@dataclass(frozen=True)
+class LoadStats:
+    """Counts of one load. Every line read is accounted for::
+
+        lines == recordings + transcriptions + duplicates + quarantined
+
+    ``lines`` counts non-blank lines (JSON Lines) or data rows (CSV, Parquet); an unreadable
+    file, or the unreadable rest of one, counts as one line and one quarantined row.
+    ``blank_lines`` are not events and not counted in ``lines``. ``cached_files`` were served
+    (wholly or up to an append) from the Parquet cache.
+    """
+
+    files: int = 0
+    lines: int = 0
+    recordings: int = 0
+    transcriptions: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    recording_duplicates: int = 0
+    transcription_duplicates: int = 0
+    blank_lines: int = 0
+    bytes: int = 0
+    cached_files: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """The counts as a plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Callback logs loaded into typed frames.
+
+    Attributes
+    ----------
+    recordings
+        One row per recording (``schema.RECORDINGS``), ordered by ``received_at``.
+    transcriptions
+        One row per recording's transcription (``schema.TRANSCRIPTIONS``), ordered by
+        ``received_at``.
+    quarantine
+        Every line or row that could not be used (``schema.QUARANTINE``), by file and line.
+    stats
+        :class:`LoadStats`.
+    engine
+        ``"pandas"``, or ``"dask"`` when ``recordings`` and ``transcriptions`` are Dask
+        DataFrames (the quarantine is always a pandas frame).
+    """
+
+    recordings: Any
+    transcriptions: Any
+    quarantine: pd.DataFrame
+    stats: LoadStats = field(default_factory=LoadStats)
+    engine: str = "pandas"
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return (f"<LoadResult {self.engine}: {s.recordings:,} recordings, {s.transcriptions:,}"
+                f" transcriptions from {s.files:,} file(s); {s.lines:,} lines,"
+                f" {s.duplicates:,} duplicates dropped, {s.quarantined:,} quarantined>")
+
+    def _repr_html_(self) -> str:
+        s = self.stats
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td style='text-align:right'>{v:,}</td></tr>"
+                       for k, v in s.to_dict().items())
+        note = ""
+        if s.quarantined:
+            note = (f"<p>{s.quarantined:,} line(s) quarantined: see <code>.quarantine</code>"
+                    " (file, line, reason, raw).</p>")
+        return (f"<div><strong>LoadResult</strong> ({html.escape(self.engine)})"
+                f"<table>{rows}</table>{note}</div>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The statistics and the engine (the frames stay frames)."""
+        return {"engine": self.engine, **self.stats.to_dict()}
+
+    def to_parquet(self, folder: str | os.PathLike[str]) -> dict[str, str]:
+        """Write ``recordings.parquet``, ``transcriptions.parquet`` (and ``quarantine.parquet``
+        when not empty) into ``folder``; loading them gives these frames back.
+
+        Returns the paths written, by frame name.
+        """
+        from ._parquet import write_frame
+
+        if self.engine != "pandas":
+            raise ValueError("to_parquet() writes pandas results; for Dask, call"
+                             " .recordings.to_parquet(...) on the Dask frames")
+        os.makedirs(folder, exist_ok=True)
+        written = {}
+        for name in ("recordings", "transcriptions", "quarantine"):
+            frame = getattr(self, name)
+            if name == "quarantine" and frame.empty:
+                continue
+            path = os.path.join(os.fspath(folder), f"{name}.parquet")
+            write_frame(frame, path, name)
+            written[name] = path
+        return written
