@@ -7,4 +7,4 @@ happen inside the command functions.
 """
 
 #: The command modules, in the order their commands are listed in ``--help``.
-COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report")
+COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report", "backfill")

@@ -1,0 +1,173 @@
+"""Backfill of lost recording callbacks, against the sandbox with callbacks dropped.
+
+Recordings are started through the real client (with a journal) on a sandbox that drops a share
+of the recording callbacks; the receiver logs the rest. The backfill must find exactly the
+dropped ones, write them once in the log's envelope marked as backfilled, with the values the
+sandbox itself recorded, and add nothing when run again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from recording_toolkit.backfill import (
+    backfill_path,
+    backfill_recordings,
+    missing_recordings,
+    recording_callback_fields,
+)
+from recording_toolkit.cli import build_parser
+from recording_toolkit.client import RecordingClient
+from recording_toolkit.commands import backfill as backfill_command
+from recording_toolkit.load import load_callbacks
+from recording_toolkit.receiver import CallbackReceiver
+from recording_toolkit.sandbox import Faults, ManualClock, Sandbox
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+RECORDINGS = 40
+SINCE, UNTIL = T0 - timedelta(hours=1), T0 + timedelta(hours=3)
+
+
+@pytest.fixture
+def world(tmp_path, auth_id, auth_token):
+    """40 recordings of 2 minutes each, ended; about a quarter of their callbacks dropped."""
+    clock = ManualClock(T0)
+    log_dir, journal = tmp_path / "log", tmp_path / "journal.jsonl"
+    with Sandbox(auth_id=auth_id, auth_token=auth_token, seed=5, clock=clock,
+                 durations=lambda rng: 120.0, faults=Faults(drop_rate=0.25)) as sandbox, \
+            CallbackReceiver(log_dir, auth_token=auth_token) as receiver, \
+            RecordingClient(auth_id, auth_token, base_url=sandbox.base_url,
+                            journal=journal) as client:
+        names = [{"conference_name": f"room {i}", "file_format": "wav" if i % 3 else "mp3"}
+                 for i in range(RECORDINGS)]
+        started = client.start_recordings(names, callback_url=receiver.recording_callback_url,
+                                          progress=False)
+        assert started["ok"].all()
+        clock.advance(3600)
+        assert sandbox.wait_idle(30, recordings=True)
+        truth = sandbox.ground_truth()
+        dropped = {p["recording_id"] for p in truth["callback_details"]
+                   if p["kind"] == "recording" and p["status"] == "dropped"}
+        assert 0 < len(dropped) < RECORDINGS  # the seed gives both kinds
+        yield {"sandbox": sandbox, "client": client, "log_dir": log_dir, "journal": journal,
+               "truth": truth, "dropped": dropped, "started": started}
+
+
+def test_finds_the_dropped_callbacks_and_writes_them_once_marked_as_backfilled(world):
+    log_dir, dropped = world["log_dir"], world["dropped"]
+    missing = missing_recordings(log_dir, world["journal"])
+    assert set(missing) == dropped
+    api_ids = dict(zip(world["started"]["recording_id"], world["started"]["api_id"],
+                       strict=True))
+    assert all(missing[rid] == api_ids[rid] for rid in missing)
+
+    now = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
+    result = backfill_recordings(world["client"], log_dir, missing, since=SINCE, until=UNTIL,
+                                 progress=False, now=now)
+    assert set(result.written) == dropped and len(result.written) == len(dropped)
+    assert result.not_found == () and not result.invalid and result.present == 0
+    assert result.path == backfill_path(log_dir, now) == log_dir / "backfill-2026-11-03.jsonl"
+
+    lines = [json.loads(line) for line in result.path.read_text().splitlines()]
+    assert {line["source"] for line in lines} == {"backfill"}
+    assert {line["event"] for line in lines} == {"recording"}
+    assert {line["received_at"] for line in lines} == {"2026-11-03T08:00:00.000000Z"}
+
+    loaded = load_callbacks(log_dir, progress=False)
+    recordings = loaded.recordings.set_index("recording_id")
+    assert len(recordings) == RECORDINGS and loaded.stats.quarantined == 0
+    assert set(recordings.index[recordings["backfilled"]]) == dropped
+    details = {r["recording_id"]: r for r in world["truth"]["recording_details"]}
+    for rid in dropped:  # the values are the sandbox's own, in the callback's field names
+        row, true = recordings.loc[rid], details[rid]
+        assert row["recording_duration_ms"] == true["duration_ms"]
+        assert row["recording_start"] == datetime.fromtimestamp(true["start_ms"] / 1000, UTC)
+        assert row["conference_name"] == true["conference_name"]
+        assert row["file_format"] == true["file_format"]
+        assert row["api_id"] == true["api_id"]
+        assert row["recording_duration"] == round(true["duration_ms"] / 1000)
+
+
+def test_running_twice_adds_nothing(world):
+    log_dir = world["log_dir"]
+    first = backfill_recordings(world["client"], log_dir,
+                                missing_recordings(log_dir, world["journal"]), since=SINCE,
+                                until=UNTIL, progress=False)
+    written = first.path.read_bytes()
+    assert missing_recordings(log_dir, world["journal"]) == {}
+    # even when asked for the same ids again explicitly
+    again = backfill_recordings(world["client"], log_dir, world["dropped"], since=SINCE,
+                                until=UNTIL, progress=False)
+    assert again.written == () and again.present == len(world["dropped"]) and again.path is None
+    assert first.path.read_bytes() == written
+    assert sorted(p.name for p in log_dir.glob("backfill-*.jsonl")) == [first.path.name]
+
+
+def test_recordings_outside_the_listed_window_are_fetched_one_by_one(world):
+    sandbox = world["sandbox"]
+    before = len(sandbox.core.api_faults.request_times())
+    result = backfill_recordings(world["client"], world["log_dir"], sorted(world["dropped"]),
+                                 since=T0 - timedelta(days=3), until=T0 - timedelta(days=2),
+                                 progress=False)
+    assert set(result.written) == world["dropped"]
+    # one (empty) list page, then one lookup per recording
+    assert len(sandbox.core.api_faults.request_times()) - before == 1 + len(world["dropped"])
+
+
+def test_unknown_recordings_are_reported_not_invented(world):
+    ghost = "00000000-0000-4000-8000-00000000dead"
+    result = backfill_recordings(world["client"], world["log_dir"], [ghost], method="get",
+                                 progress=False)
+    assert result.not_found == (ghost,) and result.written == () and result.path is None
+    assert not list(world["log_dir"].glob("backfill-*.jsonl"))
+
+
+def test_the_command_backfills_from_the_journal_and_exits_1_only_while_some_are_missing(
+        world, auth_id, auth_token):
+    env = {"PLIVO_AUTH_ID": auth_id, "PLIVO_AUTH_TOKEN": auth_token}
+    argv = ["backfill", str(world["log_dir"]), "--journal", str(world["journal"]),
+            "--base-url", world["sandbox"].base_url, "--since", SINCE.isoformat(),
+            "--until", UNTIL.isoformat(), "--no-progress"]
+    out = io.StringIO()
+    assert backfill_command.run(build_parser().parse_args(argv), environ=env, out=out) == 0
+    first = json.loads(out.getvalue())
+    assert first["missing"] == first["written"] == len(world["dropped"])
+    assert first["not_found"] == [] and first["path"].endswith(".jsonl")
+    assert auth_token not in out.getvalue()
+    out = io.StringIO()
+    assert backfill_command.run(build_parser().parse_args(argv), environ=env, out=out) == 0
+    assert json.loads(out.getvalue())["written"] == 0
+
+
+def test_fields_map_the_recording_api_to_the_callback_names():
+    obj = {"recording_id": "r-1", "conference_name": None,
+           "recording_url": "https://media.plivo.com/v1/Account/MA0/Recording/r-1.wav",
+           "recording_duration_ms": "1500.00000", "recording_start_ms": "1407235509007.00000",
+           "recording_end_ms": 1407235510507, "add_time": "2014-08-05 16:15:15.852059+05:30",
+           "rounded_recording_duration": 60}
+    fields = recording_callback_fields(obj)
+    assert fields == {"record_url": obj["recording_url"], "recording_id": "r-1",
+                      "conference_name": "", "recording_duration": "2",
+                      "recording_duration_ms": "1500.00000",
+                      "recording_start_ms": "1407235509007.00000",
+                      "recording_end_ms": "1407235510507"}
+    assert all(isinstance(v, str) for v in fields.values())
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"recording_id": None}, "'recording_id' is missing"),
+    ({"recording_url": ""}, "'recording_url' is missing"),
+    ({"recording_duration_ms": "lots"}, "'recording_duration_ms': 'lots' is not a number"),
+    ({"recording_end_ms": "-5"}, "'recording_end_ms': '-5' is not a number >= 0"),
+    ({"recording_start_ms": ["1"]}, "'recording_start_ms': ['1'] is not text or a number"),
+])
+def test_unusable_api_objects_are_refused_naming_the_field(change, message):
+    obj = {"recording_id": "r-1", "recording_url": "https://m/r-1.mp3",
+           "recording_duration_ms": "1000", "recording_start_ms": "0", "recording_end_ms": "1000",
+           **change}
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        recording_callback_fields(obj)
