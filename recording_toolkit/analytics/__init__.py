@@ -1,0 +1,97 @@
+"""Analytics: pure functions over the typed frames, pandas or Dask alike.
+
+Each function takes frames first (``schema.RECORDINGS``, ``schema.TRANSCRIPTIONS``,
+``schema.JOINED``, the journal's ``schema.JOURNAL``) and returns a frame, a Series or a dict; none
+reads a file, calls Plivo or draws. One module per topic:
+
+========================  ==============================================================
+:mod:`.durations`         counts, recorded and billed minutes, typical and extreme lengths
+:mod:`.cost`              charges, effective price per minute, storage projection, months
+:mod:`.billing`           expected against charged, per transcription
+:mod:`.outcomes`          coverage, success rate, errors, the price (``transcription_rate``)
+:mod:`.turnaround`        recording end to transcription callback
+:mod:`.eligibility`       which recordings can be transcribed; what mp3 would save
+:mod:`.reconciliation`    journal against callbacks: missing, unexpected, overdue
+:mod:`.quality`           durations and times that contradict themselves or the clock
+:mod:`.selection`         a time range and some conferences
+========================  ==============================================================
+
+Importing this package registers the ``df.rec`` accessor (:class:`RecAccessor`).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from recording_toolkit import analytics, schema
+>>> recordings = schema.coerce(pd.DataFrame({"recording_id": ["a", "b"],
+...                                          "recording_duration_ms": [22_780, 61_000]}),
+...                            schema.RECORDINGS)
+>>> analytics.duration_summary(recordings)["billed_minutes"]        # 1 + 2
+3
+"""
+
+from __future__ import annotations
+
+from ._accessor import RecAccessor
+from .billing import billing_audit, billing_mismatches
+from .cost import (
+    charge_total,
+    effective_price_per_minute,
+    monthly_costs,
+    storage_projection,
+    transcription_charges,
+)
+from .durations import billed_minutes, duration_stats, duration_summary, minutes_over_time
+from .eligibility import eligibility_vs_outcome, transcription_eligibility, wav_to_mp3_savings
+from .outcomes import (
+    outcome_counts,
+    transcription_counts,
+    transcription_coverage,
+    transcription_errors,
+    transcription_rate_stats,
+    transcription_success_rate,
+)
+from .quality import QUALITY_CHECKS, data_quality, quality_counts
+from .reconciliation import (
+    Reconciliation,
+    missing_recording_callbacks,
+    missing_transcriptions,
+    reconcile,
+    unexpected_callbacks,
+)
+from .selection import select
+from .turnaround import turnaround_seconds, turnaround_stats
+
+__all__ = [
+    "QUALITY_CHECKS",
+    "RecAccessor",
+    "Reconciliation",
+    "billed_minutes",
+    "billing_audit",
+    "billing_mismatches",
+    "charge_total",
+    "data_quality",
+    "duration_stats",
+    "duration_summary",
+    "effective_price_per_minute",
+    "eligibility_vs_outcome",
+    "minutes_over_time",
+    "missing_recording_callbacks",
+    "missing_transcriptions",
+    "monthly_costs",
+    "outcome_counts",
+    "quality_counts",
+    "reconcile",
+    "select",
+    "storage_projection",
+    "transcription_charges",
+    "transcription_counts",
+    "transcription_coverage",
+    "transcription_eligibility",
+    "transcription_errors",
+    "transcription_rate_stats",
+    "transcription_success_rate",
+    "turnaround_seconds",
+    "turnaround_stats",
+    "unexpected_callbacks",
+    "wav_to_mp3_savings",
+]

@@ -1,0 +1,124 @@
+"""Billing audit: the charge each transcription should have cost next to what was charged.
+
+The expected charge is ``transcription_rate`` (the price per minute the callback itself
+reports) times the recording's billed minutes (whole minutes, rounded up, at least one:
+:func:`recording_toolkit.rules.billed_minutes`); a failed transcription is expected to cost
+nothing. The duration is the recording callback's ``recording_duration_ms`` when the recording
+is known, else the transcription callback's ``duration`` (whole seconds).
+
+Examples
+--------
+>>> import pandas as pd
+>>> tr = pd.DataFrame({"recording_id": ["a", "b"], "transcription_rate": [0.05, 0.05],
+...                    "transcription_charge": [0.10, 0.70], "duration": [90, 600],
+...                    "error": [None, None]})
+>>> audit = billing_audit(tr)
+>>> audit[["recording_id", "expected_charge", "transcription_charge", "mismatch"]].values.tolist()
+[['a', 0.1, 0.1, False], ['b', 0.5, 0.7, True]]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .. import rules
+from ..config import RateCard
+from ._common import require, to_pandas
+
+__all__ = ["AUDIT_COLUMNS", "DEFAULT_TOLERANCE", "billing_audit", "billing_mismatches"]
+
+#: Charges closer than this to the expected one are taken as right (Plivo rounds money).
+DEFAULT_TOLERANCE = 0.005
+
+AUDIT_COLUMNS = ["recording_id", "duration_ms", "duration_source", "billed_minutes",
+                 "transcription_rate", "expected_charge", "transcription_charge", "difference",
+                 "failed", "mismatch"]
+
+
+def billing_audit(transcriptions: Any, recordings: Any = None, *,
+                  tolerance: float = DEFAULT_TOLERANCE, rates: RateCard | None = None
+                  ) -> pd.DataFrame:
+    """One row per transcription callback: expected and charged cost, and whether they differ.
+
+    Parameters
+    ----------
+    transcriptions
+        ``schema.TRANSCRIPTIONS`` rows (``recording_id``, ``transcription_rate``,
+        ``transcription_charge``, ``duration``, ``error``).
+    recordings
+        ``schema.RECORDINGS`` rows, for the exact ``recording_duration_ms`` (optional).
+    tolerance
+        A charge is a mismatch when it differs from the expected one by more than this.
+    rates
+        When given, its ``transcription_per_minute`` stands in for a missing
+        ``transcription_rate``; otherwise such rows have no expected charge and are no
+        mismatch (``expected_charge`` is <NA>).
+
+    Returns
+    -------
+    DataFrame
+        :data:`AUDIT_COLUMNS`: ``duration_source`` is ``"recording"`` or ``"transcription"``;
+        ``difference`` is charged minus expected; ``mismatch`` is True beyond ``tolerance``.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance: {tolerance!r} must be >= 0")
+    require(transcriptions, ["recording_id", "transcription_rate", "transcription_charge",
+                             "duration", "error"], "billing_audit")
+    frame = to_pandas(transcriptions, ["recording_id", "transcription_rate",
+                                       "transcription_charge", "duration", "error"])
+    frame = frame.reset_index(drop=True)
+    ms = (frame["duration"].astype("Int64") * 1000).astype("Int64")
+    source = pd.Series("transcription", index=frame.index, dtype=object)
+    if recordings is not None:
+        require(recordings, ["recording_id", "recording_duration_ms"], "billing_audit")
+        exact = to_pandas(recordings, ["recording_id", "recording_duration_ms"]) \
+            .drop_duplicates("recording_id").set_index("recording_id")["recording_duration_ms"]
+        from_recording = frame["recording_id"].map(exact).astype("Int64")
+        known = from_recording.notna().to_numpy(dtype=bool)
+        ms = from_recording.where(known, ms)
+        source[known] = "recording"
+    source[ms.isna().to_numpy(dtype=bool)] = pd.NA
+    rate = frame["transcription_rate"].astype("Float64")
+    if rates is not None:
+        rate = rate.fillna(rates.transcription_per_minute)
+    failed = frame["error"].notna()
+    minutes = rules.billed_minutes(ms).astype("Int64")
+    expected = (rate * minutes.astype("Float64")).mask(failed.to_numpy(dtype=bool), 0.0)
+    expected = expected.round(6)
+    charged = frame["transcription_charge"].astype("Float64")
+    difference = (charged - expected).round(6)
+    mismatch = (difference.abs() > tolerance).fillna(False).astype(bool)
+    return pd.DataFrame({
+        "recording_id": frame["recording_id"],
+        "duration_ms": ms,
+        "duration_source": source.astype("string"),
+        "billed_minutes": minutes,
+        "transcription_rate": rate,
+        "expected_charge": expected,
+        "transcription_charge": charged,
+        "difference": difference,
+        "failed": failed.astype(bool),
+        "mismatch": mismatch,
+    })[AUDIT_COLUMNS]
+
+
+def billing_mismatches(transcriptions: Any, recordings: Any = None, **options: Any
+                       ) -> pd.DataFrame:
+    """The rows of :func:`billing_audit` whose charge is off, largest difference first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tr = pd.DataFrame({"recording_id": ["a", "b"], "transcription_rate": [0.05, 0.05],
+    ...                    "transcription_charge": [0.05, 0.0], "duration": [30, 30],
+    ...                    "error": [None, None]})
+    >>> billing_mismatches(tr)[["recording_id", "expected_charge", "transcription_charge"]]\\
+    ...     .values.tolist()
+    [['b', 0.05, 0.0]]
+    """
+    audit = billing_audit(transcriptions, recordings, **options)
+    off = audit[audit["mismatch"]]
+    order = off["difference"].abs().astype(float).sort_values(ascending=False, kind="stable")
+    return off.loc[order.index].reset_index(drop=True)

@@ -1,0 +1,221 @@
+"""Recording durations: counts, recorded and billed minutes, typical and extreme lengths.
+
+Every figure here comes from ``recording_duration_ms`` (the exact duration Plivo reports);
+recordings without it are left out of durations and minutes but still counted as recordings.
+Billed minutes follow :func:`recording_toolkit.rules.billed_minutes`: whole minutes, rounded up,
+at least one per recording.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from recording_toolkit import schema
+>>> recordings = schema.coerce(pd.DataFrame({
+...     "recording_id": ["a", "b", "c"],
+...     "conference_name": ["sales", "sales", "eng"],
+...     "recording_duration_ms": [30_000, 90_000, 600_000],
+... }), schema.RECORDINGS)
+>>> duration_summary(recordings)["billed_minutes"]      # 1 + 2 + 10
+13
+>>> duration_stats(recordings, by="conference_name")["billed_minutes"].to_dict()
+{'eng': 10, 'sales': 3}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .. import rules
+from ._common import compute, exact_quantiles, require, to_pandas
+
+__all__ = [
+    "DURATION_GROUPS",
+    "billed_minutes",
+    "duration_stats",
+    "duration_summary",
+    "minutes_over_time",
+]
+
+#: Groupings :func:`duration_stats` knows by name besides any column: periods of
+#: ``recording_start`` (UTC) and short names for the format and the conference.
+DURATION_GROUPS = {"day": "D", "week": "W", "month": "M", "format": "file_format",
+                   "conference": "conference_name"}
+
+_STATS_COLUMNS = ["recordings", "total_minutes", "billed_minutes", "mean_seconds",
+                  "median_seconds", "p95_seconds", "max_seconds"]
+
+
+def billed_minutes(recordings: Any) -> Any:
+    """Billed minutes of each recording (``Int64``; missing where the duration is).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> billed_minutes(pd.DataFrame({"recording_duration_ms": [1, 60_000, 60_001]})).tolist()
+    [1, 1, 2]
+    """
+    require(recordings, ["recording_duration_ms"], "billed_minutes")
+    return rules.billed_minutes(recordings["recording_duration_ms"].astype("Int64"))
+
+
+def duration_summary(recordings: Any) -> dict[str, Any]:
+    """Count, total and billed minutes, mean / median / p95 / max duration in seconds.
+
+    Works on pandas and Dask frames alike and gives the same numbers on both: the sums run on
+    the engine, the median and p95 are exact (pandas' linear ``quantile``) on either.
+
+    Returns
+    -------
+    dict
+        ``count`` (distinct ``recording_id``), ``total_minutes`` (sum of ms / 60,000),
+        ``billed_minutes`` (int), ``mean_seconds``, ``median_seconds``, ``p95_seconds``,
+        ``max_seconds`` (None when no recording has a duration).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = duration_summary(pd.DataFrame({"recording_id": ["a", "b"],
+    ...                                    "recording_duration_ms": [30_000, 90_000]}))
+    >>> s["total_minutes"], s["billed_minutes"], s["median_seconds"], s["max_seconds"]
+    (2.0, 3, 60.0, 90.0)
+    """
+    require(recordings, ["recording_id", "recording_duration_ms"], "duration_summary")
+    ms = recordings["recording_duration_ms"].astype("Int64")
+    count, total_ms, billed, known, max_ms = compute(
+        recordings["recording_id"].nunique(), ms.sum(), rules.billed_minutes(ms).sum(),
+        ms.count(), ms.max())
+    median, p95 = exact_quantiles(ms.astype("Float64") / 1000, [0.5, 0.95])
+    known = int(known)
+    return {
+        "count": int(count),
+        "total_minutes": float(total_ms) / 60_000 if known else 0.0,
+        "billed_minutes": int(billed) if known else 0,
+        "mean_seconds": float(total_ms) / known / 1000 if known else None,
+        "median_seconds": median,
+        "p95_seconds": p95,
+        "max_seconds": float(max_ms) / 1000 if known else None,
+    }
+
+
+def _group_keys(frame: pd.DataFrame, by: str) -> pd.Series:
+    column = DURATION_GROUPS.get(by, by)
+    if by in ("day", "week", "month"):
+        start = frame["recording_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+        return start.dt.to_period(column).dt.start_time.rename(by)
+    return frame[column].rename(column)
+
+
+def duration_stats(recordings: Any, by: str | None = None) -> pd.DataFrame:
+    """Duration statistics per group: recordings, minutes, mean / median / p95 / max seconds.
+
+    Parameters
+    ----------
+    recordings
+        ``schema.RECORDINGS`` rows (pandas or Dask).
+    by
+        A column (``"conference_name"``, ``"file_format"``, ...), ``"conference"``,
+        ``"format"``, or ``"day"`` / ``"week"`` / ``"month"`` of ``recording_start`` (UTC;
+        weeks start on Monday). None: one row, ``"all"``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the group, sorted by it; ``recordings``, ``total_minutes``,
+        ``billed_minutes`` (Int64), ``mean_seconds``, ``median_seconds``, ``p95_seconds``,
+        ``max_seconds``. Rows whose group is missing are left out; ``recordings`` counts
+        rows with or without a duration.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rec = pd.DataFrame({"recording_id": ["a", "b", "c"],
+    ...                     "recording_start": pd.to_datetime(
+    ...                         ["2026-11-02 09:00", "2026-11-02 17:00", "2026-11-09 08:00"],
+    ...                         utc=True),
+    ...                     "recording_duration_ms": [60_000, 120_000, 30_000]})
+    >>> weekly = duration_stats(rec, by="week")
+    >>> list(weekly.index.strftime("%Y-%m-%d")), weekly["total_minutes"].tolist()
+    (['2026-11-02', '2026-11-09'], [3.0, 0.5])
+    """
+    needed = ["recording_id", "recording_duration_ms"]
+    if by is not None:
+        group_column = "recording_start" if by in ("day", "week", "month") else \
+            DURATION_GROUPS.get(by, by)
+        needed.append(group_column)
+    require(recordings, needed, "duration_stats")
+    frame = to_pandas(recordings, list(dict.fromkeys(needed)))
+    ms = frame["recording_duration_ms"].astype("Int64")
+    seconds = (ms.astype("Float64") / 1000).astype(float)
+    values = pd.DataFrame({"recording_id": frame["recording_id"],
+                           "ms": ms.astype("Float64").astype(float),
+                           "billed": rules.billed_minutes(ms).astype("Float64").astype(float),
+                           "seconds": seconds}, index=frame.index)
+    if by is None:
+        keys = pd.Series("all", index=frame.index, name="group")
+    else:
+        keys = _group_keys(frame, by)
+    groups = values.groupby(keys.to_numpy(), dropna=True, observed=True, sort=True)
+    out = pd.DataFrame({
+        "recordings": groups["recording_id"].size(),
+        "total_minutes": groups["ms"].sum() / 60_000,
+        "billed_minutes": groups["billed"].sum().round().astype("Int64"),
+        "mean_seconds": groups["seconds"].mean(),
+        "median_seconds": groups["seconds"].quantile(0.5),
+        "p95_seconds": groups["seconds"].quantile(0.95),
+        "max_seconds": groups["seconds"].max(),
+    })
+    out.index.name = keys.name
+    return out[_STATS_COLUMNS]
+
+
+def minutes_over_time(recordings: Any, freq: str = "D") -> pd.DataFrame:
+    """Recordings, recorded and billed minutes per period of ``recording_start`` (UTC).
+
+    Every period between the first and the last is present (zeros where nothing was recorded),
+    so a chart of it shows quiet days as gaps rather than hiding them.
+
+    Parameters
+    ----------
+    freq
+        ``"D"`` (days), ``"W"`` (weeks from Monday) or ``"M"`` (calendar months).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the period's start (naive UTC); ``recordings`` (int), ``recorded_minutes``
+        and ``billed_minutes`` (floats). Empty when no recording has a start and a duration.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rec = pd.DataFrame({"recording_start": pd.to_datetime(
+    ...     ["2026-11-20 09:00", "2026-11-22 10:00"], utc=True),
+    ...     "recording_duration_ms": [90_000, 30_000]})
+    >>> minutes_over_time(rec)["billed_minutes"].tolist()
+    [2.0, 0.0, 1.0]
+    """
+    if freq not in ("D", "W", "M"):
+        raise ValueError(f"freq: {freq!r} is not one of 'D', 'W', 'M'")
+    require(recordings, ["recording_duration_ms", "recording_start"], "minutes_over_time")
+    frame = to_pandas(recordings, ["recording_duration_ms", "recording_start"])
+    known = frame.dropna(subset=["recording_duration_ms", "recording_start"])
+    columns = ["recordings", "recorded_minutes", "billed_minutes"]
+    if known.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in columns},
+                            index=pd.DatetimeIndex([], name="period"))
+    ms = known["recording_duration_ms"].astype("Int64")
+    start = known["recording_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+    periods = start.dt.to_period(freq)
+    values = pd.DataFrame({
+        "recordings": 1,
+        "recorded_minutes": (ms.astype("Float64") / 60_000).astype(float),
+        "billed_minutes": rules.billed_minutes(ms).astype("Float64").astype(float),
+    }, index=known.index)
+    totals = values.groupby(periods.to_numpy()).sum()
+    full = pd.period_range(totals.index.min(), totals.index.max(), freq=freq)
+    out = totals.reindex(full, fill_value=0)
+    out.index = full.start_time
+    out.index.name = "period"
+    out["recordings"] = out["recordings"].astype(int)
+    return out[columns]

@@ -1,0 +1,203 @@
+"""Transcription outcomes: coverage, success rate, errors by reason, and the price charged.
+
+Three figures that sound alike and must never be mixed up (``shared/DESIGN.md``, "Names"):
+
+- :func:`transcription_coverage`: the share of *recordings* that have a successful transcript;
+- :func:`transcription_success_rate`: the share of *transcription callbacks* without an error;
+- ``transcription_rate``: Plivo's *price* per minute, a column of the transcription callback,
+  described by :func:`transcription_rate_stats`.
+
+The transcriptions frame holds one row per recording (the loader prefers a success over an
+error among repeated callbacks), so "callbacks" here are the deduplicated ones.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from recording_toolkit import schema
+>>> recordings = schema.coerce(pd.DataFrame({"recording_id": ["a", "b", "c", "d"]}),
+...                            schema.RECORDINGS)
+>>> transcriptions = schema.coerce(pd.DataFrame({
+...     "recording_id": ["a", "b", "c"],
+...     "transcription_rate": [0.05, 0.05, 0.05],
+...     "error": [None, None, "Recording duration too long for transcription"],
+... }), schema.TRANSCRIPTIONS)
+>>> transcription_coverage(recordings, transcriptions)       # a, b of 4 recordings
+0.5
+>>> round(transcription_success_rate(transcriptions), 4)     # 2 of 3 callbacks
+0.6667
+>>> transcription_rate_stats(transcriptions)["median"]       # the price per minute
+0.05
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._common import compute, exact_quantiles, require, to_pandas
+
+__all__ = [
+    "OUTCOMES",
+    "outcome_counts",
+    "transcription_counts",
+    "transcription_coverage",
+    "transcription_errors",
+    "transcription_rate_stats",
+    "transcription_success_rate",
+]
+
+#: The outcomes of a recording's transcription, in display order (``schema.JOINED``).
+OUTCOMES = ("transcribed", "failed", "pending", "not_requested", "unknown")
+_LABELS = {"transcribed": "Transcribed", "failed": "Failed", "pending": "Pending",
+           "not_requested": "Not requested", "unknown": "Unknown"}
+
+
+def _succeeded(transcriptions: Any) -> Any:
+    return transcriptions[transcriptions["error"].isna()]
+
+
+def transcription_counts(transcriptions: Any) -> dict[str, int]:
+    """``received``, ``succeeded`` and ``failed``: distinct ``recording_id`` per outcome.
+
+    ``succeeded`` counts recordings with a callback whose ``error`` is empty, ``failed`` the
+    rest of ``received`` (so ``succeeded + failed == received``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> transcription_counts(pd.DataFrame({"recording_id": ["a", "b"], "error": [None, "x"]}))
+    {'received': 2, 'succeeded': 1, 'failed': 1}
+    """
+    require(transcriptions, ["recording_id", "error"], "transcription_counts")
+    received, succeeded = compute(transcriptions["recording_id"].nunique(),
+                                  _succeeded(transcriptions)["recording_id"].nunique())
+    return {"received": int(received), "succeeded": int(succeeded),
+            "failed": int(received) - int(succeeded)}
+
+
+def transcription_success_rate(transcriptions: Any) -> float | None:
+    """Share of transcription callbacks (distinct recordings) without an error; None if none.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> transcription_success_rate(pd.DataFrame({"recording_id": ["a", "b", "c", "d"],
+    ...                                          "error": [None, None, None, "x"]}))
+    0.75
+    """
+    counts = transcription_counts(transcriptions)
+    return counts["succeeded"] / counts["received"] if counts["received"] else None
+
+
+def transcription_coverage(recordings: Any, transcriptions: Any) -> float | None:
+    """Share of recordings that have a successful transcription; None when there are none.
+
+    Only transcriptions of recordings in ``recordings`` count: a transcript whose recording
+    callback never came covers nothing here (reconciliation reports it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rec = pd.DataFrame({"recording_id": ["a", "b"]})
+    >>> tr = pd.DataFrame({"recording_id": ["a", "z"], "error": [None, None]})
+    >>> transcription_coverage(rec, tr)
+    0.5
+    """
+    require(recordings, ["recording_id"], "transcription_coverage")
+    require(transcriptions, ["recording_id", "error"], "transcription_coverage")
+    ok_ids = _succeeded(transcriptions)[["recording_id"]].drop_duplicates()
+    covered = recordings[["recording_id"]].drop_duplicates().merge(ok_ids, on="recording_id")
+    total, covered_count = compute(recordings["recording_id"].nunique(),
+                                   covered["recording_id"].nunique())
+    return int(covered_count) / int(total) if int(total) else None
+
+
+def transcription_errors(transcriptions: Any) -> dict[str, int]:
+    """``{error text: recordings}``, most frequent first (ties by text).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> transcription_errors(pd.DataFrame({"error": ["too long", None, "too short",
+    ...                                              "too short"]}))
+    {'too short': 2, 'too long': 1}
+    """
+    require(transcriptions, ["error"], "transcription_errors")
+    (counts,) = compute(transcriptions["error"].dropna().value_counts())
+    pairs = sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+    return dict(pairs)
+
+
+def transcription_rate_stats(transcriptions: Any) -> dict[str, Any]:
+    """Statistics of ``transcription_rate``, Plivo's price per minute, over the callbacks.
+
+    Returns
+    -------
+    dict
+        ``count`` (callbacks with a rate), ``min``, ``median``, ``mean``, ``max`` and
+        ``distinct`` (the different prices seen, ascending): a change of price shows here.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> transcription_rate_stats(pd.DataFrame({"transcription_rate": [0.05, 0.05, 0.04]}))
+    {'count': 3, 'min': 0.04, 'median': 0.05, 'mean': 0.046667, 'max': 0.05, 'distinct': [0.04, 0.05]}
+    """
+    require(transcriptions, ["transcription_rate"], "transcription_rate_stats")
+    rates = to_pandas(transcriptions, ["transcription_rate"])["transcription_rate"]
+    rates = rates.dropna().astype(float)
+    if rates.empty:
+        return {"count": 0, "min": None, "median": None, "mean": None, "max": None,
+                "distinct": []}
+    (median,) = exact_quantiles(rates, [0.5])
+    return {"count": int(rates.size), "min": float(rates.min()), "median": median,
+            "mean": round(float(rates.mean()), 6), "max": float(rates.max()),
+            "distinct": sorted(float(v) for v in rates.unique())}
+
+
+def outcome_counts(frame: Any) -> pd.DataFrame:
+    """Recordings per transcription outcome, failures split by their error text.
+
+    Parameters
+    ----------
+    frame
+        A joined frame (``transcription_status``, ``transcription_error``: every outcome), or a
+        transcriptions frame (``error``: transcribed or failed only).
+
+    Returns
+    -------
+    DataFrame
+        ``outcome`` (one of :data:`OUTCOMES`), ``label`` (``"Failed: <error>"`` for failures)
+        and ``count``, in :data:`OUTCOMES` order, failures by count (descending) then text.
+        Outcomes with no recording are left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> outcome_counts(pd.DataFrame({"error": [None, "too long", None]})).values.tolist()
+    [['transcribed', 'Transcribed', 2], ['failed', 'Failed: too long', 1]]
+    """
+    if "transcription_status" in frame.columns:
+        require(frame, ["transcription_error"], "outcome_counts")
+        data = to_pandas(frame, ["transcription_status", "transcription_error"])
+        status = data["transcription_status"].astype("string")
+        errors = data["transcription_error"].astype("string")
+    else:
+        require(frame, ["error"], "outcome_counts")
+        errors = to_pandas(frame, ["error"])["error"].astype("string")
+        status = pd.Series(np.where(errors.isna(), "transcribed", "failed"), index=errors.index)
+    rows: list[tuple[str, str, int]] = []
+    for outcome in OUTCOMES:
+        mask = (status == outcome).fillna(False).to_numpy(dtype=bool)
+        if not mask.any():
+            continue
+        if outcome == "failed":
+            reasons = errors[mask].fillna("(no error text)").value_counts(sort=False)
+            for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+                rows.append((outcome, f"Failed: {reason}", int(count)))
+        else:
+            rows.append((outcome, _LABELS[outcome], int(mask.sum())))
+    return pd.DataFrame(rows, columns=["outcome", "label", "count"]).astype(
+        {"outcome": object, "label": object, "count": int})

@@ -1,0 +1,264 @@
+"""Reconciliation: what the request journal says was started against what Plivo called back.
+
+Three lists, each a frame, from the typed frames and the journal frame (``schema.JOURNAL``,
+from ``load.load_journal``); nothing here reads files or calls Plivo (backfilling lost
+recording callbacks from the Recording list API is :mod:`recording_toolkit.backfill`'s job; the
+rows it recovers arrive in the recordings frame with ``backfilled`` True and are marked so
+here):
+
+- :func:`missing_recording_callbacks`: starts the journal records as answered with a
+  ``recording_id`` whose recording callback never came (``backfilled`` True when the recording
+  was recovered from the Recording list API instead);
+- :func:`unexpected_callbacks`: recording callbacks for recordings no journalled start names;
+  ``unanswered_start`` marks those that a start with no answer (``may_have_started``: say a
+  500 or a read timeout) for the same conference, shortly before, explains;
+- :func:`missing_transcriptions`: recordings whose start asked for a transcript, whose
+  recording callback came, and whose transcription has still not arrived ``threshold`` after
+  the recording ended.
+
+"Now" defaults to the latest ``received_at`` in the data, so a log from last month is judged as
+of its own end rather than as of today.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from recording_toolkit import schema
+>>> journal = schema.coerce(pd.DataFrame({
+...     "time": pd.to_datetime(["2026-11-02 10:00", "2026-11-02 10:01"], utc=True),
+...     "action": ["start", "start"], "conference_name": ["sales", "eng"],
+...     "ok": [True, True], "recording_id": ["a", "b"]}), schema.JOURNAL)
+>>> recordings = schema.coerce(pd.DataFrame({"recording_id": ["a", "z"],
+...                                          "conference_name": ["sales", "ops"]}),
+...                            schema.RECORDINGS)
+>>> missing_recording_callbacks(recordings, journal)["recording_id"].tolist()
+['b']
+>>> unexpected_callbacks(recordings, journal)["recording_id"].tolist()
+['z']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ._common import require, to_pandas, utc
+
+__all__ = [
+    "DEFAULT_TRANSCRIPTION_THRESHOLD",
+    "UNANSWERED_START_WINDOW",
+    "Reconciliation",
+    "missing_recording_callbacks",
+    "missing_transcriptions",
+    "reconcile",
+    "unexpected_callbacks",
+]
+
+#: How long after a recording's end its transcription may take before it counts as missing.
+#: Plivo's older pages say "about 30 minutes"; twice that leaves room for the tail.
+DEFAULT_TRANSCRIPTION_THRESHOLD = pd.Timedelta(hours=1)
+#: How long before a recording's start an unanswered start request may explain it.
+UNANSWERED_START_WINDOW = pd.Timedelta(minutes=5)
+
+_JOURNAL_COLUMNS = ["time", "action", "conference_name", "ok", "recording_id", "api_id",
+                    "transcription_type", "may_have_started"]
+
+
+def _starts(journal: pd.DataFrame) -> pd.DataFrame:
+    """Answered starts with a recording id, one per id (the first)."""
+    require(journal, _JOURNAL_COLUMNS, "reconciliation (journal)")
+    is_start = (journal["action"].astype("string") == "start").fillna(False)
+    ok = journal["ok"].astype("boolean").fillna(False)
+    has_id = journal["recording_id"].notna()
+    rows = journal[(is_start & ok & has_id).to_numpy(dtype=bool)]
+    return rows.sort_values("time", kind="stable").drop_duplicates("recording_id")
+
+
+def _as_threshold(value: Any) -> pd.Timedelta:
+    threshold = pd.Timedelta(value)
+    if threshold < pd.Timedelta(0):
+        raise ValueError(f"threshold: {value!r} must not be negative")
+    return threshold
+
+
+def _latest(*frames: pd.DataFrame) -> pd.Timestamp | None:
+    times = [f["received_at"].max() for f in frames if len(f) and "received_at" in f.columns]
+    times = [t for t in times if pd.notna(t)]
+    return max(times) if times else None
+
+
+def missing_recording_callbacks(recordings: Any, journal: pd.DataFrame) -> pd.DataFrame:
+    """Journalled starts whose recording callback never came.
+
+    Returns
+    -------
+    DataFrame
+        ``recording_id``, ``conference_name``, ``api_id``, ``started_at`` (the journal's
+        ``time``), ``transcription_requested`` and ``backfilled`` (True: the recording is in
+        the frame only because it was recovered from the Recording list API). In journal order.
+    """
+    require(recordings, ["recording_id"], "missing_recording_callbacks")
+    columns = ["recording_id"] + (["backfilled"] if "backfilled" in recordings.columns else [])
+    have = to_pandas(recordings, columns).drop_duplicates("recording_id")
+    if "backfilled" not in have.columns:
+        have["backfilled"] = False
+    recovered = have[have["backfilled"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
+    starts = _starts(journal)
+    ids = starts["recording_id"]
+    called_back = ids.isin(have["recording_id"]) & ~ids.isin(recovered["recording_id"])
+    out = starts[~called_back.to_numpy(dtype=bool)]
+    return pd.DataFrame({
+        "recording_id": out["recording_id"],
+        "conference_name": out["conference_name"],
+        "api_id": out["api_id"],
+        "started_at": out["time"],
+        "transcription_requested": out["transcription_type"].notna().astype(bool),
+        "backfilled": out["recording_id"].isin(recovered["recording_id"]).astype(bool),
+    }).reset_index(drop=True)
+
+
+def unexpected_callbacks(recordings: Any, journal: pd.DataFrame, *,
+                         window: Any = UNANSWERED_START_WINDOW) -> pd.DataFrame:
+    """Recording callbacks for recordings that no journalled start names.
+
+    Returns
+    -------
+    DataFrame
+        ``recording_id``, ``conference_name``, ``recording_start``, ``received_at``,
+        ``backfilled`` and ``unanswered_start`` (True when the journal has a start for the same
+        conference that got no answer but may have started a recording, at most ``window``
+        before ``recording_start``). Ordered as the recordings frame.
+    """
+    require(recordings, ["recording_id", "conference_name", "recording_start", "received_at"],
+            "unexpected_callbacks")
+    columns = ["recording_id", "conference_name", "recording_start", "received_at"]
+    if "backfilled" in recordings.columns:
+        columns.append("backfilled")
+    frame = to_pandas(recordings, columns)
+    require(journal, _JOURNAL_COLUMNS, "unexpected_callbacks (journal)")
+    named = journal["recording_id"].dropna()
+    out = frame[~frame["recording_id"].isin(named).to_numpy(dtype=bool)].reset_index(drop=True)
+    is_start = (journal["action"].astype("string") == "start").fillna(False)
+    maybe = journal[(is_start & journal["may_have_started"].astype("boolean").fillna(False)
+                     & ~journal["ok"].astype("boolean").fillna(False)).to_numpy(dtype=bool)]
+    window = pd.Timedelta(window)
+    explained = []
+    for name, start in zip(out["conference_name"], out["recording_start"], strict=True):
+        if pd.isna(name) or pd.isna(start):
+            explained.append(False)
+            continue
+        times = maybe.loc[(maybe["conference_name"] == name).fillna(False)
+                          .to_numpy(dtype=bool), "time"]
+        explained.append(bool(((times <= start) & (times >= start - window)).any()))
+    backfilled = out["backfilled"].astype("boolean").fillna(False) if "backfilled" in out \
+        else pd.Series(False, index=out.index)
+    return pd.DataFrame({
+        "recording_id": out["recording_id"], "conference_name": out["conference_name"],
+        "recording_start": out["recording_start"], "received_at": out["received_at"],
+        "backfilled": backfilled.astype(bool), "unanswered_start": explained,
+    }).astype({"unanswered_start": bool})
+
+
+def missing_transcriptions(recordings: Any, transcriptions: Any, journal: pd.DataFrame, *,
+                           threshold: Any = DEFAULT_TRANSCRIPTION_THRESHOLD,
+                           now: Any = None) -> pd.DataFrame:
+    """Requested transcriptions still missing ``threshold`` after their recording ended.
+
+    Only recordings whose recording callback came are judged (their end is known); those whose
+    callback is also missing are in :func:`missing_recording_callbacks`.
+
+    Returns
+    -------
+    DataFrame
+        ``recording_id``, ``conference_name``, ``recording_end`` and ``overdue`` (how long past
+        ``recording_end + threshold`` it is at ``now``), longest overdue first.
+    """
+    threshold = _as_threshold(threshold)
+    require(recordings, ["recording_id", "conference_name", "recording_end", "received_at"],
+            "missing_transcriptions")
+    require(transcriptions, ["recording_id", "received_at"], "missing_transcriptions")
+    rec = to_pandas(recordings, ["recording_id", "conference_name", "recording_end",
+                                 "received_at"])
+    tr = to_pandas(transcriptions, ["recording_id", "received_at"])
+    now = _latest(rec, tr) if now is None else utc(now)
+    asked = _starts(journal)
+    asked = asked[asked["transcription_type"].notna().to_numpy(dtype=bool)]
+    rows = rec[rec["recording_id"].isin(asked["recording_id"]).to_numpy(dtype=bool)
+               & ~rec["recording_id"].isin(tr["recording_id"]).to_numpy(dtype=bool)
+               & rec["recording_end"].notna().to_numpy(dtype=bool)]
+    overdue = (now - (rows["recording_end"] + threshold)) if now is not None else \
+        pd.Series(pd.NaT, index=rows.index, dtype="timedelta64[ms]")
+    out = pd.DataFrame({"recording_id": rows["recording_id"],
+                        "conference_name": rows["conference_name"],
+                        "recording_end": rows["recording_end"], "overdue": overdue})
+    out = out[(out["overdue"] > pd.Timedelta(0)).to_numpy(dtype=bool)]
+    return out.sort_values("overdue", ascending=False, kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The three lists of :mod:`reconciliation <recording_toolkit.analytics.reconciliation>`
+    and what they add up to (:meth:`counts`)."""
+
+    started: int
+    missing_recording_callbacks: pd.DataFrame
+    unexpected_callbacks: pd.DataFrame
+    missing_transcriptions: pd.DataFrame
+    backfilled: int
+    threshold: pd.Timedelta
+
+    def counts(self) -> dict[str, int]:
+        """Plain numbers (JSON-ready)."""
+        missing = self.missing_recording_callbacks
+        unexpected = self.unexpected_callbacks
+        return {
+            "started": self.started,
+            "recording_callbacks_missing": int((~missing["backfilled"]).sum()),
+            "recording_callbacks_backfilled": int(missing["backfilled"].sum()),
+            "backfilled_recordings": self.backfilled,
+            "unexpected_callbacks": len(unexpected),
+            "unexpected_after_unanswered_start": int(unexpected["unanswered_start"].sum()),
+            "transcriptions_missing": len(self.missing_transcriptions),
+        }
+
+
+def reconcile(recordings: Any, transcriptions: Any, journal: pd.DataFrame, *,
+              threshold: Any = DEFAULT_TRANSCRIPTION_THRESHOLD, now: Any = None
+              ) -> Reconciliation:
+    """All three lists at once, with counts.
+
+    ``started`` counts the journal's answered starts with a recording id; ``backfilled`` the
+    recordings frame's rows with ``backfilled`` True (journalled or not).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from recording_toolkit import schema
+    >>> t = pd.to_datetime(["2026-11-02 10:00", "2026-11-02 10:00", "2026-11-02 12:00"],
+    ...                    utc=True)
+    >>> journal = schema.coerce(pd.DataFrame({"time": t[:2], "action": ["start"] * 2,
+    ...     "conference_name": ["sales"] * 2, "ok": [True] * 2, "recording_id": ["a", "b"],
+    ...     "transcription_type": ["auto", "auto"]}), schema.JOURNAL)
+    >>> recordings = schema.coerce(pd.DataFrame({"recording_id": ["a", "b"],
+    ...     "conference_name": ["sales"] * 2, "recording_end": t[:2], "received_at": t[1:],
+    ...     "backfilled": [False, True]}), schema.RECORDINGS)
+    >>> transcriptions = schema.coerce(pd.DataFrame({"recording_id": ["x"]}),
+    ...                                schema.TRANSCRIPTIONS)
+    >>> counts = reconcile(recordings, transcriptions, journal).counts()
+    >>> counts["recording_callbacks_backfilled"], counts["transcriptions_missing"]
+    (1, 2)
+    """
+    threshold = _as_threshold(threshold)
+    started = len(_starts(journal))
+    backfilled = 0
+    if "backfilled" in recordings.columns:
+        flags = to_pandas(recordings, ["backfilled"])["backfilled"]
+        backfilled = int(flags.astype("boolean").fillna(False).sum())
+    return Reconciliation(
+        started=started,
+        missing_recording_callbacks=missing_recording_callbacks(recordings, journal),
+        unexpected_callbacks=unexpected_callbacks(recordings, journal),
+        missing_transcriptions=missing_transcriptions(recordings, transcriptions, journal,
+                                                      threshold=threshold, now=now),
+        backfilled=backfilled, threshold=threshold)
