@@ -190,19 +190,19 @@ def missing_recordings(log_dir: str | os.PathLike[str], journal: Any
     """
     import pandas as pd
 
-    from .load import load_journal
+    from .analytics.reconciliation import missing_recording_callbacks
+    from .load import load_callbacks, load_journal
 
     frame = journal if isinstance(journal, pd.DataFrame) else load_journal(journal)
-    starts = frame[(frame["action"] == "start") & frame["ok"].fillna(False).astype(bool)
-                   & frame["recording_id"].notna()]
     folder = Path(log_dir)
-    present = _logged_recording_ids(folder) if folder.is_dir() else set()
-    missing: dict[str, str | None] = {}
-    for rid, api_id in zip(starts["recording_id"], starts["api_id"], strict=True):
-        rid = str(rid)
-        if rid not in present and rid not in missing:
-            missing[rid] = None if pd.isna(api_id) else str(api_id)
-    return missing
+    if folder.is_dir():
+        recordings = load_callbacks(folder, progress=False).recordings
+    else:
+        recordings = pd.DataFrame({"recording_id": pd.Series([], dtype="string")})
+    missing = missing_recording_callbacks(recordings, frame)
+    missing = missing[~missing["backfilled"].to_numpy(dtype=bool)]
+    return {str(rid): None if pd.isna(api_id) else str(api_id)
+            for rid, api_id in zip(missing["recording_id"], missing["api_id"], strict=True)}
 
 
 @contextlib.contextmanager

@@ -64,6 +64,8 @@ def test_finds_the_dropped_callbacks_and_writes_them_once_marked_as_backfilled(w
     api_ids = dict(zip(world["started"]["recording_id"], world["started"]["api_id"],
                        strict=True))
     assert all(missing[rid] == api_ids[rid] for rid in missing)
+    nowhere = missing_recordings(log_dir.parent / "no log yet", world["journal"])
+    assert set(nowhere) == set(world["started"]["recording_id"])  # every start
 
     now = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
     result = backfill_recordings(world["client"], log_dir, missing, since=SINCE, until=UNTIL,
