@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from .. import schema
+from ..errors import LoadError
 from ._file import FileTables, combine, from_typed
 from ._frames import to_frame
 from ._jsonl import read_jsonl
@@ -75,14 +76,24 @@ def read_file(source: SourceFile, *, strict: bool = False,
         body, tail, _, _ = read_jsonl_file(source, strict=strict, on_bytes=on_bytes)
         return body if tail is None else combine([body, tail])
     if source.format == "csv":
-        from ._csv import read_csv
-
-        return read_csv(source, strict=strict, on_bytes=on_bytes)
-    if source.format == "parquet":
-        from ._parquet import read_parquet
-
-        return read_parquet(source, strict=strict, on_bytes=on_bytes)
-    raise ValueError(f"{source.name}: unknown format {source.format!r}")  # pragma: no cover
+        from ._csv import read_csv as reader
+    elif source.format == "parquet":
+        from ._parquet import read_parquet as reader
+    else:  # pragma: no cover - resolve_sources only makes the three
+        raise ValueError(f"{source.name}: unknown format {source.format!r}")
+    try:
+        return reader(source, strict=strict, on_bytes=on_bytes)
+    except FileNotFoundError:
+        raise
+    except (LoadError, OSError, EOFError, pa.ArrowException) as exc:
+        # a file that cannot be read at all: one line, quarantined (or raised when strict)
+        if strict and isinstance(exc, LoadError):
+            raise
+        reason = exc.reason if isinstance(exc, LoadError) else \
+            f"the file cannot be read: {type(exc).__name__}: {exc}"
+        empty = FileTables.empty()
+        return FileTables(empty.recordings, empty.transcriptions,
+                          _file_error(source, None, reason, strict=strict), lines=1)
 
 
 def _progress(files: Sequence[SourceFile], progress: bool | None
