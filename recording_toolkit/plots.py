@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import rules
+from . import analytics
 from .config import RateCard
 
 if TYPE_CHECKING:
@@ -127,9 +127,10 @@ def _money(currency: str) -> str:
     return currency or "credit"
 
 
-def _utc_days(times: pd.Series) -> pd.Series:
-    """Times as naive UTC midnights (matplotlib draws naive datetimes as they are)."""
-    return times.dt.tz_convert("UTC").dt.tz_localize(None).dt.floor("D")
+def _fill_days(per_day: pd.Series) -> pd.Series:
+    """``per_day`` (indexed by day) with every day between the first and last, 0 when none."""
+    full = pd.date_range(per_day.index.min(), per_day.index.max(), freq="D")
+    return per_day.reindex(full, fill_value=0)
 
 
 def _day_axis(ax: Axes) -> None:
@@ -140,15 +141,8 @@ def _day_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _per_day(days: pd.Series, values: pd.DataFrame) -> pd.DataFrame:
-    """Sums of ``values`` per day, every day between the first and last included (0 when none)."""
-    totals = values.groupby(days.to_numpy()).sum()
-    full = pd.date_range(totals.index.min(), totals.index.max(), freq="D")
-    return totals.reindex(full, fill_value=0)
-
-
-# Private computations. Each is the one place a chart derives its numbers from the typed frames;
-# they follow the definitions in shared/DESIGN.md and rules.py.
+# The figures a chart shows come from recording_toolkit.analytics (one place for each); these
+# helpers only shape them for drawing.
 
 
 def _duration_minutes(recordings: pd.DataFrame) -> pd.Series:
@@ -161,99 +155,82 @@ def _duration_minutes(recordings: pd.DataFrame) -> pd.Series:
 
 def _minutes_per_day(recordings: pd.DataFrame) -> pd.DataFrame:
     """Recorded (exact) and billed (whole, rounded up, at least one) minutes per UTC day."""
-    known = recordings.dropna(subset=["recording_duration_ms", "recording_start"])
-    if known.empty:
-        return pd.DataFrame(columns=["recorded_minutes", "billed_minutes"], dtype=float)
-    ms = known["recording_duration_ms"].astype("Int64")
-    values = pd.DataFrame({
-        "recorded_minutes": (ms.astype("Float64") / 60_000).astype(float).to_numpy(),
-        "billed_minutes": rules.billed_minutes(ms).astype(float).to_numpy(),
-    })
-    return _per_day(_utc_days(known["recording_start"]).reset_index(drop=True), values)
+    daily = analytics.minutes_over_time(recordings, "D")
+    return daily[["recorded_minutes", "billed_minutes"]].astype(float)
 
 
 def _charge_per_day(transcriptions: pd.DataFrame) -> pd.Series:
-    known = transcriptions.dropna(subset=["transcription_charge", "received_at"])
-    if known.empty:
+    charged = transcriptions.dropna(subset=["transcription_charge", "received_at"])
+    if charged.empty:
         return pd.Series(dtype=float)
-    values = pd.DataFrame({"charge": known["transcription_charge"].astype(float).to_numpy()})
-    return _per_day(_utc_days(known["received_at"]).reset_index(drop=True), values)["charge"]
+    if "error" not in charged.columns:  # only the charges matter here
+        charged = charged.assign(error=pd.NA)
+    if "recording_id" not in charged.columns:
+        charged = charged.assign(recording_id=pd.NA)
+    daily = analytics.transcription_charges(charged, by="day")["charge"]
+    return _fill_days(daily.astype(float))
+
+
+def _joined_parts(joined: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A joined frame as the (transcriptions, recordings) pair the analytics take."""
+    has_callback = joined["transcription_status"].isin(["transcribed", "failed"]) \
+        if "transcription_status" in joined.columns else joined["transcription_charge"].notna()
+    rows = joined[has_callback.fillna(False).to_numpy(dtype=bool)]
+    transcriptions = pd.DataFrame({
+        "recording_id": rows["recording_id"],
+        "transcription_rate": rows["transcription_rate"],
+        "transcription_charge": rows["transcription_charge"],
+        "duration": pd.array([pd.NA] * len(rows), dtype="Int64"),
+        "error": rows["transcription_error"],
+    })
+    return transcriptions, joined
 
 
 def _per_conference(joined: pd.DataFrame, by: str) -> pd.Series:
-    frame = joined.dropna(subset=["conference_name"])
-    groups = frame.groupby(frame["conference_name"].astype(str))
+    named = joined[joined["conference_name"].notna().to_numpy(dtype=bool)]
+    if named.empty:
+        return pd.Series(dtype=float)
+    stats = analytics.duration_stats(named, by="conference_name")
     if by == "cost":
-        totals = groups["transcription_charge"].sum(min_count=1).fillna(0).astype(float)
+        transcriptions, recordings = _joined_parts(named)
+        charges = analytics.transcription_charges(transcriptions, recordings, by="conference")
+        totals = charges["charge"].reindex(stats.index, fill_value=0.0)
     elif by == "minutes":
-        totals = (groups["recording_duration_ms"].sum().astype(float) / 60_000)
+        totals = stats["total_minutes"]
     else:
-        totals = groups.size().astype(float)
+        totals = stats["recordings"]
+    totals = totals.astype(float)
+    totals.index = totals.index.astype(str)
     return totals.sort_values(ascending=False, kind="stable")
 
 
 def _outcome_counts(frame: pd.DataFrame) -> list[tuple[str, str, int]]:
-    """``(outcome, label, count)`` per outcome, failures split by their error text.
-
-    From a joined frame (``transcription_status``, ``transcription_error``) or a transcriptions
-    frame (``error``: <NA> means success).
-    """
-    if "transcription_status" in frame.columns:
-        status = frame["transcription_status"].astype("string")
-        errors = frame["transcription_error"].astype("string")
-    else:
-        errors = frame["error"].astype("string")
-        status = pd.Series(np.where(errors.isna(), "transcribed", "failed"), index=frame.index)
-    rows: list[tuple[str, str, int]] = []
-    for outcome in OUTCOME_COLORS:
-        mask = (status == outcome).fillna(False).to_numpy(dtype=bool)
-        if not mask.any():
-            continue
-        if outcome == "failed":
-            reasons = errors[mask].fillna("(no error text)").value_counts(sort=False)
-            for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
-                rows.append((outcome, f"Failed: {reason}", int(count)))
-        else:
-            rows.append((outcome, OUTCOME_LABELS[outcome], int(mask.sum())))
-    return rows
+    """``(outcome, label, count)`` per outcome, failures split by their error text."""
+    return [(o, label, int(n)) for o, label, n in
+            analytics.outcome_counts(frame).itertuples(index=False)]
 
 
 def _turnaround_minutes(joined: pd.DataFrame) -> pd.Series:
     """Minutes from recording end to transcription callback, where both are known."""
-    delta = joined["transcription_received_at"] - joined["recording_end"]
-    return (delta.dt.total_seconds() / 60).dropna().astype(float)
+    return analytics.turnaround_seconds(joined) / 60
 
 
 def _billing_audit(frame: pd.DataFrame) -> pd.DataFrame:
     """Per transcription: the expected charge (rate x billed minutes; nothing for a failed
     transcription) and the charged one."""
-    rate = frame["transcription_rate"].astype("Float64")
     if "recording_duration_ms" in frame.columns:
-        ms = frame["recording_duration_ms"].astype("Int64")
-        failed = frame["transcription_error"].notna()
+        audit = analytics.billing_audit(*_joined_parts(frame))
     else:
-        ms = frame["duration"].astype("Int64") * 1000
-        failed = frame["error"].notna()
-    charged = frame["transcription_charge"].astype("Float64")
-    expected = (rate * rules.billed_minutes(ms).astype("Float64")).mask(failed, 0.0)
-    out = pd.DataFrame({"expected": expected, "charged": charged}).dropna()
+        audit = analytics.billing_audit(frame)
+    out = pd.DataFrame({"expected": audit["expected_charge"],
+                        "charged": audit["transcription_charge"]}).dropna()
     return out.astype(float)
 
 
 def _storage_projection(recordings: pd.DataFrame, *, months: int, rates: RateCard,
                         now: pd.Timestamp) -> pd.Series:
     """Storage cost of each coming calendar month (after each recording's free days)."""
-    known = recordings.dropna(subset=["recording_duration_ms", "recording_start"])
-    minutes = rules.billed_minutes(known["recording_duration_ms"].astype("Int64")).astype(float)
-    free_until = known["recording_start"] + pd.Timedelta(days=rates.free_storage_days)
-    first = now.tz_convert("UTC").tz_localize(None).to_period("M")
-    periods = pd.period_range(first, periods=months, freq="M")
-    costs = []
-    for period in periods:
-        month_end = period.end_time.tz_localize("UTC")
-        billed = (free_until <= month_end).to_numpy(dtype=bool)
-        costs.append(float(minutes[billed].sum()) * rates.storage_per_minute_month)
-    return pd.Series(costs, index=periods.to_timestamp())
+    return analytics.storage_projection(recordings, rates=rates, months=months, now=now)["cost"]
 
 
 # Charts ------------------------------------------------------------------------------------
