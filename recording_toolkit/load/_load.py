@@ -13,87 +13,22 @@ Files are read one after the other: each file's reader already uses every core
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-import pyarrow as pa
-
 from .. import schema
-from ..errors import LoadError
-from ._file import FileTables, combine, from_typed
+from ._file import FileTables, combine
 from ._frames import to_frame
-from ._jsonl import read_jsonl
-from ._quarantine import Quarantine
+from ._read import read_file
 from ._result import LoadResult, LoadStats
 from ._sources import SourceFile, resolve_sources
 
-__all__ = ["ENGINES", "load_callbacks", "load_recordings", "load_transcriptions",
-           "read_file"]
+__all__ = ["ENGINES", "load_callbacks", "load_recordings", "load_transcriptions"]
 
 ENGINES = ("pandas", "dask")
 #: Below this many bytes in all, ``progress=None`` shows no bar (it would only flash).
 PROGRESS_BYTES = 64 << 20
-
-
-def _file_error(source: SourceFile, line: int | None, reason: str, *, strict: bool
-                ) -> pa.Table:
-    quarantine = Quarantine(source.name)
-    quarantine.add(line, reason, "")
-    if strict:
-        error = quarantine.first_error()
-        assert error is not None
-        raise error
-    return quarantine.table()
-
-
-def read_jsonl_file(source: SourceFile, *, strict: bool, offset: int = 0, first_line: int = 1,
-                    on_bytes: Callable[[int], None] | None = None
-                    ) -> tuple[FileTables, FileTables | None, int, int]:
-    """A JSON Lines file from ``offset``: (complete lines, the unterminated last line or None,
-    bytes consumed, next line number)."""
-    read = read_jsonl(source, offset=offset, first_line=first_line, strict=strict,
-                      on_bytes=on_bytes)
-    body = from_typed(read.batches, read.kinds, read.quarantine, lines=read.lines,
-                      blank_lines=read.blank_lines)
-    tail = None
-    if read.tail_lines or read.error:
-        tail = from_typed(read.tail_batches, read.tail_kinds, read.tail_quarantine,
-                          lines=read.tail_lines)
-        if read.error:
-            empty = FileTables.empty()
-            broken = FileTables(empty.recordings, empty.transcriptions,
-                                _file_error(source, read.next_line, read.error, strict=strict),
-                                lines=1)
-            tail = combine([tail, broken])
-    return body, tail, read.consumed, read.next_line
-
-
-def read_file(source: SourceFile, *, strict: bool = False,
-              on_bytes: Callable[[int], None] | None = None) -> FileTables:
-    """One file, whatever its format, without the cache."""
-    if source.format == "jsonl":
-        body, tail, _, _ = read_jsonl_file(source, strict=strict, on_bytes=on_bytes)
-        return body if tail is None else combine([body, tail])
-    if source.format == "csv":
-        from ._csv import read_csv as reader
-    elif source.format == "parquet":
-        from ._parquet import read_parquet as reader
-    else:  # pragma: no cover - resolve_sources only makes the three
-        raise ValueError(f"{source.name}: unknown format {source.format!r}")
-    try:
-        return reader(source, strict=strict, on_bytes=on_bytes)
-    except FileNotFoundError:
-        raise
-    except (LoadError, OSError, EOFError, pa.ArrowException) as exc:
-        # a file that cannot be read at all: one line, quarantined (or raised when strict)
-        if strict and isinstance(exc, LoadError):
-            raise
-        reason = exc.reason if isinstance(exc, LoadError) else \
-            f"the file cannot be read: {type(exc).__name__}: {exc}"
-        empty = FileTables.empty()
-        return FileTables(empty.recordings, empty.transcriptions,
-                          _file_error(source, None, reason, strict=strict), lines=1)
 
 
 def _progress(files: Sequence[SourceFile], progress: bool | None
