@@ -6,6 +6,14 @@ round trip and a back-off. The limiter keeps the send times of the last ``limit`
 sliding-window log), so *no* window of ``period`` seconds ever holds more than ``limit`` sends,
 not merely each fixed 5-second bucket. Every attempt, retries included, takes a slot.
 
+Plivo counts requests when they *arrive*, and a request arrives some time between being sent
+and being answered. A limit on send times alone is therefore exceeded on the server whenever
+latency varies (a burst queued on the way, then fresh requests that go straight through). So
+the client *holds* its slot while the request is in flight (``acquire(hold=True)``) and
+``release`` restarts the slot's window at the moment the answer came: if every slot counts from
+its answer, any ``period`` seconds of arrivals hold at most ``limit`` requests, whatever the
+latency.
+
 One limiter serves threads (``acquire``) and coroutines (``acquire_async``) alike: the bookkeeping
 runs under a short lock that is never held while waiting. Clock and sleeps are injectable.
 
@@ -14,7 +22,7 @@ Examples
 >>> now = [0.0]
 >>> limiter = RateLimiter(2, 1.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
 >>> for _ in range(3):
-...     limiter.acquire()
+...     _ = limiter.acquire()
 >>> now[0]          # the third request waited until the first left the window
 1.0
 """
@@ -22,10 +30,10 @@ Examples
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 
 from .errors import ConfigurationError
@@ -62,7 +70,9 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._async_sleep = async_sleep
-        self._sends: deque[float] = deque()
+        # slot -> when its window started: the send, or the answer once released; inf while held
+        self._slots: dict[int, float] = {}
+        self._keys = itertools.count()
         self._lock = threading.Lock()
 
     @classmethod
@@ -81,28 +91,53 @@ class RateLimiter:
         raise ConfigurationError(
             f"rate_limit: {setting!r} is not (requests, seconds), a RateLimiter or None")
 
-    def _claim(self) -> float:
-        """Take a slot now and return 0, or return how long to wait before asking again."""
+    #: How often to look again when every slot is held by a request still in flight.
+    IN_FLIGHT_POLL_S = 0.01
+
+    def _claim(self, hold: bool) -> tuple[float, int | None]:
+        """Take a slot now: ``(0, key)``; or ``(seconds to wait before asking again, None)``."""
         with self._lock:
             now = self._clock()
-            sends = self._sends
             horizon = now - self.period
-            while sends and sends[0] <= horizon:
-                sends.popleft()
-            if len(sends) < self.limit:
-                sends.append(now)
-                return 0.0
-            return max(sends[0] - horizon, 1e-6)
+            slots = self._slots
+            if len(slots) >= self.limit:
+                for key in [k for k, started in slots.items() if started <= horizon]:
+                    del slots[key]
+            if len(slots) < self.limit:
+                key = next(self._keys)
+                slots[key] = math.inf if hold else now
+                return 0.0, key
+            counted = [started for started in slots.values() if started != math.inf]
+            if not counted:
+                return self.IN_FLIGHT_POLL_S, None
+            return max(min(counted) - horizon, 1e-6), None
 
-    def acquire(self) -> None:
-        """Block the calling thread until a request may be sent, and count it."""
-        while (wait := self._claim()) > 0:
+    def acquire(self, *, hold: bool = False) -> int:
+        """Block the calling thread until a request may be sent, and count it.
+
+        With ``hold=True`` the slot stays taken until :meth:`release` is called with the key
+        returned here (call it when the answer came, or the request failed).
+        """
+        while True:
+            wait, key = self._claim(hold)
+            if key is not None:
+                return key
             self._sleep(wait)
 
-    async def acquire_async(self) -> None:
-        """Wait (without blocking the event loop) until a request may be sent, and count it."""
-        while (wait := self._claim()) > 0:
+    async def acquire_async(self, *, hold: bool = False) -> int:
+        """Wait (without blocking the event loop) until a request may be sent, and count it;
+        ``hold`` as in :meth:`acquire`."""
+        while True:
+            wait, key = self._claim(hold)
+            if key is not None:
+                return key
             await self._async_sleep(wait)
+
+    def release(self, key: int) -> None:
+        """The request of a held slot is over: its window runs from now. Idempotent."""
+        with self._lock:
+            if self._slots.get(key) == math.inf:
+                self._slots[key] = self._clock()
 
     def __repr__(self) -> str:
         return f"RateLimiter({self.limit}, {self.period:g})"

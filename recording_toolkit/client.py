@@ -106,14 +106,18 @@ class RecordingClient(BaseRecordingClient):
     def _send(self, call: PreparedCall, trace: Trace) -> httpx.Response:
         """Send ``call`` until it succeeds or the retry policy gives up (then raise its error)."""
         while True:
-            if self.rate_limiter is not None:
-                self.rate_limiter.acquire()
+            limiter = self.rate_limiter
+            slot = limiter.acquire(hold=True) if limiter is not None else None
             if not trace.attempts:
                 trace.begin()
             trace.attempts += 1
             try:
-                response = self._http.request(call.method, call.path, content=call.content,
-                                              params=call.params, headers=call.headers)
+                try:
+                    response = self._http.request(call.method, call.path, content=call.content,
+                                                  params=call.params, headers=call.headers)
+                finally:
+                    if limiter is not None and slot is not None:
+                        limiter.release(slot)  # Plivo counted it somewhere before this
             except httpx.TransportError as exc:
                 error, delay = self._assess_transport(call, trace, exc)
                 if delay is None:
@@ -308,14 +312,19 @@ class AsyncRecordingClient(BaseRecordingClient):
 
     async def _send(self, call: PreparedCall, trace: Trace) -> httpx.Response:
         while True:
-            if self.rate_limiter is not None:
-                await self.rate_limiter.acquire_async()
+            limiter = self.rate_limiter
+            slot = await limiter.acquire_async(hold=True) if limiter is not None else None
             if not trace.attempts:
                 trace.begin()
             trace.attempts += 1
             try:
-                response = await self._http.request(call.method, call.path, content=call.content,
-                                                    params=call.params, headers=call.headers)
+                try:
+                    response = await self._http.request(call.method, call.path,
+                                                        content=call.content, params=call.params,
+                                                        headers=call.headers)
+                finally:
+                    if limiter is not None and slot is not None:
+                        limiter.release(slot)
             except httpx.TransportError as exc:
                 error, delay = self._assess_transport(call, trace, exc)
                 if delay is None:

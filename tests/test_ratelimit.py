@@ -60,6 +60,37 @@ def test_plivos_limit_is_never_exceeded_in_any_five_second_window():
     assert clock.now == pytest.approx(start + 5.0)
 
 
+def test_a_held_slot_counts_from_its_answer_not_from_its_send():
+    # Plivo counts a request when it arrives, some time before its answer: counting each slot
+    # from the answer keeps any window of arrivals within the limit, whatever the latency
+    clock = FakeClock()
+    limiter = RateLimiter(2, 1.0, clock=clock, sleep=clock.sleep)
+    first, second = limiter.acquire(hold=True), limiter.acquire(hold=True)
+    clock.now = 3.0  # both still in flight long after send-time windows would have ended
+    limiter.release(first)
+    clock.now = 3.5
+    limiter.release(second)
+    limiter.release(second)  # twice is harmless
+    limiter.acquire()
+    assert clock.now == 4.0  # the first slot's window ran from its answer at 3.0
+    limiter.acquire()
+    assert clock.now == 4.5
+
+
+def test_with_every_slot_in_flight_it_waits_for_an_answer():
+    clock = FakeClock()
+
+    def sleep(seconds: float) -> None:  # the answer comes while the next request waits
+        clock.sleep(seconds)
+        limiter.release(held)
+
+    limiter = RateLimiter(1, 1.0, clock=clock, sleep=sleep)
+    held = limiter.acquire(hold=True)
+    limiter.acquire()
+    assert clock.sleeps[0] == RateLimiter.IN_FLIGHT_POLL_S
+    assert clock.now == pytest.approx(RateLimiter.IN_FLIGHT_POLL_S + 1.0)
+
+
 def test_a_burst_is_spread_over_windows():
     clock = FakeClock()
     limiter = RateLimiter(3, 1.0, clock=clock, sleep=clock.sleep)
