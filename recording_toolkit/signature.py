@@ -138,9 +138,13 @@ def signed_headers(auth_token: str, nonce: str, method: str, url: str,
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name, whatever its case (ASGI and the receiver use lower-case names)."""
     value = headers.get(name)
     if value is None:
         lowered = name.lower()
+        value = headers.get(lowered)
+        if value is not None:
+            return value
         for key, val in headers.items():
             if key.lower() == lowered:
                 return val
