@@ -52,11 +52,14 @@ __all__ = [
     "Check",
     "SoakReport",
     "SoakSettings",
+    "acknowledged",
     "check_soak",
+    "cut_off",
     "expected_summary",
     "main",
     "max_in_window",
     "run_soak",
+    "scan_log",
 ]
 
 #: The issue's fault mix. Statuses are drawn evenly from the tuple, so five 503s and two 429s
@@ -95,6 +98,8 @@ class SoakSettings:
         Where the run writes (log, journal, outputs); default a temporary folder.
     progress
         Progress bars for the bulk start and the backfill.
+    auth_token
+        The sandbox account's token (default: generated); never shown in a repr.
     """
 
     count: int = 5000
@@ -106,6 +111,7 @@ class SoakSettings:
     concurrency: int = 20
     workdir: Path | None = None
     progress: bool = False
+    auth_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.count < 1 or self.kills < 0 or self.duration <= 0 or self.time_scale <= 0:
@@ -232,12 +238,15 @@ def max_in_window(times: Sequence[float], window: float) -> int:
     return best
 
 
-def scan_log(log_dir: Path) -> tuple[collections.Counter[tuple[str, str]], int]:
-    """How often each (event, recording_id) is stored in the callback and backfill files, and
-    how many lines could not be read (a torn last line of a killed writer)."""
+def scan_log(log_dir: Path, pattern: str = "*.jsonl"
+             ) -> tuple[collections.Counter[tuple[str, str]], int]:
+    """How often each (event, recording_id) is stored in the log files matching ``pattern``
+    (callback and backfill files), and how many lines could not be read (a torn last line of
+    a killed writer)."""
     stored: collections.Counter[tuple[str, str]] = collections.Counter()
     unreadable = 0
-    paths = sorted(log_dir.glob("callbacks-*.jsonl")) + sorted(log_dir.glob("backfill-*.jsonl"))
+    paths = [p for p in sorted(log_dir.glob(pattern))
+             if p.name.startswith(("callbacks-", "backfill-"))]
     for path in paths:
         for raw in path.read_bytes().splitlines():
             try:
@@ -246,6 +255,18 @@ def scan_log(log_dir: Path) -> tuple[collections.Counter[tuple[str, str]], int]:
             except (ValueError, KeyError, TypeError):
                 unreadable += 1
     return stored, unreadable
+
+
+def acknowledged(plan: Any) -> bool:
+    """Some delivery of this callback was answered with a 2xx."""
+    return any(200 <= a.get("status", 0) < 300 for d in plan.deliveries for a in d.attempts)
+
+
+def cut_off(plan: Any) -> bool:
+    """Some attempt reached the receiver but its answer never came (the receiver was killed
+    mid-request): the receiver may have stored it without acknowledging it."""
+    return any(str(a.get("error", "")).startswith("read:")
+               for d in plan.deliveries for a in d.attempts)
 
 
 def _round(value: float) -> float:
@@ -337,14 +358,15 @@ def _files_containing(folder: Path, secret: bytes) -> list[str]:
 
 
 def check_soak(*, started_ids: set[str], present: Mapping[str, bool], written: set[str],
-               stored: Mapping[tuple[str, str], int], plans: Sequence[Any],
-               summary: Mapping[str, Any] | None, expected: Mapping[str, Any],
-               request_times: Sequence[float], workdir: Path, token: str,
-               sandbox_started: int) -> list[Check]:
+               stored: Mapping[tuple[str, str], int], received: Mapping[tuple[str, str], int],
+               plans: Sequence[Any], summary: Mapping[str, Any] | None,
+               expected: Mapping[str, Any], request_times: Sequence[float], workdir: Path,
+               token: str, sandbox_started: int) -> list[Check]:
     """Every pass/fail condition of the soak, from what the run collected.
 
     ``present`` maps each loaded recording id to its ``backfilled`` flag; ``written`` is what
-    the backfill wrote; ``plans`` are the sandbox's callback plans.
+    the backfill wrote; ``stored`` counts (event, recording_id) over the callback and backfill
+    files, ``received`` over the callback files alone; ``plans`` are the sandbox's callbacks.
     """
     checks = []
     unaccounted = sorted(started_ids - set(present))
@@ -360,13 +382,19 @@ def check_soak(*, started_ids: set[str], present: Mapping[str, bool], written: s
     checks.append(Check("no callback stored twice", not twice,
                         f"{sum(stored.values())} lines, {len(twice)} stored more than once"
                         + (f" e.g. {twice[:3]}" if twice else "")))
-    acknowledged = [(p.kind, p.recording_id) for p in plans
-                    if any(200 <= a.get("status", 0) < 300 for d in p.deliveries
-                           for a in d.attempts)]
-    lost = [key for key in acknowledged if stored.get(key, 0) == 0]
-    checks.append(Check("every 2xx-acknowledged callback in the log", not lost,
-                        f"{len(acknowledged)} callbacks acknowledged, {len(lost)} not in the log"
-                        + (f" e.g. {lost[:3]}" if lost else "")))
+    acked = {(p.kind, p.recording_id) for p in plans if acknowledged(p)}
+    interrupted = {(p.kind, p.recording_id) for p in plans if cut_off(p)}
+    lost = sorted(key for key in acked if received.get(key, 0) == 0)
+    unexplained = sorted(key for key in received if key not in acked | interrupted)
+    detail = (f"{len(acked)} callbacks acknowledged, {len(lost)} not in the log"
+              + (f" e.g. {lost[:3]}" if lost else "")
+              + f"; {len(set(received) - acked)} stored without a 2xx")
+    if unexplained:
+        detail += f", {len(unexplained)} of them unexplained, e.g. {unexplained[:3]}"
+    else:
+        detail += ", each with an answer cut off by a kill"
+    checks.append(Check("every 2xx-acknowledged callback in the log",
+                        not lost and not unexplained, detail))
     if summary is None:
         checks.append(Check("summary counts equal the sandbox's ground truth", False,
                             "no summary (report.summarize is not available)"))
@@ -439,7 +467,7 @@ def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     figures = report.figures
     timing = Timing(retry_delay_s=settings.retry_gap_s * settings.time_scale)
     sandbox = Sandbox(seed=settings.seed, time_scale=settings.time_scale, faults=SOAK_FAULTS,
-                      timing=timing)
+                      timing=timing, auth_token=settings.auth_token)
     token = sandbox.auth_token
     stop = threading.Event()
     receivers: _Receivers | None = None
@@ -467,7 +495,12 @@ def run_soak(settings: SoakSettings | None = None) -> SoakReport:
                 if receivers.error is not None:
                     raise RuntimeError(f"restarting the receiver failed: {receivers.error}")
                 phase = time.monotonic()
-                idle = sandbox.wait_idle(max(1.0, deadline - time.monotonic()), recordings=True)
+                # poll rather than wait: the sandbox re-checks idleness on every delivery, which
+                # costs the dispatcher CPU time it needs for the deliveries themselves
+                while not (idle := sandbox.wait_idle(0.0, recordings=True)):
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.5)
                 figures["drain phase s"] = round(time.monotonic() - phase, 1)
                 exit_code = receivers.current.terminate()
                 phase = time.monotonic()
@@ -496,9 +529,15 @@ def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     started_ids = set(starts.loc[starts["ok"].fillna(False).astype(bool),
                                  "recording_id"].dropna().astype(str))
     stored, unreadable = scan_log(log_dir)
-    delivered_texts = [p.fields for p in plans
-                       if p.kind == "transcription" and p.status == "delivered"]
-    expected = expected_summary(truth["recording_details"], delivered_texts)
+    received, _ = scan_log(log_dir, "callbacks-*.jsonl")
+    # transcriptions in the log: those acknowledged, and those the receiver stored but could not
+    # acknowledge before it was killed (their attempt's answer was cut off)
+    stored_unacknowledged = [p for p in plans if not acknowledged(p) and cut_off(p)
+                             and received.get((p.kind, p.recording_id))]
+    unacknowledged_keys = {(p.kind, p.recording_id) for p in stored_unacknowledged}
+    logged_texts = [p.fields for p in plans if p.kind == "transcription"
+                    and (acknowledged(p) or (p.kind, p.recording_id) in unacknowledged_keys)]
+    expected = expected_summary(truth["recording_details"], logged_texts)
     recording_plans = [p for p in plans if p.kind == "recording"]
     transcription_plans = [p for p in plans if p.kind == "transcription"]
     attempts = _attempt_counts(plans)
@@ -511,11 +550,13 @@ def run_soak(settings: SoakSettings | None = None) -> SoakReport:
         "start retries (journal)": int(starts["attempts"].sum() - len(starts)),
         "callbacks planned": len(plans),
         "callbacks dropped (sandbox)": sum(p.dropped for p in plans),
+        "recording callbacks dropped (sandbox)": sum(p.dropped for p in recording_plans),
         "callbacks duplicated (sandbox)": sum(p.duplicated for p in plans),
         "callbacks delayed (sandbox)": sum(p.delayed_ms > 0 for p in plans),
         "delivery attempts": attempts["attempts"],
         "delivery retries": attempts["retries"],
         "duplicates suppressed": attempts["duplicates"],
+        "stored, answer cut off by a kill": len(stored_unacknowledged),
         "recording callbacks given up": sum(p.status == "given_up" for p in recording_plans),
         "transcription callbacks given up": sum(p.status == "given_up"
                                                 for p in transcription_plans),
@@ -533,7 +574,7 @@ def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     (workdir / "ground_truth.json").write_text(json.dumps(
         {k: v for k, v in truth.items() if not k.endswith("_details")}, indent=1))
     checks = check_soak(started_ids=started_ids, present=present, written=set(result.written),
-                        stored=stored, plans=plans, summary=summary, expected=expected,
+                        stored=stored, received=received, plans=plans, summary=summary, expected=expected,
                         request_times=request_times, workdir=workdir, token=token,
                         sandbox_started=truth["recordings"]["started"])
     kills_ok = (receivers is not None and len(receivers.kill_codes) == settings.kills
