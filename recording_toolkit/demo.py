@@ -6,10 +6,13 @@ receiver on 127.0.0.1, starts recordings across a few dozen conferences through 
 every callback with a progress bar, loads the log, and writes ``summary.json`` and an HTML report
 with charts. ``recording-toolkit demo`` and ``make demo`` run it.
 
-Sandbox time runs ``time_scale`` (default 3600) times faster than the wall clock, so hour-long
-meetings end within seconds. The receiver stamps ``received_at`` with the sandbox's clock, so
-delivery delays and transcription turnaround in the report are in the same (simulated) time as
-the recordings' own timestamps.
+Sandbox time is a :class:`~recording_toolkit.sandbox.ManualClock` that the demo moves from one
+scheduled moment to the next (a meeting ending, a callback falling due), waiting at each until
+the sandbox has delivered what fell due. A fortnight of meetings then takes seconds, yet every
+callback reaches the receiver at its own due time, however long it took in real time, and the
+receiver stamps ``received_at`` with the same clock: turnaround and delivery delays in the
+report are the simulated ones (tens of seconds to minutes, as Plivo documents), not artefacts of
+a busy machine.
 
 The output folder holds::
 
@@ -31,6 +34,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,13 +42,16 @@ from ._server import BackgroundServer
 from .callback_log import CallbackLog
 from .errors import ConfigurationError, PlivoAPIError, TransportError
 from .receiver import RECORDING_PATH, TRANSCRIPTION_PATH, ReceiverCounts, create_receiver_app
-from .sandbox import Faults, Sandbox
+from .sandbox import Faults, ManualClock, Sandbox
+from .sandbox._clock import to_ms
 
-__all__ = ["DEFAULT_COUNT", "DEMO_TIME_SCALE", "DemoResult", "demo_requests", "run_demo"]
+__all__ = ["DEFAULT_COUNT", "DemoResult", "demo_requests", "run_demo"]
 
 DEFAULT_COUNT = 200
-#: One simulated hour per real second: a fortnight's meetings end within seconds.
-DEMO_TIME_SCALE = 3600.0
+#: Sandbox time the demo lets pass before ending the meetings that end early.
+EARLY_STOP_AFTER_S = 20 * 60
+#: Smallest step of the demo's clock: due moments closer than this are delivered together.
+CLOCK_STEP_MS = 2000
 #: Retry settings on the demo's recording callback URL (Plivo's callback-retry fragment).
 RETRY_FRAGMENT = "#ct=2000&rt=10000&rc=3&rp=ct,rt,5xx"
 _MARKER = ".recording-toolkit-demo"
@@ -160,27 +167,52 @@ def _settled(truth: Mapping[str, Any]) -> int:
     return sum(c["delivered"] + c["given_up"] + c["dropped"] for c in truth["callbacks"].values())
 
 
-def _wait(sandbox: Sandbox, *, timeout: float, progress: bool) -> bool:
-    """Wait for every recording to end and every callback to be settled, with a progress bar."""
-    from tqdm.auto import tqdm
+class _DemoClock:
+    """Moves the demo's :class:`ManualClock` from one scheduled moment to the next, waiting at
+    each until the sandbox has delivered what fell due, with a progress bar of settled
+    callbacks. Time is never jumped over a due moment, so nothing is delivered late."""
 
-    truth = sandbox.ground_truth(details=False)
-    total = truth["recordings"]["started"] + truth["recordings"]["with_transcription"]
-    deadline = time.monotonic() + timeout
-    with tqdm(total=total, desc="callbacks", unit="cb", disable=not progress,
-              leave=progress) as bar:
+    def __init__(self, sandbox: Sandbox, clock: ManualClock, *, timeout: float,
+                 progress: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.sandbox, self.clock = sandbox, clock
+        self.deadline = time.monotonic() + timeout
+        self.bar = tqdm(desc="callbacks", unit="cb", disable=not progress, leave=progress)
+
+    def run(self, until_ms: int | None = None) -> bool:
+        """Deliver everything due up to ``until_ms`` (None: until nothing is scheduled) and
+        leave the clock there; False if the real-time budget ran out first."""
         while True:
-            done = sandbox.wait_idle(0.25, recordings=True)
-            settled = _settled(sandbox.ground_truth(details=False))
-            bar.update(max(0, min(settled, total) - bar.n))
-            if done or time.monotonic() > deadline:
-                return done
+            remaining = self.deadline - time.monotonic()
+            idle = remaining > 0 and self.sandbox.wait_idle(remaining)
+            self._show()
+            if not idle:
+                return False
+            upcoming = self.sandbox.next_due()
+            step = None if upcoming is None else max(to_ms(upcoming),
+                                                      self.clock.now_ms() + CLOCK_STEP_MS)
+            if until_ms is not None and (step is None or step > until_ms):
+                self.clock.set(max(until_ms, self.clock.now_ms()))
+                return True
+            if step is None:
+                return True
+            self.clock.set(step)
+
+    def _show(self) -> None:
+        truth = self.sandbox.ground_truth(details=False)
+        self.bar.total = truth["recordings"]["started"] + truth["recordings"]["with_transcription"]
+        self.bar.update(max(0, min(_settled(truth), self.bar.total) - self.bar.n))
+
+    def close(self) -> None:
+        self._show()
+        self.bar.close()
 
 
 def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str | None = None,
              out: str | os.PathLike[str] = "reports/demo", conferences: int | None = None,
-             time_scale: float = DEMO_TIME_SCALE, progress: bool = True,
-             stream: TextIO | None = None, timeout: float = 120.0) -> DemoResult:
+             progress: bool = True, stream: TextIO | None = None,
+             timeout: float = 120.0) -> DemoResult:
     """Run the whole workflow on loopback and write the report; see the module docstring.
 
     Parameters
@@ -197,14 +229,12 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
     conferences
         How many conferences the recordings are spread over (default: one per ~6 recordings,
         at most 36).
-    time_scale
-        Simulated seconds per real second.
     progress
         Show progress bars.
     stream
         Where the readable summary goes (default stdout).
     timeout
-        Real seconds to wait for recordings to end and callbacks to arrive before stopping
+        Real seconds to wait for recordings to end and callbacks to arrive before ending
         whatever is still recording.
     """
     from .client import RecordingClient
@@ -219,7 +249,8 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
     _prepare(out_dir)
     began = time.monotonic()
     log_dir, journal_path = out_dir / "callbacks", out_dir / "journal.jsonl"
-    with Sandbox(seed=seed, time_scale=time_scale, faults=faults) as sandbox:
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    with Sandbox(seed=seed, clock=clock, faults=faults) as sandbox:
         receiver = _ClockedReceiver(log_dir, sandbox)
         try:
             items = demo_requests(count, seed=seed, conferences=conferences,
@@ -229,12 +260,19 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
                                  journal=journal_path) as client:
                 started = client.start_recordings(items, concurrency=10, progress=progress)
                 names = list(dict.fromkeys(i["conference_name"] for i in items))
-                for name in names[: max(1, len(names) // 6)]:  # meetings that end early
-                    _try_stop(client, name)
-                if not _wait(sandbox, timeout=timeout, progress=progress):
-                    for name in names:
-                        _try_stop(client, name)
-                    sandbox.wait_idle(30)
+                driver = _DemoClock(sandbox, clock, timeout=timeout, progress=progress)
+                try:
+                    finished = driver.run(clock.now_ms() + EARLY_STOP_AFTER_S * 1000)
+                    if finished:
+                        for name in names[: max(1, len(names) // 6)]:  # meetings ending early
+                            _try_stop(client, name)
+                        finished = driver.run()
+                    if not finished:
+                        for name in names:  # out of time: end every meeting, deliver what is due
+                            sandbox.close_conference(name)
+                        sandbox.wait_idle(30)
+                finally:
+                    driver.close()
             truth = sandbox.ground_truth(details=False)
         finally:
             receiver.close()
@@ -293,6 +331,31 @@ def _print_summary(result: DemoResult, stream: TextIO) -> None:
 
 
 def _summary_lines(summary: Mapping[str, Any]) -> list[str]:
-    """The headline figures of the report's summary, one per line."""
-    return [f"  {key}: {value}" for key, value in summary.items()
-            if not isinstance(value, dict | list)]
+    """The report's headline figures, readably (``summary`` is ``Summary.to_dict()``)."""
+    source, rec, tx = summary["source"], summary["recordings"], summary["transcriptions"]
+    seconds, turnaround = rec["duration_seconds"], tx["turnaround_seconds"]
+    formats = ", ".join(f"{count:,} {name}" for name, count in rec["by_format"].items())
+    errors = "; ".join(f"{count:,} x {text!r}" for text, count in tx["errors"].items()) or "none"
+
+    def minutes(value: float | None) -> str:
+        return "n/a" if value is None else f"{value / 60:.1f} min"
+
+    def percent(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    return [
+        f"  log:           {source['lines']:,} lines in {source['files']:,} file(s),"
+        f" {source['duplicates']:,} duplicates dropped, {source['quarantined']:,} quarantined",
+        f"  recordings:    {rec['count']:,} in {rec['conferences']:,} conferences ({formats})",
+        f"  minutes:       {rec['total_minutes']:,.1f} recorded, {rec['billed_minutes']:,}"
+        " billed (whole minutes, at least one per recording)",
+        f"  durations:     median {minutes(seconds['median'])}, p95 {minutes(seconds['p95'])},"
+        f" longest {minutes(seconds['max'])}",
+        f"  transcripts:   {tx['received']:,} received, {tx['succeeded']:,} succeeded,"
+        f" {tx['failed']:,} failed (success rate {percent(tx['success_rate'])});"
+        f" coverage {percent(tx['coverage'])} of recordings",
+        f"  errors:        {errors}",
+        f"  turnaround:    median {minutes(turnaround['median'])},"
+        f" p95 {minutes(turnaround['p95'])} from recording end to transcript",
+        f"  charged:       {tx['charge_total']:,.2f} for transcription",
+    ]

@@ -407,6 +407,30 @@ def test_transcription_follows_the_recording_after_a_turnaround(sandbox, clock, 
     assert end_ms + 128_000 <= due["transcription"] <= end_ms + 158_000
 
 
+def test_next_due_walks_a_manual_clock_through_every_scheduled_moment(sandbox, clock, sink):
+    """A driver that jumps to next_due() each time delivers every callback exactly on time."""
+    assert sandbox.next_due() is None  # nothing recording, nothing to deliver
+    with api(sandbox) as client:
+        start(client, "room", callback_url=sink.url("/rec"), transcription_type="auto",
+              transcription_url=sink.url("/tr"))
+        assert sandbox.next_due() == T0 + timedelta(hours=10)  # the planned end
+        clock.advance(600)
+        client.delete(record_path("room"))
+    moments = []
+    while (upcoming := sandbox.next_due()) is not None:
+        moments.append(upcoming)
+        clock.set(upcoming)
+        assert sandbox.wait_idle(20)
+    details = {d["kind"]: d for d in sandbox.ground_truth()["callback_details"]}
+    due = [datetime.fromtimestamp(details[k]["due_ms"] / 1000, UTC)
+           for k in ("recording", "transcription")]
+    assert moments[:2] == due  # the stored file, then the transcript (then the moot planned end)
+    assert len(sink.of("/rec")) == len(sink.of("/tr")) == 1
+    assert all(a["sent_ms"] == details[k]["due_ms"]
+               for k in ("recording", "transcription")
+               for d in details[k]["deliveries"] for a in d["attempts"])
+
+
 # -- delivery retries (the URL's fragment) -----------------------------------------------------
 
 def test_retry_fragment_is_honoured_for_5xx(sandbox, clock, sink):

@@ -32,8 +32,6 @@ def register(subparsers: Any) -> None:
                         help="sandbox fault injection (default: none)")
     parser.add_argument("--out", default="reports/demo",
                         help="output folder (default: %(default)s)")
-    parser.add_argument("--time-scale", type=float, default=None,
-                        help="simulated seconds per real second (default: 3600)")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for callbacks (default: %(default)s)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
@@ -42,10 +40,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, *, stream: Any = None) -> int:
-    from ..demo import DEMO_TIME_SCALE, run_demo
+    from ..demo import run_demo
 
     run_demo(count=args.count, seed=args.seed, faults=args.faults, out=args.out,
              conferences=args.conferences, progress=args.progress, stream=stream,
-             time_scale=DEMO_TIME_SCALE if args.time_scale is None else args.time_scale,
              timeout=args.timeout)
     return 0

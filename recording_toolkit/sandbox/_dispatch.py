@@ -417,6 +417,12 @@ class Dispatcher:
         return not any(kind == "deliver" and self._clock.seconds_until(due) is not None
                        for due, _, kind, _ in self._heap)
 
+    def next_due_ms(self, after: int) -> int | None:
+        """The earliest moment after ``after`` with something scheduled (a planned end, a
+        delivery or a retry), or None."""
+        with self._lock:
+            return min((due for due, _, _, _ in self._heap if due > after), default=None)
+
     def wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Block until ``predicate()`` (checked on every change, and every 50 ms)."""
         deadline = time.monotonic() + timeout

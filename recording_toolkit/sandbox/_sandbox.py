@@ -17,7 +17,7 @@ from typing import Any
 from .._server import BackgroundServer
 from ..config import AUTH_ID_PATTERN, RateCard
 from ..errors import ConfigurationError
-from ._clock import ManualClock, SandboxClock, ScaledClock
+from ._clock import ManualClock, SandboxClock, ScaledClock, from_ms
 from ._config import Durations, Faults, SandboxConfig, Timing
 from ._dispatch import CallbackPlan, Dispatcher, retry_settings
 from ._faults import ApiFaults
@@ -275,6 +275,19 @@ class Sandbox:
         """Sandbox time (UTC). Pass :meth:`now` as a callback log's ``clock`` so the receiver's
         ``received_at`` is on the same clock as the recordings' timestamps."""
         return self.clock.now()
+
+    def next_due(self) -> datetime | None:
+        """When something is next scheduled after now (a recording's planned end, a callback
+        delivery or retry), or None when nothing is.
+
+        A driver of a :class:`~recording_toolkit.sandbox.ManualClock` jumps from one such moment
+        to the next, so every callback goes out at its own due time however long the delivery
+        takes in real time (``recording-toolkit demo`` runs this way).
+        """
+        now = self.clock.now_ms()
+        moments = [m for m in (self.core.dispatcher.next_due_ms(now),
+                               self.core.state.next_planned_end()) if m is not None and m > now]
+        return from_ms(min(moments)) if moments else None
 
     # -- conferences -----------------------------------------------------------------------------
 
