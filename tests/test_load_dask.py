@@ -86,3 +86,8 @@ def test_dask_without_a_client_uses_the_local_scheduler(tmp_path):
     write_log(tmp_path / "a.jsonl", recording("r1"))
     result = load_callbacks(tmp_path, engine="dask")
     assert result.recordings.compute()["recording_id"].tolist() == ["r1"]
+
+
+def test_dask_refuses_the_pandas_cache(tmp_path):
+    with pytest.raises(ValueError, match="cache"):
+        load_callbacks(tmp_path, engine="dask", cache=True)

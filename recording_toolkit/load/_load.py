@@ -103,7 +103,8 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
         path, size and modification time): an unchanged file is never parsed twice and a file
         that grew is parsed only from where it was. A path puts the caches there instead.
     progress
-        A ``tqdm.auto`` bar over the bytes read; ``None`` shows it for large loads only.
+        A ``tqdm.auto`` bar over the bytes read; ``None`` shows it for loads of 64 MB or more,
+        ``False`` never (the Dask engine shows none: use the cluster's dashboard).
     storage_options
         Passed to fsspec for URLs (credentials, endpoint).
     client
@@ -139,6 +140,10 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
         raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
     if engine == "dask":
         from ._dask import load_dask
+
+        if cache:
+            raise ValueError("cache=True is for the pandas engine: the Dask engine reads each"
+                             " shard on a worker and keeps the partitions on the cluster")
 
         return load_dask(source, strict=strict, storage_options=storage_options,
                          client=client)
