@@ -55,7 +55,7 @@ import pandas as pd
 
 from . import analytics
 from ._version import __version__
-from .analytics._common import compute, is_dask, round6, to_pandas
+from .analytics._common import compute, distinct, is_dask, round6, to_pandas
 from .config import RateCard
 
 __all__ = ["SUMMARY_KEYS", "Summary", "render_html", "summarize", "write_csv", "write_html"]
@@ -173,8 +173,8 @@ def _choose(result: Any, since: Any, until: Any, conferences: Iterable[str] | No
 def _stable(stats: Mapping[str, Any], recordings: Any, transcriptions: Any) -> dict[str, Any]:
     durations = analytics.duration_summary(recordings)
     counts = analytics.transcription_counts(transcriptions)
-    formats, conferences = compute(recordings["file_format"].value_counts(),
-                                   recordings["conference_name"].nunique())
+    (formats,) = compute(recordings["file_format"].value_counts())
+    conferences = distinct(recordings["conference_name"])
     formats = {str(k): int(v) for k, v in formats.items()}
     turnaround = analytics.turnaround_stats(recordings, transcriptions)
     return _plain({
@@ -193,7 +193,7 @@ def _stable(stats: Mapping[str, Any], recordings: Any, transcriptions: Any) -> d
         },
         "transcriptions": {
             **counts,
-            "success_rate": analytics.transcription_success_rate(transcriptions),
+            "success_rate": analytics.transcription_success_rate(transcriptions, counts=counts),
             "coverage": analytics.transcription_coverage(recordings, transcriptions),
             "charge_total": analytics.charge_total(transcriptions),
             "errors": analytics.transcription_errors(transcriptions),
@@ -252,6 +252,10 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
     rates = rates or RateCard()
     engine = getattr(result, "engine", "dask" if is_dask(result.recordings) else "pandas")
     recordings, transcriptions = _choose(result, since, until, conferences)
+    if is_dask(recordings):
+        # Every figure below is one more computation over the frames: read the logs once
+        # (the frames hold one row per recording, so they fit where the cluster computes).
+        recordings, transcriptions = recordings.persist(), transcriptions.persist()
     stats = _stats_dict(getattr(result, "stats", None))
     data = _stable(stats, recordings, transcriptions)
     now_ts = pd.Timestamp.now(tz="UTC") if now is None else analytics._common.utc(now)

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from .. import rules
-from ._common import compute, exact_quantiles, require, to_pandas
+from ._common import compute, distinct, exact_quantiles, require, to_pandas
 
 __all__ = [
     "DURATION_GROUPS",
@@ -82,9 +82,9 @@ def duration_summary(recordings: Any) -> dict[str, Any]:
     """
     require(recordings, ["recording_id", "recording_duration_ms"], "duration_summary")
     ms = recordings["recording_duration_ms"].astype("Int64")
-    count, total_ms, billed, known, max_ms = compute(
-        recordings["recording_id"].nunique(), ms.sum(), rules.billed_minutes(ms).sum(),
-        ms.count(), ms.max())
+    total_ms, billed, known, max_ms = compute(
+        ms.sum(), rules.billed_minutes(ms).sum(), ms.count(), ms.max())
+    count = distinct(recordings["recording_id"])
     median, p95 = exact_quantiles(ms.astype("Float64") / 1000, [0.5, 0.95])
     known = int(known)
     return {

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import compute, exact_quantiles, require, to_pandas
+from ._common import compute, distinct, exact_quantiles, require, to_pandas
 
 __all__ = [
     "OUTCOMES",
@@ -71,14 +71,17 @@ def transcription_counts(transcriptions: Any) -> dict[str, int]:
     {'received': 2, 'succeeded': 1, 'failed': 1}
     """
     require(transcriptions, ["recording_id", "error"], "transcription_counts")
-    received, succeeded = compute(transcriptions["recording_id"].nunique(),
-                                  _succeeded(transcriptions)["recording_id"].nunique())
-    return {"received": int(received), "succeeded": int(succeeded),
-            "failed": int(received) - int(succeeded)}
+    ids = to_pandas(transcriptions, ["recording_id", "error"])
+    received = distinct(ids["recording_id"])
+    succeeded = distinct(ids.loc[ids["error"].isna().to_numpy(dtype=bool), "recording_id"])
+    return {"received": received, "succeeded": succeeded, "failed": received - succeeded}
 
 
-def transcription_success_rate(transcriptions: Any) -> float | None:
+def transcription_success_rate(transcriptions: Any, *, counts: dict[str, int] | None = None
+                               ) -> float | None:
     """Share of transcription callbacks (distinct recordings) without an error; None if none.
+
+    ``counts`` (from :func:`transcription_counts`) saves counting again when already known.
 
     Examples
     --------
@@ -87,7 +90,7 @@ def transcription_success_rate(transcriptions: Any) -> float | None:
     ...                                          "error": [None, None, None, "x"]}))
     0.75
     """
-    counts = transcription_counts(transcriptions)
+    counts = transcription_counts(transcriptions) if counts is None else counts
     return counts["succeeded"] / counts["received"] if counts["received"] else None
 
 
@@ -107,11 +110,11 @@ def transcription_coverage(recordings: Any, transcriptions: Any) -> float | None
     """
     require(recordings, ["recording_id"], "transcription_coverage")
     require(transcriptions, ["recording_id", "error"], "transcription_coverage")
-    ok_ids = _succeeded(transcriptions)[["recording_id"]].drop_duplicates()
-    covered = recordings[["recording_id"]].drop_duplicates().merge(ok_ids, on="recording_id")
-    total, covered_count = compute(recordings["recording_id"].nunique(),
-                                   covered["recording_id"].nunique())
-    return int(covered_count) / int(total) if int(total) else None
+    # Two id columns, matched in pandas: a join on Dask would shuffle both frames.
+    ids = to_pandas(recordings, ["recording_id"])["recording_id"].dropna().unique()
+    ok = to_pandas(_succeeded(transcriptions), ["recording_id"])["recording_id"]
+    covered = pd.Index(ids).isin(ok.dropna().to_numpy()).sum()
+    return int(covered) / len(ids) if len(ids) else None
 
 
 def transcription_errors(transcriptions: Any) -> dict[str, int]:

@@ -1,0 +1,158 @@
+"""``recording-toolkit report LOG...``: the summary of callback logs as JSON, HTML or CSV.
+
+``--json`` prints one JSON object with the stable summary keys (``report.Summary.to_dict()``,
+documented in the README); without an output flag a readable list of the key figures goes to
+stdout. ``--html FILE`` writes the self-contained HTML report, ``--csv DIR`` every table behind
+the figures. The rate card is the defaults, then ``--rates FILE`` (TOML), then the
+``RECORDING_TOOLKIT_RATE_*`` environment variables, then the price flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["register", "run_report"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report", help="summarize callback logs (JSON, HTML report, CSV tables)",
+        description="Load callback logs (files, folders, globs; JSON Lines, CSV or Parquet) and"
+                    " report recordings, minutes, transcription outcomes, turnaround and cost.",
+        epilog="Dates are UTC (YYYY-MM-DD or an ISO time); --until is exclusive. Transcriptions"
+               " follow their recordings through --since/--until/--conference.")
+    parser.add_argument("logs", nargs="+", metavar="LOG", help="callback log file, folder or glob")
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", action="store_true",
+                     help="print the summary as one JSON object on stdout")
+    out.add_argument("--details", action="store_true",
+                     help="with --json: also the figures that depend on the rate card and the"
+                          " journal (cost, billing audit, eligibility, reconciliation, quality)")
+    out.add_argument("--html", default=None, metavar="FILE",
+                     help="write the HTML report (charts, tables, data-quality findings)")
+    out.add_argument("--csv", default=None, metavar="DIR", help="write every table as CSV")
+    choose = parser.add_argument_group("selection")
+    choose.add_argument("--since", default=None, metavar="DATE",
+                        help="only recordings started at or after DATE")
+    choose.add_argument("--until", default=None, metavar="DATE",
+                        help="only recordings started before DATE")
+    choose.add_argument("--conference", action="append", default=None, metavar="NAME",
+                        help="only this conference (repeat for several)")
+    rates = parser.add_argument_group("rate card (defaults are documented assumptions)")
+    rates.add_argument("--rates", default=None, metavar="FILE",
+                       help="TOML file: top-level keys or a [rates] table")
+    rates.add_argument("--transcription-rate", type=float, default=None, metavar="PRICE",
+                       help="price per billed transcription minute")
+    rates.add_argument("--storage-rate", type=float, default=None, metavar="PRICE",
+                       help="storage price per rounded minute per month")
+    rates.add_argument("--free-storage-days", type=int, default=None, metavar="DAYS",
+                       help="days a recording is stored for free")
+    rates.add_argument("--currency", default=None, help="currency label")
+    parser.add_argument("--journal", default=None, metavar="PATH",
+                        help="the client's request journal: adds reconciliation (recordings"
+                             " started with no callback, callbacks nobody started, missing"
+                             " transcriptions)")
+    parser.add_argument("--engine", choices=["pandas", "dask"], default="pandas",
+                        help="load with pandas (default) or Dask")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop at the first unusable line instead of quarantining it")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bar")
+    parser.set_defaults(func=run_report)
+
+
+def _time(flag: str, value: str | None) -> Any:
+    if value is None:
+        return None
+    import pandas as pd
+
+    from ..errors import ConfigurationError
+
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{flag}: {value!r} is not a date or time"
+                                 " (YYYY-MM-DD or ISO 8601)") from None
+    if pd.isna(stamp):
+        raise ConfigurationError(f"{flag}: {value!r} is not a date or time")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _rate_card(args: argparse.Namespace, environ: Mapping[str, str] | None) -> Any:
+    from ..config import RateCard
+
+    return RateCard.resolve(path=args.rates, environ=environ,
+                            transcription_per_minute=args.transcription_rate,
+                            storage_per_minute_month=args.storage_rate,
+                            free_storage_days=args.free_storage_days, currency=args.currency)
+
+
+_READABLE = [
+    ("recordings", "recordings.count", "{:,}"),
+    ("conferences", "recordings.conferences", "{:,}"),
+    ("recorded minutes", "recordings.total_minutes", "{:,.1f}"),
+    ("billed minutes", "recordings.billed_minutes", "{:,}"),
+    ("median duration", "recordings.duration_seconds.median", "{:,.1f} s"),
+    ("transcriptions", "transcriptions.received", "{:,}"),
+    ("success rate", "transcriptions.success_rate", "{:.1%}"),
+    ("coverage", "transcriptions.coverage", "{:.1%}"),
+    ("charges", "transcriptions.charge_total", "{:,.2f}"),
+    ("median turnaround", "transcriptions.turnaround_seconds.median", "{:,.0f} s"),
+    ("lines read", "source.lines", "{:,}"),
+    ("quarantined", "source.quarantined", "{:,}"),
+    ("duplicates", "source.duplicates", "{:,}"),
+]
+
+
+def _readable(summary: Any) -> str:
+    lines = []
+    for label, key, spec in _READABLE:
+        value = summary.get(key)
+        text = "–" if value is None else spec.format(value)
+        if key == "transcriptions.charge_total":
+            text += f" {summary.rates.currency}"
+        lines.append(f"{label + ':':<20}{text}")
+    return "\n".join(lines)
+
+
+def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
+               out: Any = None, err: Any = None) -> int:
+    """Load, summarize and write what was asked for; errors propagate to the dispatcher."""
+    from ..load import load_callbacks, load_journal
+    from ..report import summarize, write_csv, write_html
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    since, until = _time("--since", args.since), _time("--until", args.until)
+    if since is not None and until is not None and until <= since:
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(f"--until ({args.until}) must be later than --since"
+                                 f" ({args.since})")
+    rates = _rate_card(args, environ)
+    try:
+        result = load_callbacks(list(args.logs), engine=args.engine, strict=args.strict,
+                                progress=args.progress)
+        journal = load_journal(args.journal) if args.journal else None
+    except FileNotFoundError as exc:  # a mistyped path: one line, not a traceback
+        from ..errors import LoadError
+
+        raise LoadError(str(exc)) from None
+    summary = summarize(result, rates=rates, journal=journal, since=since, until=until,
+                        conferences=args.conference)
+    if args.json:
+        print(json.dumps(summary.to_dict(details=args.details), ensure_ascii=False), file=out,
+              flush=True)
+    elif not (args.html or args.csv):
+        print(_readable(summary), file=out, flush=True)
+    if args.html:
+        path = write_html(summary, args.html)
+        print(f"recording-toolkit report: wrote {path}", file=err)
+    if args.csv:
+        written = write_csv(summary, args.csv)
+        print(f"recording-toolkit report: wrote {len(written)} tables to {args.csv}", file=err)
+    return 0

@@ -1,0 +1,139 @@
+"""``recording-toolkit report`` (commands/report.py) on small logs written to tmp_path."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from analytics_data import write_log
+
+from recording_toolkit.cli import build_parser, main
+from recording_toolkit.commands.report import run_report
+from recording_toolkit.errors import ConfigurationError
+from recording_toolkit.report import SUMMARY_KEYS
+
+
+def parse(*argv: str):
+    return build_parser().parse_args(["report", *argv])
+
+
+def _run(*argv: str, environ=None) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    assert run_report(parse(*argv, "--no-progress"), environ=environ or {}, out=out,
+                      err=err) == 0
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def log(tmp_path):
+    return write_log(tmp_path / "logs", duplicates=1, malformed=1)
+
+
+def test_json_prints_one_object_with_the_stable_keys(log):
+    out, _ = _run(str(log), "--json")
+    data = json.loads(out)
+    assert out.count("\n") == 1
+    assert data["source"] == {"files": 1, "lines": 10 + 1 + 1, "quarantined": 1,
+                              "duplicates": 1}
+    assert data["recordings"]["count"] == 5
+    assert data["recordings"]["billed_minutes"] == 1 + 2 + 10 + 1 + 2
+    assert data["transcriptions"]["coverage"] == 0.6
+    assert "details" not in data
+    flat = []
+    for section, values in data.items():
+        for key, value in values.items():
+            if isinstance(value, dict) and key != "errors":
+                flat += [f"{section}.{key}.{k}" for k in value]
+            else:
+                flat.append(f"{section}.{key}")
+    assert flat == list(SUMMARY_KEYS)
+
+
+def test_same_figures_through_main_and_a_folder(log, capsys):
+    assert main(["report", str(log.parent), "--json", "--no-progress"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["transcriptions"]["received"] == 5
+
+
+def test_readable_output_without_flags(log):
+    out, _ = _run(str(log))
+    assert "recordings:" in out and "billed minutes:" in out
+    assert "coverage:           60.0%" in out
+    assert "charges:            0.90 USD" in out
+
+
+def test_selection_flags(log):
+    out, _ = _run(str(log), "--json", "--conference", "alpha", "--conference", "gamma")
+    data = json.loads(out)
+    assert data["recordings"]["count"] == 3                 # r1, r2, r5
+    assert data["recordings"]["billed_minutes"] == 1 + 2 + 2
+    assert data["transcriptions"]["received"] == 2          # r1, r2
+    out, _ = _run(str(log), "--json", "--since", "2026-11-03", "--until", "2026-11-04")
+    assert json.loads(out)["recordings"]["count"] == 2      # r3, r4
+
+
+def test_rate_card_from_flags_file_and_environment(log, tmp_path):
+    card = tmp_path / "rates.toml"
+    card.write_text("transcription_per_minute = 0.07\ncurrency = 'EUR'\n", "utf-8")
+    env = {"RECORDING_TOOLKIT_RATE_STORAGE_PER_MINUTE_MONTH": "0.5"}
+    out, _ = _run(str(log), "--json", "--details", "--rates", str(card),
+                  "--free-storage-days", "30", environ=env)
+    rates = json.loads(out)["details"]["rates"]
+    assert rates == {"transcription_per_minute": 0.07, "storage_per_minute_month": 0.5,
+                     "free_storage_days": 30, "currency": "EUR"}
+    # a flag beats the environment, which beats the file
+    out, _ = _run(str(log), "--json", "--details", "--rates", str(card),
+                  "--transcription-rate", "0.09", "--storage-rate", "0.1", environ=env)
+    rates = json.loads(out)["details"]["rates"]
+    assert rates["transcription_per_minute"] == 0.09 and rates["storage_per_minute_month"] == 0.1
+
+
+def test_html_and_csv(log, tmp_path):
+    html_path, csv_dir = tmp_path / "report.html", tmp_path / "tables"
+    out, err = _run(str(log), "--html", str(html_path), "--csv", str(csv_dir))
+    assert out == ""
+    assert f"wrote {html_path}" in err and "tables to" in err
+    page = html_path.read_text("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64," in page
+    assert (csv_dir / "by_conference.csv").exists() and (csv_dir / "quarantine.csv").exists()
+    assert "not valid JSON" in (csv_dir / "quarantine.csv").read_text("utf-8")
+
+
+def test_journal_adds_reconciliation(log, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(json.dumps({
+        "time": "2026-11-02T08:59:59.000000Z", "action": "start", "conference_name": "alpha",
+        "options": {"file_format": "mp3", "transcription_type": "auto",
+                    "transcription_url": None, "callback_url": None, "callback_method": "POST"},
+        "ok": True, "status": 202, "api_id": "api-lost", "recording_id": "lost",
+        "error_type": None, "error": None, "may_have_started": False, "attempts": 1,
+        "latency_ms": 50.0}) + "\n", "utf-8")
+    out, _ = _run(str(log), "--json", "--details", "--journal", str(journal))
+    counts = json.loads(out)["details"]["reconciliation"]
+    assert counts["started"] == 1 and counts["recording_callbacks_missing"] == 1
+    assert counts["unexpected_callbacks"] == 5   # r1..r5: none of them journalled
+
+
+def test_errors_are_one_line_with_exit_code_1(log, tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing"), "--json", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "no such file or folder" in err and "Traceback" not in err
+    assert main(["report", str(log), "--since", "soon", "--no-progress"]) == 1
+    assert "--since: 'soon' is not a date" in capsys.readouterr().err
+    with pytest.raises(ConfigurationError, match="--until"):
+        run_report(parse(str(log), "--since", "2026-11-05", "--until", "2026-11-01"),
+                   environ={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("transcription_price = 1\n", "utf-8")
+    assert main(["report", str(log), "--rates", str(bad), "--no-progress"]) == 1
+    assert "unknown key" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["report"])
+    assert stop.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["report", "x", "--engine", "spark"])
+    assert "invalid choice" in capsys.readouterr().err

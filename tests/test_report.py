@@ -1,0 +1,285 @@
+"""report.summarize / Summary / write_html / write_csv.
+
+The summary of the hand-built data set (tests/analytics_data.py) is worked out here by hand,
+key by key, once from frames built in memory and once through the loader from a real log with
+a duplicated and a damaged line. pandas and Dask must give the same summary.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import dask.dataframe as dd
+import pandas as pd
+import pytest
+from analytics_data import journal_frame, load_result, write_log
+
+from recording_toolkit import rules
+from recording_toolkit.config import RateCard
+from recording_toolkit.load import LoadResult, load_callbacks, load_journal
+from recording_toolkit.report import SUMMARY_KEYS, Summary, summarize, write_csv, write_html
+
+NOW = "2026-12-01"
+
+# Hand arithmetic for the data set: five recordings, durations in ms.
+DURATIONS_MS = [30_000, 90_000, 600_000, 400, 61_000]
+SECONDS_SORTED = [0.4, 30, 61, 90, 600]
+TURNAROUNDS_SORTED = [60, 120, 240, 1200]  # r4, r1, r2, r3
+
+
+def _expected(*, files: int, lines: int, quarantined: int, duplicates: int) -> dict:
+    return {
+        "source": {"files": files, "lines": lines, "quarantined": quarantined,
+                   "duplicates": duplicates},
+        "recordings": {
+            "count": 5,
+            "conferences": 3,                                    # alpha, beta, gamma
+            "total_minutes": round(sum(DURATIONS_MS) / 60_000, 6),
+            "billed_minutes": 1 + 2 + 10 + 1 + 2,
+            "duration_seconds": {
+                "mean": round(sum(SECONDS_SORTED) / 5, 6),
+                "median": 61.0,
+                "p95": round(90 + 0.8 * (600 - 90), 6),          # position 0.95 * 4 = 3.8
+                "max": 600.0,
+            },
+            "by_format": {"mp3": 3, "wav": 2},                   # r1, r3, r4 / r2, r5
+        },
+        "transcriptions": {
+            "received": 5,                                       # r1..r4 and rX
+            "succeeded": 4,
+            "failed": 1,
+            "success_rate": round(4 / 5, 6),
+            "coverage": round(3 / 5, 6),                         # r1, r2, r3 of r1..r5
+            "charge_total": round(0.05 + 0.10 + 0.70 + 0.0 + 0.05, 6),
+            "errors": {rules.ERROR_TOO_SHORT: 1},
+            "turnaround_seconds": {
+                "median": (120 + 240) / 2,
+                "p95": round(240 + 0.85 * (1200 - 240), 6),      # position 0.95 * 3 = 2.85
+            },
+        },
+    }
+
+
+def _dotted(data: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in data.items():
+        if isinstance(value, dict) and key != "errors":
+            keys += _dotted(value, f"{prefix}{key}.")
+        else:
+            keys.append(prefix + key)
+    return keys
+
+
+def test_summary_of_hand_built_frames():
+    summary = summarize(load_result(files=1, lines=10), now=NOW)
+    assert summary.to_dict() == _expected(files=1, lines=10, quarantined=0, duplicates=0)
+
+
+def test_summary_through_the_loader_counts_duplicates_and_quarantine(tmp_path):
+    write_log(tmp_path / "logs", duplicates=2, malformed=1)
+    result = load_callbacks(tmp_path / "logs", progress=False)
+    data = summarize(result, now=NOW).to_dict()
+    # 10 events + 2 repeated + 1 damaged line
+    assert data == _expected(files=1, lines=13, quarantined=1, duplicates=2)
+
+
+def test_keys_are_exactly_the_documented_ones_in_order():
+    data = summarize(load_result(), now=NOW).to_dict()
+    assert _dotted(data) == list(SUMMARY_KEYS)
+    text = summarize(load_result(), now=NOW).to_json()
+    assert json.loads(text) == data
+    assert list(json.loads(text)) == ["source", "recordings", "transcriptions"]
+
+
+def test_floats_are_rounded_to_six_decimals():
+    data = summarize(load_result(), now=NOW).to_dict()
+    assert data["recordings"]["total_minutes"] == 13.023333   # 781,400 / 60,000
+    assert data["transcriptions"]["charge_total"] == 0.9       # not 0.8999999999999999
+
+
+def test_empty_selection_gives_zeros_and_nones():
+    data = summarize(load_result(), since="2030-01-01", now=NOW).to_dict()
+    assert data["recordings"]["count"] == 0 and data["recordings"]["billed_minutes"] == 0
+    assert data["recordings"]["duration_seconds"] == {"mean": None, "median": None, "p95": None,
+                                                      "max": None}
+    assert data["transcriptions"]["success_rate"] is None
+    assert data["transcriptions"]["coverage"] is None
+    assert data["transcriptions"]["errors"] == {}
+
+
+def test_selection_by_conference_and_time():
+    data = summarize(load_result(), conferences=["beta"], now=NOW).to_dict()
+    # r3 (600 s, transcribed, 0.70) and r4 (0.4 s, failed, 0.00)
+    assert data["recordings"]["count"] == 2 and data["recordings"]["billed_minutes"] == 11
+    assert data["transcriptions"]["received"] == 2
+    assert data["transcriptions"]["charge_total"] == 0.7
+    assert data["transcriptions"]["coverage"] == 0.5
+    later = summarize(load_result(), since="2026-11-03", until="2026-11-04", now=NOW).to_dict()
+    assert later["recordings"]["count"] == 2
+
+
+def test_dask_gives_the_same_summary():
+    pandas_result = load_result(files=1, lines=10)
+    dask_result = LoadResult(dd.from_pandas(pandas_result.recordings, npartitions=3),
+                             dd.from_pandas(pandas_result.transcriptions, npartitions=2),
+                             pandas_result.quarantine, pandas_result.stats, engine="dask")
+    on_pandas = summarize(pandas_result, journal=journal_frame(), now=NOW)
+    on_dask = summarize(dask_result, journal=journal_frame(), now=NOW)
+    assert on_dask.engine == "dask"
+    assert on_dask.to_dict(details=True) == on_pandas.to_dict(details=True)
+    for name, table in on_pandas.tables.items():
+        pd.testing.assert_frame_equal(on_dask.tables[name], table, obj=name)
+
+
+def test_details_depend_on_the_rate_card_and_journal():
+    plain = summarize(load_result(), now=NOW).to_dict(details=True)["details"]
+    assert plain["reconciliation"] is None
+    assert plain["rates"] == RateCard().as_dict()
+    # r3 overcharged: 0.70 against 10 minutes x 0.05
+    assert plain["billing"]["mismatches"] == 1
+    assert plain["cost"]["expected_charge_total"] == round(0.05 + 0.10 + 0.50 + 0 + 0.05, 6)
+    rates = RateCard(storage_per_minute_month=0.01, free_storage_days=0)
+    details = summarize(load_result(), rates=rates, journal=journal_frame(),
+                        now=NOW).to_dict(details=True)["details"]
+    # nothing free: all 16 billed minutes cost 0.01 in December
+    assert details["cost"]["storage_cost_next_month"] == 0.16
+    assert details["reconciliation"]["started"] == 5
+    assert details["reconciliation"]["recording_callbacks_missing"] == 0
+    assert details["eligibility"]["predicted_ineligible"] == 1          # r4, 400 ms
+    assert details["eligibility"]["predictions_wrong"] == 0
+
+
+def test_rate_card_from_the_environment_and_a_toml_file_reaches_the_summary(tmp_path):
+    card = tmp_path / "rates.toml"
+    card.write_text("[rates]\nstorage_per_minute_month = 0.02\ncurrency = 'EUR'\n", "utf-8")
+    rates = RateCard.resolve(path=card, environ={"RECORDING_TOOLKIT_RATE_FREE_STORAGE_DAYS": "0"})
+    details = summarize(load_result(), rates=rates, now=NOW).to_dict(details=True)["details"]
+    assert details["rates"]["currency"] == "EUR" and details["rates"]["free_storage_days"] == 0
+    assert details["cost"]["storage_cost_next_month"] == round(16 * 0.02, 6)
+
+
+def test_journal_given_as_a_path_is_loaded(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    frame = journal_frame()
+    with path.open("w", encoding="utf-8") as fh:
+        for row in frame.itertuples(index=False):
+            fh.write(json.dumps({
+                "time": row.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "action": row.action,
+                "conference_name": row.conference_name,
+                "options": {"file_format": row.file_format,
+                            "transcription_type": None if pd.isna(row.transcription_type)
+                            else row.transcription_type,
+                            "transcription_url": None, "callback_url": None,
+                            "callback_method": "POST"},
+                "ok": True, "status": 202, "api_id": row.api_id, "recording_id": row.recording_id,
+                "error_type": None, "error": None, "may_have_started": False, "attempts": 1,
+                "latency_ms": 40.0}) + "\n")
+    assert len(load_journal(path)) == 5
+    details = summarize(load_result(), journal=path, now=NOW).to_dict(details=True)["details"]
+    assert details["reconciliation"]["started"] == 5
+
+
+def test_summary_shows_in_a_notebook_and_by_key():
+    summary = summarize(load_result(), now=NOW)
+    assert isinstance(summary, Summary)
+    assert summary.get("recordings.billed_minutes") == 16
+    with pytest.raises(KeyError, match="recordings.nope"):
+        summary.get("recordings.nope")
+    page = summary._repr_html_()
+    assert "<table>" in page and "Transcription coverage" in page and "60.0%" in page
+    assert "5 recordings in 3 conferences" in repr(summary)
+
+
+def test_html_report_is_self_contained_with_charts_tables_and_findings(tmp_path):
+    result = load_result(files=1, lines=10)
+    broken = result.recordings.copy()
+    broken.loc[broken["recording_id"] == "r2", "recording_end"] = pd.Timestamp(
+        "2026-11-02 09:00", tz="UTC")
+    result = LoadResult(broken, result.transcriptions, result.quarantine, result.stats)
+    path = write_html(result, tmp_path / "out" / "report.html", journal=journal_frame(),
+                      now=NOW)
+    page = (tmp_path / "out" / "report.html").read_text("utf-8")
+    assert path.endswith("report.html")
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
+    assert len(images) == 8
+    assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
+    assert not re.search(r"(src|href)=['\"]https?://", page)  # nothing fetched from elsewhere
+    assert "end_before_start" in page                          # the data-quality finding
+    assert "Billing mismatches" in page and "r3" in page       # the overcharge
+    assert "Reconciliation with the request journal" in page
+    assert rules.ERROR_TOO_SHORT in page
+
+
+def test_html_escapes_what_came_from_callbacks(tmp_path):
+    result = load_result()
+    evil = result.recordings.copy()
+    evil.loc[0, "conference_name"] = "<script>alert(1)</script>"
+    page_path = write_html(LoadResult(evil, result.transcriptions, result.quarantine),
+                           tmp_path / "r.html", charts=False, now=NOW)
+    page = (tmp_path / "r.html").read_text("utf-8")
+    assert page_path == str(tmp_path / "r.html")
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_write_html_refuses_summarize_options_with_a_summary(tmp_path):
+    summary = summarize(load_result(), now=NOW)
+    with pytest.raises(TypeError, match="rates"):
+        write_html(summary, tmp_path / "r.html", rates=RateCard())
+
+
+def test_csv_writes_every_table(tmp_path):
+    summary = summarize(load_result(), journal=journal_frame(), now=NOW)
+    written = write_csv(summary, tmp_path / "csv")
+    assert set(written) == set(summary.tables)
+    assert {"by_conference", "by_day", "billing_mismatches", "data_quality",
+            "missing_recording_callbacks", "unexpected_callbacks",
+            "missing_transcriptions"} <= set(written)
+    by_conference = pd.read_csv(written["by_conference"], index_col=0)
+    assert by_conference.loc["beta", "billed_minutes"] == 11
+    # rX's recording callback never came: its charge is under "(unknown)", so the rows still
+    # add up to the total of 0.90
+    assert by_conference.loc["(unknown)", "transcription_charge"] == pytest.approx(0.05)
+    assert by_conference["transcription_charge"].sum() == pytest.approx(0.90)
+    mismatches = pd.read_csv(written["billing_mismatches"])
+    assert mismatches["recording_id"].tolist() == ["r3"]
+
+
+def test_sample_data_agrees_with_what_the_sandbox_did():
+    """data/ was made by the sandbox, which recorded what it sent (ground_truth.json)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "data"
+    truth = json.loads((root / "ground_truth.json").read_text("utf-8"))
+    summary = summarize(load_callbacks(root / "callbacks", progress=False),
+                        journal=root / "journal.jsonl", now=truth["now"])
+    data, details = summary.to_dict(), summary.details
+    sent = truth["callbacks"]
+    assert data["source"]["quarantined"] == len(truth["damaged_lines"])
+    assert data["recordings"]["count"] == sent["recording"]["planned"] - \
+        sent["recording"]["dropped"]
+    assert data["transcriptions"]["received"] == sent["transcription"]["planned"] - \
+        sent["transcription"]["dropped"]
+    assert data["transcriptions"]["errors"] == {
+        k: v for k, v in truth["transcriptions"].items() if k != "ok"}
+    assert data["transcriptions"]["succeeded"] == truth["transcriptions"]["ok"] - \
+        sent["transcription"]["dropped"]
+    counts = details["reconciliation"]
+    assert counts["recording_callbacks_missing"] == sent["recording"]["dropped"]
+    assert counts["unexpected_after_unanswered_start"] == \
+        truth["recordings"]["started_without_answer"]
+    assert counts["transcriptions_missing"] == sent["transcription"]["dropped"]
+    assert details["billing"]["mismatches"] == 0          # the sandbox bills by the rules
+    assert details["eligibility"]["predictions_wrong"] == 0
+
+
+@pytest.mark.slow
+def test_sample_data_on_the_dask_loader_gives_the_same_summary():
+    from pathlib import Path
+
+    logs = Path(__file__).resolve().parent.parent / "data" / "callbacks"
+    on_dask = summarize(load_callbacks(logs, engine="dask", progress=False), now=NOW)
+    on_pandas = summarize(load_callbacks(logs, progress=False), now=NOW)
+    assert on_dask.engine == "dask"
+    assert on_dask.to_dict(details=True) == on_pandas.to_dict(details=True)
