@@ -265,3 +265,14 @@ def test_result_repr_and_html_show_the_counts(tmp_path):
     assert "1 recordings" in repr(result) and "1 quarantined" in repr(result)
     assert ".quarantine" in result._repr_html_()
     assert result.to_dict()["quarantined"] == 1
+
+
+def test_backfilled_recordings_are_marked(tmp_path):
+    backfilled = recording("r2", at=2, duration_ms="5000.00000")
+    backfilled["source"] = "backfill"
+    no_source = recording("r3", at=3)
+    no_source.pop("source")
+    result = load_callbacks(write_log(tmp_path / "log.jsonl", recording("r1"), backfilled,
+                                      no_source))
+    assert result.recordings["backfilled"].tolist() == [False, True, False]
+    assert result.recordings["recording_duration_ms"].tolist()[1] == 5000

@@ -19,7 +19,8 @@ The key is the file's absolute path, size and modification time (``st_mtime_ns``
 The cache holds only complete lines: a last line without its newline (being written, or torn
 by a crash) is parsed on every load until it is complete. By default the cache folder is
 ``_cache`` beside the log, which a folder load skips (``_`` names). Where it cannot be written
-(a read-only share), the file is loaded without it.
+(a read-only share), the file is loaded without it. Files behind fsspec URLs are not cached
+(their size and modification time are not always known, and the cache would not be local).
 """
 
 from __future__ import annotations
