@@ -1,0 +1,306 @@
+"""Run every benchmark once and write ``benchmarks/RESULTS.md``: one table, then each output.
+
+``make bench`` runs this. Each benchmark script runs in its own process (they start their own
+servers and measure against a baseline *in the same run*); their printed tables are kept
+verbatim below the summary. The summary puts each figure next to its same-run baseline, the
+ratio and the target the issues set:
+
+==================  ==============================================  ========================
+benchmark           figure / baseline                               target
+==================  ==============================================  ========================
+bench_client.py     AsyncRecordingClient bulk start / bare httpx    >= 0.8x
+bench_receiver.py   durable callbacks/s / no-op uvicorn endpoint    >= 0.5x
+bench_sandbox.py    sandbox dispatcher deliveries/s / bare httpx    none (reported only)
+bench_load.py       load_callbacks / pyarrow.json.read_json time;   <= 1.3x; >= 10x faster;
+                    vs pandas.read_json; cached reload; peak memory <= 0.3 s; <= 2.5x file
+==================  ==============================================  ========================
+
+A benchmark whose script is missing or fails gets a line saying so, never a made-up figure.
+The machine (cores, memory, CPU, Python, library versions) and the load average during the run
+head the file: the machine is shared, so absolute rates are noisy; read the ratios.
+
+Usage::
+
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only client receiver ...]
+        [--output benchmarks/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LIBRARIES = ("pandas", "pyarrow", "numpy", "httpx", "httpx2", "httpcore", "uvicorn", "starlette",
+             "uvloop", "httptools", "dask", "polars", "tqdm")
+
+
+@dataclass
+class Row:
+    """One line of the summary table."""
+
+    benchmark: str
+    figure: str
+    value: str
+    baseline: str
+    ratio: str
+    target: str
+    met: str
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").replace("*", "").rstrip("x").strip())
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _table_rows(output: str) -> list[list[str]]:
+    return [_cells(line) for line in output.splitlines()
+            if line.startswith("|") and not line.startswith("|---")]
+
+
+def parse_client(output: str) -> list[Row]:
+    """Rows of ``bench_client.py``: library, concurrency, bare, async, ratio, sync, ratio."""
+    rows = []
+    for cells in _table_rows(output):
+        if len(cells) != 7 or not cells[1].isdigit():
+            continue
+        bare, fast = _number(cells[2]), _number(cells[3])
+        ratio = fast / bare
+        rows.append(Row("client", f"AsyncRecordingClient bulk start req/s ({cells[0]},"
+                        f" concurrency {cells[1]})", f"{fast:,.0f}",
+                        f"bare AsyncClient {bare:,.0f}", f"{ratio:.2f}x", ">= 0.8x",
+                        "yes" if ratio >= 0.8 else "no"))
+        sync = _number(cells[5])
+        rows.append(Row("client", f"RecordingClient (threads) req/s ({cells[0]},"
+                        f" concurrency {cells[1]})", f"{sync:,.0f}",
+                        f"bare AsyncClient {bare:,.0f}", f"{sync / bare:.2f}x", "-", "-"))
+    return rows
+
+
+def parse_receiver(output: str) -> list[Row]:
+    """``| server | requests/round | req/s | p50 | p99 | non-200 |`` for receiver and no-op."""
+    rates = {cells[0]: _number(cells[2]) for cells in _table_rows(output)
+             if len(cells) == 6 and cells[0] in ("receiver", "no-op")}
+    if set(rates) != {"receiver", "no-op"}:
+        return []
+    ratio = rates["receiver"] / rates["no-op"]
+    return [Row("receiver", "durable callbacks/s, 50 concurrent senders",
+                f"{rates['receiver']:,.0f}", f"no-op uvicorn {rates['no-op']:,.0f}",
+                f"{ratio:.2f}x", ">= 0.5x", "yes" if ratio >= 0.5 else "no")]
+
+
+def parse_sandbox(output: str) -> list[Row]:
+    """``| sender | c=16 | c=64 |`` with cells ``rate (ratio)``."""
+    rows = _table_rows(output)
+    header = next((r for r in rows if r and r[0] == "sender"), None)
+    found = {r[0]: r[1:] for r in rows if r and r[0] in ("bare", "dispatcher")}
+    if header is None or set(found) != {"bare", "dispatcher"}:
+        return []
+    out = []
+    for column, label in enumerate(header[1:]):
+        bare = _number(found["bare"][column].split("(")[0])
+        sent = _number(found["dispatcher"][column].split("(")[0])
+        out.append(Row("sandbox", f"callback deliveries/s by the dispatcher ({label})",
+                       f"{sent:,.0f}", f"bare httpx loop {bare:,.0f}", f"{sent / bare:.2f}x",
+                       "none set", "-"))
+    return out
+
+
+def parse_load(output: str) -> list[Row]:
+    """``bench_load.py``: its ``| target | measured | met |`` table, each next to the walls
+    of the same run's main table (``| path | wall s | vs pyarrow | ... |``)."""
+    walls = {}
+    targets = []
+    for cells in _table_rows(output):
+        if len(cells) == 6 and cells[1]:
+            walls[cells[0]] = cells[1]
+        elif len(cells) == 3 and cells[2].strip("*") in ("yes", "no"):
+            targets.append(cells)
+
+    def wall(word: str) -> str:
+        return next((f"{v} s" for k, v in walls.items() if word in k), "?")
+
+    baselines = {"pyarrow": f"read_json {wall('pyarrow.json')}, load_callbacks"
+                            f" {wall('typing')}",
+                 "pandas": f"pandas {wall('pd.read_json')}, load_callbacks {wall('typing')}",
+                 "cached": f"uncached load_callbacks {wall('typing')}",
+                 "peak": "the file's size"}
+    rows = []
+    for label, measured, met in targets:
+        op = re.search(r"\s(<=|>=|<|>)\s(.*)$", label)
+        figure = label[:op.start()] if op else label
+        target = f"{op.group(1)} {op.group(2)}" if op else "-"
+        baseline = next((v for k, v in baselines.items() if k in label), "-")
+        rows.append(Row("load", figure, measured, baseline, measured if measured.endswith("x")
+                        else "-", target, met.strip("*")))
+    return rows
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    script: str
+    args: tuple[str, ...]
+    quick_args: tuple[str, ...]
+    parse: Callable[[str], list[Row]]
+    timeout_s: float
+
+
+BENCHMARKS = (
+    Benchmark("client", "bench_client.py", (), ("--n", "1000", "--rounds", "1"), parse_client,
+              900),
+    Benchmark("receiver", "bench_receiver.py", (),
+              ("--requests", "2000", "--seconds", "4", "--rounds", "1"), parse_receiver, 900),
+    Benchmark("sandbox", "bench_sandbox.py", (), ("--n", "600", "--rounds", "1"), parse_sandbox,
+              900),
+    Benchmark("load", "bench_load.py", (), ("--events", "200000", "--rounds", "1",
+                                            "--no-memory"), parse_load, 1800),
+)
+
+
+@dataclass
+class Outcome:
+    benchmark: Benchmark
+    rows: list[Row]
+    output: str
+    note: str
+    seconds: float
+
+
+def run(bench: Benchmark, *, quick: bool) -> Outcome:
+    script = HERE / bench.script
+    if not script.exists():
+        return Outcome(bench, [], "", f"`benchmarks/{bench.script}` is not in this checkout:"
+                       " not measured", 0.0)
+    command = [sys.executable, os.fspath(script), *(bench.quick_args if quick else bench.args)]
+    began = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=bench.timeout_s,
+                              cwd=HERE.parent)
+    except subprocess.TimeoutExpired:
+        return Outcome(bench, [], "", f"timed out after {bench.timeout_s:.0f} s: not measured",
+                       time.monotonic() - began)
+    seconds = time.monotonic() - began
+    output = done.stdout.rstrip()
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        return Outcome(bench, [], output + ("\n\n" if output else "") + tail,
+                       f"failed with exit code {done.returncode}: not measured", seconds)
+    rows = bench.parse(output)
+    note = "" if rows else "ran, but its output had no figure this script could read"
+    return Outcome(bench, rows, output, note, seconds)
+
+
+def machine() -> list[str]:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 ** 2:.1f} GiB"
+    except OSError:
+        pass
+    versions = []
+    for name in LIBRARIES:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return [f"- {os.cpu_count()} cores ({cpu}), {memory} memory, {platform.system()}"
+            f" {platform.release()}",
+            f"- Python {platform.python_version()} ({platform.python_implementation()})",
+            f"- {', '.join(versions)}"]
+
+
+def render(outcomes: list[Outcome], *, quick: bool, began: datetime, loads: list[float],
+           wall_s: float) -> str:
+    cores = os.cpu_count() or 1
+    peak = max(loads) if loads else 0.0
+    lines = ["# Benchmark results", "",
+             f"Written by `make bench` (`benchmarks/run_all.py{' --quick' if quick else ''}`)"
+             f" on {began:%Y-%m-%d %H:%M} UTC in {wall_s / 60:.1f} minutes. Every figure is"
+             " measured against its baseline in the same run, on the same machine, at the same"
+             " time; compare the ratios, not the absolute rates.", "", "## Machine", "",
+             *machine(),
+             f"- load average (1 min) sampled before and after each benchmark:"
+             f" {', '.join(f'{v:.1f}' for v in loads)}", ""]
+    if peak > cores * 0.75:
+        lines += [f"**Taken under load**: the load average reached {peak:.1f} on {cores} cores"
+                  " while these ran (other work shared the machine), so absolute rates are low"
+                  " and noisy; ratios within one benchmark are less affected, as both sides of"
+                  " each ratio ran interleaved under the same load.", ""]
+    lines += ["## Summary", "",
+              "| benchmark | figure | value | same-run baseline | ratio | target | met |",
+              "|---|---|---|---|---|---|---|"]
+    for outcome in outcomes:
+        for row in outcome.rows:
+            lines.append(f"| {row.benchmark} | {row.figure} | {row.value} | {row.baseline}"
+                         f" | {row.ratio} | {row.target} | {row.met} |")
+        if outcome.note:
+            lines.append(f"| {outcome.benchmark.name} | - | - | - | - | - | {outcome.note} |")
+    lines += ["", "## Each benchmark's own output", ""]
+    for outcome in outcomes:
+        bench = outcome.benchmark
+        lines += [f"### {bench.name}: `benchmarks/{bench.script}`"
+                  + (f" ({outcome.seconds:.0f} s)" if outcome.seconds else ""), ""]
+        if outcome.note:
+            lines += [outcome.note, ""]
+        if outcome.output:
+            lines += [outcome.output, ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small rounds (a smoke run; the figures are rougher)")
+    parser.add_argument("--only", nargs="+", choices=[b.name for b in BENCHMARKS],
+                        help="run only these benchmarks")
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args(argv)
+    began = datetime.now(UTC)
+    start = time.monotonic()
+    loads = [os.getloadavg()[0]]
+    outcomes = []
+    for bench in BENCHMARKS:
+        if args.only and bench.name not in args.only:
+            continue
+        print(f"running {bench.script} ...", file=sys.stderr, flush=True)
+        outcomes.append(run(bench, quick=args.quick))
+        loads.append(os.getloadavg()[0])
+        print(f"  {outcome_line(outcomes[-1])}", file=sys.stderr, flush=True)
+    text = render(outcomes, quick=args.quick, began=began, loads=loads,
+                  wall_s=time.monotonic() - start)
+    args.output.write_text(text)
+    print(text)
+    return 0 if all(not o.note for o in outcomes) else 1
+
+
+def outcome_line(outcome: Outcome) -> str:
+    if outcome.note:
+        return f"{outcome.benchmark.name}: {outcome.note}"
+    return f"{outcome.benchmark.name}: {len(outcome.rows)} figures in {outcome.seconds:.0f} s"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
