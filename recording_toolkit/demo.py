@@ -34,7 +34,8 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -48,7 +49,11 @@ from .sandbox._clock import to_ms
 __all__ = ["DEFAULT_COUNT", "DemoResult", "demo_requests", "run_demo"]
 
 DEFAULT_COUNT = 200
-#: Sandbox time the demo lets pass before ending the meetings that end early.
+#: The demo's week: meetings start on these weekdays (Monday = 0) of the week before the run,
+#: at these UTC hours, a slice of the recordings at each.
+DEMO_DAYS = (0, 1, 2, 3, 4)
+DEMO_HOURS = (9, 11, 14, 16)
+#: Sandbox time after a slot's starts when some of its meetings end early (a stop request).
 EARLY_STOP_AFTER_S = 20 * 60
 #: Smallest step of the demo's clock: due moments closer than this are delivered together.
 CLOCK_STEP_MS = 2000
@@ -99,6 +104,23 @@ def demo_requests(count: int, *, seed: int, conferences: int, recording_url: str
             item["transcription_url"] = transcription_url
         items.append(item)
     return items
+
+
+def demo_schedule(count: int, *, today: date) -> list[tuple[datetime, slice]]:
+    """When each slice of the ``count`` requests starts: the slots of :data:`DEMO_DAYS` x
+    :data:`DEMO_HOURS` in the week before ``today``, empty slots left out.
+
+    >>> [(at.strftime("%a %d %b %H:%M"), s) for at, s in demo_schedule(3, today=date(2026, 12, 2))]
+    [('Tue 24 Nov 14:00', slice(0, 1, None)), ('Thu 26 Nov 11:00', slice(1, 2, None)), ('Fri 27 Nov 16:00', slice(2, 3, None))]
+    >>> len(demo_schedule(200, today=date(2026, 12, 2)))  # every slot has some
+    20
+    """
+    monday = today - timedelta(days=today.weekday() + 7)
+    slots = [datetime.combine(monday + timedelta(days=d), dt_time(h), tzinfo=UTC)
+             for d in DEMO_DAYS for h in DEMO_HOURS]
+    bounds = [k * count // len(slots) for k in range(len(slots) + 1)]
+    return [(at, slice(lo, hi)) for at, lo, hi in zip(slots, bounds, bounds[1:], strict=False)
+            if hi > lo]
 
 
 @dataclass
@@ -179,6 +201,7 @@ class _DemoClock:
         self.sandbox, self.clock = sandbox, clock
         self.deadline = time.monotonic() + timeout
         self.bar = tqdm(desc="callbacks", unit="cb", disable=not progress, leave=progress)
+        self.started = 0
 
     def run(self, until_ms: int | None = None) -> bool:
         """Deliver everything due up to ``until_ms`` (None: until nothing is scheduled) and
@@ -202,6 +225,8 @@ class _DemoClock:
     def _show(self) -> None:
         truth = self.sandbox.ground_truth(details=False)
         self.bar.total = truth["recordings"]["started"] + truth["recordings"]["with_transcription"]
+        self.bar.set_postfix_str(f"{self.started} recordings started,"
+                                 f" sandbox time {self.clock.now():%a %d %b %H:%M}", refresh=False)
         self.bar.update(max(0, min(_settled(truth), self.bar.total) - self.bar.n))
 
     def close(self) -> None:
@@ -249,7 +274,8 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
     _prepare(out_dir)
     began = time.monotonic()
     log_dir, journal_path = out_dir / "callbacks", out_dir / "journal.jsonl"
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    schedule = demo_schedule(count, today=datetime.now(UTC).date())
+    clock = ManualClock(schedule[0][0])
     with Sandbox(seed=seed, clock=clock, faults=faults) as sandbox:
         receiver = _ClockedReceiver(log_dir, sandbox)
         try:
@@ -258,18 +284,12 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
                                   transcription_url=receiver.transcription_callback_url)
             with RecordingClient(sandbox.auth_id, sandbox.auth_token, base_url=sandbox.base_url,
                                  journal=journal_path) as client:
-                started = client.start_recordings(items, concurrency=10, progress=progress)
-                names = list(dict.fromkeys(i["conference_name"] for i in items))
                 driver = _DemoClock(sandbox, clock, timeout=timeout, progress=progress)
                 try:
-                    finished = driver.run(clock.now_ms() + EARLY_STOP_AFTER_S * 1000)
-                    if finished:
-                        for name in names[: max(1, len(names) // 6)]:  # meetings ending early
-                            _try_stop(client, name)
-                        finished = driver.run()
+                    started, finished = _play(client, sandbox, driver, items, schedule)
                     if not finished:
-                        for name in names:  # out of time: end every meeting, deliver what is due
-                            sandbox.close_conference(name)
+                        for name in {i["conference_name"] for i in items}:
+                            sandbox.close_conference(name)  # out of time: end every meeting
                         sandbox.wait_idle(30)
                 finally:
                     driver.close()
@@ -279,10 +299,30 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
     summary_dict, files = _report(out_dir, sandbox, truth)
     result = DemoResult(out_dir=out_dir, summary=summary_dict, ground_truth=truth,
                         receiver_counts=receiver.counts.snapshot(), requested=count,
-                        started=int(started["ok"].sum()), seconds=time.monotonic() - began,
+                        started=started, seconds=time.monotonic() - began,
                         files={"log_dir": log_dir, "journal": journal_path, **files})
     _print_summary(result, stream)
     return result
+
+
+def _play(client: Any, sandbox: Sandbox, driver: _DemoClock, items: list[dict[str, str]],
+          schedule: list[tuple[datetime, slice]]) -> tuple[int, bool]:
+    """Start each slot's recordings at its time (some of its meetings end 20 minutes later),
+    then let every recording run out; returns (recordings started, finished in time)."""
+    started = 0
+    for at, part in schedule:
+        if not driver.run(to_ms(at)):
+            return started, False
+        batch = items[part]
+        frame = client.start_recordings(batch, concurrency=10, progress=False)
+        started += int(frame["ok"].sum())
+        driver.started = started
+        if not driver.run(to_ms(at) + EARLY_STOP_AFTER_S * 1000):
+            return started, False
+        names = list(dict.fromkeys(i["conference_name"] for i in batch))
+        for name in names[: len(names) // 6]:  # meetings that end early
+            _try_stop(client, name)
+    return started, driver.run()
 
 
 def _try_stop(client: Any, name: str) -> None:
