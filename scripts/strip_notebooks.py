@@ -32,6 +32,9 @@ from typing import Any
 CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
 #: The largest kept output of a checked cell, in characters of text (all its outputs together).
 MAX_KEPT_CHARS = 4000
+#: The execution count a checked cell keeps: nbval compares only cells that have one (it treats
+#: the others as never run), and a constant keeps re-runs from changing the file.
+CHECKED_EXECUTION_COUNT = 1
 #: Output types a checked cell may keep; anything else (images, widgets, JavaScript) is dropped.
 KEPT_MIMETYPES = ("text/plain", "text/html")
 #: Cell metadata that describes a run rather than the notebook.
@@ -86,7 +89,7 @@ def _kept_outputs(outputs: list[dict[str, Any]], where: str) -> list[dict[str, A
             continue
         slim = {**output, "data": data, "metadata": {}}
         if kind == "execute_result":
-            slim["execution_count"] = None
+            slim["execution_count"] = CHECKED_EXECUTION_COUNT
         kept.append(slim)
     total = sum(_text_size(o) for o in kept)
     if total > MAX_KEPT_CHARS:
@@ -120,6 +123,9 @@ def strip(notebook: dict[str, Any], *, name: str = "notebook") -> dict[str, Any]
             if CHECK_MARKER in _source(cell):
                 cell["outputs"] = _kept_outputs(cell.get("outputs", []),
                                                 f"{name}, cell {index + 1}")
+                if cell["outputs"]:
+                    # nbval skips a cell without an execution count as never run
+                    cell["execution_count"] = CHECKED_EXECUTION_COUNT
             else:
                 cell["outputs"] = []
         else:
