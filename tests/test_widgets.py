@@ -13,17 +13,21 @@ import html
 import json
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
 
+from recording_toolkit import schema
 from recording_toolkit.client import AsyncRecordingClient, RecordingClient
 from recording_toolkit.receiver import CallbackReceiver
 from recording_toolkit.sandbox import Sandbox
-from recording_toolkit.widgets import RecordingPanel
+from recording_toolkit.widgets import Dashboard, RecordingPanel
 
 pytestmark = pytest.mark.timeout(120)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class GatedTransport(httpx.HTTPTransport):
@@ -208,3 +212,202 @@ def test_panel_refuses_the_async_client(sandbox):
     with pytest.raises(TypeError, match="blocking RecordingClient"):
         RecordingPanel(client)
 
+
+# Dashboard -----------------------------------------------------------------------------------
+
+
+def _line(event: str, received: str, payload: dict) -> str:
+    return json.dumps({"event": event, "received_at": received, "verified": True,
+                       "payload": payload}) + "\n"
+
+
+def _recording(rid: str, conference: str, start_ms: int, duration_ms: int, fmt: str = "mp3"):
+    return {"api_id": f"api-{rid}", "recording_id": rid, "conference_name": conference,
+            "record_url": f"https://media.plivo.com/v1/Account/MA/Recording/{rid}.{fmt}",
+            "recording_duration": str(duration_ms // 1000),
+            "recording_duration_ms": str(duration_ms),
+            "recording_start_ms": str(start_ms), "recording_end_ms": str(start_ms + duration_ms)}
+
+
+def _transcription(rid: str, duration_s: int, charge: str, error: str = ""):
+    return {"recording_id": rid, "call_uuid": f"call-{rid}", "transcription": "" if error else
+            "hello", "transcription_charge": charge, "transcription_rate": "0.05",
+            "duration": str(duration_s), "error": error}
+
+
+@pytest.fixture
+def log_dir(tmp_path):
+    """Three recordings in two conferences on two days; two transcriptions, one failed."""
+    day1 = int(pd.Timestamp("2026-11-20 10:00", tz="UTC").timestamp() * 1000)
+    day2 = int(pd.Timestamp("2026-11-21 10:00", tz="UTC").timestamp() * 1000)
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "callbacks-2026-11-20-test.jsonl").write_text(
+        _line("recording", "2026-11-20T10:02:01Z", _recording("r1", "alpha", day1, 120_000))
+        + _line("transcription", "2026-11-20T10:05:00Z", _transcription("r1", 120, "0.10"))
+        + _line("recording", "2026-11-20T10:03:01Z", _recording("r2", "beta", day1, 30_000)))
+    (folder / "callbacks-2026-11-21-test.jsonl").write_text(
+        _line("recording", "2026-11-21T10:10:01Z", _recording("r3", "alpha", day2, 600_000, "wav"))
+        + _line("transcription", "2026-11-21T10:30:00Z",
+                _transcription("r3", 600, "0", "Recording file size too large for transcription")))
+    return folder
+
+
+@pytest.fixture
+def dashboards():
+    made = []
+    yield made
+    for dash in made:
+        dash.close()
+
+
+def _is_png(value) -> bool:
+    """An Image widget's value (bytes or a memoryview of them) holds a PNG."""
+    return bytes(value[:8]) == b"\x89PNG\r\n\x1a\n"
+
+
+def _summary_figure(dash: Dashboard, name: str) -> str:
+    html = dash.summary.value
+    start = html.index(name)
+    cell = html.index("<td", start + len(name))
+    return html[html.index(">", cell) + 1:html.index("</td>", cell)]
+
+
+def test_dashboard_shows_every_recording_until_filtered(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    assert list(dash.conferences.options) == ["alpha", "beta"]
+    assert _summary_figure(dash, "Recordings") == "3"
+    assert _summary_figure(dash, "Conferences") == "2"
+    assert _is_png(dash.chart.value) and _is_png(dash.outcomes.value)
+    assert "3 recordings and 2 transcriptions" in dash.status.value
+
+
+def test_dashboard_conference_filter_updates_summary_and_charts(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    chart, outcomes, refreshes = dash.chart.value, dash.outcomes.value, dash.refreshes
+    dash.conferences.value = ("beta",)
+    assert dash.refreshes == refreshes + 1
+    assert _summary_figure(dash, "Recordings") == "1"
+    assert _summary_figure(dash, "Recorded minutes") == "0.5"
+    assert _summary_figure(dash, "Transcriptions received") == "0"
+    assert dash.chart.value != chart and dash.outcomes.value != outcomes
+    recordings, transcriptions = dash.selection()
+    assert recordings["recording_id"].tolist() == ["r2"] and transcriptions.empty
+
+
+def test_dashboard_date_range_selects_utc_days(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    dash.start_date.value = pd.Timestamp("2026-11-21").date()
+    recordings, transcriptions = dash.selection()
+    assert recordings["recording_id"].tolist() == ["r3"]
+    assert transcriptions["recording_id"].tolist() == ["r3"]
+    assert _summary_figure(dash, "Billed minutes") == "10"
+    dash.start_date.value = None
+    dash.end_date.value = pd.Timestamp("2026-11-20").date()
+    assert sorted(dash.selection()[0]["recording_id"]) == ["r1", "r2"]
+
+
+def test_dashboard_metric_choice_redraws_the_chart(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    seen = {dash.chart.value}
+    for key in ("cost", "conferences", "durations", "turnaround", "audit", "storage"):
+        dash.metric.value = key
+        seen.add(dash.chart.value)
+    assert len(seen) == 7  # each metric draws a different picture
+
+
+def test_dashboard_empty_selection_still_draws(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    dash.start_date.value = pd.Timestamp("2030-01-01").date()
+    assert _summary_figure(dash, "Recordings") == "0"
+    assert _is_png(dash.chart.value)
+
+
+def test_dashboard_over_loaded_data_cannot_go_live(log_dir, dashboards):
+    from recording_toolkit.load import load_callbacks
+
+    dash = Dashboard(load_callbacks(log_dir))
+    dashboards.append(dash)
+    assert dash.live.disabled
+    with pytest.raises(RuntimeError, match="live mode needs"):
+        dash.start_live()
+    with pytest.raises(TypeError, match="source"):
+        Dashboard(42)
+    with pytest.raises(ValueError, match="metric"):
+        Dashboard(log_dir, metric="colour")
+
+
+def test_dashboard_reload_only_when_the_log_changed(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    loads = dash.loads
+    assert dash.reload(if_changed=True) is False and dash.loads == loads
+    with open(log_dir / "callbacks-2026-11-21-test.jsonl", "a") as fh:
+        fh.write(_line("recording", "2026-11-21T11:00:00Z",
+                       _recording("r4", "gamma", 1_795_000_000_000, 61_000)))
+    assert dash.reload(if_changed=True) is True
+    assert "gamma" in dash.conferences.options
+    assert _summary_figure(dash, "Recordings") == "4"
+
+
+def test_dashboard_live_mode_shows_new_callbacks_as_they_arrive(sandbox, receiver, dashboards):
+    dash = Dashboard(receiver, interval=0.2)
+    dashboards.append(dash)
+    assert "No callbacks yet" in dash.recent.value
+    dash.live.value = True  # the toggle a person presses
+    assert dash.live_running
+    with _client(sandbox) as client:
+        started = client.start_recording(
+            "live-demo", callback_url=receiver.recording_callback_url,
+            transcription_type="auto", transcription_url=receiver.transcription_callback_url)
+        client.stop_recording("live-demo")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and started.recording_id not in dash.recent.value:
+        time.sleep(0.1)
+    assert started.recording_id in dash.recent.value
+    assert "live-demo" in dash.conferences.options
+    assert "&#9679;" in dash.recent.value  # marked as new
+    dash.stop_live()
+    assert not dash.live_running and dash.live.value is False
+    assert "live, every" not in dash.status.value
+
+
+def test_dashboard_frames_keep_the_schema(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    recordings, transcriptions = dash.selection()
+    pd.testing.assert_series_equal(recordings.dtypes[list(schema.RECORDINGS)],
+                                   schema.dtypes(schema.RECORDINGS), check_names=False)
+
+
+def test_dashboard_shows_the_report_figures_for_the_same_selection(dashboards):
+    # The same numbers come out of the dashboard and report.summarize, over the sample data.
+    from recording_toolkit.load import load_callbacks
+    from recording_toolkit.report import summarize
+
+    data = ROOT / "data"
+    dash = Dashboard(data / "callbacks", journal=data / "journal.jsonl")
+    dashboards.append(dash)
+    loaded = load_callbacks(data / "callbacks", progress=False)
+    everything = summarize(loaded).to_dict()
+    assert _summary_figure(dash, "Recordings") == f"{everything['recordings']['count']:,}"
+    assert "5 lines quarantined" in dash.status.value
+
+    chosen = tuple(dash.conferences.options[:2])
+    dash.conferences.value = chosen
+    dash.start_date.value = pd.Timestamp("2026-11-09").date()
+    expected = summarize(loaded, conferences=chosen, since="2026-11-09").to_dict()
+    assert 0 < expected["recordings"]["count"] < everything["recordings"]["count"]
+    assert _summary_figure(dash, "Recordings") == f"{expected['recordings']['count']:,}"
+    assert _summary_figure(dash, "Billed minutes") == \
+        f"{expected['recordings']['billed_minutes']:,}"
+    assert _summary_figure(dash, "Transcription charges (USD)") == \
+        f"{expected['transcriptions']['charge_total']:,.2f}"
+    recordings, _ = dash.selection()
+    assert set(recordings["conference_name"]) <= set(chosen)
+    assert (recordings["recording_start"] >= pd.Timestamp("2026-11-09", tz="UTC")).all()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Sequence
@@ -138,6 +137,7 @@ class Dashboard(widgets.VBox):
         self._paths = _source_paths(source)
         self.rates = rates or RateCard()
         self.journal = journal
+        self._journal_frame: pd.DataFrame | None = None
         self.interval = interval
         self.recent_count = recent
         self.chart_size = chart_size
@@ -170,8 +170,9 @@ class Dashboard(widgets.VBox):
         self.result: LoadResult = self._load() if self._paths is not None else source
         self._remember_seen(mark_new=False)
         self._update_conference_options()
-        for control in (self.start_date, self.end_date, self.conferences, self.metric):
+        for control in (self.start_date, self.end_date, self.conferences):
             control.observe(self._on_change, names="value")
+        self.metric.observe(self._on_metric, names="value")
         self.live.observe(self._on_live, names="value")
         self.refresh()
         super().__init__([
@@ -196,6 +197,7 @@ class Dashboard(widgets.VBox):
         signature = _files_signature(self._paths)
         source: Any = self._paths[0] if len(self._paths) == 1 else self._paths
         result = load_callbacks(source, progress=False)
+        self._journal_frame = None  # read again with the logs: it grows with them
         self._signature = signature
         self.loads += 1
         return result
@@ -241,48 +243,48 @@ class Dashboard(widgets.VBox):
         if not self._updating:
             self.refresh()
 
+    def _on_metric(self, change: Any = None) -> None:
+        # Only the chart shows the metric: the summary and the outcomes stay as they are.
+        with self._lock:
+            recordings, transcriptions = self.selection()
+            self._draw_chart(recordings, transcriptions, self._joined(recordings,
+                                                                      transcriptions))
+
+    def filters(self) -> dict[str, Any]:
+        """The controls as :func:`~recording_toolkit.analytics.select` /
+        :func:`~recording_toolkit.report.summarize` arguments: ``since``, ``until`` (UTC
+        midnights, ``until`` exclusive, so the end day is included) and ``conferences``."""
+        start, end = self.start_date.value, self.end_date.value
+        return {"since": None if start is None else _utc_midnight(start),
+                "until": None if end is None else _utc_midnight(end) + pd.Timedelta(days=1),
+                "conferences": tuple(self.conferences.value) or None}
+
     def selection(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The recordings and transcriptions the controls select (copies of the frames)."""
-        recordings = self.result.recordings
-        transcriptions = self.result.transcriptions
-        mask = pd.Series(True, index=recordings.index)
-        start = recordings["recording_start"]
-        if self.start_date.value is not None:
-            mask &= (start >= _utc_midnight(self.start_date.value)).fillna(False)
-        if self.end_date.value is not None:
-            mask &= (start < _utc_midnight(self.end_date.value) + pd.Timedelta(days=1)
-                     ).fillna(False)
-        if self.conferences.value:
-            mask &= recordings["conference_name"].isin(list(self.conferences.value)).fillna(False)
-        if bool(mask.all()):
-            return recordings.copy(), transcriptions.copy()
-        chosen = recordings[mask.to_numpy(dtype=bool)]
-        keep = transcriptions["recording_id"].isin(chosen["recording_id"]).fillna(False)
-        return chosen.copy(), transcriptions[keep.to_numpy(dtype=bool)].copy()
+        from ..analytics import select
 
-    def _selected_result(self) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
-        recordings, transcriptions = self.selection()
-        result = self.result
-        if dataclasses.is_dataclass(result):
-            result = dataclasses.replace(result, recordings=recordings,
-                                         transcriptions=transcriptions)
-        return result, recordings, transcriptions
+        recordings, transcriptions = select(self.result.recordings, self.result.transcriptions,
+                                            **self.filters())
+        return recordings.copy(), transcriptions.copy()
 
     # -- drawing --
 
     def refresh(self) -> None:
         """Recompute the summary and redraw the charts for the current controls."""
-        from ..load import join_recordings
         from ..report import summarize
 
         with self._lock:
-            result, recordings, transcriptions = self._selected_result()
-            joined = join_recordings(recordings, transcriptions, journal=self._journal())
-            summary = summarize(result, rates=self.rates, journal=self._journal())
+            filters = self.filters()
+            if filters["since"] is not None and filters["until"] is not None and \
+                    filters["until"] <= filters["since"]:
+                self.status.value = dot("error") + "The end date is before the start date."
+                return
+            recordings, transcriptions = self.selection()
+            joined = self._joined(recordings, transcriptions)
+            # The report's own figures for the same selection: one definition of each number.
+            summary = summarize(self.result, rates=self.rates, **filters)
             self.summary.value = _summary_table(summary.to_dict(), self.rates.currency)
-            self.chart.value = figure_png(
-                lambda ax: self._draw_metric(ax, recordings, transcriptions, joined),
-                size=self.chart_size)
+            self._draw_chart(recordings, transcriptions, joined)
             self.outcomes.value = figure_png(
                 lambda ax: plots.plot_transcription_outcomes(joined, ax=ax),
                 size=(self.chart_size[0] * 0.8, self.chart_size[1] * 0.8))
@@ -290,12 +292,25 @@ class Dashboard(widgets.VBox):
             self.status.value = self._status_line()
             self.refreshes += 1
 
-    def _journal(self) -> Any:
+    def _journal(self) -> pd.DataFrame | None:
         if self.journal is None or isinstance(self.journal, pd.DataFrame):
             return self.journal
-        from ..load import load_journal
+        if self._journal_frame is None:
+            from ..load import load_journal
 
-        return load_journal(self.journal)
+            self._journal_frame = load_journal(self.journal)
+        return self._journal_frame
+
+    def _joined(self, recordings: pd.DataFrame, transcriptions: pd.DataFrame) -> pd.DataFrame:
+        from ..load import join_recordings
+
+        return join_recordings(recordings, transcriptions, journal=self._journal())
+
+    def _draw_chart(self, recordings: pd.DataFrame, transcriptions: pd.DataFrame,
+                    joined: pd.DataFrame) -> None:
+        self.chart.value = figure_png(
+            lambda ax: self._draw_metric(ax, recordings, transcriptions, joined),
+            size=self.chart_size)
 
     def _draw_metric(self, ax: Any, recordings: pd.DataFrame, transcriptions: pd.DataFrame,
                      joined: pd.DataFrame) -> None:
@@ -389,8 +404,11 @@ class Dashboard(widgets.VBox):
     def close(self) -> None:
         """Stop live mode and close the widgets."""
         # Also called by Widget.__del__, possibly on a dashboard whose __init__ raised.
-        if "_live_stop" in self.__dict__ and "status" in self.__dict__:
-            self.stop_live()
+        if "_live_stop" in self.__dict__:
+            self._live_stop.set()
+            thread, self._live_thread = self._live_thread, None
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(10.0)
         for name in ("start_date", "end_date", "conferences", "metric", "live", "summary",
                      "chart", "outcomes", "recent", "status"):
             child = self.__dict__.get(name)
