@@ -46,7 +46,8 @@ def to_frame(table: pa.Table, spec: Mapping[str, object]) -> pd.DataFrame:
         if name not in table.column_names:
             continue
         frame[name] = _categorical(table.column(name), dtype)
-    return schema.coerce(frame, spec)[list(spec)]
+    out = schema.coerce(frame, spec)
+    return out if list(out.columns) == list(spec) else out[list(spec)]
 
 
 def _categorical(column: pa.ChunkedArray, dtype: pd.CategoricalDtype) -> pd.Categorical:
