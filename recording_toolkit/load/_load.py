@@ -32,16 +32,16 @@ PROGRESS_BYTES = 64 << 20
 
 
 def _progress(files: Sequence[SourceFile], progress: bool | None
-              ) -> tuple[AbstractContextManager[Any], int]:
+              ) -> tuple[AbstractContextManager[Any], list[int]]:
+    """The progress bar (or a stand-in) and each file's size in bytes (0 when unknown)."""
     sizes = [f.size() or 0 for f in files]
-    total = sum(sizes)
-    show = progress if progress is not None else total >= PROGRESS_BYTES
+    show = progress if progress is not None else sum(sizes) >= PROGRESS_BYTES
     if not show:
-        return nullcontext(None), total
+        return nullcontext(None), sizes
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                desc="loading callbacks", leave=False), total
+    return tqdm(total=sum(sizes), unit="B", unit_scale=True, unit_divisor=1024,
+                desc="loading callbacks", leave=False), sizes
 
 
 def load_tables(source: Any, *, strict: bool = False, cache: bool | str | os.PathLike[str] = False,
@@ -50,11 +50,10 @@ def load_tables(source: Any, *, strict: bool = False, cache: bool | str | os.Pat
                 ) -> tuple[FileTables, int, int, int]:
     """Every file of ``source`` combined: (tables, files, bytes, cached files)."""
     files = resolve_sources(source, storage_options=storage_options)
-    context, total = _progress(files, progress)
+    context, sizes = _progress(files, progress)
     pieces: list[FileTables] = []
     with context as bar:
-        for file in files:
-            size = file.size() or 0
+        for file, size in zip(files, sizes, strict=True):
             counted = 0
 
             def on_bytes(n: int, size: int = size) -> None:
@@ -76,7 +75,7 @@ def load_tables(source: Any, *, strict: bool = False, cache: bool | str | os.Pat
                 bar.update(size - counted)
             pieces.append(piece)
     combined = combine(pieces) if pieces else FileTables.empty()
-    return combined, len(files), total, sum(p.cached for p in pieces)
+    return combined, len(files), sum(sizes), sum(p.cached for p in pieces)
 
 
 def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,

@@ -1,6 +1,6 @@
 """Text -> typed columns, in Arrow.
 
-Every callback value arrives as text. The readers (``_jsonl``, ``_csv``, ``_parquet``) turn a
+Every callback value arrives as text. The text readers (``_jsonl``, ``_csv``) turn a
 file into *raw batches*: Arrow tables with one string column per known field (snake_case names,
 :data:`RAW_COLUMNS`). This module decides each row's kind, checks it, and casts its fields to the
 types of ``schema.RECORDINGS`` / ``schema.TRANSCRIPTIONS`` with ``pyarrow.compute``, so pandas
