@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     # analytics and reports
     "Summary": "report",
     "summarize": "report",
+    "write_html": "report",
     # notebook side
     "Dashboard": "widgets",
     "RecordingPanel": "widgets",
@@ -95,6 +96,6 @@ if TYPE_CHECKING:  # pragma: no cover
         load_transcriptions,
     )
     from .receiver import CallbackReceiver
-    from .report import Summary, summarize
+    from .report import Summary, summarize, write_html
     from .sandbox import Sandbox
     from .widgets import Dashboard, RecordingPanel

@@ -358,7 +358,8 @@ padding:0 1em;color:#222;background:#fff}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0 1em}th,td{padding:2px 10px;text-align:left;
 border-bottom:1px solid #ddd;vertical-align:top}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.charts{display:flex;flex-wrap:wrap;gap:1em}.charts figure{margin:0}
+.charts{display:flex;flex-wrap:wrap;gap:1em}.charts figure{margin:0}img{max-width:100%}
+.wide{overflow-x:auto}
 .note{color:#555;font-size:.9em}.warn{color:#a33}
 """
 
@@ -388,9 +389,13 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return _fmt(value, "{:,.6g}")
+        return _fmt(value, "{:,.0f}" if abs(value) >= 1e6 else "{:,.6g}")
     if isinstance(value, pd.Timestamp):
-        return "–" if pd.isna(value) else value.isoformat()
+        if pd.isna(value):
+            return "–"
+        if value.tzinfo is None and value == value.normalize():  # a day or month
+            return value.strftime("%Y-%m-%d")
+        return value.isoformat()
     if isinstance(value, pd.Timedelta):
         return "–" if pd.isna(value) else str(value)
     if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
@@ -414,7 +419,7 @@ def _frame_table(frame: pd.DataFrame, *, limit: int = 50, index: bool = True,
     if len(frame) > limit:
         more = (f"<p class='note'>First {limit:,} of {len(frame):,} rows; "
                 "<code>--csv</code> writes them all.</p>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>{more}"
+    return f"<div class='wide'><table><tr>{head}</tr>{''.join(body)}</table></div>{more}"
 
 
 def _png(draw: Callable[[Any], Any], size: tuple[float, float] = (7.0, 4.0)) -> str:
@@ -446,7 +451,7 @@ def _charts(summary: Summary) -> list[tuple[str, str]]:
         ("Top conferences by transcription cost",
          lambda ax: plots.plot_top_conferences(joined, ax=ax, currency=currency), (7.0, 4.0)),
         ("Transcription outcomes", lambda ax: plots.plot_transcription_outcomes(joined, ax=ax),
-         (7.0, 4.0)),
+         (9.0, 4.0)),
         ("Transcription turnaround", lambda ax: plots.plot_turnaround(joined, ax=ax), (7.0, 4.0)),
         ("Billing audit", lambda ax: plots.plot_billing_audit(joined, ax=ax, currency=currency),
          (5.5, 5.0)),
