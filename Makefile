@@ -46,10 +46,11 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
+# SOAK_ARGS, e.g. "--count 1000 --seed 3"; BENCH_ARGS, e.g. "--quick" or "--only receiver"
 soak: $(STAMP)
-	$(BIN)/python -m recording_toolkit.soak
+	$(BIN)/python -m recording_toolkit.soak $(SOAK_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -571,8 +571,11 @@ def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     })
     present = dict(zip(loaded.recordings["recording_id"].astype(str),
                        loaded.recordings["backfilled"].astype(bool), strict=True))
+    # the counts, and every callback the sandbox gave up on with each of its attempts
+    given_up = [p.to_dict() for p in plans if p.status == "given_up"]
     (workdir / "ground_truth.json").write_text(json.dumps(
-        {k: v for k, v in truth.items() if not k.endswith("_details")}, indent=1))
+        {**{k: v for k, v in truth.items() if not k.endswith("_details")},
+         "given_up_details": given_up}, indent=1))
     checks = check_soak(started_ids=started_ids, present=present, written=set(result.written),
                         stored=stored, received=received, plans=plans, summary=summary, expected=expected,
                         request_times=request_times, workdir=workdir, token=token,

@@ -89,6 +89,7 @@ def test_everything_listens_on_loopback_by_default(tmp_path, auth_token):
     assert build_parser().parse_args(["sandbox"]).host == "127.0.0.1"
 
 
+@pytest.mark.slow
 def test_the_token_is_in_no_output_of_the_soak():
     report = short_soak()
     files = [p for p in report.workdir.rglob("*") if p.is_file()]

@@ -25,6 +25,7 @@ from recording_toolkit.soak import (
 pytestmark = pytest.mark.timeout(300)
 
 
+@pytest.mark.slow
 def test_the_short_soak_passes_every_check():
     report = short_soak()
     assert report.passed, report.to_text()
@@ -37,6 +38,7 @@ def test_the_short_soak_passes_every_check():
         "receiver killed with SIGKILL and restarted", "finished within the time budget"]
 
 
+@pytest.mark.slow
 def test_the_faults_really_happened_and_were_ridden_out():
     figures = short_soak().figures
     assert figures["recordings started"] == 300 and figures["bulk rows not ok"] == 0
@@ -51,6 +53,7 @@ def test_the_faults_really_happened_and_were_ridden_out():
     assert figures["peak API requests in 5 s"] <= 300
 
 
+@pytest.mark.slow
 def test_the_run_leaves_a_readable_summary_and_ground_truth():
     workdir = short_soak().workdir
     summary = json.loads((workdir / "summary.json").read_text())
