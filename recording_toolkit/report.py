@@ -170,13 +170,13 @@ def _choose(result: Any, since: Any, until: Any, conferences: Iterable[str] | No
                             conferences=None if conferences is None else list(conferences))
 
 
-def _stable(stats: Mapping[str, Any], recordings: Any, transcriptions: Any) -> dict[str, Any]:
+def _stable(stats: Mapping[str, Any], recordings: Any, transcriptions: Any,
+            turnaround: Mapping[str, Any]) -> dict[str, Any]:
     durations = analytics.duration_summary(recordings)
     counts = analytics.transcription_counts(transcriptions)
     (formats,) = compute(recordings["file_format"].value_counts())
     conferences = distinct(recordings["conference_name"])
     formats = {str(k): int(v) for k, v in formats.items()}
-    turnaround = analytics.turnaround_stats(recordings, transcriptions)
     return _plain({
         "source": {key: int(stats.get(key, 0)) for key in
                    ("files", "lines", "quarantined", "duplicates")},
@@ -257,7 +257,8 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
         # (the frames hold one row per recording, so they fit where the cluster computes).
         recordings, transcriptions = recordings.persist(), transcriptions.persist()
     stats = _stats_dict(getattr(result, "stats", None))
-    data = _stable(stats, recordings, transcriptions)
+    turnaround = analytics.turnaround_stats(recordings, transcriptions)
+    data = _stable(stats, recordings, transcriptions, turnaround)
     now_ts = pd.Timestamp.now(tz="UTC") if now is None else analytics._common.utc(now)
 
     # Everything past the stable figures runs on pandas: one row per recording.
@@ -310,7 +311,7 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
         "billing": {"audited": len(audit), "mismatches": len(tables["billing_mismatches"]),
                     "tolerance": analytics.billing.DEFAULT_TOLERANCE},
         "transcription_rate": analytics.transcription_rate_stats(tr),
-        "turnaround": analytics.turnaround_stats(rec, tr),
+        "turnaround": turnaround,
         "eligibility": {
             "predicted_ineligible": int((eligibility["eligible"] == False).sum()),  # noqa: E712
             "predictions_checked": int(versus["recordings"].sum()),
