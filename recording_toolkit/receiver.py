@@ -57,6 +57,7 @@ __all__ = [
     "RECORDING_PATH",
     "TRANSCRIPTION_PATH",
     "CallbackReceiver",
+    "ReceiverApp",
     "ReceiverCounts",
     "create_receiver_app",
     "resolve_auth_tokens",
@@ -174,7 +175,7 @@ def create_receiver_app(
     trust_forwarded: bool = False,
     verify: bool = True,
     counts: ReceiverCounts | None = None,
-) -> Starlette:
+) -> ReceiverApp:
     """The receiver as an ASGI app writing into ``log``.
 
     ``auth_tokens`` verify ``X-Plivo-Signature-V3`` (several while rotating);
@@ -210,11 +211,12 @@ def create_receiver_app(
                       "log": log.counts})
 
     context = _Context(log, settings, counts)
+    endpoints = {path: _CallbackEndpoint(context, kind, path)
+                 for kind, path in (("recording", RECORDING_PATH),
+                                    ("transcription", TRANSCRIPTION_PATH))}
     app = Starlette(routes=[
-        Route(RECORDING_PATH, _CallbackEndpoint(context, "recording", RECORDING_PATH),
-              methods=["GET", "POST"]),
-        Route(TRANSCRIPTION_PATH, _CallbackEndpoint(context, "transcription", TRANSCRIPTION_PATH),
-              methods=["POST"]),
+        Route(RECORDING_PATH, endpoints[RECORDING_PATH], methods=["GET", "POST"]),
+        Route(TRANSCRIPTION_PATH, endpoints[TRANSCRIPTION_PATH], methods=["POST"]),
         Route(HEALTH_PATH, health, methods=["GET"]),
     ])
     # "/callbacks/recording/" is not the URL Plivo was given (nor what it signed): 404, not 307
@@ -222,7 +224,37 @@ def create_receiver_app(
     app.state.log = log
     app.state.settings = settings
     app.state.counts = counts
-    return app
+    return ReceiverApp(app, endpoints)
+
+
+class ReceiverApp:
+    """The receiver's ASGI app: callback requests go straight to their endpoint, everything
+    else (health, unknown paths, lifespan) to the Starlette app behind it.
+
+    Callbacks are the hot path, and the framework's middleware and router around them cost as
+    much as the endpoint's own work; they never raise (every input gets an answer), so the
+    framework's error handling has nothing to add there. ``routes``, ``state`` and ``router``
+    are the Starlette app's.
+    """
+
+    def __init__(self, app: Starlette, endpoints: Mapping[str, _CallbackEndpoint]) -> None:
+        self.app = app
+        self.endpoints = dict(endpoints)
+        self.state = app.state
+        self.routes = app.routes
+        self.router = app.router
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root):]
+            endpoint = self.endpoints.get(path)
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 # -- request handling -------------------------------------------------------------------------
