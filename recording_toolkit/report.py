@@ -319,6 +319,9 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
             "wav_to_mp3": analytics.wav_to_mp3_savings(rec),
         },
         "quality": analytics.quality_counts(findings),
+        # recovered from the Recording list API; counted as recordings everywhere above
+        "backfilled_recordings": int(rec["backfilled"].astype("boolean").fillna(False).sum())
+        if "backfilled" in rec.columns else 0,
         "reconciliation": None if reconciliation is None else reconciliation.counts(),
     })
     return Summary(data=data, details=details, tables=tables, rates=rates, engine=engine,

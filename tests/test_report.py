@@ -283,3 +283,31 @@ def test_sample_data_on_the_dask_loader_gives_the_same_summary():
     on_pandas = summarize(load_callbacks(logs, progress=False), now=NOW)
     assert on_dask.engine == "dask"
     assert on_dask.to_dict(details=True) == on_pandas.to_dict(details=True)
+
+
+def test_backfilled_recordings_count_as_recordings_and_are_marked(tmp_path):
+    logs = tmp_path / "logs"
+    write_log(logs)
+    # r6's callback was lost; the backfill recovered it from the Recording list API
+    start, end = pd.Timestamp("2026-11-10 08:00", tz="UTC"), pd.Timestamp("2026-11-10 08:02",
+                                                                          tz="UTC")
+    (logs / "backfill-2026-11-10.jsonl").write_text(json.dumps({
+        "event": "recording", "received_at": "2026-11-10T12:00:00.000000Z", "verified": True,
+        "source": "backfill", "payload": {
+            "api_id": "api-r6", "recording_id": "r6", "conference_name": "gamma",
+            "record_url": "https://media.example.invalid/Recording/r6.mp3",
+            "recording_duration": "120", "recording_duration_ms": "120000.00000",
+            "recording_start_ms": str(start.value // 1_000_000),
+            "recording_end_ms": str(end.value // 1_000_000)}}) + "\n", "utf-8")
+    journal = journal_frame([{"time": start, "action": "start", "conference_name": "gamma",
+                              "ok": True, "status": 202, "api_id": "api-r6",
+                              "recording_id": "r6", "may_have_started": False}])
+    summary = summarize(load_callbacks(logs, progress=False), journal=journal, now=NOW)
+    assert summary.get("recordings.count") == 6
+    assert summary.get("recordings.billed_minutes") == 16 + 2
+    assert summary.details["backfilled_recordings"] == 1
+    counts = summary.details["reconciliation"]
+    assert counts["recording_callbacks_missing"] == 0
+    assert counts["recording_callbacks_backfilled"] == 1
+    missing = summary.tables["missing_recording_callbacks"]
+    assert missing[["recording_id", "backfilled"]].values.tolist() == [["r6", True]]
