@@ -124,8 +124,8 @@ def test_a_damaged_or_foreign_cache_is_ignored(tmp_path, parses):
     folder = tmp_path / "elsewhere"
     load_callbacks(log, cache=folder)
     assert not (tmp_path / "_cache").exists()
-    for parquet in folder.rglob("recordings-*.parquet"):
-        parquet.write_bytes(b"not parquet")
+    for stored in folder.rglob("recordings-*.arrow"):
+        stored.write_bytes(b"not arrow")
     result = load_callbacks(log, cache=folder)
     assert result.recordings["recording_id"].tolist() == ["r1"]
     assert len(parses) == 2

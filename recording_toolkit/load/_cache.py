@@ -1,11 +1,19 @@
-"""A Parquet cache per log file: an unchanged file is never parsed twice, a grown one only
-from where it was.
+"""A cache per log file: an unchanged file is never parsed twice, a grown one only from where
+it was.
 
 Each log file gets a folder ``{cache}/{name}-{digest of its path}/`` holding a ``meta.json``
-and, named by a generation in it, ``recordings-{gen}.parquet``, ``transcriptions-{gen}.parquet``
-and ``quarantine-{gen}.parquet``: the file's tables as :mod:`._file` makes them (typed, sorted
-and deduplicated within the file). ``meta.json`` is written last, by rename, so a reader sees a
-whole generation or the previous one, never half of one; older generations are removed after.
+and, named by a generation in it, ``recordings-{gen}.arrow``, ``transcriptions-{gen}.arrow`` and
+``quarantine-{gen}.arrow``: the file's tables as :mod:`._file` makes them (typed, sorted and
+deduplicated within the file). ``meta.json`` is written last, by rename, so a reader sees a
+whole generation or the previous one, never half of one; older generations are removed after
+(a generation is never rewritten in place, so frames still mapped onto one stay valid).
+
+The tables are stored as uncompressed Arrow IPC files (Feather v2) and read back memory-mapped:
+the frames' columns are the page cache's bytes, nothing is decoded. Parquet was measured first:
+for 1M events a reload in a fresh process took 1.8-2.2 s from Parquet (uncompressed, the
+fastest Parquet variant) against 0.13-0.31 s from Arrow IPC, because decoding Parquet fills
+about 450 MB of fresh memory and first touching fresh memory is what costs on these machines
+(``shared/PERFORMANCE.md``). The price is disk: about half the log's size.
 
 The key is the file's absolute path, size and modification time (``st_mtime_ns``):
 
@@ -36,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.feather as feather
 
 from ..errors import LoadError
 from ._file import FileTables, combine
@@ -47,15 +55,10 @@ from ._sources import SourceFile
 __all__ = ["CACHE_DIR", "VERSION", "cache_folder", "read_cached"]
 
 CACHE_DIR = "_cache"
-#: Bump when the cached tables' meaning changes: older caches are then ignored.
-VERSION = 1
+#: Bump when the cached tables' meaning or format changes: older caches are then ignored.
+VERSION = 2
 _CHECK_BYTES = 4096
-# The cache is about reading fast, not about size: no compression, and dictionary pages only for
-# the few-valued columns (ids, URLs and transcripts are unique: a dictionary there only costs).
-# Measured on a 1M-event log: about 0.6x the read time of lz4 with dictionaries, 1.6x the bytes.
-_COMPRESSION = "none"
-_DICTIONARY = ("conference_name", "file_format", "error", "transcription_rate", "backfilled",
-               "event", "reason", "file")
+_SUFFIX = ".arrow"
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,8 @@ def _load_tables(where: Path, meta: dict[str, Any]) -> FileTables | None:
     tables = {}
     try:
         for name, arrow_schema in SCHEMAS.items():
-            table = pq.read_table(where / f"{name}-{meta['generation']}.parquet",
-                                  memory_map=True)
+            table = feather.read_table(str(where / f"{name}-{meta['generation']}{_SUFFIX}"),
+                                       memory_map=True)
             tables[name] = table.cast(arrow_schema) if not table.schema.equals(
                 arrow_schema) else table
     except (OSError, pa.ArrowException, KeyError):
@@ -111,10 +114,8 @@ def _store(where: Path, key: _Key, tables: FileTables, *, consumed: int | None,
     try:
         where.mkdir(parents=True, exist_ok=True)
         for name in SCHEMAS:
-            table = getattr(tables, name)
-            pq.write_table(table, where / f"{name}-{generation}.parquet",
-                           compression=_COMPRESSION,
-                           use_dictionary=[c for c in table.column_names if c in _DICTIONARY])
+            target = where / f"{name}-{generation}{_SUFFIX}"
+            feather.write_feather(getattr(tables, name), str(target), compression="uncompressed")
         meta = {
             "version": VERSION, "generation": generation, "path": key.path, "size": key.size,
             "mtime_ns": key.mtime_ns, "consumed": consumed, "next_line": next_line,
@@ -129,7 +130,7 @@ def _store(where: Path, key: _Key, tables: FileTables, *, consumed: int | None,
     except OSError:
         return
     for old in where.iterdir():
-        if old.suffix in (".parquet", ".tmp") and generation not in old.name:
+        if old.suffix in (_SUFFIX, ".parquet", ".tmp") and generation not in old.name:
             with contextlib.suppress(OSError):
                 old.unlink()
 

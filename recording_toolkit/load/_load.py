@@ -98,9 +98,10 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
         Raise :class:`~recording_toolkit.errors.LoadError` (file, line, reason, raw text) on the
         first line that cannot be used, instead of quarantining it.
     cache
-        ``True`` keeps a Parquet cache per log file (in a ``_cache`` folder beside it, keyed by
-        path, size and modification time): an unchanged file is never parsed twice and a file
-        that grew is parsed only from where it was. A path puts the caches there instead.
+        ``True`` keeps a cache per log file (typed Arrow IPC files in a ``_cache`` folder beside
+        it, keyed by path, size and modification time, :mod:`._cache`): an unchanged file is
+        never parsed twice and a file that grew is parsed only from where it was. A path puts
+        the caches there instead.
     progress
         A ``tqdm.auto`` bar over the bytes read; ``None`` shows it for loads of 64 MB or more,
         ``False`` never (the Dask engine shows none: use the cluster's dashboard).

@@ -21,7 +21,7 @@ class LoadStats:
     ``lines`` counts non-blank lines (JSON Lines) or data rows (CSV, Parquet); an unreadable
     file, or the unreadable rest of one, counts as one line and one quarantined row.
     ``blank_lines`` are not events and not counted in ``lines``. ``cached_files`` were served
-    (wholly or up to an append) from the Parquet cache.
+    (wholly or up to an append) from the cache (``cache=True``).
     """
 
     files: int = 0
