@@ -55,6 +55,7 @@ __all__ = [
     "acknowledged",
     "check_soak",
     "cut_off",
+    "delivery_lag_s",
     "expected_summary",
     "main",
     "max_in_window",
@@ -451,6 +452,19 @@ def _attempt_counts(plans: Sequence[Any]) -> dict[str, int]:
             "acknowledged": ok, "delivered": delivered, "duplicates": ok - delivered}
 
 
+def delivery_lag_s(plans: Sequence[Any], time_scale: float) -> tuple[float, float]:
+    """Median and largest real seconds from a delivery's due time to its first attempt: how far
+    the sandbox's dispatcher fell behind (on a busy machine it cannot keep up with sandbox time,
+    and Plivo's 55 s total timeout then gives up some deliveries that waited in its queue)."""
+    import statistics
+
+    lags = [(d.attempts[0]["sent_ms"] - d.due_ms) / 1000 / time_scale
+            for p in plans for d in p.deliveries if d.attempts]
+    if not lags:
+        return 0.0, 0.0
+    return statistics.median(lags), max(lags)
+
+
 def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     """Run the soak (see the module docstring); returns its figures and checks."""
     from .backfill import backfill_recordings, missing_recordings
@@ -557,6 +571,8 @@ def run_soak(settings: SoakSettings | None = None) -> SoakReport:
         "delivery retries": attempts["retries"],
         "duplicates suppressed": attempts["duplicates"],
         "stored, answer cut off by a kill": len(stored_unacknowledged),
+        "delivery lag s (median, max)": [round(v, 2) for v in delivery_lag_s(
+            plans, settings.time_scale)],
         "recording callbacks given up": sum(p.status == "given_up" for p in recording_plans),
         "transcription callbacks given up": sum(p.status == "given_up"
                                                 for p in transcription_plans),

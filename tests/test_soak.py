@@ -16,6 +16,7 @@ from recording_toolkit.soak import (
     SOAK_FAULTS,
     check_soak,
     compare_summary,
+    delivery_lag_s,
     expected_summary,
     main,
     max_in_window,
@@ -154,6 +155,15 @@ def test_expected_summary_from_hand_counted_ground_truth():
     assert compare_summary(flat, {"recordings.count": 3, "transcriptions.errors":
                                   {"too long": 1}}) == []
     assert compare_summary({"recordings": {"count": True}}, {"recordings.count": 1}) != []
+
+
+def test_delivery_lag_is_in_real_seconds_from_the_due_time_to_the_first_attempt():
+    plans = [SimpleNamespace(deliveries=[
+        SimpleNamespace(due_ms=0, attempts=[{"sent_ms": 600_000}, {"sent_ms": 9_000_000}]),
+        SimpleNamespace(due_ms=1000, attempts=[{"sent_ms": 1000}]),
+        SimpleNamespace(due_ms=0, attempts=[])])]  # dropped or pending: no attempt, no lag
+    assert delivery_lag_s(plans, 600.0) == (0.5, 1.0)
+    assert delivery_lag_s([], 600.0) == (0.0, 0.0)
 
 
 def test_the_busiest_window_is_half_open():
