@@ -78,6 +78,16 @@ def _codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
     return encoded.indices.to_numpy(zero_copy_only=False), len(encoded.dictionary)
 
 
+def _rows_of(data: pa.Table | pa.ChunkedArray, rows: np.ndarray) -> pa.Table | pa.ChunkedArray:
+    """``data`` at ``rows``: a filter when the rows are ascending (the usual case, logs are
+    written in time order; about twice as fast as a take on string columns), else a take."""
+    if len(rows) > 1 and bool(np.all(rows[1:] > rows[:-1])):
+        mask = np.zeros(len(data), dtype=bool)
+        mask[rows] = True
+        return data.filter(pa.array(mask))
+    return data.take(pa.array(rows))
+
+
 def select(parts: Sequence[Part], columns: Sequence[str], *, prefer_success: bool = False
            ) -> Selected:
     """Rows of ``parts`` (in order) sorted by ``received_at`` and deduplicated.
@@ -124,7 +134,7 @@ def select(parts: Sequence[Part], columns: Sequence[str], *, prefer_success: boo
         order = np.argsort(times, kind="stable")
         rows = order if rows is None else rows[order]
     ids = table.column("recording_id")
-    ids_in_order = ids if rows is None else ids.take(pa.array(rows))
+    ids_in_order = ids if rows is None else _rows_of(ids, rows)
     codes, n_ids = _codes(ids_in_order)
     keep: np.ndarray | None = None
     if n_ids < n:
@@ -137,7 +147,7 @@ def select(parts: Sequence[Part], columns: Sequence[str], *, prefer_success: boo
                 failed = failed[rows]
             if failed.any():
                 ok = np.flatnonzero(~failed)
-                ok_codes, _ = _codes(ids_in_order.take(pa.array(ok)))
+                ok_codes, _ = _codes(_rows_of(ids_in_order, ok))
                 chosen_ok = ok[_first_occurrence(ok_codes)]
                 has_ok = np.zeros(n_ids, dtype=bool)
                 has_ok[codes[ok]] = True
@@ -148,5 +158,5 @@ def select(parts: Sequence[Part], columns: Sequence[str], *, prefer_success: boo
         rows = keep if rows is None else rows[keep]
     out = table.select(list(columns))
     if rows is not None:
-        out = out.take(pa.array(rows))
+        out = _rows_of(out, rows)
     return Selected(out, n - (len(rows) if rows is not None else n))
