@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import rules
 from ..config import RateCard
-from ._common import require, to_pandas
+from ._common import lookup, require, to_pandas
 
 __all__ = ["AUDIT_COLUMNS", "DEFAULT_TOLERANCE", "billing_audit", "billing_mismatches"]
 
@@ -74,8 +74,9 @@ def billing_audit(transcriptions: Any, recordings: Any = None, *,
     if recordings is not None:
         require(recordings, ["recording_id", "recording_duration_ms"], "billing_audit")
         exact = to_pandas(recordings, ["recording_id", "recording_duration_ms"]) \
-            .drop_duplicates("recording_id").set_index("recording_id")["recording_duration_ms"]
-        from_recording = frame["recording_id"].map(exact).astype("Int64")
+            .drop_duplicates("recording_id")
+        from_recording = lookup(frame["recording_id"], exact["recording_id"],
+                                exact["recording_duration_ms"].astype("Int64"))
         known = from_recording.notna().to_numpy(dtype=bool)
         ms = from_recording.where(known, ms)
         source[known] = "recording"

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import rules
 from ..config import RateCard
-from ._common import compute, require, to_pandas, utc
+from ._common import compute, lookup, period_start, require, to_pandas, utc
 
 __all__ = [
     "charge_total",
@@ -46,11 +46,6 @@ def charge_total(transcriptions: Any) -> float:
     require(transcriptions, ["transcription_charge"], "charge_total")
     (total,) = compute(transcriptions["transcription_charge"].astype("Float64").sum())
     return round(float(total), 12)
-
-
-def _period_start(times: pd.Series, freq: str) -> pd.Series:
-    naive = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    return naive.dt.to_period(freq).dt.start_time
 
 
 def transcription_charges(transcriptions: Any, recordings: Any = None, *,
@@ -100,11 +95,12 @@ def transcription_charges(transcriptions: Any, recordings: Any = None, *,
         require(recordings, ["recording_id", "conference_name"], "transcription_charges")
         names = to_pandas(recordings, ["recording_id", "conference_name"]).drop_duplicates(
             "recording_id")
-        frame = frame.merge(names, on="recording_id", how="left")
-        keys = frame["conference_name"].astype(object).where(
-            frame["conference_name"].notna(), "(unknown)").rename("conference_name")
+        conference = lookup(frame["recording_id"], names["recording_id"],
+                            names["conference_name"])
+        keys = conference.astype(object).where(conference.notna(), "(unknown)") \
+            .rename("conference_name")
     else:
-        keys = _period_start(frame["received_at"], "D" if by == "day" else "M").rename(by)
+        keys = period_start(frame["received_at"], "D" if by == "day" else "M").rename(by)
     values = pd.DataFrame({"transcriptions": 1,
                            "failed": frame["error"].notna().astype(int),
                            "charge": frame["transcription_charge"].astype("Float64")
@@ -142,8 +138,9 @@ def effective_price_per_minute(transcriptions: Any, recordings: Any = None) -> f
         require(recordings, ["recording_id", "recording_duration_ms"],
                 "effective_price_per_minute")
         exact = to_pandas(recordings, ["recording_id", "recording_duration_ms"]) \
-            .drop_duplicates("recording_id").set_index("recording_id")["recording_duration_ms"]
-        ms = frame["recording_id"].map(exact).astype("Float64").fillna(ms)
+            .drop_duplicates("recording_id")
+        ms = lookup(frame["recording_id"], exact["recording_id"],
+                    exact["recording_duration_ms"].astype("Float64")).fillna(ms)
     minutes = float(ms[frame["error"].isna()].sum()) / 60_000
     if minutes <= 0:
         return None
@@ -233,7 +230,7 @@ def monthly_costs(recordings: Any, transcriptions: Any, *, rates: RateCard | Non
     periods = pd.period_range(naive.min().to_period("M"), naive.max().to_period("M"), freq="M")
     storage = _storage_by_month(recordings, periods, rates)["cost"]
     charged = tr["transcription_charge"].astype("Float64").fillna(0.0).astype(float) \
-        .groupby(_period_start(tr["received_at"], "M").to_numpy()).sum()
+        .groupby(period_start(tr["received_at"], "M").to_numpy()).sum()
     out = pd.DataFrame({"transcription_charge": charged.reindex(storage.index, fill_value=0.0),
                         "storage_cost": storage})
     out["total"] = out["transcription_charge"] + out["storage_cost"]

@@ -27,7 +27,15 @@ from typing import Any
 import pandas as pd
 
 from .. import rules
-from ._common import compute, distinct, exact_quantiles, require, to_pandas
+from ._common import (
+    PERIOD_STARTS,
+    compute,
+    distinct,
+    exact_quantiles,
+    period_start,
+    require,
+    to_pandas,
+)
 
 __all__ = [
     "DURATION_GROUPS",
@@ -101,8 +109,7 @@ def duration_summary(recordings: Any) -> dict[str, Any]:
 def _group_keys(frame: pd.DataFrame, by: str) -> pd.Series:
     column = DURATION_GROUPS.get(by, by)
     if by in ("day", "week", "month"):
-        start = frame["recording_start"].dt.tz_convert("UTC").dt.tz_localize(None)
-        return start.dt.to_period(column).dt.start_time.rename(by)
+        return period_start(frame["recording_start"], column).rename(by)
     return frame[column].rename(column)
 
 
@@ -205,17 +212,15 @@ def minutes_over_time(recordings: Any, freq: str = "D") -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in columns},
                             index=pd.DatetimeIndex([], name="period"))
     ms = known["recording_duration_ms"].astype("Int64")
-    start = known["recording_start"].dt.tz_convert("UTC").dt.tz_localize(None)
-    periods = start.dt.to_period(freq)
+    periods = period_start(known["recording_start"], freq)
     values = pd.DataFrame({
         "recordings": 1,
         "recorded_minutes": (ms.astype("Float64") / 60_000).astype(float),
         "billed_minutes": rules.billed_minutes(ms).astype("Float64").astype(float),
     }, index=known.index)
     totals = values.groupby(periods.to_numpy()).sum()
-    full = pd.period_range(totals.index.min(), totals.index.max(), freq=freq)
+    full = pd.date_range(totals.index.min(), totals.index.max(), freq=PERIOD_STARTS[freq],
+                         name="period")
     out = totals.reindex(full, fill_value=0)
-    out.index = full.start_time
-    out.index.name = "period"
     out["recordings"] = out["recordings"].astype(int)
     return out[columns]

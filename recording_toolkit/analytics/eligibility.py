@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .. import rules
-from ._common import require, to_pandas
+from ._common import isin, lookup, require, to_pandas
 
 __all__ = ["eligibility_vs_outcome", "transcription_eligibility", "wav_to_mp3_savings"]
 
@@ -86,7 +86,9 @@ def eligibility_vs_outcome(recordings: Any, transcriptions: Any, *,
     predicted = transcription_eligibility(recordings, bytes_per_second=bytes_per_second)
     predicted = predicted[predicted["eligible"].notna().to_numpy(dtype=bool)]
     actual = to_pandas(transcriptions, ["recording_id", "error"]).drop_duplicates("recording_id")
-    both = predicted.merge(actual, on="recording_id", how="inner")
+    answered = isin(predicted["recording_id"], actual["recording_id"])
+    both = predicted[answered].assign(error=lambda f: lookup(
+        f["recording_id"], actual["recording_id"], actual["error"]))
     pairs = pd.DataFrame({
         "predicted": both["predicted_error"].fillna("transcribed").astype(object),
         "actual": both["error"].astype("string").fillna("transcribed").astype(object),

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import compute, distinct, exact_quantiles, require, to_pandas
+from ._common import compute, distinct, exact_quantiles, isin, require, to_pandas
 
 __all__ = [
     "OUTCOMES",
@@ -111,10 +111,10 @@ def transcription_coverage(recordings: Any, transcriptions: Any) -> float | None
     require(recordings, ["recording_id"], "transcription_coverage")
     require(transcriptions, ["recording_id", "error"], "transcription_coverage")
     # Two id columns, matched in pandas: a join on Dask would shuffle both frames.
-    ids = to_pandas(recordings, ["recording_id"])["recording_id"].dropna().unique()
+    ids = to_pandas(recordings, ["recording_id"])["recording_id"].dropna().drop_duplicates()
     ok = to_pandas(_succeeded(transcriptions), ["recording_id"])["recording_id"]
-    covered = pd.Index(ids).isin(ok.dropna().to_numpy()).sum()
-    return int(covered) / len(ids) if len(ids) else None
+    covered = int(isin(ids, ok).sum())
+    return covered / len(ids) if len(ids) else None
 
 
 def transcription_errors(transcriptions: Any) -> dict[str, int]:

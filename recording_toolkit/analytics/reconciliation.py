@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import require, to_pandas, utc
+from ._common import isin, require, to_pandas, utc
 
 __all__ = [
     "DEFAULT_TRANSCRIPTION_THRESHOLD",
@@ -68,6 +68,7 @@ _JOURNAL_COLUMNS = ["time", "action", "conference_name", "ok", "recording_id", "
 def _starts(journal: pd.DataFrame) -> pd.DataFrame:
     """Answered starts with a recording id, one per id (the first)."""
     require(journal, _JOURNAL_COLUMNS, "reconciliation (journal)")
+    journal = journal[_JOURNAL_COLUMNS]  # rows are picked below: carry only what is used
     is_start = (journal["action"].astype("string") == "start").fillna(False)
     ok = journal["ok"].astype("boolean").fillna(False)
     has_id = journal["recording_id"].notna()
@@ -106,15 +107,17 @@ def missing_recording_callbacks(recordings: Any, journal: pd.DataFrame) -> pd.Da
     recovered = have[have["backfilled"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
     starts = _starts(journal)
     ids = starts["recording_id"]
-    called_back = ids.isin(have["recording_id"]) & ~ids.isin(recovered["recording_id"])
-    out = starts[~called_back.to_numpy(dtype=bool)]
+    was_recovered = isin(ids, recovered["recording_id"])
+    called_back = isin(ids, have["recording_id"]) & ~was_recovered
+    out = starts[~called_back]
+    was_recovered = was_recovered[~called_back]
     return pd.DataFrame({
         "recording_id": out["recording_id"],
         "conference_name": out["conference_name"],
         "api_id": out["api_id"],
         "started_at": out["time"],
         "transcription_requested": out["transcription_type"].notna().astype(bool),
-        "backfilled": out["recording_id"].isin(recovered["recording_id"]).astype(bool),
+        "backfilled": was_recovered,
     }).reset_index(drop=True)
 
 
@@ -138,7 +141,7 @@ def unexpected_callbacks(recordings: Any, journal: pd.DataFrame, *,
     frame = to_pandas(recordings, columns)
     require(journal, _JOURNAL_COLUMNS, "unexpected_callbacks (journal)")
     named = journal["recording_id"].dropna()
-    out = frame[~frame["recording_id"].isin(named).to_numpy(dtype=bool)].reset_index(drop=True)
+    out = frame[~isin(frame["recording_id"], named)].reset_index(drop=True)
     is_start = (journal["action"].astype("string") == "start").fillna(False)
     maybe = journal[(is_start & journal["may_have_started"].astype("boolean").fillna(False)
                      & ~journal["ok"].astype("boolean").fillna(False)).to_numpy(dtype=bool)]
@@ -184,8 +187,8 @@ def missing_transcriptions(recordings: Any, transcriptions: Any, journal: pd.Dat
     now = _latest(rec, tr) if now is None else utc(now)
     asked = _starts(journal)
     asked = asked[asked["transcription_type"].notna().to_numpy(dtype=bool)]
-    rows = rec[rec["recording_id"].isin(asked["recording_id"]).to_numpy(dtype=bool)
-               & ~rec["recording_id"].isin(tr["recording_id"]).to_numpy(dtype=bool)
+    rows = rec[isin(rec["recording_id"], asked["recording_id"])
+               & ~isin(rec["recording_id"], tr["recording_id"])
                & rec["recording_end"].notna().to_numpy(dtype=bool)]
     overdue = (now - (rows["recording_end"] + threshold)) if now is not None else \
         pd.Series(pd.NaT, index=rows.index, dtype="timedelta64[ms]")

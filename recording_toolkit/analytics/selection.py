@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ._common import require, utc
+from ._common import is_dask, isin, require, to_pandas, utc
 
 __all__ = ["select"]
 
@@ -64,7 +64,8 @@ def select(recordings: Any, transcriptions: Any, *, since: Any = None, until: An
         mask = named if mask is None else mask & named
     chosen = recordings[mask.fillna(False)]
     ids = chosen["recording_id"]
-    if hasattr(ids, "compute") and hasattr(ids, "__dask_graph__"):
-        ids = ids.compute()
-    keep = transcriptions["recording_id"].isin(list(ids.dropna()))
-    return chosen, transcriptions[keep.fillna(False)]
+    if is_dask(transcriptions):
+        ids = ids.compute() if is_dask(ids) else ids
+        keep = transcriptions["recording_id"].isin(list(ids.dropna()))
+        return chosen, transcriptions[keep.fillna(False)]
+    return chosen, transcriptions[isin(transcriptions["recording_id"], to_pandas(ids))]

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import exact_quantiles, require, to_pandas
+from ._common import exact_quantiles, lookup, require, to_pandas
 
 __all__ = ["PUBLISHED_TURNAROUND_MINUTES", "turnaround_seconds", "turnaround_stats"]
 
@@ -71,9 +71,11 @@ def turnaround_seconds(recordings: Any, transcriptions: Any = None) -> pd.Series
         require(transcriptions, ["recording_id", "received_at"], "turnaround_seconds")
         # Narrow columns joined in pandas: exact quantiles need them there anyway, and a join
         # on Dask would shuffle both frames.
-        pairs = to_pandas(recordings, ["recording_id", "recording_end"]).merge(
-            to_pandas(transcriptions, ["recording_id", "received_at"]), on="recording_id",
-            how="inner")
+        ends = to_pandas(recordings, ["recording_id", "recording_end"]) \
+            .drop_duplicates("recording_id")
+        pairs = to_pandas(transcriptions, ["recording_id", "received_at"])
+        pairs = pairs.assign(recording_end=lookup(pairs["recording_id"], ends["recording_id"],
+                                                  ends["recording_end"]))
     pairs = to_pandas(pairs)
     seconds = pairs.assign(
         seconds=(pairs["received_at"] - pairs["recording_end"]).dt.total_seconds()
