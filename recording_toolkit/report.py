@@ -275,7 +275,7 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
     tables["transcription_errors"] = pd.DataFrame(
         list(data["transcriptions"]["errors"].items()), columns=["error", "recordings"])
     audit = analytics.billing_audit(tr, rec, rates=rates)
-    tables["billing_mismatches"] = analytics.billing_mismatches(tr, rec, rates=rates)
+    tables["billing_mismatches"] = analytics.billing.mismatches_in(audit)
     tables["monthly_costs"] = analytics.monthly_costs(rec, tr, rates=rates)
     projection = analytics.storage_projection(rec, rates=rates, months=12, now=now_ts)
     tables["storage_projection"] = projection

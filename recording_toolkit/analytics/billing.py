@@ -27,7 +27,8 @@ from .. import rules
 from ..config import RateCard
 from ._common import lookup, require, to_pandas
 
-__all__ = ["AUDIT_COLUMNS", "DEFAULT_TOLERANCE", "billing_audit", "billing_mismatches"]
+__all__ = ["AUDIT_COLUMNS", "DEFAULT_TOLERANCE", "billing_audit", "billing_mismatches",
+           "mismatches_in"]
 
 #: Charges closer than this to the expected one are taken as right (Plivo rounds money).
 DEFAULT_TOLERANCE = 0.005
@@ -119,7 +120,11 @@ def billing_mismatches(transcriptions: Any, recordings: Any = None, **options: A
     ...     .values.tolist()
     [['b', 0.05, 0.0]]
     """
-    audit = billing_audit(transcriptions, recordings, **options)
-    off = audit[audit["mismatch"]]
+    return mismatches_in(billing_audit(transcriptions, recordings, **options))
+
+
+def mismatches_in(audit: pd.DataFrame) -> pd.DataFrame:
+    """The mismatched rows of a :func:`billing_audit` frame, largest difference first."""
+    off = audit[audit["mismatch"].to_numpy(dtype=bool)]
     order = off["difference"].abs().astype(float).sort_values(ascending=False, kind="stable")
     return off.loc[order.index].reset_index(drop=True)
