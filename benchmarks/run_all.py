@@ -265,8 +265,8 @@ def render(outcomes: list[Outcome], *, quick: bool, began: datetime, loads: list
                   + (f" ({outcome.seconds:.0f} s)" if outcome.seconds else ""), ""]
         if outcome.note:
             lines += [outcome.note, ""]
-        if outcome.output:
-            lines += [outcome.output, ""]
+        if outcome.output:  # its own headings sit below this section's
+            lines += [re.sub(r"(?m)^#+ ", "#### ", outcome.output), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
