@@ -549,7 +549,24 @@ def write_html(result_or_summary: Any, path: str | os.PathLike[str], *,
     """Write the self-contained HTML report (charts embedded as PNG) and return its path.
 
     ``result_or_summary`` is a :class:`Summary` or a load result (then summarized with
-    ``summarize_options``: ``rates``, ``journal``, ``since``, ...).
+    ``summarize_options``: ``rates``, ``journal``, ``since``, ...). ``charts=False`` leaves the
+    charts out (a quicker, smaller page).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from recording_toolkit import schema
+    >>> from recording_toolkit.load import LoadResult
+    >>> recordings = schema.coerce(pd.DataFrame({"recording_id": ["a"],
+    ...                                          "recording_duration_ms": [61_000]}),
+    ...                            schema.RECORDINGS)
+    >>> result = LoadResult(recordings, schema.empty(schema.TRANSCRIPTIONS),
+    ...                     schema.empty(schema.QUARANTINE))
+    >>> path = write_html(result, os.path.join(tempfile.mkdtemp(), "report.html"), charts=False)
+    >>> from pathlib import Path
+    >>> "recordings.billed_minutes" in Path(path).read_text("utf-8")
+    True
     """
     summary = result_or_summary if isinstance(result_or_summary, Summary) else \
         summarize(result_or_summary, **summarize_options)

@@ -176,6 +176,20 @@ def missing_transcriptions(recordings: Any, transcriptions: Any, journal: pd.Dat
     DataFrame
         ``recording_id``, ``conference_name``, ``recording_end`` and ``overdue`` (how long past
         ``recording_end + threshold`` it is at ``now``), longest overdue first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from recording_toolkit import schema
+    >>> end = pd.Timestamp("2026-11-02 10:00", tz="UTC")
+    >>> journal = schema.coerce(pd.DataFrame({"time": [end], "action": ["start"], "ok": [True],
+    ...     "recording_id": ["a"], "transcription_type": ["auto"]}), schema.JOURNAL)
+    >>> recordings = schema.coerce(pd.DataFrame({"recording_id": ["a"], "recording_end": [end],
+    ...                                          "received_at": [end]}), schema.RECORDINGS)
+    >>> none = schema.empty(schema.TRANSCRIPTIONS)
+    >>> late = missing_transcriptions(recordings, none, journal, now="2026-11-02 11:30")
+    >>> late["overdue"].tolist()
+    [Timedelta('0 days 00:30:00')]
     """
     threshold = _as_threshold(threshold)
     require(recordings, ["recording_id", "conference_name", "recording_end", "received_at"],
