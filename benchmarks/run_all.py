@@ -160,12 +160,14 @@ class Benchmark:
 
 
 BENCHMARKS = (
-    Benchmark("client", "bench_client.py", (), ("--n", "1000", "--rounds", "1"), parse_client,
-              900),
+    # sizes that finish in minutes even on a busy shared machine; each script's own defaults
+    # are larger (run it alone for those)
+    Benchmark("client", "bench_client.py", ("--n", "2000", "--rounds", "3"),
+              ("--n", "1000", "--rounds", "1"), parse_client, 1800),
     Benchmark("receiver", "bench_receiver.py", (),
               ("--requests", "2000", "--seconds", "4", "--rounds", "1"), parse_receiver, 900),
-    Benchmark("sandbox", "bench_sandbox.py", (), ("--n", "600", "--rounds", "1"), parse_sandbox,
-              900),
+    Benchmark("sandbox", "bench_sandbox.py", ("--n", "1000", "--rounds", "3"),
+              ("--n", "600", "--rounds", "1"), parse_sandbox, 1800),
     Benchmark("load", "bench_load.py", (), ("--events", "200000", "--rounds", "1",
                                             "--no-memory"), parse_load, 1800),
 )
@@ -178,6 +180,7 @@ class Outcome:
     output: str
     note: str
     seconds: float
+    command: str = ""
 
 
 def run(bench: Benchmark, *, quick: bool) -> Outcome:
@@ -185,23 +188,25 @@ def run(bench: Benchmark, *, quick: bool) -> Outcome:
     if not script.exists():
         return Outcome(bench, [], "", f"`benchmarks/{bench.script}` is not in this checkout:"
                        " not measured", 0.0)
-    command = [sys.executable, os.fspath(script), *(bench.quick_args if quick else bench.args)]
+    arguments = bench.quick_args if quick else bench.args
+    command = [sys.executable, os.fspath(script), *arguments]
+    shown = " ".join(["python", f"benchmarks/{bench.script}", *arguments])
     began = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=bench.timeout_s,
                               cwd=HERE.parent)
     except subprocess.TimeoutExpired:
         return Outcome(bench, [], "", f"timed out after {bench.timeout_s:.0f} s: not measured",
-                       time.monotonic() - began)
+                       time.monotonic() - began, shown)
     seconds = time.monotonic() - began
     output = done.stdout.rstrip()
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
         return Outcome(bench, [], output + ("\n\n" if output else "") + tail,
-                       f"failed with exit code {done.returncode}: not measured", seconds)
+                       f"failed with exit code {done.returncode}: not measured", seconds, shown)
     rows = bench.parse(output)
     note = "" if rows else "ran, but its output had no figure this script could read"
-    return Outcome(bench, rows, output, note, seconds)
+    return Outcome(bench, rows, output, note, seconds, shown)
 
 
 def machine() -> list[str]:
@@ -263,6 +268,8 @@ def render(outcomes: list[Outcome], *, quick: bool, began: datetime, loads: list
         bench = outcome.benchmark
         lines += [f"### {bench.name}: `benchmarks/{bench.script}`"
                   + (f" ({outcome.seconds:.0f} s)" if outcome.seconds else ""), ""]
+        if outcome.command:
+            lines += [f"`{outcome.command}`", ""]
         if outcome.note:
             lines += [outcome.note, ""]
         if outcome.output:  # its own headings sit below this section's
