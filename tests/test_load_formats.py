@@ -183,3 +183,24 @@ def test_a_foreign_parquet_file_is_refused_by_name(tmp_path):
     assert pd.isna(result.quarantine["line"].item())
     with pytest.raises(LoadError, match="other.parquet"):
         load_callbacks(tmp_path, strict=True)
+
+
+# -- fsspec URLs -------------------------------------------------------------------------------
+
+def test_fsspec_urls_with_the_pandas_engine(tmp_path):
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/logs/day1/a.jsonl", line(recording("r1", at=1)).encode() + b"oops\n")
+    fs.pipe("/logs/_rejected/x.jsonl", line(recording("rejected")).encode())
+    with fs.open("/logs/day2/b.jsonl.gz", "wb", compression="gzip") as out:
+        out.write(line(recording("r2", at=2)).encode())
+    try:
+        result = load_callbacks("memory://logs/", cache=True)  # URLs are read, not cached
+        assert result.recordings["recording_id"].tolist() == ["r1", "r2"]
+        assert result.stats.files == 2 and result.stats.cached_files == 0
+        (where,) = result.quarantine["file"].tolist()  # the URL, as fsspec spells it
+        assert where.startswith("memory://") and where.endswith("/logs/day1/a.jsonl")
+        assert result.quarantine["line"].tolist() == [2]
+        assert load_callbacks("memory://logs/day*/*.jsonl").stats.files == 1
+    finally:
+        fs.rm("/logs", recursive=True)
