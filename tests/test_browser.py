@@ -46,6 +46,7 @@ LAB_SETTINGS = {
         "windowingMode": "none", "autoStartDefaultKernel": True},
 }
 SERVER_START_TIMEOUT = 60
+KERNEL_START_TIMEOUT = 60
 RUN_ALL_TIMEOUT = 90
 
 
@@ -79,7 +80,22 @@ class Lab:
     log: Path       # the server's own output
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/notebooks/{name}?token={self.token}"
+        # A workspace of its own: JupyterLab does not restore the tabs another test opened
+        # (each restored tab reconnects to, or starts, a kernel of its own).
+        workspace = f"{Path(name).stem}-{secrets.token_hex(4)}"
+        return f"{self.url}/lab/workspaces/{workspace}/tree/notebooks/{name}?token={self.token}"
+
+    def kernel_of(self, name: str) -> dict | None:
+        """The kernel of the notebook's session (``id``, ``execution_state``), if it has one."""
+        import httpx
+
+        response = httpx.get(f"{self.url}/api/sessions", timeout=5,
+                             headers={"Authorization": f"token {self.token}"})
+        response.raise_for_status()
+        for session in response.json():
+            if session.get("path") == f"notebooks/{name}" and session.get("kernel"):
+                return session["kernel"]
+        return None
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -183,7 +199,8 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, lab: Lab) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # Tall enough that a whole dashboard fits on screen for its screenshot.
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
     page = context.new_page()
     try:
         yield page
@@ -198,19 +215,34 @@ _PROMPTS_JS = """() => Array.from(
     e => e.textContent.trim())"""
 
 
-def open_notebook(page, lab: Lab, name: str) -> None:
-    """Open ``notebooks/<name>`` and wait for its kernel to be idle."""
+def open_notebook(page, lab: Lab, name: str) -> str:
+    """Open ``notebooks/<name>``, wait until its kernel has settled and is idle; its id.
+
+    Settled means the same kernel, idle, on two checks a second apart, with no dialog on
+    screen: a kernel-selection dialog (Enter accepts the default) replaces the kernel JupyterLab
+    started first, and cells run before that would be lost with it.
+    """
     page.goto(lab.notebook_url(name))
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
-    # A kernel-selection dialog can appear on first open: accept the default.
     dialog = page.locator(".jp-Dialog")
-    try:
-        dialog.wait_for(timeout=3_000)
-        page.keyboard.press("Enter")
-    except Exception:  # no dialog: the notebook's kernelspec was found
-        pass
-    page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
-        timeout=60_000)
+    deadline = time.monotonic() + KERNEL_START_TIMEOUT
+    previous = None
+    while time.monotonic() < deadline:
+        if dialog.count():
+            page.keyboard.press("Enter")
+            previous = None
+        else:
+            kernel = lab.kernel_of(name)
+            state = kernel and (kernel["id"], kernel["execution_state"])
+            if state and state[1] == "idle" and state == previous:
+                page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) "
+                             ".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+                    timeout=30_000)
+                return state[0]
+            previous = state
+        page.wait_for_timeout(1_000)
+    screenshot(page, f"{Path(name).stem}-no-kernel")
+    pytest.fail(f"{name}: no idle kernel within {KERNEL_START_TIMEOUT} s\n{lab.log_tail()}")
 
 
 def run_all_cells(page, lab: Lab, name: str) -> list[str]:
@@ -247,46 +279,109 @@ def screenshot(page, name: str, locator=None) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     if locator is not None:
-        locator.scroll_into_view_if_needed()
+        # The notebook scrolls inside the page: bring the element's top to the top first.
+        locator.evaluate("element => element.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)
         locator.screenshot(path=str(path))
     else:
         page.screenshot(path=str(path))
     return path
 
 
-# The harness itself ----------------------------------------------------------------------------
+def cell_output(page, source_text: str):
+    """The output area of the code cell whose source contains ``source_text``."""
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").filter(
+        has=page.locator(".jp-InputArea", has_text=source_text))
+    return cell.first.locator(".jp-OutputArea").first
 
 
-def test_lab_kernel_is_this_environment_and_widgets_round_trip(page, lab):
-    """A notebook written here runs on this venv's Python, its chart is an image in the page and
-    a widget button clicked in the browser runs its handler in the kernel."""
-    import nbformat
+def decoded_widget_images(page) -> tuple[int, int]:
+    """(Image widgets decoded by the browser, Image widgets in the page)."""
+    return tuple(page.evaluate("""() => {
+        const all = Array.from(document.querySelectorAll('img.widget-image'));
+        return [all.filter(img => img.complete && img.naturalWidth > 0).length, all.length];
+    }"""))
 
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
-    nb.cells = [
-        nbformat.v4.new_code_cell("import sys\nprint('python:', sys.executable)"),
-        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\n"
-                                  "fig, ax = plt.subplots()\nax.plot([1, 2, 3]);"),
-        nbformat.v4.new_code_cell(
-            "import ipywidgets as w\nbutton = w.Button(description='Press me')\n"
-            "answer = w.HTML('not pressed')\n"
-            "button.on_click(lambda _: setattr(answer, 'value', 'pressed in the kernel'))\n"
-            "w.VBox([button, answer])"),
-    ]
-    name = "harness-check.ipynb"
-    nbformat.write(nb, lab.root / "notebooks" / name)
-    try:
-        open_notebook(page, lab, name)
-        assert run_all_cells(page, lab, name) == ["[1]:", "[2]:", "[3]:"]
-        assert tracebacks(page) == []
-        outputs = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
-        assert f"python: {sys.executable}" in outputs
-        assert rendered_images(page) == 1
-        page.locator(".jupyter-button", has_text="Press me").click()
-        page.locator(".widget-html-content", has_text="pressed in the kernel").wait_for(
-            timeout=15_000)
-        screenshot(page, "harness-check")
-    finally:
-        (lab.root / "notebooks" / name).unlink()
+
+def new_started_recording(journal: Path, known: int, timeout: float = 30.0) -> str:
+    """The recording id of the first successful start after the first ``known`` journal lines.
+
+    The journal is what the notebook's client wrote from Plivo's (the sandbox's) answer, so the
+    id comes from outside the page: the test then looks for it in what the browser rendered.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = journal.read_text().splitlines() if journal.exists() else []
+        for line in lines[known:]:
+            entry = json.loads(line)
+            if entry["action"] == "start" and entry["ok"] and entry["recording_id"]:
+                return entry["recording_id"]
+        time.sleep(0.2)
+    pytest.fail(f"no new successful start in {journal} within {timeout} s")
+
+
+def journal_lines(journal: Path) -> int:
+    return len(journal.read_text().splitlines()) if journal.exists() else 0
+
+
+def run_notebook(page, lab: Lab, name: str) -> None:
+    """Open ``name``, run every cell, and check that each one ran without a traceback."""
+    kernel = open_notebook(page, lab, name)
+    prompts = run_all_cells(page, lab, name)
+    assert lab.kernel_of(name)["id"] == kernel, "the kernel was replaced while the cells ran"
+    assert all(p.startswith("[") and p[1:-2].isdigit() for p in prompts), prompts
+    errors = tracebacks(page)
+    if errors:
+        screenshot(page, f"{Path(name).stem}-error")
+    assert errors == [], f"{name}: {errors[0][-2000:]}"
+
+
+def test_quick_start_start_button_shows_the_new_recording_id(page, lab):
+    run_notebook(page, lab, "01_quick_start.ipynb")
+    journal = lab.work / "quick-start" / "journal.jsonl"
+    known = journal_lines(journal)
+    assert known == 4, "the notebook's own two starts and two stops"
+    panel = cell_output(page, "panel = RecordingPanel(")
+    start = panel.locator(".jupyter-button", has_text="Start")
+    start.click()
+    recording_id = new_started_recording(journal, known)
+    # The id Plivo returned shows up in the panel's table, marked started, and in its message.
+    row = panel.locator("tr", has_text=recording_id)
+    row.wait_for(timeout=15_000)
+    assert "started" in row.inner_text()
+    message = panel.locator(".widget-html-content", has_text="started in design-review")
+    assert recording_id in message.inner_text()
+    page.wait_for_function("""el => !el.disabled""", arg=start.element_handle(),
+                           timeout=15_000)
+    screenshot(page, "quick-start-panel", panel)
+
+
+def test_dashboard_charts_render_and_a_recording_started_in_the_page_arrives_live(page, lab):
+    run_notebook(page, lab, "05_dashboard.ipynb")
+    # The sample dashboard and the live one: a chosen chart and an outcomes chart each.
+    decoded, images = decoded_widget_images(page)
+    assert images == 4 and decoded == images
+    sample = cell_output(page, "dash = Dashboard(")
+    assert "Recordings" in sample.inner_text()
+    screenshot(page, "dashboard-sample", sample)
+
+    journal = lab.work / "dashboard" / "journal.jsonl"
+    known = journal_lines(journal)
+    panel = cell_output(page, "panel = RecordingPanel(")
+    panel.locator(".jupyter-button", has_text="Start").click()
+    recording_id = new_started_recording(journal, known)
+    panel.locator("tr", has_text=recording_id).wait_for(timeout=15_000)
+    page.wait_for_timeout(1_000)  # one real second: ten minutes of sandbox time
+    stop = panel.locator(".jupyter-button", has_text="Stop")
+    page.wait_for_function("""el => !el.disabled""", arg=stop.element_handle(), timeout=15_000)
+    stop.click()
+    # Stopping ends the recording; the sandbox posts its callback to the receiver, and the live
+    # dashboard's "Latest callbacks" shows it without anything being run in the notebook.
+    live = cell_output(page, "live = Dashboard(")
+    latest = live.locator(".widget-html-content").filter(
+        has=page.locator("th", has_text="Received (UTC)"))
+    latest.locator("tr", has_text=recording_id).first.wait_for(timeout=30_000)
+    assert "live-demo" in latest.inner_text()
+    decoded, images = decoded_widget_images(page)
+    assert images == 4 and decoded == images, "charts redrawn after the live reload"
+    screenshot(page, "dashboard-live", live)
