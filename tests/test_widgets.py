@@ -411,3 +411,31 @@ def test_dashboard_shows_the_report_figures_for_the_same_selection(dashboards):
     recordings, _ = dash.selection()
     assert set(recordings["conference_name"]) <= set(chosen)
     assert (recordings["recording_start"] >= pd.Timestamp("2026-11-09", tz="UTC")).all()
+
+
+def test_dashboard_picks_up_a_journal_that_appears_later(log_dir, tmp_path, dashboards):
+    journal = tmp_path / "journal.jsonl"
+    dash = Dashboard(log_dir, journal=journal)
+    dashboards.append(dash)
+    assert "no journal at" in dash.status.value
+    # Without a journal, a recording without a transcription callback is of unknown outcome.
+    assert "Unknown" in _outcome_labels(dash)
+    journal.write_text(json.dumps({
+        "time": "2026-11-20T10:03:00Z", "action": "start", "conference_name": "beta",
+        "options": {"file_format": "mp3", "transcription_type": None, "transcription_url": None,
+                    "callback_url": "https://cb.example.com/r", "callback_method": "POST"},
+        "ok": True, "status": 202, "api_id": "api-r2", "recording_id": "r2", "error_type": None,
+        "error": None, "may_have_started": False, "attempts": 1, "latency_ms": 50.0}) + "\n")
+    with open(log_dir / "callbacks-2026-11-21-test.jsonl", "a") as fh:  # a log change: reload
+        fh.write(_line("recording", "2026-11-21T11:00:00Z",
+                       _recording("r4", "gamma", 1_795_000_000_000, 61_000)))
+    assert dash.reload(if_changed=True)
+    assert "no journal at" not in dash.status.value
+    assert "Not requested" in _outcome_labels(dash)  # r2 asked for no transcription
+
+
+def _outcome_labels(dash: Dashboard) -> set[str]:
+    from recording_toolkit import analytics
+
+    recordings, transcriptions = dash.selection()
+    return set(analytics.outcome_counts(dash._joined(recordings, transcriptions))["label"])

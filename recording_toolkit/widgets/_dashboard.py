@@ -87,6 +87,8 @@ class Dashboard(widgets.VBox):
         The :class:`~recording_toolkit.RateCard` for costs (default: the documented defaults).
     journal
         A request journal (path or frame) to tell "not requested" from "pending" transcriptions.
+        A path that does not exist yet (a client's journal before its first request) means no
+        journal until it appears; the status line says so.
     metric
         The chart shown first (a key of :data:`METRICS`).
     live, interval
@@ -154,7 +156,7 @@ class Dashboard(widgets.VBox):
         self.end_date = widgets.DatePicker(description="To", value=None)
         self.conferences = widgets.SelectMultiple(
             options=[], description="Conferences", rows=6,
-            tooltip="Nothing selected: every conference")
+            tooltip="Nothing selected: every conference", style={"description_width": "initial"})
         self.metric = widgets.Dropdown(options=[(label, key) for key, label in METRICS.items()],
                                        value=metric, description="Chart",
                                        layout=widgets.Layout(width="28em"))
@@ -296,6 +298,10 @@ class Dashboard(widgets.VBox):
         if self.journal is None or isinstance(self.journal, pd.DataFrame):
             return self.journal
         if self._journal_frame is None:
+            if not Path(self.journal).exists():
+                # A live journal is written from the first request on; until then there is
+                # none (the status line says so), and it is looked for again on each reload.
+                return None
             from ..load import load_journal
 
             self._journal_frame = load_journal(self.journal)
@@ -347,6 +353,9 @@ class Dashboard(widgets.VBox):
                 f"<code>{_escape(where)}</code>")
         if stats.get("quarantined"):
             text += f"; {stats['quarantined']:,} lines quarantined"
+        if self.journal is not None and not isinstance(self.journal, pd.DataFrame) and \
+                not Path(self.journal).exists():
+            text += f"; no journal at <code>{_escape(os.fspath(self.journal))}</code> yet"
         text += f"; updated {datetime.now(UTC):%H:%M:%S} UTC"
         if self.live_running:
             text += f"; live, every {self.interval:g} s"
