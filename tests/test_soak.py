@@ -12,16 +12,15 @@ from types import SimpleNamespace
 import pytest
 from soak_run import short_soak
 
-from recording_toolkit.soak import (
-    SOAK_FAULTS,
+from recording_toolkit._soak_checks import (
     check_soak,
     compare_summary,
     delivery_lag_s,
     expected_summary,
-    main,
     max_in_window,
     scan_log,
 )
+from recording_toolkit.soak import SOAK_FAULTS, main
 
 pytestmark = pytest.mark.timeout(300)
 
