@@ -16,11 +16,11 @@ budget:
 5. the log is loaded and summarised, and checked against the sandbox's own ground truth.
 
 It passes only if every check of :func:`~recording_toolkit._soak_checks.check_soak` holds:
-every recording the client saw start is in the log (received, or backfilled and marked so), no callback is stored twice, every
-callback the receiver acknowledged with a 2xx is in the log, the summary's counts equal the
-sandbox's, no 5 seconds saw more than 300 API requests arrive at the sandbox, and the auth token
-appears in no file the run wrote. The figures (recordings, retries, duplicates, backfilled, wall
-time) are printed either way. ``tests/test_soak.py`` runs a short form of it.
+every recording the client saw start is in the log (received, or backfilled and marked so), no
+callback is stored twice, every callback the receiver acknowledged with a 2xx is in the log, the
+summary's counts equal the sandbox's, no 5 seconds saw more than 300 API requests arrive at the
+sandbox, and the auth token appears in no file the run wrote. The figures (recordings, retries,
+duplicates, backfilled, wall time) are printed either way. ``tests/test_soak.py`` runs a short form of it.
 """
 
 from __future__ import annotations
