@@ -20,7 +20,8 @@ every recording the client saw start is in the log (received, or backfilled and 
 callback is stored twice, every callback the receiver acknowledged with a 2xx is in the log, the
 summary's counts equal the sandbox's, no 5 seconds saw more than 300 API requests arrive at the
 sandbox, and the auth token appears in no file the run wrote. The figures (recordings, retries,
-duplicates, backfilled, wall time) are printed either way. ``tests/test_soak.py`` runs a short form of it.
+duplicates, backfilled, wall time) are printed either way. ``tests/test_soak.py`` runs a short
+form of it.
 """
 
 from __future__ import annotations
