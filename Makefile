@@ -42,8 +42,9 @@ test: $(STAMP) browser
 test-fast: $(STAMP)
 	$(PYTEST) -p no:cacheprovider -m "not browser and not slow" --doctest-modules recording_toolkit tests
 
+# Loopback only; as root (containers, CI) JupyterLab refuses to start without --allow-root.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
