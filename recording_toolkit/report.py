@@ -250,6 +250,7 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
         :data:`recording_toolkit.analytics.reconciliation.DEFAULT_TRANSCRIPTION_THRESHOLD`).
     """
     rates = rates or RateCard()
+    conferences = None if conferences is None else list(conferences)
     engine = getattr(result, "engine", "dask" if is_dask(result.recordings) else "pandas")
     recordings, transcriptions = _choose(result, since, until, conferences)
     if is_dask(recordings):

@@ -311,3 +311,9 @@ def test_backfilled_recordings_count_as_recordings_and_are_marked(tmp_path):
     assert counts["recording_callbacks_backfilled"] == 1
     missing = summary.tables["missing_recording_callbacks"]
     assert missing[["recording_id", "backfilled"]].values.tolist() == [["r6", True]]
+
+
+def test_conferences_may_be_any_iterable():
+    summary = summarize(load_result(), conferences=(c for c in ["beta"]), now=NOW)
+    assert summary.get("recordings.count") == 2
+    assert summary.details["selection"]["conferences"] == ["beta"]

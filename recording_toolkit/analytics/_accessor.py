@@ -4,7 +4,8 @@ It only delegates to the functions of :mod:`recording_toolkit.analytics`, so a f
 computed in one place whichever way it is asked for. Asking for a method the frame cannot
 serve (say ``turnaround_stats`` on a recordings frame, which has no
 ``transcription_received_at``) raises :class:`AttributeError` naming the missing columns,
-and ``hasattr(df.rec, name)`` tells whether a frame can serve it.
+and ``hasattr(df.rec, name)`` tells whether a frame can serve it. The accessor is registered
+on pandas DataFrames; on Dask frames call the functions themselves (they take either).
 
 Examples
 --------
