@@ -246,6 +246,11 @@ def backfill_recordings(client: Any, log_dir: str | os.PathLike[str],
     """
     from tqdm.auto import tqdm
 
+    from .client import AsyncRecordingClient
+
+    if isinstance(client, AsyncRecordingClient):
+        raise TypeError("client: backfill_recordings needs a RecordingClient (blocking); an"
+                        " AsyncRecordingClient's calls are coroutines")
     if method not in ("list", "get"):
         raise ValueError(f"method: expected 'list' or 'get', got {method!r}")
     if isinstance(recordings, str):

@@ -145,6 +145,18 @@ def test_the_command_backfills_from_the_journal_and_exits_1_only_while_some_are_
     assert json.loads(out.getvalue())["written"] == 0
 
 
+def test_wrong_arguments_are_refused_before_any_request(tmp_path, auth_id, auth_token):
+    from recording_toolkit.client import AsyncRecordingClient
+
+    with pytest.raises(TypeError, match="needs a RecordingClient"):
+        backfill_recordings(AsyncRecordingClient(auth_id, auth_token), tmp_path, ["r"])
+    with RecordingClient(auth_id, auth_token, base_url="http://127.0.0.1:9") as client:
+        with pytest.raises(ValueError, match="'list' or 'get'"):
+            backfill_recordings(client, tmp_path, ["r"], method="scan")
+        with pytest.raises(TypeError, match="not one string"):
+            backfill_recordings(client, tmp_path, "r-1")
+
+
 def test_fields_map_the_recording_api_to_the_callback_names():
     obj = {"recording_id": "r-1", "conference_name": None,
            "recording_url": "https://media.plivo.com/v1/Account/MA0/Recording/r-1.wav",
