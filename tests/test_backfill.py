@@ -157,6 +157,13 @@ def test_wrong_arguments_are_refused_before_any_request(tmp_path, auth_id, auth_
             backfill_recordings(client, tmp_path, "r-1")
 
 
+def test_the_command_names_a_missing_journal(tmp_path, capsys):
+    from recording_toolkit.cli import main
+
+    assert main(["backfill", str(tmp_path), "--journal", str(tmp_path / "nope.jsonl")]) == 1
+    assert "--journal" in capsys.readouterr().err
+
+
 def test_fields_map_the_recording_api_to_the_callback_names():
     obj = {"recording_id": "r-1", "conference_name": None,
            "recording_url": "https://media.plivo.com/v1/Account/MA0/Recording/r-1.wav",

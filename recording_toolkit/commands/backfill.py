@@ -52,9 +52,13 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     """Backfill and print the outcome; exit 0 when nothing is left missing, else 1."""
     from ..backfill import backfill_recordings, default_since, missing_recordings
     from ..client import RecordingClient
+    from ..errors import ConfigurationError
     from ..load import load_journal
 
-    journal = load_journal(args.journal)
+    try:
+        journal = load_journal(args.journal)
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"--journal: {exc}") from None
     missing = missing_recordings(args.log_dir, journal)
     since = args.since if args.since is not None else default_since(journal)
     with RecordingClient(args.auth_id, None, base_url=args.base_url, timeout=args.timeout,
