@@ -7,9 +7,12 @@ times, in the same process:
 - ``baseline``: the stable summary figures only, in the fewest pandas calls (sums, ``nunique``,
   exact quantiles, one Arrow ``is_in`` for coverage, one merge for turnaround): the floor;
 - ``stable``: the stable figures through the analytics functions (what ``to_dict()`` holds);
-- ``summarize``: everything ``summarize`` computes (details and every table), no journal;
-- ``+ journal``: the same with reconciliation against the journal;
-- ``dask``: ``summarize`` over the same frames as Dask DataFrames (``--partitions``), threads.
+- ``summarize``: ``summarize(result)``, which computes the stable figures (what the dashboard
+  shows) and leaves ``details`` and ``tables`` for their first use;
+- ``+ details``: the same, then ``details`` (every table and figure behind the report);
+- ``+ journal``: ``+ details`` with reconciliation against the journal;
+- ``dask`` / ``dask + details``: the same over the frames as Dask DataFrames (``--partitions``,
+  threaded scheduler).
 
 Each cell is the median of ``--rounds`` rounds. The machine is shared: read the ratios.
 
@@ -106,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     import dask.dataframe as dd
 
-    print(f"{'recordings':>10}  {'case':<10} {'seconds':>8} {'x baseline':>10}")
+    print(f"{'recordings':>10}  {'case':<14} {'seconds':>8} {'x baseline':>10}")
     for n in args.sizes:
         result, journal = frames(n)
         summarize(result, now=NOW)  # warm imports and caches
@@ -116,7 +119,8 @@ def main() -> None:
                                                analytics.turnaround_stats(r.recordings,
                                                                           r.transcriptions)),
             "summarize": lambda r=result: summarize(r, now=NOW),
-            "+ journal": lambda r=result, j=journal: summarize(r, journal=j, now=NOW),
+            "+ details": lambda r=result: summarize(r, now=NOW).details,
+            "+ journal": lambda r=result, j=journal: summarize(r, journal=j, now=NOW).details,
         }
         if not args.no_dask:
             on_dask = LoadResult(dd.from_pandas(result.recordings, npartitions=args.partitions),
@@ -124,11 +128,12 @@ def main() -> None:
                                                 npartitions=args.partitions),
                                  result.quarantine, engine="dask")
             cases["dask"] = lambda r=on_dask: summarize(r, now=NOW)
+            cases["dask + details"] = lambda r=on_dask: summarize(r, now=NOW).details
         floor = None
         for name, fn in cases.items():
             seconds = median_time(fn, args.rounds)
             floor = seconds if floor is None else floor
-            print(f"{n:>10,}  {name:<10} {seconds:>8.3f} {seconds / floor:>9.1f}x", flush=True)
+            print(f"{n:>10,}  {name:<14} {seconds:>8.3f} {seconds / floor:>9.1f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -104,29 +105,70 @@ def _stats_dict(stats: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class _Inputs:
+    """What :func:`summarize` was given, kept for the figures computed on first use."""
+
+    recordings: Any
+    transcriptions: Any
+    quarantine: Any
+    journal: pd.DataFrame | None
+    selection: dict[str, Any]
+    now: pd.Timestamp
+    threshold: Any
+    turnaround: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Summary:
     """The figures of one selection of callback logs (see the module docstring).
+
+    The stable figures are computed by :func:`summarize`; ``details`` and ``tables`` on first
+    use (a dashboard that shows only the stable figures never pays for them).
 
     Attributes
     ----------
     data
         The stable figures, nested (``data["recordings"]["count"]``); :meth:`to_dict`.
-    details
-        Further figures (``cost``, ``billing``, ``transcription_rate``, ``turnaround``,
-        ``eligibility``, ``quality``, ``reconciliation``, ``rates``, ``selection``).
-    tables
-        Name -> pandas DataFrame, every table behind the figures.
+    rates
+        The rate card the cost figures use.
     engine
         The engine the frames were on (``"pandas"`` or ``"dask"``).
     """
 
     data: dict[str, Any]
-    details: dict[str, Any]
-    tables: dict[str, pd.DataFrame]
     rates: RateCard
     engine: str = "pandas"
     generated_at: str = ""
-    _frames: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _inputs: _Inputs | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def frames(self) -> dict[str, Any]:
+        """The selected ``recordings`` and ``transcriptions`` (pandas) and the ``journal``."""
+        inputs = self._require_inputs()
+        return {"recordings": to_pandas(inputs.recordings),
+                "transcriptions": to_pandas(inputs.transcriptions), "journal": inputs.journal}
+
+    @cached_property
+    def _extras(self) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+        return _details_and_tables(self, self._require_inputs())
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """Further figures (``rates``, ``selection``, ``cost``, ``billing``,
+        ``transcription_rate``, ``turnaround``, ``eligibility``, ``quality``,
+        ``backfilled_recordings``, ``reconciliation``), plain data."""
+        return self._extras[0]
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Name -> pandas DataFrame: every table behind the figures."""
+        return self._extras[1]
+
+    def _require_inputs(self) -> _Inputs:
+        if self._inputs is None:
+            raise ValueError("this Summary holds only its figures (no frames): make it with"
+                             " summarize()")
+        return self._inputs
 
     def to_dict(self, *, details: bool = False) -> dict[str, Any]:
         """The stable figures as plain data (a fresh copy); with ``details`` also ``details``."""
@@ -223,6 +265,67 @@ def _by_day(recordings: pd.DataFrame, transcriptions: pd.DataFrame) -> pd.DataFr
     return out.fillna(0.0)
 
 
+def _details_and_tables(summary: Summary, inputs: _Inputs
+                        ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Everything past the stable figures, on pandas (the frames hold one row per recording)."""
+    rates, data = summary.rates, summary.data
+    rec, tr = summary.frames["recordings"], summary.frames["transcriptions"]
+    journal = inputs.journal
+    tables: dict[str, pd.DataFrame] = {}
+    tables["by_conference"] = _by_conference(rec, tr)
+    tables["by_day"] = _by_day(rec, tr)
+    tables["by_format"] = analytics.duration_stats(rec, by="file_format")
+    tables["transcription_errors"] = pd.DataFrame(
+        list(data["transcriptions"]["errors"].items()), columns=["error", "recordings"])
+    audit = analytics.billing_audit(tr, rec, rates=rates)
+    tables["billing_mismatches"] = analytics.billing.mismatches_in(audit)
+    tables["monthly_costs"] = analytics.monthly_costs(rec, tr, rates=rates)
+    projection = analytics.storage_projection(rec, rates=rates, months=12, now=inputs.now)
+    tables["storage_projection"] = projection
+    eligibility = analytics.transcription_eligibility(rec)
+    tables["eligibility_vs_outcome"] = analytics.eligibility_vs_outcome(rec, tr)
+    findings = analytics.data_quality(rec, tr, now=inputs.now)
+    tables["data_quality"] = findings
+    if inputs.quarantine is not None:
+        tables["quarantine"] = to_pandas(inputs.quarantine)
+    reconciliation = None
+    if journal is not None:
+        options = {} if inputs.threshold is None else {"threshold": inputs.threshold}
+        reconciliation = analytics.reconcile(rec, tr, journal, **options)
+        tables["missing_recording_callbacks"] = reconciliation.missing_recording_callbacks
+        tables["unexpected_callbacks"] = reconciliation.unexpected_callbacks
+        tables["missing_transcriptions"] = reconciliation.missing_transcriptions
+
+    versus = tables["eligibility_vs_outcome"]
+    details = _plain({
+        "rates": rates.as_dict(),
+        "selection": inputs.selection,
+        "cost": {
+            "charge_total": data["transcriptions"]["charge_total"],
+            "expected_charge_total": float(audit["expected_charge"].sum()),
+            "effective_price_per_minute": analytics.effective_price_per_minute(tr, rec),
+            "storage_cost_next_month": float(projection["cost"].iloc[0]),
+            "storage_cost_next_12_months": float(projection["cost"].sum()),
+        },
+        "billing": {"audited": len(audit), "mismatches": len(tables["billing_mismatches"]),
+                    "tolerance": analytics.billing.DEFAULT_TOLERANCE},
+        "transcription_rate": analytics.transcription_rate_stats(tr),
+        "turnaround": inputs.turnaround,
+        "eligibility": {
+            "predicted_ineligible": int((eligibility["eligible"] == False).sum()),  # noqa: E712
+            "predictions_checked": int(versus["recordings"].sum()),
+            "predictions_wrong": int(versus.loc[~versus["agree"], "recordings"].sum()),
+            "wav_to_mp3": analytics.wav_to_mp3_savings(rec),
+        },
+        "quality": analytics.quality_counts(findings),
+        # recovered from the Recording list API; counted as recordings everywhere above
+        "backfilled_recordings": int(rec["backfilled"].astype("boolean").fillna(False).sum())
+        if "backfilled" in rec.columns else 0,
+        "reconciliation": None if reconciliation is None else reconciliation.counts(),
+    })
+    return details, tables
+
+
 def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None,
               since: Any = None, until: Any = None, conferences: Iterable[str] | None = None,
               now: Any = None, transcription_threshold: Any = None) -> Summary:
@@ -261,73 +364,20 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
     turnaround = analytics.turnaround_stats(recordings, transcriptions)
     data = _stable(stats, recordings, transcriptions, turnaround)
     now_ts = pd.Timestamp.now(tz="UTC") if now is None else analytics._common.utc(now)
-
-    # Everything past the stable figures runs on pandas: one row per recording.
-    rec = to_pandas(recordings)
-    tr = to_pandas(transcriptions)
     if journal is not None and not isinstance(journal, pd.DataFrame):
         from .load import load_journal
 
-        journal = load_journal(journal)
-    tables: dict[str, pd.DataFrame] = {}
-    tables["by_conference"] = _by_conference(rec, tr)
-    tables["by_day"] = _by_day(rec, tr)
-    tables["by_format"] = analytics.duration_stats(rec, by="file_format")
-    tables["transcription_errors"] = pd.DataFrame(
-        list(data["transcriptions"]["errors"].items()), columns=["error", "recordings"])
-    audit = analytics.billing_audit(tr, rec, rates=rates)
-    tables["billing_mismatches"] = analytics.billing.mismatches_in(audit)
-    tables["monthly_costs"] = analytics.monthly_costs(rec, tr, rates=rates)
-    projection = analytics.storage_projection(rec, rates=rates, months=12, now=now_ts)
-    tables["storage_projection"] = projection
-    eligibility = analytics.transcription_eligibility(rec)
-    tables["eligibility_vs_outcome"] = analytics.eligibility_vs_outcome(rec, tr)
-    findings = analytics.data_quality(rec, tr, now=now_ts)
-    tables["data_quality"] = findings
-    quarantine = getattr(result, "quarantine", None)
-    if quarantine is not None:
-        tables["quarantine"] = to_pandas(quarantine)
-    reconciliation = None
-    if journal is not None:
-        options = {} if transcription_threshold is None else \
-            {"threshold": transcription_threshold}
-        reconciliation = analytics.reconcile(rec, tr, journal, **options)
-        tables["missing_recording_callbacks"] = reconciliation.missing_recording_callbacks
-        tables["unexpected_callbacks"] = reconciliation.unexpected_callbacks
-        tables["missing_transcriptions"] = reconciliation.missing_transcriptions
-
-    versus = tables["eligibility_vs_outcome"]
-    details = _plain({
-        "rates": rates.as_dict(),
-        "selection": {"since": None if since is None else str(since),
-                      "until": None if until is None else str(until),
-                      "conferences": None if conferences is None else sorted(conferences)},
-        "cost": {
-            "charge_total": data["transcriptions"]["charge_total"],
-            "expected_charge_total": float(audit["expected_charge"].sum()),
-            "effective_price_per_minute": analytics.effective_price_per_minute(tr, rec),
-            "storage_cost_next_month": float(projection["cost"].iloc[0]),
-            "storage_cost_next_12_months": float(projection["cost"].sum()),
-        },
-        "billing": {"audited": len(audit), "mismatches": len(tables["billing_mismatches"]),
-                    "tolerance": analytics.billing.DEFAULT_TOLERANCE},
-        "transcription_rate": analytics.transcription_rate_stats(tr),
-        "turnaround": turnaround,
-        "eligibility": {
-            "predicted_ineligible": int((eligibility["eligible"] == False).sum()),  # noqa: E712
-            "predictions_checked": int(versus["recordings"].sum()),
-            "predictions_wrong": int(versus.loc[~versus["agree"], "recordings"].sum()),
-            "wav_to_mp3": analytics.wav_to_mp3_savings(rec),
-        },
-        "quality": analytics.quality_counts(findings),
-        # recovered from the Recording list API; counted as recordings everywhere above
-        "backfilled_recordings": int(rec["backfilled"].astype("boolean").fillna(False).sum())
-        if "backfilled" in rec.columns else 0,
-        "reconciliation": None if reconciliation is None else reconciliation.counts(),
-    })
-    return Summary(data=data, details=details, tables=tables, rates=rates, engine=engine,
+        journal = load_journal(journal)  # now, so that a bad journal fails here
+    selection = {"since": None if since is None else str(since),
+                 "until": None if until is None else str(until),
+                 "conferences": None if conferences is None else sorted(conferences)}
+    inputs = _Inputs(recordings=recordings, transcriptions=transcriptions,
+                     quarantine=getattr(result, "quarantine", None), journal=journal,
+                     selection=selection, now=now_ts, threshold=transcription_threshold,
+                     turnaround=turnaround)
+    return Summary(data=data, rates=rates, engine=engine,
                    generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                   _frames={"recordings": rec, "transcriptions": tr, "journal": journal})
+                   _inputs=inputs)
 
 
 # HTML ----------------------------------------------------------------------------------------
@@ -442,9 +492,9 @@ def _charts(summary: Summary) -> list[tuple[str, str]]:
     from . import plots
     from .load import join_recordings
 
-    rec = summary._frames["recordings"]
-    tr = summary._frames["transcriptions"]
-    joined = join_recordings(rec, tr, journal=summary._frames.get("journal"))
+    rec = summary.frames["recordings"]
+    tr = summary.frames["transcriptions"]
+    joined = join_recordings(rec, tr, journal=summary.frames["journal"])
     currency = summary.rates.currency
     draws: list[tuple[str, Callable[[Any], Any], tuple[float, float]]] = [
         ("Recorded and billed minutes per day",

@@ -317,3 +317,15 @@ def test_conferences_may_be_any_iterable():
     summary = summarize(load_result(), conferences=(c for c in ["beta"]), now=NOW)
     assert summary.get("recordings.count") == 2
     assert summary.details["selection"]["conferences"] == ["beta"]
+
+
+def test_details_and_tables_are_computed_once_on_first_use():
+    summary = summarize(load_result(), now=NOW)
+    assert "_extras" not in vars(summary)          # to_dict() alone never computes them
+    summary.to_dict()
+    assert "_extras" not in vars(summary)
+    assert summary.tables is summary.tables and "by_day" in summary.tables
+    bare = Summary(data=summary.data, rates=summary.rates)
+    assert bare.to_dict() == summary.to_dict()
+    with pytest.raises(ValueError, match="summarize"):
+        bare.details  # noqa: B018
