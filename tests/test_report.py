@@ -131,6 +131,10 @@ def test_dask_gives_the_same_summary():
     assert on_dask.to_dict(details=True) == on_pandas.to_dict(details=True)
     for name, table in on_pandas.tables.items():
         pd.testing.assert_frame_equal(on_dask.tables[name], table, obj=name)
+    for selection in ({"since": "2026-11-03"}, {"conferences": ["beta", "gamma"]},
+                      {"since": "2026-11-02", "until": "2026-11-03"}):
+        assert summarize(dask_result, now=NOW, **selection).to_dict() == \
+            summarize(pandas_result, now=NOW, **selection).to_dict(), selection
 
 
 def test_details_depend_on_the_rate_card_and_journal():
