@@ -36,8 +36,10 @@ browser:
 
 test: $(STAMP) browser
 	$(PYTEST) -p no:cacheprovider --doctest-modules recording_toolkit tests
-	$(PYTEST) -p no:cacheprovider --nbval-lax --nbval-current-env \
-		--nbval-sanitize-with notebooks/sanitize.cfg notebooks
+	@# The notebooks' logs and journals go to a folder of this run, removed afterwards.
+	work=$$(mktemp -d) && RECORDING_TOOLKIT_DATA_DIR=$$work $(PYTEST) -p no:cacheprovider \
+		--nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks; \
+		status=$$?; rm -rf "$$work"; exit $$status
 
 test-fast: $(STAMP)
 	$(PYTEST) -p no:cacheprovider -m "not browser and not slow" --doctest-modules recording_toolkit tests
