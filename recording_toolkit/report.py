@@ -8,6 +8,7 @@
 - ``details``: further figures that depend on the rate card and the journal (cost, billing audit,
   eligibility, reconciliation, data quality), also plain data;
 - ``tables``: every table behind them, as pandas DataFrames (``--csv`` writes each one);
+  ``details`` and ``tables`` are computed on first use, so showing the stable figures stays cheap;
 - ``_repr_html_()``: the key figures as a table in a notebook.
 
 Stable keys (``to_dict()``), each defined over the deduplicated frames::
