@@ -36,8 +36,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -608,6 +609,11 @@ class CallbackReceiver:
         With no ``public_url``, rebuild the URL from ``X-Forwarded-Proto`` / ``-Host``.
     instance_id, environ, log_level
         File-name id for the log; the environment to read the token from; uvicorn's log level.
+    clock
+        What stamps ``received_at`` (a callable returning an aware UTC datetime); default the
+        wall clock. Against a :class:`~recording_toolkit.sandbox.Sandbox` pass ``sandbox.now``:
+        its recordings carry sandbox time, and turnaround (``received_at`` minus the recording's
+        end) is only meaningful on the same clock.
 
     Examples
     --------
@@ -632,8 +638,10 @@ class CallbackReceiver:
         instance_id: str | None = None,
         environ: Mapping[str, str] | None = None,
         log_level: str = "warning",
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.log_dir = log_dir
+        self._clock = clock
         self._tokens = resolve_auth_tokens(auth_token, environ=environ)
         self._ma_tokens = main_account_token
         if verify and not self._tokens:
@@ -658,7 +666,7 @@ class CallbackReceiver:
         """Open the log and start serving; returns self. Idempotent."""
         if self._server is not None:
             return self
-        log = CallbackLog(self.log_dir, instance_id=self.instance_id)
+        log = CallbackLog(self.log_dir, instance_id=self.instance_id, clock=self._clock)
         try:
             app = create_receiver_app(log, auth_tokens=self._tokens,
                                       main_account_tokens=self._ma_tokens,

@@ -272,6 +272,20 @@ def test_text_that_is_not_unicode_is_refused_not_a_500(tmp_path):
     assert stored_lines(tmp_path / "open") == stored_lines(tmp_path / "signed") == []
 
 
+def test_received_at_comes_from_the_given_clock(tmp_path):
+    """Against a sandbox, received_at must be on the sandbox's clock (turnaround subtracts the
+    recording's end, which is sandbox time)."""
+    from datetime import UTC, datetime
+
+    moment = datetime(2026, 11, 24, 10, 15, 2, 123456, tzinfo=UTC)
+    with CallbackReceiver(tmp_path, verify=False, clock=lambda: moment) as rx:
+        response = httpx.post(rx.recording_callback_url,
+                              data={"recording_id": "r1", "record_url": "https://m/r1.mp3"})
+        assert response.status_code == 200
+    (line,) = stored_lines(tmp_path)
+    assert line["received_at"] == "2026-11-24T10:15:02.123456Z"
+
+
 # -- 413, 404, 405 ------------------------------------------------------------------------------------
 
 def test_body_over_one_mib_is_413_even_without_content_length(receiver, tmp_path):
