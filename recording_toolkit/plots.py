@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +122,24 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], chart: str) -> None:
     if missing:
         raise ValueError(f"{chart}: the frame has no column(s) {missing}; "
                          f"it has {list(frame.columns)}")
+
+
+#: Category labels (failure reasons, conference names) are wrapped at this many characters,
+#: to at most this many lines: a long error text must not squeeze the bars off the figure.
+_LABEL_WIDTH = 28
+_LABEL_LINES = 3
+
+
+def _wrap_label(label: str) -> str:
+    """``label`` on lines of at most :data:`_LABEL_WIDTH` characters, ``…`` past the last."""
+    return "\n".join(textwrap.wrap(label, _LABEL_WIDTH, max_lines=_LABEL_LINES,
+                                   placeholder=" …")) or label
+
+
+def _share(part: int, whole: int) -> str:
+    """``part / whole`` as a whole percentage; "<1%" rather than "0%" for a few of many."""
+    share = part / whole
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
 def _money(currency: str) -> str:
@@ -393,7 +412,8 @@ def plot_transcription_outcomes(frame: pd.DataFrame, *, ax: Axes | None = None) 
 
     ``frame`` is a joined frame (``transcription_status``, ``transcription_error``: every
     outcome) or a transcriptions frame (``error``: transcribed or failed only). Bars take their
-    outcome's colour from :data:`OUTCOME_COLORS`.
+    outcome's colour from :data:`OUTCOME_COLORS`. Failure reasons are wrapped at 28
+    characters (at most three lines), so a long error text leaves the bars and the title room.
     """
     if "transcription_status" in frame.columns:
         _require(frame, ["transcription_status", "transcription_error"],
@@ -407,14 +427,15 @@ def plot_transcription_outcomes(frame: pd.DataFrame, *, ax: Axes | None = None) 
     if not rows:
         return _no_data(ax, "recordings")
     rows = rows[::-1]  # first outcome at the top
-    labels = [label if len(label) <= 60 else label[:59] + "…" for _, label, _ in rows]
+    labels = [_wrap_label(label) for _, label, _ in rows]
     counts = [count for _, _, count in rows]
     bars = ax.barh(labels, counts, color=[OUTCOME_COLORS[outcome] for outcome, _, _ in rows])
     total = sum(counts)
-    ax.bar_label(bars, labels=[f"{c:,} ({c / total:.0%})" for c in counts], padding=3,
+    ax.bar_label(bars, labels=[f"{c:,} ({_share(c, total)})" for c in counts], padding=3,
                  color=_ink(ax), fontsize="small")
     ax.margins(x=0.2)
-    ax.set_title(f"Transcription outcomes of {total:,} recordings")
+    # Short: it is centred over the bars, which the (wrapped) outcome labels leave narrow.
+    ax.set_title(f"Outcomes of {total:,} recordings")
     return ax
 
 

@@ -253,7 +253,7 @@ def test_top_conferences_by_minutes_and_bad_options(joined):
 
 def test_outcomes_split_failures_by_reason_with_the_shared_colours(joined):
     ax = plots.plot_transcription_outcomes(joined)
-    labels = [t.get_text() for t in ax.get_yticklabels()][::-1]
+    labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()][::-1]
     assert labels == ["Transcribed", f"Failed: {rules.ERROR_TOO_LONG}",
                       f"Failed: {rules.ERROR_TOO_SHORT}", "Pending", "Not requested"]
     bars = ax.containers[0].patches[::-1]
@@ -262,6 +262,44 @@ def test_outcomes_split_failures_by_reason_with_the_shared_colours(joined):
     expected = ["transcribed", "failed", "failed", "pending", "not_requested"]
     assert colours == [plots.OUTCOME_COLORS[o].lower() for o in expected]
     assert ax.get_xlabel() == "Recordings"
+
+
+def _inside_figure(fig, artist) -> bool:
+    box, frame = artist.get_window_extent(), fig.bbox
+    return (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
+            and box.y1 <= frame.y1)
+
+
+@pytest.mark.parametrize("size", [(6.0, 3.04), (7.0, 4.0), (9.0, 4.0)])  # dashboard, report
+def test_outcomes_with_long_failure_reasons_keep_title_and_labels_inside(joined, size):
+    many = joined.assign(transcription_status="failed",
+                         transcription_error=rules.ERROR_TOO_LONG)
+    many = schema.coerce(pd.concat([many] * 3000, ignore_index=True), schema.JOINED)
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    plots.plot_transcription_outcomes(many, ax=ax)
+    fig.canvas.draw()
+    assert _inside_figure(fig, ax.title)
+    assert ax.get_title() == "Outcomes of 21,000 recordings"
+    (label,) = ax.get_yticklabels()
+    lines = label.get_text().split("\n")
+    assert len(lines) > 1 and max(map(len, lines)) <= 28
+    assert " ".join(lines) == f"Failed: {rules.ERROR_TOO_LONG}"
+    assert _inside_figure(fig, label)
+
+
+def test_outcomes_wrap_a_very_long_reason_to_three_lines():
+    reason = "Upstream transcription engine rejected the audio " * 4
+    frame = pd.DataFrame({"error": [reason]})
+    label = plots.plot_transcription_outcomes(frame).get_yticklabels()[0].get_text()
+    assert label.count("\n") == 2 and label.endswith("…")
+    assert label.startswith("Failed: Upstream")
+
+
+def test_outcomes_say_a_rare_outcome_is_under_one_percent(joined):
+    rows = pd.concat([joined[joined["transcription_status"] == "transcribed"]] * 100
+                     + [joined[joined["transcription_status"] == "pending"]], ignore_index=True)
+    ax = plots.plot_transcription_outcomes(schema.coerce(rows, schema.JOINED))
+    assert [t.get_text() for t in ax.texts] == ["300 (100%)", "1 (<1%)"][::-1]
 
 
 def test_outcomes_from_a_transcriptions_frame(transcriptions):
