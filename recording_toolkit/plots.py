@@ -160,6 +160,62 @@ def _day_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _readable_log_ticks(vmin: float, vmax: float) -> list[float]:
+    """Tick values for a logarithmic axis from ``vmin`` to ``vmax`` that read as plain numbers.
+
+    1-2-5 in each decade (1, 2, 5, 10, 20, ...); only the powers of ten when that gives more
+    than ten ticks; 1-9 when 1-2-5 gives fewer than three; evenly spaced round numbers when
+    the range spans less than that (e.g. 11 to 13 minutes).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    low, high = sorted((vmin, vmax))
+    if not high > 0:
+        return []
+    low = low if low > 0 else high / 1e3
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+
+    def within(subs: Sequence[float]) -> list[float]:
+        values = (float(f"{s * 10.0 ** e:.12g}") for e in decades for s in subs)
+        return [v for v in values if low <= v <= high]
+
+    ticks = within((1, 2, 5))
+    if len(ticks) > 10:
+        ticks = within((1,))
+        step = math.ceil(len(ticks) / 10)
+        ticks = ticks[::step]
+    elif len(ticks) < 3:
+        ticks = within(range(1, 10))
+        if len(ticks) < 3:
+            ticks = [v for v in MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10])
+                     .tick_values(low, high) if v > 0]
+    return ticks
+
+
+def _plain_number(value: float, _pos: Any = None) -> str:
+    """``value`` as people write it: 0.5, 2, 10, 1,000 (no powers of ten, no exponents)."""
+    if value >= 1 and value == round(value):
+        return f"{value:,.0f}"
+    return f"{value:.6g}" if value >= 1e-4 else f"{value:.1e}"
+
+
+def _readable_log_axis(axis: Any) -> None:
+    """A logarithmic ``axis`` whose ticks read 1, 2, 5, 10, 20 (not 1.1x10^1): major ticks
+    from :func:`_readable_log_ticks`, plain labels, unlabelled minor ticks."""
+    from matplotlib.ticker import FuncFormatter, Locator, NullFormatter
+
+    class ReadableLogLocator(Locator):
+        def __call__(self) -> list[float]:
+            return self.tick_values(*self.axis.get_view_interval())
+
+        def tick_values(self, vmin: float, vmax: float) -> list[float]:
+            return _readable_log_ticks(vmin, vmax)
+
+    axis.set_major_locator(ReadableLogLocator())
+    axis.set_major_formatter(FuncFormatter(_plain_number))
+    axis.set_minor_formatter(NullFormatter())
+
+
 # The figures a chart shows come from recording_toolkit.analytics (one place for each); these
 # helpers only shape them for drawing.
 
@@ -294,9 +350,7 @@ def plot_duration_distribution(recordings: pd.DataFrame, *, ax: Axes | None = No
         low, high = minutes.min(), minutes.max()
         edges = np.geomspace(low, high if high > low else low * 10, bins + 1)
         ax.set_xscale("log")
-        from matplotlib.ticker import FuncFormatter
-
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        _readable_log_axis(ax.xaxis)
     else:
         edges = bins
     ax.hist(minutes, bins=edges, color=SERIES_COLORS["distribution"], edgecolor="none")
@@ -468,6 +522,7 @@ def plot_turnaround(joined: pd.DataFrame, *, ax: Axes | None = None,
                    label=f"{share:.0%} within {mark:g} min")
     if log:
         ax.set_xscale("log")
+        _readable_log_axis(ax.xaxis)
     else:
         # The long tail would squeeze the part that matters: show up to the 99th percentile,
         # and at least a little beyond the last mark.

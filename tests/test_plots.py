@@ -206,6 +206,31 @@ def test_duration_histogram_log_scale_spaces_bins_evenly_on_the_log_axis(recordi
     assert edges[0] == pytest.approx(4_000 / 60_000)
 
 
+def _visible_tick_texts(ax, minor: bool = False) -> list[str]:
+    ax.figure.canvas.draw()
+    low, high = ax.get_xlim()
+    return [t.get_text() for t in ax.get_xticklabels(minor=minor)
+            if low <= t.get_position()[0] <= high and t.get_text()]
+
+
+@pytest.mark.parametrize(("ms", "ticks"), [
+    ([66_000, 120_000, 300_000, 540_000], ["1", "2", "5"]),      # 1.1 to 9 minutes
+    ([660_000, 700_000, 800_000], ["11", "12", "13"]),           # 11 to 13.3 minutes
+    ([1_000, 18_000_000], ["0.1", "1", "10", "100"]),            # a second to five hours
+])
+def test_duration_log_axis_reads_as_plain_minutes(ms, ticks):
+    recordings = schema.coerce(pd.DataFrame({"recording_duration_ms": ms}), schema.RECORDINGS)
+    ax = plots.plot_duration_distribution(recordings, log=True)
+    assert _visible_tick_texts(ax) == ticks
+    assert _visible_tick_texts(ax, minor=True) == []  # no "2x10^0" between them
+
+
+def test_turnaround_log_axis_reads_as_plain_minutes(joined):
+    ax = plots.plot_turnaround(joined, log=True)  # 1 to 40 minutes
+    assert _visible_tick_texts(ax) == ["1", "2", "5", "10", "20"]
+    assert _visible_tick_texts(ax, minor=True) == []
+
+
 def test_minutes_per_day_has_recorded_and_billed_bars_for_every_day(recordings):
     ax = plots.plot_minutes_per_day(recordings)
     recorded, billed = ax.containers
