@@ -216,6 +216,17 @@ def _readable_log_axis(axis: Any) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def _legend_above_bars(ax: Axes, tallest: float, **options: Any) -> None:
+    """A one-row legend in a band left free above the tallest bar.
+
+    With few bars any corner may hold one reaching the top; the band (a quarter of the axes
+    height) is where ``loc="best"`` then finds room. The legend's frame takes the axes
+    colour, so a reference line passing under it does not cross its text, on any style.
+    """
+    ax.set_ylim(0, max(tallest, 1) / 0.75)
+    ax.legend(loc="best", ncols=2, framealpha=0.9, edgecolor="none", **options)
+
+
 # The figures a chart shows come from recording_toolkit.analytics (one place for each); these
 # helpers only shape them for drawing.
 
@@ -353,14 +364,15 @@ def plot_duration_distribution(recordings: pd.DataFrame, *, ax: Axes | None = No
         _readable_log_axis(ax.xaxis)
     else:
         edges = bins
-    ax.hist(minutes, bins=edges, color=SERIES_COLORS["distribution"], edgecolor="none")
+    counts, _, _ = ax.hist(minutes, bins=edges, color=SERIES_COLORS["distribution"],
+                           edgecolor="none")
     if marks:
         for q, style in ((0.5, "--"), (0.95, ":")):
             value = float(minutes.quantile(q))
             name = "median" if q == 0.5 else "p95"
             ax.axvline(value, color=_ink(ax), linestyle=style, linewidth=1,
                        label=f"{name} {value:.1f} min")
-        ax.legend(frameon=False)
+        _legend_above_bars(ax, float(counts.max()))
     ax.set_title(f"Duration of {len(minutes):,} recordings")
     return ax
 

@@ -231,6 +231,26 @@ def test_turnaround_log_axis_reads_as_plain_minutes(joined):
     assert _visible_tick_texts(ax, minor=True) == []
 
 
+def _bars_under_legend(ax) -> list:
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    return [p for p in ax.patches
+            if p.get_height() > 0 and p.get_window_extent().overlaps(legend)]
+
+
+@pytest.mark.parametrize("ms", [
+    [290_000, 1_116_000, 5_856_000],             # three recordings, a bar in every corner
+    [60_000, 61_000, 62_000, 3_000_000],         # the tallest bar at the left
+    [60_000, 3_000_000, 3_010_000, 3_020_000],   # the tallest bar at the right
+])
+def test_duration_legend_covers_no_bar(ms):
+    recordings = schema.coerce(pd.DataFrame({"recording_duration_ms": ms}), schema.RECORDINGS)
+    for log in (True, False):
+        ax = plots.plot_duration_distribution(recordings, log=log)
+        assert [t.get_text() for t in ax.get_legend().get_texts()][0].startswith("median")
+        assert _bars_under_legend(ax) == [], log
+
+
 def test_minutes_per_day_has_recorded_and_billed_bars_for_every_day(recordings):
     ax = plots.plot_minutes_per_day(recordings)
     recorded, billed = ax.containers
