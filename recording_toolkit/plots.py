@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from . import analytics
+from .analytics.billing import DEFAULT_TOLERANCE
 from .config import RateCard
 
 if TYPE_CHECKING:
@@ -301,16 +302,31 @@ def _turnaround_minutes(joined: pd.DataFrame) -> pd.Series:
     return analytics.turnaround_seconds(joined) / 60
 
 
-def _billing_audit(frame: pd.DataFrame) -> pd.DataFrame:
+def _is_audit(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is already :func:`analytics.billing_audit`'s result."""
+    return "expected_charge" in frame.columns
+
+
+def _billing_audit(frame: pd.DataFrame, tolerance: float | None) -> pd.DataFrame:
     """Per transcription: the expected charge (rate x billed minutes; nothing for a failed
-    transcription) and the charged one."""
-    if "recording_duration_ms" in frame.columns:
+    transcription), the charged one, and whether they differ by more than ``tolerance``
+    (None: an audit frame's own ``mismatch``, else the analytics' default tolerance)."""
+    if _is_audit(frame):
+        audit = frame
+    elif "recording_duration_ms" in frame.columns:
         audit = analytics.billing_audit(*_joined_parts(frame))
     else:
         audit = analytics.billing_audit(frame)
-    out = pd.DataFrame({"expected": audit["expected_charge"],
-                        "charged": audit["transcription_charge"]}).dropna()
-    return out.astype(float)
+    out = pd.DataFrame({"expected": audit["expected_charge"].astype("Float64"),
+                        "charged": audit["transcription_charge"].astype("Float64")})
+    keep = out.notna().all(axis=1).to_numpy(dtype=bool)
+    out = out[keep].astype(float)
+    if tolerance is None and "mismatch" in audit.columns:
+        off = audit["mismatch"][keep].astype(bool).to_numpy()
+    else:
+        limit = DEFAULT_TOLERANCE if tolerance is None else tolerance
+        off = ((out["charged"] - out["expected"]).abs() > limit).to_numpy()
+    return out.assign(mismatch=off)
 
 
 def _storage_projection(recordings: pd.DataFrame, *, months: int, rates: RateCard,
@@ -549,29 +565,55 @@ def plot_turnaround(joined: pd.DataFrame, *, ax: Axes | None = None,
 
 
 def plot_billing_audit(frame: pd.DataFrame, *, ax: Axes | None = None,
-                       tolerance: float = 0.005, currency: str = "USD") -> Axes:
+                       tolerance: float | None = None, currency: str = "USD") -> Axes:
     """Expected against charged transcription cost, one marker per distinct pair.
 
     The expected charge is ``transcription_rate`` x billed minutes (whole minutes rounded up, at
     least one) of the recording (``recording_duration_ms`` of a joined frame, else the
-    callback's ``duration``); a failed transcription is expected to cost nothing. Points on the diagonal are billed as expected; those further off
-    than ``tolerance`` are drawn in the failure colour. Marker area grows with the number of
-    transcriptions at that point.
+    callback's ``duration``); a failed transcription is expected to cost nothing. Points on
+    the diagonal are billed as expected; mismatches are drawn in the failure colour. Marker
+    area grows with the number of transcriptions at that point.
+
+    Parameters
+    ----------
+    frame
+        A joined frame (``load.join_recordings``), a transcriptions frame, or the result of
+        :func:`analytics.billing_audit` (``expected_charge``, ``transcription_charge``).
+    tolerance
+        Charges further than this from the expected one are mismatches. None: an audit
+        frame's own ``mismatch`` column (the tolerance it was computed with), else
+        :data:`analytics.billing.DEFAULT_TOLERANCE`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from recording_toolkit import analytics
+    >>> tr = pd.DataFrame({"recording_id": ["a", "b"], "transcription_rate": [0.05, 0.05],
+    ...                    "transcription_charge": [0.10, 0.70], "duration": [90, 600],
+    ...                    "error": [None, None]})
+    >>> ax = plot_billing_audit(analytics.billing_audit(tr))
+    >>> [t.get_text() for t in ax.get_legend().get_texts()][:2]
+    ['As expected (1)', 'Mismatch (1)']
     """
-    _require(frame, ["transcription_rate", "transcription_charge"], "plot_billing_audit")
-    if "recording_duration_ms" in frame.columns:
-        _require(frame, ["transcription_error"], "plot_billing_audit")
+    if _is_audit(frame):
+        _require(frame, ["expected_charge", "transcription_charge"], "plot_billing_audit")
     else:
-        _require(frame, ["duration", "error"], "plot_billing_audit")
+        _require(frame, ["transcription_rate", "transcription_charge"], "plot_billing_audit")
+        if "recording_duration_ms" in frame.columns:
+            _require(frame, ["transcription_error"], "plot_billing_audit")
+        else:
+            _require(frame, ["duration", "error"], "plot_billing_audit")
+    if tolerance is not None and tolerance < 0:
+        raise ValueError(f"tolerance: {tolerance!r} must be >= 0")
     ax = _axes(ax, figsize=(5.5, 5.0))
     money = _money(currency)
     ax.set_xlabel(f"Expected charge ({money})")
     ax.set_ylabel(f"Charged ({money})")
-    audit = _billing_audit(frame)
+    audit = _billing_audit(frame, tolerance)
     if audit.empty:
         return _no_data(ax, "charged transcriptions")
     pairs = audit.round(6).value_counts().rename("count").reset_index()
-    off = (pairs["charged"] - pairs["expected"]).abs() > tolerance
+    off = pairs["mismatch"]
     scale = 200 / math.sqrt(pairs["count"].max())
     for mismatch, outcome, name in ((False, "transcribed", "As expected"),
                                     (True, "failed", "Mismatch")):

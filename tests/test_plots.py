@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from recording_toolkit import plots, rules, schema  # noqa: E402
+from recording_toolkit import analytics, plots, rules, schema  # noqa: E402
 from recording_toolkit.config import RateCard  # noqa: E402
 
 UTC = "UTC"
@@ -390,6 +390,32 @@ def test_billing_audit_from_transcriptions_uses_the_callback_duration(transcript
     assert sorted(map(tuple, matches.get_offsets().tolist())) == [(0.0, 0.0), (0.05, 0.05),
                                                                    (0.1, 0.1)]
     assert mismatches.get_offsets().tolist() == [[0.5, 0.7]]
+
+
+def test_billing_audit_takes_the_audit_frame_itself(joined, recordings, transcriptions):
+    audit = analytics.billing_audit(transcriptions, recordings)
+    from_audit = plots.plot_billing_audit(audit)
+    from_joined = plots.plot_billing_audit(joined)
+    assert [t.get_text() for t in from_audit.get_legend().get_texts()] == [
+        "As expected (4)", "Mismatch (1)", "charged = expected"]
+    for drawn, expected in zip(from_audit.collections, from_joined.collections, strict=True):
+        assert sorted(map(tuple, drawn.get_offsets().tolist())) == sorted(
+            map(tuple, expected.get_offsets().tolist()))
+    assert from_audit.get_title() == "Billing audit of 5 transcriptions"
+
+
+def test_billing_audit_frame_keeps_its_own_tolerance_unless_one_is_given(transcriptions):
+    # r2 is 0.20 over: within a 0.25 tolerance the audit says it matches, and so does the chart.
+    lenient = analytics.billing_audit(transcriptions, tolerance=0.25)
+    ax = plots.plot_billing_audit(lenient)
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == [
+        "As expected (5)", "Mismatch (0)"]
+    ax = plots.plot_billing_audit(lenient, tolerance=0.01)
+    assert ax.collections[1].get_offsets().tolist() == [[0.5, 0.7]]
+    with pytest.raises(ValueError, match="tolerance"):
+        plots.plot_billing_audit(lenient, tolerance=-1)
+    with pytest.raises(ValueError, match=r"plot_billing_audit.*transcription_charge"):
+        plots.plot_billing_audit(lenient.drop(columns=["transcription_charge"]))
 
 
 def test_billing_audit_draws_equal_pairs_as_one_bigger_marker(transcriptions):
