@@ -14,11 +14,16 @@ from typing import Any
 
 import uvicorn
 
+from .errors import ConfigurationError
+
 __all__ = ["BackgroundServer", "bind_socket"]
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A listening-ready TCP socket bound to ``host:port`` (``port=0``: a free one)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(f"port: {port!r} is not a port number (0 to 65535; 0 picks a"
+                                 " free one)")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

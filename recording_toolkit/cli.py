@@ -1,13 +1,16 @@
 """The ``recording-toolkit`` command: a thin dispatcher over :mod:`recording_toolkit.commands`.
 
-Errors the toolkit raises on purpose end the command with a one-line message on stderr and exit
-code 1; usage errors exit 2 (argparse's convention).
+Errors the toolkit raises on purpose, and operating-system errors (a file that cannot be
+written, a folder that does not exist), end the command with a one-line message on stderr and
+exit code 1; usage errors exit 2 (argparse's convention); a closed pipe (``... | head``) ends it
+quietly with 141, as for other command-line tools.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -48,9 +51,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RecordingToolkitError as exc:
         print(f"recording-toolkit {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader went away (``... | head``): stop quietly, as command-line tools do
+        _silence_stdout()
+        return 141
+    except OSError as exc:
+        print(f"recording-toolkit {args.command}: error: {describe_os_error(exc)}",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"recording-toolkit {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An operating-system error as one line naming the file: ``reports/x.html: Permission
+    denied``.
+
+    Examples
+    --------
+    >>> describe_os_error(FileNotFoundError(2, "No such file or directory", "/proc/x/r.html"))
+    '/proc/x/r.html: No such file or directory'
+    """
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    where = os.fspath(exc.filename)
+    if exc.filename2 is not None:
+        where += f" -> {os.fspath(exc.filename2)}"
+    return f"{where}: {reason}"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file descriptor (tests)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -266,6 +266,9 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
 
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise ConfigurationError(f"count: {count!r} is not a whole number >= 1")
+    if (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout) or timeout <= 0):
+        raise ConfigurationError(f"timeout: {timeout!r} is not a number of seconds > 0")
     conferences = conferences or max(1, min(36, round(count / 6)))
     if not isinstance(conferences, int) or conferences < 1:
         raise ConfigurationError(f"conferences: {conferences!r} is not a whole number >= 1")
@@ -301,7 +304,7 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
                         receiver_counts=receiver.counts.snapshot(), requested=count,
                         started=started, seconds=time.monotonic() - began,
                         files={"log_dir": log_dir, "journal": journal_path, **files})
-    _print_summary(result, stream)
+    _print_summary(result, stream, currency=sandbox.config.rates.currency)
     return result
 
 
@@ -339,7 +342,8 @@ def _report(out_dir: Path, sandbox: Sandbox, truth: dict[str, Any]
     from .report import summarize, write_html
 
     result = load_callbacks(out_dir / "callbacks", progress=False)
-    journal = load_journal(out_dir / "journal.jsonl")
+    journal_path = out_dir / "journal.jsonl"
+    journal = load_journal(journal_path) if journal_path.exists() else None  # nothing started
     summary = summarize(result, rates=sandbox.config.rates, journal=journal)
     files = {"summary": out_dir / "summary.json", "report": out_dir / "report.html",
              "ground_truth": out_dir / "ground_truth.json"}
@@ -349,14 +353,14 @@ def _report(out_dir: Path, sandbox: Sandbox, truth: dict[str, Any]
     return summary.to_dict(), files
 
 
-def _print_summary(result: DemoResult, stream: TextIO) -> None:
+def _print_summary(result: DemoResult, stream: TextIO, *, currency: str) -> None:
     truth = result.ground_truth
     sent = truth["callbacks"]
     lines = [
         "",
         f"recording-toolkit demo: {result.started} of {result.requested} recordings started"
         f" in {result.seconds:.1f} s",
-        *_summary_lines(result.summary),
+        *_summary_lines(result.summary, currency=currency),
         f"  sandbox:       {sent['recording']['delivered']} recording and"
         f" {sent['transcription']['delivered']} transcription callbacks delivered,"
         f" {sent['recording']['dropped'] + sent['transcription']['dropped']} dropped,"
@@ -370,12 +374,14 @@ def _print_summary(result: DemoResult, stream: TextIO) -> None:
     print("\n".join(lines), file=stream, flush=True)
 
 
-def _summary_lines(summary: Mapping[str, Any]) -> list[str]:
+def _summary_lines(summary: Mapping[str, Any], *, currency: str = "") -> list[str]:
     """The report's headline figures, readably (``summary`` is ``Summary.to_dict()``)."""
     source, rec, tx = summary["source"], summary["recordings"], summary["transcriptions"]
     seconds, turnaround = rec["duration_seconds"], tx["turnaround_seconds"]
     formats = ", ".join(f"{count:,} {name}" for name, count in rec["by_format"].items())
     errors = "; ".join(f"{count:,} x {text!r}" for text, count in tx["errors"].items()) or "none"
+
+    charged = tx["charge_total"]
 
     def minutes(value: float | None) -> str:
         return "n/a" if value is None else f"{value / 60:.1f} min"
@@ -397,5 +403,6 @@ def _summary_lines(summary: Mapping[str, Any]) -> list[str]:
         f"  errors:        {errors}",
         f"  turnaround:    median {minutes(turnaround['median'])},"
         f" p95 {minutes(turnaround['p95'])} from recording end to transcript",
-        f"  charged:       {tx['charge_total']:,.2f} for transcription",
+        f"  charged:       {' '.join(filter(None, [f'{charged:,.2f}', currency]))}"
+        " for transcription",
     ]

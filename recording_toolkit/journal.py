@@ -39,6 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigurationError
+
 __all__ = ["JOURNAL_OPTION_KEYS", "RequestJournal", "format_time", "journal_record"]
 
 #: The keys of a line's ``options`` object, in order (all present; null when not given).
@@ -100,6 +102,29 @@ class RequestJournal:
         self._lock = threading.Lock()
         self._closed = False
 
+    def open(self) -> RequestJournal:
+        """Create the file (and its folder) now instead of on the first append; returns self.
+
+        Raises :class:`~recording_toolkit.errors.ConfigurationError` naming the path when it
+        cannot be written, so a command can refuse to send a request whose outcome it could
+        not record.
+        """
+        with self._lock:
+            if self._closed:
+                raise ValueError(f"request journal {os.fspath(self.path)!r} is closed")
+            if self._fd is None:
+                try:
+                    self._fd = self._open_file()
+                except OSError as exc:
+                    raise ConfigurationError(
+                        f"journal {os.fspath(self.path)!r}: cannot write it:"
+                        f" {exc.strerror or exc}") from None
+        return self
+
+    def _open_file(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
     def append(self, record: Mapping[str, Any]) -> None:
         """Write one line (``record`` as compact JSON, UTF-8, ``\\n``-terminated)."""
         data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -108,8 +133,7 @@ class RequestJournal:
             if self._closed:
                 raise ValueError(f"request journal {os.fspath(self.path)!r} is closed")
             if self._fd is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                self._fd = self._open_file()
             view = memoryview(data)
             while view:
                 written = os.write(self._fd, view)

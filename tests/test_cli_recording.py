@@ -15,7 +15,7 @@ from plivo_fake import TOKEN, FakePlivo, answer, assert_no_token, started
 from recording_toolkit._server import BackgroundServer
 from recording_toolkit.cli import build_parser, main
 from recording_toolkit.commands.recording import run_start, run_stop
-from recording_toolkit.errors import NotFoundError, ValidationError
+from recording_toolkit.errors import ConfigurationError, NotFoundError, ValidationError
 
 AUTH_ID = "MATESTACCOUNT0000001"
 ENV = {"PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN}
@@ -67,9 +67,10 @@ def test_errors_propagate_to_the_dispatcher():
     fake = FakePlivo(answer(404, {"api_id": "a", "error": "conference not found"}))
     with pytest.raises(NotFoundError):
         run_start(parse("start", "x"), environ=ENV, transport=fake.transport, out=io.StringIO())
-    with pytest.raises(ValidationError, match="transcription_type"):
+    with pytest.raises(ValidationError, match="--transcribe: needs --transcription-url"):
         run_start(parse("start", "x", "--transcribe"), environ=ENV, transport=fake.transport,
                   out=io.StringIO())
+    assert len(fake.requests) == 1  # the invalid one was never sent
 
 
 def test_usage_errors_exit_2(capsys):
@@ -88,10 +89,60 @@ def test_failures_are_one_line_and_exit_1(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
-    assert captured.err.startswith("recording-toolkit start: error: transcription_url: ")
+    assert captured.err.startswith("recording-toolkit start: error: --transcription-url: is only"
+                                   " used with --transcribe")
     monkeypatch.delenv("PLIVO_AUTH_ID")
     assert main(["stop", "x"]) == 1
     assert "PLIVO_AUTH_ID" in capsys.readouterr().err
+
+
+def test_an_unwritable_journal_is_refused_before_anything_is_sent(tmp_path, capsys):
+    fake = FakePlivo(answer(202, {"api_id": "a", "message": "conference recording started",
+                                  "recording_id": "r", "url": "https://m/r.mp3"}))
+    (tmp_path / "taken").mkdir()
+    for journal in (tmp_path / "taken", tmp_path / "file.txt" / "journal.jsonl"):
+        if journal.parent.name == "file.txt":
+            journal.parent.write_text("not a folder")
+        with pytest.raises(ConfigurationError, match=f"journal {str(journal)!r}: cannot write"):
+            run_start(parse("start", "x", "--journal", str(journal)), environ=ENV,
+                      transport=fake.transport, out=io.StringIO())
+    assert fake.requests == []
+    good = tmp_path / "logs" / "journal.jsonl"  # a missing folder is made, as for the log
+    run_start(parse("start", "x", "--journal", str(good)), environ=ENV,
+              transport=fake.transport, out=io.StringIO())
+    assert json.loads(good.read_text())["recording_id"] == "r"
+
+
+def test_operating_system_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    from recording_toolkit import cli
+
+    def fails(args):
+        raise IsADirectoryError(21, "Is a directory", str(tmp_path))
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _parser_running(fails))
+    assert cli.main(["anything"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"recording-toolkit anything: error: {tmp_path}: Is a directory\n"
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    from recording_toolkit import cli
+
+    def fails(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "build_parser", lambda: _parser_running(fails))
+    assert cli.main(["anything"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def _parser_running(func):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="recording-toolkit")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("anything").set_defaults(func=func)
+    return parser
 
 
 def _plivo_like_app():

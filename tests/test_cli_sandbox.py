@@ -72,12 +72,12 @@ def test_generated_credentials_are_plivo_shaped():
         thread.join(20)
     assert re.fullmatch(r"MA[A-Z0-9]{18}", banner_value(text, "auth id"))
     assert len(banner_value(text, "auth token")) == 40
-    assert "drop_rate=0.01" in text
+    assert "faults:      api_error=0.02, drop=0.01, duplicate=0.03, delay=0.05" in text
 
 
 def test_bad_options_are_reported(capsys):
     assert main(["sandbox", "--port", "0", "--faults", "drop=7"]) == 1
-    assert "drop_rate" in capsys.readouterr().err
+    assert "error: faults: drop: 7.0 is not a rate from 0 to 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         build_parser().parse_args(["sandbox", "--rate-limit", "lots"])
     assert build_parser().parse_args(["sandbox", "--rate-limit", "300/5"]).rate_limit == (300, 5.0)

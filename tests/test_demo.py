@@ -74,7 +74,7 @@ def test_prints_the_headline_figures(demo):
     assert f"{s['recordings']['count']:,} in {s['recordings']['conferences']:,} conferences" in text
     assert f"{s['recordings']['billed_minutes']:,} billed" in text
     assert f"{s['transcriptions']['received']:,} received" in text
-    assert f"{s['transcriptions']['charge_total']:,.2f} for transcription" in text
+    assert f"{s['transcriptions']['charge_total']:,.2f} USD for transcription" in text
     assert "report.html" in text
     assert result.ground_truth["api"]  # the sandbox's own account is part of the result
 
@@ -104,3 +104,10 @@ def test_command_line(tmp_path, capsys):
     assert "5 of 5 recordings started" in capsys.readouterr().out
     assert main(["demo", "--count", "0", "--out", str(tmp_path / "e")]) == 1
     assert "count: 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("timeout", [0, -5, float("nan")])
+def test_a_timeout_that_leaves_no_time_is_refused(tmp_path, timeout):
+    with pytest.raises(ConfigurationError, match="timeout: .* is not a number of seconds > 0"):
+        run_demo(count=3, timeout=timeout, out=tmp_path / "d", progress=False,
+                 stream=io.StringIO())

@@ -618,8 +618,11 @@ def test_faults_are_off_by_default_and_parse_from_text():
     parsed = Faults.parse("light,drop=0.1,statuses=500/429,latency_ms=5-9")
     assert parsed.drop_rate == 0.1 and parsed.duplicate_rate == 0.03
     assert parsed.api_error_statuses == (500, 429) and parsed.latency_ms == (5.0, 9.0)
-    for bad in ("drop=2", "nonsense", "statuses=418", "latency_ms=9-5", "weird=1"):
-        with pytest.raises(ConfigurationError):
+    assert Faults.parse(parsed.describe()) == parsed  # the banner's text reads back
+    for bad, message in (("drop=2", "faults: drop: 2.0 is not a rate"),
+                         ("nonsense", "faults: "), ("statuses=418", "faults: statuses: (418,)"),
+                         ("latency_ms=9-5", "faults: latency_ms: "), ("weird=1", "unknown key")):
+        with pytest.raises(ConfigurationError, match=re.escape(message)):
             Faults.parse(bad)
 
 

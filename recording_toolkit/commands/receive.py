@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import port_number
+
 __all__ = ["register", "run"]
 
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
@@ -29,7 +31,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8000,
+    parser.add_argument("--port", type=port_number, default=8000,
                         help="port to listen on; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--log-dir", default=None,
                         help="callback log folder (default: $RECORDING_TOOLKIT_DATA_DIR/callbacks,"

@@ -64,9 +64,19 @@ def register(subparsers: Any) -> None:
 def _client(args: argparse.Namespace, environ: Mapping[str, str] | None,
             transport: Any, **options: Any) -> Any:
     from ..client import RecordingClient
+    from ..journal import RequestJournal
 
-    return RecordingClient(args.auth_id, None, base_url=args.base_url, timeout=args.timeout,
-                           journal=args.journal, environ=environ, transport=transport, **options)
+    client = RecordingClient(args.auth_id, None, base_url=args.base_url, timeout=args.timeout,
+                             environ=environ, transport=transport, **options)
+    if args.journal is not None:
+        # open it before sending: a start whose outcome cannot be journalled is not sent
+        try:
+            journal = RequestJournal(args.journal).open()
+        except BaseException:
+            client.close()
+            raise
+        client.journal, client._owns_journal = journal, True
+    return client
 
 
 def _print(data: Mapping[str, Any], out: Any) -> None:
@@ -76,6 +86,14 @@ def _print(data: Mapping[str, Any], out: Any) -> None:
 def run_start(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
               transport: Any = None, out: Any = None) -> int:
     """Start the recording and print the result; errors propagate to the dispatcher."""
+    from ..errors import ValidationError
+
+    if args.transcription_url and not args.transcribe:
+        raise ValidationError("--transcription-url", "is only used with --transcribe (Plivo"
+                              " posts the transcript there); add --transcribe")
+    if args.transcribe and not args.transcription_url:
+        raise ValidationError("--transcribe", "needs --transcription-url URL: where Plivo posts"
+                              " the transcript")
     with _client(args, environ, transport, retry_unsafe=args.retry_unsafe) as client:
         result = client.start_recording(
             args.conference, file_format=args.file_format,

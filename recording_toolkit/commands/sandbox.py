@@ -12,6 +12,8 @@ import sys
 import threading
 from typing import Any
 
+from . import port_number
+
 __all__ = ["register", "run"]
 
 
@@ -42,7 +44,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8100,
+    parser.add_argument("--port", type=port_number, default=8100,
                         help="port to listen on; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--auth-id", default=None,
                         help="the account id clients use (default: a generated MA... id)")

@@ -157,7 +157,15 @@ class Faults:
                     values[name] = float(text)
             except ValueError:
                 raise ConfigurationError(f"faults: {key}={text!r} is not a valid value") from None
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ConfigurationError as exc:
+            # name the key of the spec the user wrote, not the field it sets
+            message = str(exc)
+            for key, name in cls._KEYS.items():
+                if message.startswith(f"{name}:"):
+                    raise ConfigurationError(f"faults: {key}{message[len(name):]}") from None
+            raise
 
     def changed_fields(self) -> dict[str, Any]:
         """The fields that differ from the defaults."""
@@ -166,11 +174,28 @@ class Faults:
                 if getattr(self, f.name) != getattr(default, f.name)}
 
     def describe(self) -> str:
-        """A one-line summary (``none`` when nothing is injected)."""
-        changed = self.changed_fields()
+        """The faults as a ``--faults`` spec (``none`` when nothing is injected): what the
+        sandbox command prints, and what :meth:`parse` reads back.
+
+        >>> Faults.parse("drop=0.1,statuses=503/429,latency_ms=5-20").describe()
+        'statuses=503/429, latency_ms=5-20, drop=0.1'
+        >>> spec = Faults.parse("heavy").describe()
+        >>> Faults.parse(spec) == Faults.parse("heavy")
+        True
+        """
         if not self.enabled:
             return "none"
-        return ", ".join(f"{k}={v}" for k, v in changed.items())
+        keys = {name: key for key, name in self._KEYS.items()}
+
+        def text(value: Any) -> str:
+            if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+                return "/".join(str(v) for v in value)
+            if isinstance(value, tuple):
+                return "-".join(f"{v:g}" for v in value)
+            return f"{value:g}" if isinstance(value, float) else str(value)
+
+        return ", ".join(f"{keys[name]}={text(value)}"
+                         for name, value in self.changed_fields().items())
 
 
 #: Named fault mixes for the CLI (``--faults light``).
