@@ -161,6 +161,67 @@ def _day_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+#: At most this many labelled days on a per-day chart; beyond it, Mondays (every week or few).
+_MAX_DAY_TICKS = 10
+#: Per-day charts of fewer days are shown this many days wide, so a lone day's bars stay bars.
+_MIN_DAYS_SHOWN = 3
+
+
+def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
+                  series: Sequence[tuple[Any, str, str]]) -> None:
+    """Bars for each UTC day of ``days``, ``(values, colour, label)`` side by side within it.
+
+    The bars of a day fill the middle 80% of it and never cross into the next; the day's
+    one tick sits under their middle, labelled with the day (``Wed 25 Nov``; ``25 Nov`` past a
+    week), the year beside the axis. With one or two days the axis still spans three, and
+    there are no hour ticks: the chart is per day.
+    """
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FixedLocator
+
+    ax.xaxis_date()
+    starts = mdates.date2num(days.to_pydatetime())
+    width = 0.8 / len(series)
+    for i, (values, colour, label) in enumerate(series):
+        ax.bar(starts + 0.1 + width * (i + 0.5), values, width=width, color=colour, label=label)
+    centres = starts + 0.5
+    if len(days) <= _MAX_DAY_TICKS:
+        labelled = centres
+    else:
+        mondays = centres[np.asarray(days.day_of_week) == 0]
+        if len(mondays) == 0:  # more than ten days always holds a Monday; kept for safety
+            mondays = centres[:1]
+        labelled = mondays[::math.ceil(len(mondays) / _MAX_DAY_TICKS)]
+    ax.xaxis.set_major_locator(FixedLocator(labelled))
+    ax.xaxis.set_minor_locator(FixedLocator(np.setdiff1d(centres, labelled)))
+    ax.xaxis.set_major_formatter(_day_formatter(weekday=len(days) <= 7))
+    pad = max(0.0, (_MIN_DAYS_SHOWN - len(days)) / 2)
+    ax.set_xlim(starts[0] - pad, starts[-1] + 1 + pad)
+
+
+def _day_formatter(*, weekday: bool) -> Any:
+    """Tick labels of UTC days (``Wed 25 Nov``, or ``25 Nov``); the year(s) as the offset
+    text beside the axis, as matplotlib's concise date labels have it."""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import Formatter
+
+    class DayFormatter(Formatter):
+        ticks: Sequence[float] = ()
+
+        def set_locs(self, locs: Sequence[float]) -> None:
+            self.ticks = list(locs)
+
+        def __call__(self, value: float, pos: Any = None) -> str:
+            day = mdates.num2date(value)
+            return f"{day:%a} {day.day} {day:%b}" if weekday else f"{day.day} {day:%b}"
+
+        def get_offset(self) -> str:
+            years = sorted({mdates.num2date(v).year for v in self.ticks})
+            return "–".join(dict.fromkeys([str(years[0]), str(years[-1])])) if years else ""
+
+    return DayFormatter()
+
+
 def _readable_log_ticks(vmin: float, vmax: float) -> list[float]:
     """Tick values for a logarithmic axis from ``vmin`` to ``vmax`` that read as plain numbers.
 
@@ -406,17 +467,11 @@ def plot_minutes_per_day(recordings: pd.DataFrame, *, ax: Axes | None = None) ->
     daily = _minutes_per_day(recordings)
     if daily.empty:
         return _no_data(ax, "recordings")
-    import matplotlib.dates as mdates
-
-    x = mdates.date2num(daily.index.to_pydatetime())
-    ax.bar(x - 0.2, daily["recorded_minutes"], width=0.4, color=SERIES_COLORS["recorded"],
-           label="Recorded")
-    ax.bar(x + 0.2, daily["billed_minutes"], width=0.4, color=SERIES_COLORS["billed"],
-           label="Billed (whole minutes)")
-    ax.xaxis_date()
-    _day_axis(ax)
-    ax.margins(y=0.15)  # room for the legend above the tallest bars
-    ax.legend(frameon=False, ncols=2, loc="upper left")
+    _bars_per_day(ax, daily.index, [
+        (daily["recorded_minutes"].to_numpy(), SERIES_COLORS["recorded"], "Recorded"),
+        (daily["billed_minutes"].to_numpy(), SERIES_COLORS["billed"], "Billed (whole minutes)"),
+    ])
+    _legend_above_bars(ax, float(daily.to_numpy().max()))
     return ax
 
 
@@ -433,12 +488,7 @@ def plot_cost_per_day(transcriptions: pd.DataFrame, *, ax: Axes | None = None,
     daily = _charge_per_day(transcriptions)
     if daily.empty:
         return _no_data(ax, "transcription charges")
-    import matplotlib.dates as mdates
-
-    ax.bar(mdates.date2num(daily.index.to_pydatetime()), daily.to_numpy(), width=0.8,
-           color=SERIES_COLORS["charge"], label="Charged")
-    ax.xaxis_date()
-    _day_axis(ax)
+    _bars_per_day(ax, daily.index, [(daily.to_numpy(), SERIES_COLORS["charge"], "Charged")])
     ax.set_title(f"Transcription charges: {daily.sum():,.2f} {_money(currency)} in all")
     return ax
 

@@ -12,6 +12,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import itertools  # noqa: E402
+
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -262,6 +265,71 @@ def test_minutes_per_day_has_recorded_and_billed_bars_for_every_day(recordings):
         "Recorded", "Billed (whole minutes)"]
     assert ax.get_ylabel() == "Minutes per day"
     assert "UTC" in ax.get_xlabel()
+
+
+def _day_ticks(ax) -> list[str]:
+    ax.figure.canvas.draw()
+    return [t.get_text() for t in ax.get_xticklabels()]
+
+
+def _day_of(x: float) -> pd.Timestamp:
+    return pd.Timestamp(mdates.num2date(x)).floor("D")
+
+
+def _assert_bars_inside_their_day(ax) -> None:
+    bars = sorted(ax.patches, key=lambda p: p.get_x())
+    for bar in bars:
+        left, right = bar.get_x(), bar.get_x() + bar.get_width()
+        assert _day_of(left) == _day_of(right - 1e-9), "a bar crosses midnight"
+    for a, b in itertools.pairwise(bars):
+        assert a.get_x() + a.get_width() <= b.get_x() + 1e-9, "bars overlap"
+
+
+def test_minutes_per_day_of_one_day_shows_that_day_only(recordings):
+    one_day = recordings[recordings["recording_start"] < _t("2026-11-21")]
+    ax = plots.plot_minutes_per_day(one_day)
+    assert _day_ticks(ax) == ["Fri 20 Nov"]
+    assert ax.xaxis.get_offset_text().get_text() == "2026"
+    assert list(ax.xaxis.get_minorticklocs()) == []  # no hours between days
+    recorded, billed = ax.containers
+    (r,), (b,) = recorded.patches, billed.patches
+    # Side by side, meeting at the tick under the middle of the day.
+    (tick,) = ax.get_xticks()
+    assert r.get_x() + r.get_width() == pytest.approx(tick) == pytest.approx(b.get_x())
+    assert _day_of(tick) == _t("2026-11-20") and tick % 1 == pytest.approx(0.5)
+    _assert_bars_inside_their_day(ax)
+    # The lone day is not the whole axis: the bars are less than half its width.
+    low, high = ax.get_xlim()
+    assert (r.get_width() + b.get_width()) / (high - low) < 0.5
+
+
+def test_minutes_per_day_ticks_every_day_under_its_bars(recordings):
+    ax = plots.plot_minutes_per_day(recordings)
+    assert _day_ticks(ax) == ["Fri 20 Nov", "Sat 21 Nov", "Sun 22 Nov"]
+    _assert_bars_inside_their_day(ax)
+    assert _bars_under_legend(ax) == []
+
+
+def test_per_day_ticks_over_many_days_are_mondays():
+    days = pd.date_range("2026-09-01", "2026-12-10", freq="D", tz=UTC)  # 101 days
+    recordings = schema.coerce(pd.DataFrame({
+        "recording_duration_ms": [60_000] * len(days),
+        "recording_start": days + pd.Timedelta(hours=9),
+    }), schema.RECORDINGS)
+    ax = plots.plot_minutes_per_day(recordings)
+    labels = _day_ticks(ax)
+    assert 5 <= len(labels) <= 10
+    assert all(_day_of(x).day_of_week == 0 for x in ax.get_xticks())
+    assert labels[0] == "7 Sep"
+    assert len(ax.containers[0].patches) == len(days)
+
+
+def test_cost_per_day_of_one_day_shows_that_day_only(transcriptions):
+    ax = plots.plot_cost_per_day(transcriptions.iloc[:2])
+    assert _day_ticks(ax) == ["Fri 20 Nov"]
+    ((bar,),) = [c.patches for c in ax.containers]
+    assert bar.get_x() + bar.get_width() / 2 == pytest.approx(ax.get_xticks()[0])
+    _assert_bars_inside_their_day(ax)
 
 
 def test_cost_per_day_sums_charges_per_day_of_the_callback(transcriptions):
