@@ -96,6 +96,9 @@ class SoakSettings:
         Real seconds before the sandbox's first callback retry (retry *n* after *n* gaps).
     concurrency
         Bulk-start worker threads.
+    callback_concurrency
+        Callback deliveries the sandbox has in flight at once (httpx's async pool gets slower,
+        not faster, with many connections on a small machine).
     workdir
         Where the run writes (log, journal, outputs); default a temporary folder.
     progress
@@ -111,6 +114,7 @@ class SoakSettings:
     time_scale: float = 600.0
     retry_gap_s: float = 0.5
     concurrency: int = 20
+    callback_concurrency: int = 16
     workdir: Path | None = None
     progress: bool = False
     auth_token: str | None = field(default=None, repr=False)
@@ -256,7 +260,8 @@ def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     figures = report.figures
     timing = Timing(retry_delay_s=settings.retry_gap_s * settings.time_scale)
     sandbox = Sandbox(seed=settings.seed, time_scale=settings.time_scale, faults=SOAK_FAULTS,
-                      timing=timing, auth_token=settings.auth_token)
+                      timing=timing, auth_token=settings.auth_token,
+                      max_concurrent_callbacks=settings.callback_concurrency)
     token = sandbox.auth_token
     stop = threading.Event()
     receivers: _Receivers | None = None
