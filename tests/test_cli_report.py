@@ -130,6 +130,29 @@ def test_errors_are_one_line_with_exit_code_1(log, tmp_path, capsys):
     assert "unknown key" in capsys.readouterr().err
 
 
+def test_sources_with_no_log_file_are_an_error_not_an_all_zero_summary(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    pattern = str(tmp_path / "nomatch" / "*.jsonl")
+    for source in (pattern, str(empty)):
+        assert main(["report", source, "--no-progress"]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+        assert f"source '{source}': no log files found" in captured.err
+
+
+def test_a_log_of_nothing_but_quarantined_lines_is_reported_with_a_warning(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text("".join(json.dumps({"time": f"2026-11-02T08:59:5{i}Z", "action": "start",
+                                           "ok": True}) + "\n" for i in range(3)), "utf-8")
+    out, err = _run(str(journal), "--json")
+    assert json.loads(out)["source"]["quarantined"] == 3
+    assert err == "warning: all 3 lines were quarantined; is this a callback log?\n"
+    _, err = _run(str(write_log(tmp_path / "logs", malformed=1)), "--json")
+    assert "warning" not in err
+
+
 def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["report"])

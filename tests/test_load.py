@@ -237,6 +237,14 @@ def test_sources_folder_glob_list_and_skipped_subfolders(tmp_path):
         load_callbacks(tmp_path / "nothing-here")
 
 
+def test_a_glob_matching_no_log_file_is_an_error_not_empty_frames(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a log")
+    with pytest.raises(FileNotFoundError, match=r"'.*typo.*\*\.jsonl': no log files found"):
+        load_callbacks(str(tmp_path / "typo" / "*.jsonl"))
+    with pytest.raises(FileNotFoundError, match="no log files found"):
+        load_callbacks(str(tmp_path / "*.txt"))  # matches, but nothing a log can be
+
+
 def test_an_empty_folder_gives_empty_schema_frames(tmp_path):
     result = load_callbacks(tmp_path)
     assert result.stats.files == 0 and result.stats.lines == 0

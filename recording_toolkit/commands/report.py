@@ -5,6 +5,10 @@ documented in the README); without an output flag a readable list of the key fig
 stdout. ``--html FILE`` writes the self-contained HTML report, ``--csv DIR`` every table behind
 the figures. The rate card is the defaults, then ``--rates FILE`` (TOML), then the
 ``RECORDING_TOOLKIT_RATE_*`` environment variables, then the price flags.
+
+Sources with no log file in them (a glob matching nothing, an empty folder) are an error (exit
+1). When every line read was quarantined (a journal or some other JSON given as a callback log)
+the report is still written, and exits 0, after a one-line warning on stderr.
 """
 
 from __future__ import annotations
@@ -142,6 +146,14 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
         from ..errors import LoadError
 
         raise LoadError(str(exc)) from None
+    if result.stats.files == 0:  # only existing folders with no log in them get here
+        from ..errors import LoadError
+
+        named = ", ".join(repr(str(log)) for log in args.logs)
+        raise LoadError(f"source {named}: no log files found (.jsonl, .csv, .parquet)")
+    if result.stats.lines and result.stats.quarantined == result.stats.lines:
+        print(f"warning: all {result.stats.lines:,} lines were quarantined; is this a"
+              " callback log?", file=err, flush=True)
     summary = summarize(result, rates=rates, journal=journal, since=since, until=until,
                         conferences=args.conference)
     if args.json:

@@ -118,6 +118,12 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
         ``stats``, where ``stats.lines == recordings + transcriptions + duplicates +
         quarantined``.
 
+    Raises
+    ------
+    FileNotFoundError
+        A path that does not exist, or a glob that matches no log file. An existing folder
+        with no log file gives empty frames (``stats.files == 0``) instead.
+
     Examples
     --------
     >>> import tempfile, pathlib

@@ -9,6 +9,12 @@ Known extensions: ``.jsonl``, ``.ndjson``, ``.json``, ``.log`` (JSON Lines), ``.
 ``.parquet`` / ``.pq``; JSON Lines and CSV may also end in ``.gz`` or ``.zst``.
 URLs (``s3://bucket/logs/``, ``gs://...``, ``file:///...``) go through fsspec, with
 ``storage_options`` passed to the filesystem.
+
+Nothing found: a path that does not exist, or a glob that matches no log file (most often a
+typo: ``"typo/*.jsonl"``), raises :class:`FileNotFoundError` naming it, so a load never returns
+empty frames for a mistyped source. An existing folder with no log file in it is not an error:
+it gives no files (a log folder before its first callback), and the result's ``stats.files`` is
+0; ``recording-toolkit report`` refuses it.
 """
 
 from __future__ import annotations
@@ -108,6 +114,9 @@ def _local(item: str) -> list[SourceFile]:
                 out.extend(_local_files(_walk(match)))
             elif _kind(match)[0] is not None and not os.path.basename(match).startswith("."):
                 out.extend(_local_files([match]))
+        if not out:
+            raise FileNotFoundError(f"source {item!r}: no log files found (the glob matches"
+                                    " no .jsonl, .csv or .parquet file)")
         return out
     if os.path.isdir(item):
         return _local_files(_walk(item))
@@ -154,6 +163,9 @@ def _remote(item: str, storage_options: tuple[tuple[str, Any], ...]) -> list[Sou
                 paths.extend(files_under(match))
             elif _kind(match)[0] is not None:
                 paths.append(match)
+        if not paths:
+            raise FileNotFoundError(f"source {item!r}: no log files found (the glob matches"
+                                    " no .jsonl, .csv or .parquet file)")
         explicit = False
     elif fs.isdir(root):
         paths, explicit = files_under(root), False
