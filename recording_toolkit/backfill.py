@@ -190,7 +190,6 @@ def missing_recordings(log_dir: str | os.PathLike[str], journal: Any
     """
     import pandas as pd
 
-    from .analytics.reconciliation import missing_recording_callbacks
     from .load import load_callbacks, load_journal
 
     frame = journal if isinstance(journal, pd.DataFrame) else load_journal(journal)
@@ -199,7 +198,16 @@ def missing_recordings(log_dir: str | os.PathLike[str], journal: Any
         recordings = load_callbacks(folder, progress=False).recordings
     else:
         recordings = pd.DataFrame({"recording_id": pd.Series([], dtype="string")})
-    missing = missing_recording_callbacks(recordings, frame)
+    return _missing_among(recordings, frame)
+
+
+def _missing_among(recordings: Any, journal_frame: Any) -> dict[str, str | None]:
+    """:func:`missing_recordings` over frames already loaded (the command loads the log once)."""
+    import pandas as pd
+
+    from .analytics.reconciliation import missing_recording_callbacks
+
+    missing = missing_recording_callbacks(recordings, journal_frame)
     missing = missing[~missing["backfilled"].to_numpy(dtype=bool)]
     return {str(rid): None if pd.isna(api_id) else str(api_id)
             for rid, api_id in zip(missing["recording_id"], missing["api_id"], strict=True)}

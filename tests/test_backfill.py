@@ -157,11 +157,130 @@ def test_wrong_arguments_are_refused_before_any_request(tmp_path, auth_id, auth_
             backfill_recordings(client, tmp_path, "r-1")
 
 
-def test_the_command_names_a_missing_journal(tmp_path, capsys):
+def _start_line(recording_id, moment=T0):
+    """One journal line of a successful start, as the client writes it."""
+    return json.dumps({"time": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "action": "start",
+                       "conference_name": f"room {recording_id}",
+                       "options": {"file_format": "mp3"}, "ok": True, "status": 202,
+                       "recording_id": recording_id, "attempts": 1, "latency_ms": 40.0}) + "\n"
+
+
+@pytest.fixture
+def small_journal(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    path.write_text(_start_line("r-1"))
+    return path
+
+
+def test_the_command_names_a_missing_journal_in_its_own_words(tmp_path, capsys):
     from recording_toolkit.cli import main
 
     assert main(["backfill", str(tmp_path), "--journal", str(tmp_path / "nope.jsonl")]) == 1
-    assert "--journal" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("recording-toolkit backfill: error: journal ")
+    assert "nope.jsonl" in err and "source" not in err and len(err.splitlines()) == 1
+
+
+def test_a_mistyped_log_folder_is_refused_and_not_created(tmp_path, small_journal, capsys):
+    from recording_toolkit.cli import main
+
+    typo = tmp_path / "nodir"
+    assert main(["backfill", str(typo), "--journal", str(small_journal),
+                 "--base-url", "http://127.0.0.1:9"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"recording-toolkit backfill: error: log folder {typo} does not exist\n"
+    assert captured.out == "" and not typo.exists()
+    assert main(["backfill", str(small_journal), "--journal", str(small_journal)]) == 1
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_callback_log_given_as_journal_is_refused(world, capsys):
+    from recording_toolkit.cli import main
+
+    callback_log = next(world["log_dir"].glob("*.jsonl"))
+    assert main(["backfill", str(world["log_dir"]), "--journal", str(callback_log),
+                 "--base-url", world["sandbox"].base_url, "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"recording-toolkit backfill: error: journal {callback_log}:"
+                                   " no start requests in it (")
+    assert captured.err.rstrip().endswith("is this a request journal?")
+    assert not list(world["log_dir"].glob("backfill-*"))
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--since", "garbage"], "--since: 'garbage' is not an ISO date or time"),
+    (["--until", "soon"], "--until: 'soon' is not an ISO date or time"),
+    (["--since", "2026-11-03", "--until", "2026-11-02"], "--since: 2026-11-03 00:00:00 is not"
+     " before until"),
+    (["--until", "2026-11-01"], "--until: 2026-11-01 is before the journal's first start"),
+    (["--timeout", "0"], "--timeout: 0.0 is not a number of seconds > 0"),
+])
+def test_flags_are_checked_before_any_work(tmp_path, small_journal, capsys, monkeypatch,
+                                           auth_id, auth_token, flags, message):
+    from recording_toolkit.cli import main
+
+    monkeypatch.setenv("PLIVO_AUTH_ID", auth_id)
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", auth_token)
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()  # empty: with nothing logged, the journal's start is missing
+    # nothing listens on port 9: a request would fail with a connection error, not this one
+    assert main(["backfill", str(log_dir), "--journal", str(small_journal),
+                 "--base-url", "http://127.0.0.1:9", "--no-progress", *flags]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"recording-toolkit backfill: error: {message}")
+    assert len(captured.err.splitlines()) == 1 and captured.out == ""
+    assert list(log_dir.iterdir()) == []
+
+
+def test_an_empty_log_folder_is_allowed_with_a_warning(world, tmp_path, capsys, monkeypatch,
+                                                     auth_id, auth_token):
+    from recording_toolkit.cli import main
+
+    monkeypatch.setenv("PLIVO_AUTH_ID", auth_id)
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", auth_token)
+    fresh = tmp_path / "fresh log"
+    fresh.mkdir()
+    assert main(["backfill", str(fresh), "--journal", str(world["journal"]),
+                 "--base-url", world["sandbox"].base_url, "--since", SINCE.isoformat(),
+                 "--until", UNTIL.isoformat(), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (f"recording-toolkit backfill: warning: log folder {fresh} holds no"
+                            " recording callbacks yet; every recording the journal started"
+                            " counts as missing\n")
+    summary = json.loads(captured.out)
+    assert summary["missing"] == summary["written"] == RECORDINGS
+
+
+def test_recordings_not_found_give_one_error_line_a_short_summary_and_the_full_list(
+        world, tmp_path, capsys, monkeypatch, auth_id, auth_token):
+    from recording_toolkit.cli import main
+
+    monkeypatch.setenv("PLIVO_AUTH_ID", auth_id)
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", auth_token)
+    ghosts = [f"00000000-0000-4000-8000-{i:012d}" for i in range(25)]
+    ghost_journal = tmp_path / "ghosts.jsonl"
+    ghost_journal.write_text("".join(_start_line(rid) for rid in ghosts))
+    missing = len(world["dropped"]) + len(ghosts)
+    assert main(["backfill", str(world["log_dir"]), "--journal", str(world["journal"]),
+                 "--journal", str(ghost_journal), "--base-url", world["sandbox"].base_url,
+                 "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(),
+                 "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    failed_file = world["log_dir"] / backfill_command.FAILED_IDS_NAME
+    assert captured.err.splitlines() == [
+        f"recording-toolkit backfill: error: 25 of {missing} missing recordings were not found"
+        f" in the Recording API (first: {ghosts[0]}, {ghosts[1]}, {ghosts[2]} ...); all 25"
+        f" listed in {failed_file}"]
+    summary = json.loads(captured.out)
+    assert summary["missing"] == missing and summary["written"] == len(world["dropped"])
+    assert summary["not_found"] == ghosts[:20] and summary["not_found_count"] == 25
+    assert summary["failed_ids_file"] == str(failed_file)
+    assert failed_file.read_text().splitlines() == [
+        f"{rid}\tnot found in the Recording API" for rid in ghosts]
+    # the file is no log: loading the folder reads the backfill and the callbacks only
+    loaded = load_callbacks(world["log_dir"], progress=False)
+    assert len(loaded.recordings) == RECORDINGS and loaded.stats.quarantined == 0
 
 
 def test_fields_map_the_recording_api_to_the_callback_names():
