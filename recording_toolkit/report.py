@@ -280,6 +280,7 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
         list(data["transcriptions"]["errors"].items()), columns=["error", "recordings"])
     audit = analytics.billing_audit(tr, rec, rates=rates)
     tables["billing_mismatches"] = analytics.billing.mismatches_in(audit)
+    tables["rate_mismatches"] = analytics.rate_mismatches(tr, rates)
     tables["monthly_costs"] = analytics.monthly_costs(rec, tr, rates=rates)
     projection = analytics.storage_projection(rec, rates=rates, months=12, now=inputs.now)
     tables["storage_projection"] = projection
@@ -309,7 +310,10 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
             "storage_cost_next_12_months": float(projection["cost"].sum()),
         },
         "billing": {"audited": len(audit), "mismatches": len(tables["billing_mismatches"]),
-                    "tolerance": analytics.billing.DEFAULT_TOLERANCE},
+                    "tolerance": analytics.billing.DEFAULT_TOLERANCE,
+                    # the callback's own price against the rate card's
+                    "card_rate": rates.transcription_per_minute,
+                    "rate_mismatches": len(tables["rate_mismatches"])},
         "transcription_rate": analytics.transcription_rate_stats(tr),
         "turnaround": inputs.turnaround,
         "eligibility": {
@@ -557,6 +561,11 @@ def render_html(summary: Summary, *, title: str = "Conference recordings report"
         "<h3>Billing mismatches</h3>",
         _frame_table(t["billing_mismatches"], index=False,
                      empty="Every charge matches rate x billed minutes."),
+        "<h3>Price mismatches (callback's transcription_rate against the rate card)</h3>",
+        _frame_table(t["rate_mismatches"], index=False, limit=100,
+                     empty=f"Every callback's transcription_rate is the rate card's"
+                           f" {summary.rates.transcription_per_minute:g}"
+                           f" {summary.rates.currency} per minute."),
         "<h2>Conferences</h2>", _frame_table(t["by_conference"], limit=30),
         "<h2>Days</h2>", _frame_table(t["by_day"], limit=62),
         "<h2>Formats</h2>", _frame_table(t["by_format"]),

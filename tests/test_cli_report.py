@@ -89,6 +89,19 @@ def test_rate_card_from_flags_file_and_environment(log, tmp_path):
     assert rates["transcription_per_minute"] == 0.09 and rates["storage_per_minute_month"] == 0.1
 
 
+def test_a_rate_card_price_unlike_the_bill_shows_as_rate_mismatches(log, tmp_path):
+    card = tmp_path / "rates.toml"
+    card.write_text("transcription_per_minute = 0.06\n", "utf-8")
+    out, _ = _run(str(log), "--json", "--details", "--rates", str(card))
+    billing = json.loads(out)["details"]["billing"]
+    assert billing["card_rate"] == 0.06
+    assert billing["rate_mismatches"] == json.loads(out)["transcriptions"]["received"] == 5
+    _, _ = _run(str(log), "--csv", str(tmp_path / "t"), "--rates", str(card))
+    listed = (tmp_path / "t" / "rate_mismatches.csv").read_text("utf-8").splitlines()
+    assert listed[0] == "recording_id,transcription_rate,card_rate,difference"
+    assert listed[1].endswith(",0.05,0.06,-0.01") and len(listed) == 6
+
+
 def test_html_and_csv(log, tmp_path):
     html_path, csv_dir = tmp_path / "report.html", tmp_path / "tables"
     out, err = _run(str(log), "--html", str(html_path), "--csv", str(csv_dir))

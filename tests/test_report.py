@@ -155,6 +155,26 @@ def test_details_depend_on_the_rate_card_and_journal():
     assert details["eligibility"]["predictions_wrong"] == 0
 
 
+def test_a_rate_card_price_unlike_the_callbacks_rate_is_reported_as_rate_mismatches(tmp_path):
+    same = summarize(load_result(), now=NOW)
+    assert same.details["billing"]["rate_mismatches"] == 0
+    assert same.details["billing"]["card_rate"] == 0.05
+    dearer = summarize(load_result(), rates=RateCard(transcription_per_minute=0.06), now=NOW)
+    billing = dearer.details["billing"]
+    # every callback says 0.05; the charge check still uses the callback's own rate
+    assert billing["rate_mismatches"] == len(load_result().transcriptions) == 5
+    assert billing["mismatches"] == same.details["billing"]["mismatches"] == 1
+    rows = dearer.tables["rate_mismatches"]
+    assert rows.iloc[0][["transcription_rate", "card_rate", "difference"]].tolist() == \
+        [0.05, 0.06, -0.01]
+    page = (tmp_path / "r.html")
+    write_html(dearer, page, charts=False)
+    text = page.read_text("utf-8")
+    assert "Price mismatches" in text and "<td class=n>0.06</td>" in text
+    write_html(same, page, charts=False)
+    assert "is the rate card&#x27;s 0.05 USD per minute" in page.read_text("utf-8")
+
+
 def test_rate_card_from_the_environment_and_a_toml_file_reaches_the_summary(tmp_path):
     card = tmp_path / "rates.toml"
     card.write_text("[rates]\nstorage_per_minute_month = 0.02\ncurrency = 'EUR'\n", "utf-8")

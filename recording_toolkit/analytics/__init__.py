@@ -32,7 +32,7 @@ Examples
 from __future__ import annotations
 
 from ._accessor import RecAccessor
-from .billing import billing_audit, billing_mismatches
+from .billing import billing_audit, billing_mismatches, rate_mismatches
 from .cost import (
     charge_total,
     effective_price_per_minute,
@@ -80,6 +80,7 @@ __all__ = [
     "monthly_costs",
     "outcome_counts",
     "quality_counts",
+    "rate_mismatches",
     "reconcile",
     "select",
     "storage_projection",

@@ -151,6 +151,11 @@ class RecAccessor:
         """:func:`.billing.billing_mismatches`."""
         return billing.billing_mismatches(self._frame, recordings, **options)
 
+    @_needs("recording_id", "transcription_rate")
+    def rate_mismatches(self, rates: Any, **options: Any) -> pd.DataFrame:
+        """:func:`.billing.rate_mismatches`."""
+        return billing.rate_mismatches(self._frame, rates, **options)
+
     # joined ----------------------------------------------------------------------------------
 
     @_needs("transcription_status", "transcription_error")

@@ -6,6 +6,10 @@ reports) times the recording's billed minutes (whole minutes, rounded up, at lea
 nothing. The duration is the recording callback's ``recording_duration_ms`` when the recording
 is known, else the transcription callback's ``duration`` (whole seconds).
 
+That checks Plivo's arithmetic, not its price: :func:`rate_mismatches` answers the other half
+of "is the bill right" by comparing each callback's ``transcription_rate`` with the rate card's
+``transcription_per_minute``.
+
 Examples
 --------
 >>> import pandas as pd
@@ -27,11 +31,16 @@ from .. import rules
 from ..config import RateCard
 from ._common import lookup, require, to_pandas
 
-__all__ = ["AUDIT_COLUMNS", "DEFAULT_TOLERANCE", "billing_audit", "billing_mismatches",
-           "mismatches_in"]
+__all__ = ["AUDIT_COLUMNS", "DEFAULT_TOLERANCE", "RATE_MISMATCH_COLUMNS", "RATE_TOLERANCE",
+           "billing_audit", "billing_mismatches", "mismatches_in", "rate_mismatches"]
 
 #: Charges closer than this to the expected one are taken as right (Plivo rounds money).
 DEFAULT_TOLERANCE = 0.005
+
+#: Prices per minute closer than this to the rate card's are taken as the same price.
+RATE_TOLERANCE = 1e-6
+
+RATE_MISMATCH_COLUMNS = ["recording_id", "transcription_rate", "card_rate", "difference"]
 
 AUDIT_COLUMNS = ["recording_id", "duration_ms", "duration_source", "billed_minutes",
                  "transcription_rate", "expected_charge", "transcription_charge", "difference",
@@ -128,3 +137,51 @@ def mismatches_in(audit: pd.DataFrame) -> pd.DataFrame:
     off = audit[audit["mismatch"].to_numpy(dtype=bool)]
     order = off["difference"].abs().astype(float).sort_values(ascending=False, kind="stable")
     return off.loc[order.index].reset_index(drop=True)
+
+
+def rate_mismatches(transcriptions: Any, rates: RateCard, *,
+                    tolerance: float = RATE_TOLERANCE) -> pd.DataFrame:
+    """The transcription callbacks whose ``transcription_rate`` is not the rate card's price.
+
+    :func:`billing_audit` takes each callback's own rate, so a charge can be exactly rate x
+    billed minutes and still be at the wrong price; this lists those rows. Callbacks that
+    report no rate are not listed (there is nothing to compare).
+
+    Parameters
+    ----------
+    transcriptions
+        ``schema.TRANSCRIPTIONS`` rows (``recording_id``, ``transcription_rate``).
+    rates
+        The rate card; its ``transcription_per_minute`` is the expected price.
+    tolerance
+        A rate is a mismatch when it differs from the card's by more than this.
+
+    Returns
+    -------
+    DataFrame
+        :data:`RATE_MISMATCH_COLUMNS`, in the order of ``transcriptions``; ``difference`` is
+        the callback's rate minus the card's.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tr = pd.DataFrame({"recording_id": ["a", "b", "c"],
+    ...                    "transcription_rate": [0.05, 0.06, None]})
+    >>> rate_mismatches(tr, RateCard(transcription_per_minute=0.06)).values.tolist()
+    [['a', 0.05, 0.06, -0.01]]
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance: {tolerance!r} must be >= 0")
+    require(transcriptions, ["recording_id", "transcription_rate"], "rate_mismatches")
+    frame = to_pandas(transcriptions, ["recording_id", "transcription_rate"]) \
+        .reset_index(drop=True)
+    rate = frame["transcription_rate"].astype("Float64")
+    card = float(rates.transcription_per_minute)
+    difference = (rate - card).round(6)
+    off = (difference.abs() > tolerance).fillna(False).to_numpy(dtype=bool)
+    return pd.DataFrame({
+        "recording_id": frame["recording_id"][off],
+        "transcription_rate": rate[off],
+        "card_rate": pd.Series(card, index=frame.index, dtype="Float64")[off],
+        "difference": difference[off],
+    })[RATE_MISMATCH_COLUMNS].reset_index(drop=True)
