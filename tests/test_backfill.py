@@ -241,13 +241,20 @@ def test_an_empty_log_folder_is_allowed_with_a_warning(world, tmp_path, capsys, 
     monkeypatch.setenv("PLIVO_AUTH_TOKEN", auth_token)
     fresh = tmp_path / "fresh log"
     fresh.mkdir()
-    assert main(["backfill", str(fresh), "--journal", str(world["journal"]),
+    journal = tmp_path / "journal with a torn line.jsonl"
+    journal.write_text(world["journal"].read_text() + '{"time": "2026-11-02T09:\n')
+    lines = len(journal.read_text().splitlines())
+    assert main(["backfill", str(fresh), "--journal", str(journal),
                  "--base-url", world["sandbox"].base_url, "--since", SINCE.isoformat(),
                  "--until", UNTIL.isoformat(), "--no-progress"]) == 0
     captured = capsys.readouterr()
-    assert captured.err == (f"recording-toolkit backfill: warning: log folder {fresh} holds no"
-                            " recording callbacks yet; every recording the journal started"
-                            " counts as missing\n")
+    journal_warning, folder_warning = captured.err.splitlines()
+    assert journal_warning.startswith(
+        f"recording-toolkit backfill: warning: journal {journal}: 1 line unusable, skipped"
+        f" (first: {journal} line {lines}: ")
+    assert folder_warning == (f"recording-toolkit backfill: warning: log folder {fresh} holds no"
+                              " recording callbacks yet; every recording the journal started"
+                              " counts as missing")
     summary = json.loads(captured.out)
     assert summary["missing"] == summary["written"] == RECORDINGS
 
@@ -281,6 +288,13 @@ def test_recordings_not_found_give_one_error_line_a_short_summary_and_the_full_l
     # the file is no log: loading the folder reads the backfill and the callbacks only
     loaded = load_callbacks(world["log_dir"], progress=False)
     assert len(loaded.recordings) == RECORDINGS and loaded.stats.quarantined == 0
+
+    # once nothing is missing any more, the list of an earlier run is gone with it
+    assert main(["backfill", str(world["log_dir"]), "--journal", str(world["journal"]),
+                 "--base-url", world["sandbox"].base_url, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and json.loads(captured.out)["failed_ids_file"] is None
+    assert not failed_file.exists()
 
 
 def test_fields_map_the_recording_api_to_the_callback_names():

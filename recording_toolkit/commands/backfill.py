@@ -58,7 +58,8 @@ def register(subparsers: Any) -> None:
                         help="where every recording that could not be backfilled is listed, one"
                              " 'recording_id<TAB>reason' a line, when some could not (the JSON"
                              " summary and the error line show the first"
-                             f" {SHOWN_IDS}; default: LOG_DIR/{FAILED_IDS_NAME})")
+                             f" {SHOWN_IDS}; default: LOG_DIR/{FAILED_IDS_NAME}, removed by"
+                             " a run that leaves nothing missing)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
     parser.set_defaults(func=run)
@@ -102,9 +103,13 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                                      method=args.method, progress=args.progress)
     failed = {rid: "not found in the Recording API" for rid in result.not_found}
     failed.update(result.invalid)
-    failed_path = None
-    if failed:
-        failed_path = Path(args.failed_ids) if args.failed_ids else folder / FAILED_IDS_NAME
+    failed_path = Path(args.failed_ids) if args.failed_ids else folder / FAILED_IDS_NAME
+    if not failed:
+        if not args.failed_ids:
+            # an earlier run's list would now be wrong: everything it named is in the log
+            failed_path.unlink(missing_ok=True)
+        failed_path = None
+    else:
         failed_path.write_text("".join(f"{rid}\t{reason}\n" for rid, reason in failed.items()),
                                encoding="utf-8")
     summary = {"missing": len(missing), **_summary(result.to_dict()),
