@@ -246,9 +246,15 @@ def _stable(stats: Mapping[str, Any], recordings: Any, transcriptions: Any,
     })
 
 
+#: The Conferences row of transcriptions whose recording callback is not in the logs (so their
+#: conference is not known): there so the charges add up, not counted as a conference.
+NO_RECORDING_CALLBACK = "(no recording callback)"
+
+
 def _by_conference(recordings: pd.DataFrame, transcriptions: pd.DataFrame) -> pd.DataFrame:
     stats = analytics.duration_stats(recordings, by="conference_name")
-    charges = analytics.transcription_charges(transcriptions, recordings, by="conference")
+    charges = analytics.transcription_charges(transcriptions, recordings, by="conference") \
+        .rename(index={"(unknown)": NO_RECORDING_CALLBACK})
     out = stats.join(charges.rename(columns={"charge": "transcription_charge"}), how="outer")
     out[["transcriptions", "failed"]] = out[["transcriptions", "failed"]].fillna(0).astype(int)
     out["recordings"] = out["recordings"].fillna(0).astype(int)
@@ -279,6 +285,7 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
     tables["transcription_errors"] = pd.DataFrame(
         list(data["transcriptions"]["errors"].items()), columns=["error", "recordings"])
     audit = analytics.billing_audit(tr, rec, rates=rates)
+    tables["billing_audit"] = audit  # the chart, the counts and the CSV: one population
     tables["billing_mismatches"] = analytics.billing.mismatches_in(audit)
     tables["rate_mismatches"] = analytics.rate_mismatches(tr, rates)
     tables["monthly_costs"] = analytics.monthly_costs(rec, tr, rates=rates)
@@ -310,6 +317,9 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
             "storage_cost_next_12_months": float(projection["cost"].sum()),
         },
         "billing": {"audited": len(audit), "mismatches": len(tables["billing_mismatches"]),
+                    # no expected or no charged amount: audited, but not drawn on the chart
+                    "unchecked": int(audit[["expected_charge", "transcription_charge"]]
+                                     .isna().any(axis=1).sum()),
                     "tolerance": analytics.billing.DEFAULT_TOLERANCE,
                     # the callback's own price against the rate card's
                     "card_rate": rates.transcription_per_minute,
@@ -513,13 +523,26 @@ def _charts(summary: Summary) -> list[tuple[str, str]]:
         ("Transcription outcomes", lambda ax: plots.plot_transcription_outcomes(joined, ax=ax),
          (9.0, 4.0)),
         ("Transcription turnaround", lambda ax: plots.plot_turnaround(joined, ax=ax), (7.0, 4.0)),
-        ("Billing audit", lambda ax: plots.plot_billing_audit(joined, ax=ax, currency=currency),
+        ("Billing audit", lambda ax: plots.plot_billing_audit(summary.tables["billing_audit"],
+                                                              ax=ax, currency=currency),
          (5.5, 5.0)),
         ("Storage cost projection",
          lambda ax: plots.plot_storage_projection(rec, ax=ax, rates=summary.rates),
          (7.0, 4.0)),
     ]
     return [(title, _png(draw, size)) for title, draw, size in draws]
+
+
+def _no_recording_callback_note(by_conference: pd.DataFrame, conferences: Any) -> str:
+    """The footnote that says what the ``(no recording callback)`` row is, when it is there."""
+    if NO_RECORDING_CALLBACK not in by_conference.index:
+        return ""
+    row = by_conference.loc[NO_RECORDING_CALLBACK]
+    return (f"<p class='note'>{html.escape(NO_RECORDING_CALLBACK)}: {int(row['transcriptions']):,}"
+            " transcription callback(s) whose recording callback is not in the logs, so their"
+            " conference is not known. Their charges are listed so the column adds up to the"
+            f" total; the row is not a conference and not among the {conferences or 0:,}"
+            " conferences counted.</p>")
 
 
 def _details_list(items: Mapping[str, Any]) -> str:
@@ -567,6 +590,7 @@ def render_html(summary: Summary, *, title: str = "Conference recordings report"
                            f" {summary.rates.transcription_per_minute:g}"
                            f" {summary.rates.currency} per minute."),
         "<h2>Conferences</h2>", _frame_table(t["by_conference"], limit=30),
+        _no_recording_callback_note(t["by_conference"], summary.get("recordings.conferences")),
         "<h2>Days</h2>", _frame_table(t["by_day"], limit=62),
         "<h2>Formats</h2>", _frame_table(t["by_format"]),
         "<h2>Transcriptions</h2>",

@@ -236,6 +236,43 @@ def test_html_report_is_self_contained_with_charts_tables_and_findings(tmp_path)
     assert rules.ERROR_TOO_SHORT in page
 
 
+def test_billing_chart_and_cost_table_count_the_same_transcriptions(tmp_path, monkeypatch):
+    from recording_toolkit import plots
+
+    titles = []
+    draw = plots.plot_billing_audit
+
+    def spy(frame, **options):
+        ax = draw(frame, **options)
+        titles.append(ax.get_title())
+        return ax
+
+    monkeypatch.setattr(plots, "plot_billing_audit", spy)
+    summary = summarize(load_result(), now=NOW)
+    page = tmp_path / "r.html"
+    write_html(summary, page)
+    audited = summary.details["billing"]["audited"]
+    # rX has no recording callback: audited on its own duration, and drawn all the same
+    assert audited == 5 and summary.details["billing"]["unchecked"] == 0
+    assert titles == [f"Billing audit of {audited} transcriptions"]
+    assert f"<th>billing audited</th><td class='n'>{audited}</td>" in page.read_text("utf-8")
+
+
+def test_conferences_table_labels_and_explains_the_row_without_a_recording_callback(tmp_path):
+    summary = summarize(load_result(), now=NOW)
+    page = tmp_path / "r.html"
+    write_html(summary, page, charts=False)
+    text = page.read_text("utf-8")
+    assert "(unknown)" not in text
+    assert "<td>(no recording callback)</td>" in text
+    assert ("(no recording callback): 1 transcription callback(s) whose recording callback is"
+            " not in the logs") in text
+    assert "not among the 3 conferences counted" in text
+    alone = summarize(load_result(), conferences=["alpha"], now=NOW)
+    write_html(alone, page, charts=False)  # rX follows no conference: no row, no footnote
+    assert "no recording callback" not in page.read_text("utf-8")
+
+
 def test_html_escapes_what_came_from_callbacks(tmp_path):
     result = load_result()
     evil = result.recordings.copy()
@@ -262,9 +299,10 @@ def test_csv_writes_every_table(tmp_path):
             "missing_transcriptions"} <= set(written)
     by_conference = pd.read_csv(written["by_conference"], index_col=0)
     assert by_conference.loc["beta", "billed_minutes"] == 11
-    # rX's recording callback never came: its charge is under "(unknown)", so the rows still
-    # add up to the total of 0.90
-    assert by_conference.loc["(unknown)", "transcription_charge"] == pytest.approx(0.05)
+    # rX's recording callback never came: its charge is under "(no recording callback)", so
+    # the rows still add up to the total of 0.90
+    assert by_conference.loc["(no recording callback)", "transcription_charge"] == \
+        pytest.approx(0.05)
     assert by_conference["transcription_charge"].sum() == pytest.approx(0.90)
     mismatches = pd.read_csv(written["billing_mismatches"])
     assert mismatches["recording_id"].tolist() == ["r3"]
