@@ -669,12 +669,19 @@ def write_html(result_or_summary: Any, path: str | os.PathLike[str], *,
 
 
 def write_csv(summary: Summary, folder: str | os.PathLike[str]) -> dict[str, str]:
-    """Write every table of ``summary`` as ``<name>.csv`` into ``folder``; the paths by name."""
+    """Write every table of ``summary`` as ``<name>.csv`` into ``folder``; the paths by name.
+
+    Floats are rounded to 6 decimals, as in the JSON summary, so a CSV shows 11.2 rather than
+    the 11.200000000000003 that summing minutes leaves behind.
+    """
     os.makedirs(folder, exist_ok=True)
     written = {}
     for name, frame in summary.tables.items():
         target = os.path.join(os.fspath(folder), f"{name}.csv")
         keep_index = not isinstance(frame.index, pd.RangeIndex)
+        floats = frame.select_dtypes(include=["floating"]).columns
+        frame = frame.assign(**{str(c): frame[c].round(6) for c in floats}) if len(floats) \
+            else frame
         frame.to_csv(target, index=keep_index)
         written[name] = target
     return written

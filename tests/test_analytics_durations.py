@@ -71,6 +71,10 @@ def test_minutes_over_time_has_every_day():
     daily = analytics.minutes_over_time(recordings_frame(), "D")
     assert len(daily) == 8  # 2 .. 9 November
     assert daily["billed_minutes"].tolist() == [3, 11, 0, 0, 0, 0, 0, 2]
+    assert daily["billed_minutes"].dtype == "Int64"  # whole minutes: never 11.000000000000002
+    assert daily["recordings"].dtype == int
+    empty = analytics.minutes_over_time(recordings_frame().iloc[:0], "D")
+    assert empty.empty and empty["billed_minutes"].dtype == "Int64"
     assert daily["recordings"].tolist() == [2, 2, 0, 0, 0, 0, 0, 1]
     assert daily["recorded_minutes"].iloc[0] == pytest.approx(2.0)
     with pytest.raises(ValueError, match="freq"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 
 import dask.dataframe as dd
 import pandas as pd
@@ -306,6 +307,20 @@ def test_csv_writes_every_table(tmp_path):
     assert by_conference["transcription_charge"].sum() == pytest.approx(0.90)
     mismatches = pd.read_csv(written["billing_mismatches"])
     assert mismatches["recording_id"].tolist() == ["r3"]
+
+
+def test_csv_floats_are_rounded_to_six_decimals(tmp_path):
+    summary = summarize(load_result(), now=NOW)
+    written = write_csv(summary, tmp_path / "csv")
+    by_day = (tmp_path / "csv" / "by_day.csv").read_text("utf-8").splitlines()
+    header = by_day[0].split(",")
+    assert header[:4] == ["day", "recordings", "recorded_minutes", "billed_minutes"]
+    first = dict(zip(header, by_day[1].split(","), strict=True))
+    assert first["recorded_minutes"] == "2.0" and first["billed_minutes"] == "3"  # r1 + r2
+    for path in written.values():
+        text = Path(path).read_text("utf-8")
+        for decimals in re.findall(r"(?<![\w.:-])-?\d+\.(\d+)(?![\w.:-])", text):
+            assert len(decimals) <= 6, (path, decimals)   # r4's 0.4 s: 0.006667 minutes
 
 
 def test_sample_data_agrees_with_what_the_sandbox_did():

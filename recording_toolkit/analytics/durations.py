@@ -191,7 +191,8 @@ def minutes_over_time(recordings: Any, freq: str = "D") -> pd.DataFrame:
     -------
     DataFrame
         Indexed by the period's start (naive UTC); ``recordings`` (int), ``recorded_minutes``
-        and ``billed_minutes`` (floats). Empty when no recording has a start and a duration.
+        (float) and ``billed_minutes`` (Int64: billed minutes are whole). Empty when no
+        recording has a start and a duration.
 
     Examples
     --------
@@ -200,7 +201,7 @@ def minutes_over_time(recordings: Any, freq: str = "D") -> pd.DataFrame:
     ...     ["2026-11-20 09:00", "2026-11-22 10:00"], utc=True),
     ...     "recording_duration_ms": [90_000, 30_000]})
     >>> minutes_over_time(rec)["billed_minutes"].tolist()
-    [2.0, 0.0, 1.0]
+    [2, 0, 1]
     """
     if freq not in ("D", "W", "M"):
         raise ValueError(f"freq: {freq!r} is not one of 'D', 'W', 'M'")
@@ -209,7 +210,9 @@ def minutes_over_time(recordings: Any, freq: str = "D") -> pd.DataFrame:
     known = frame.dropna(subset=["recording_duration_ms", "recording_start"])
     columns = ["recordings", "recorded_minutes", "billed_minutes"]
     if known.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in columns},
+        return pd.DataFrame({"recordings": pd.Series(dtype=int),
+                             "recorded_minutes": pd.Series(dtype=float),
+                             "billed_minutes": pd.Series(dtype="Int64")},
                             index=pd.DatetimeIndex([], name="period"))
     ms = known["recording_duration_ms"].astype("Int64")
     periods = period_start(known["recording_start"], freq)
@@ -223,4 +226,5 @@ def minutes_over_time(recordings: Any, freq: str = "D") -> pd.DataFrame:
                          name="period")
     out = totals.reindex(full, fill_value=0)
     out["recordings"] = out["recordings"].astype(int)
+    out["billed_minutes"] = out["billed_minutes"].round().astype("Int64")
     return out[columns]
