@@ -50,6 +50,16 @@ def test_json_prints_one_object_with_the_stable_keys(log):
     assert flat == list(SUMMARY_KEYS)
 
 
+def test_details_alone_prints_the_json_summary_with_details(log, capsys):
+    out, _ = _run(str(log), "--details")
+    assert out.count("\n") == 1 and json.loads(out)["details"]["billing"]["audited"] == 5
+    with_json, _ = _run(str(log), "--json", "--details")
+    assert json.loads(out) == json.loads(with_json)
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert "implies --json" in capsys.readouterr().out
+
+
 def test_same_figures_through_main_and_a_folder(log, capsys):
     assert main(["report", str(log.parent), "--json", "--no-progress"]) == 0
     data = json.loads(capsys.readouterr().out)

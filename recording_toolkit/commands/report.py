@@ -34,8 +34,9 @@ def register(subparsers: Any) -> None:
     out.add_argument("--json", action="store_true",
                      help="print the summary as one JSON object on stdout")
     out.add_argument("--details", action="store_true",
-                     help="with --json: also the figures that depend on the rate card and the"
-                          " journal (cost, billing audit, eligibility, reconciliation, quality)")
+                     help="print the JSON summary with the figures that depend on the rate card"
+                          " and the journal (cost, billing audit, eligibility, reconciliation,"
+                          " quality); implies --json")
     out.add_argument("--html", default=None, metavar="FILE",
                      help="write the HTML report (charts, tables, data-quality findings)")
     out.add_argument("--csv", default=None, metavar="DIR", help="write every table as CSV")
@@ -156,7 +157,7 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
               " callback log?", file=err, flush=True)
     summary = summarize(result, rates=rates, journal=journal, since=since, until=until,
                         conferences=args.conference)
-    if args.json:
+    if args.json or args.details:  # --details implies --json
         print(json.dumps(summary.to_dict(details=args.details), ensure_ascii=False), file=out,
               flush=True)
     elif not (args.html or args.csv):
