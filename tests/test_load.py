@@ -237,6 +237,16 @@ def test_sources_folder_glob_list_and_skipped_subfolders(tmp_path):
         load_callbacks(tmp_path / "nothing-here")
 
 
+def test_a_line_that_is_json_but_not_an_object_says_what_it_is_in_json_terms(tmp_path):
+    log = write_log(tmp_path / "log.jsonl", recording("r1"), "null\n", "[1, 2]\n", "42\n",
+                    "true\n", '"text"\n')
+    result = load_callbacks(log)
+    assert result.recordings["recording_id"].tolist() == ["r1"]
+    assert result.quarantine["reason"].tolist() == [
+        f"not a JSON object (a JSON {kind})"
+        for kind in ("null", "array", "number", "boolean", "string")]
+
+
 def test_a_glob_matching_no_log_file_is_an_error_not_empty_frames(tmp_path):
     (tmp_path / "notes.txt").write_text("not a log")
     with pytest.raises(FileNotFoundError, match=r"'.*typo.*\*\.jsonl': no log files found"):

@@ -42,6 +42,14 @@ def test_sample_journal_is_typed_and_complete():
     assert journal["latency_ms"].sum() == pytest.approx(sum(x["latency_ms"] for x in raw))
 
 
+def test_journal_lines_that_are_not_objects_are_named_in_json_terms(tmp_path):
+    path = write_log(tmp_path / "journal.jsonl", start("r1"), "null\n", "[]\n")
+    journal = load_journal(path)
+    assert journal["recording_id"].tolist() == ["r1"]
+    assert journal.attrs["quarantine"]["reason"].tolist() == [
+        "not a JSON object (a JSON null)", "not a JSON object (a JSON array)"]
+
+
 def test_journal_bad_lines_are_quarantined_with_line_and_reason(tmp_path):
     path = write_log(tmp_path / "journal.jsonl",
                      start("r1"),

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from .. import schema
 from ..journal import JOURNAL_OPTION_KEYS
 from ._frames import to_frame
+from ._jsonl import json_kind
 from ._quarantine import Quarantine
 from ._sources import open_binary, resolve_sources
 from ._typing import QUARANTINE_ARROW, parse_time
@@ -57,7 +58,7 @@ _WHOLE = ("status", "attempts")
 def _check(obj: Any) -> tuple[dict[str, Any] | None, str | None]:
     """One parsed line -> (row, None) or (None, reason)."""
     if not isinstance(obj, dict):
-        return None, f"not a JSON object (a JSON {type(obj).__name__} value)"
+        return None, f"not a JSON object (a JSON {json_kind(obj)})"
     if not isinstance(obj.get("time"), str) or not obj["time"].strip():
         return None, "time is missing or not text"
     if obj.get("action") not in ("start", "stop"):

@@ -42,7 +42,7 @@ from ._quarantine import Quarantine
 from ._sources import SourceFile, open_binary
 from ._typing import ENVELOPE, FIELDS, RAW_SCHEMA, type_events
 
-__all__ = ["CHUNK_BYTES", "GROUP_LINES", "JsonlRead", "parse_line", "read_jsonl"]
+__all__ = ["CHUNK_BYTES", "GROUP_LINES", "JsonlRead", "json_kind", "parse_line", "read_jsonl"]
 
 CHUNK_BYTES = 16 << 20
 GROUP_LINES = 2000
@@ -106,6 +106,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def json_kind(value: Any) -> str:
+    """What JSON calls the type of a parsed value: ``null``, ``array``, ``number``...
+
+    >>> [json_kind(json.loads(text)) for text in ("null", "[1]", "2.5", "true", '"x"')]
+    ['null', 'array', 'number', 'boolean', 'string']
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array"
+
+
 def _envelope_text(value: Any) -> str | None:
     if value is None:
         return None
@@ -144,8 +161,7 @@ def parse_line(line: bytes | str) -> tuple[dict[str, str] | None, str | None, st
             return None, f"not valid UTF-8 text: {exc}", None
         return None, f"not valid JSON: {exc}", None
     if not isinstance(obj, _Pairs):
-        kind = "array" if isinstance(obj, list) else type(_plain(obj)).__name__
-        return None, f"not a JSON object (a JSON {kind} value)", None
+        return None, f"not a JSON object (a JSON {json_kind(obj)})", None
     envelope: dict[str, str | None] = {}
     fields: list[tuple[str, Any]] = []
     payload: Any = None
