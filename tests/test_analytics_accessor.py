@@ -7,6 +7,7 @@ import pytest
 from analytics_data import recordings_frame, transcriptions_frame
 
 import recording_toolkit.analytics as analytics
+from recording_toolkit.analytics import RecAccessor
 from recording_toolkit.load import join_recordings
 
 
@@ -36,7 +37,11 @@ def test_missing_columns_raise_attribute_error_naming_them():
         pd.DataFrame({"recording_id": ["a"]}).rec.duration_summary  # noqa: B018
 
 
-def test_dir_lists_only_what_the_frame_can_serve():
-    names = dir(transcriptions_frame().rec)
-    assert "transcription_errors" in names and "billing_audit" in names
-    assert "duration_summary" not in names and "turnaround_stats" not in names
+def test_dir_lists_every_method_so_tab_completion_finds_them():
+    methods = sorted(name for name, value in vars(RecAccessor).items()
+                     if callable(value) and not name.startswith("_"))
+    assert "turnaround_stats" in methods and "billing_mismatches" in methods
+    for frame in (transcriptions_frame(), recordings_frame(), pd.DataFrame()):
+        assert dir(frame.rec) == methods
+    # listed, yet a frame that cannot serve one still says so
+    assert not hasattr(transcriptions_frame().rec, "turnaround_stats")

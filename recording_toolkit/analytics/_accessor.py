@@ -4,7 +4,9 @@ It only delegates to the functions of :mod:`recording_toolkit.analytics`, so a f
 computed in one place whichever way it is asked for. Asking for a method the frame cannot
 serve (say ``turnaround_stats`` on a recordings frame, which has no
 ``transcription_received_at``) raises :class:`AttributeError` naming the missing columns,
-and ``hasattr(df.rec, name)`` tells whether a frame can serve it. The accessor is registered
+and ``hasattr(df.rec, name)`` tells whether a frame can serve it. ``dir(df.rec)`` (and so tab
+completion) lists every method whatever the frame, so each can be found, and asking for one
+says what it needs. The accessor is registered
 on pandas DataFrames; on Dask frames call the functions themselves (they take either).
 
 Examples
@@ -64,8 +66,7 @@ class RecAccessor:
         return object.__getattribute__(self, name)
 
     def __dir__(self) -> list[str]:
-        columns = set(self._frame.columns)
-        return sorted(n for n, needs in _NEEDS.items() if set(needs) <= columns)
+        return sorted(_NEEDS)
 
     # recordings ------------------------------------------------------------------------------
 
