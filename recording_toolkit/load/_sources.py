@@ -125,16 +125,23 @@ def _local(item: str) -> list[SourceFile]:
     raise FileNotFoundError(f"source {item!r}: no such file or folder")
 
 
-def _local_files(paths: Iterable[str], *, explicit: bool = False) -> list[SourceFile]:
-    out = []
+def _typed(paths: Iterable[str], *, explicit: bool) -> list[tuple[str, Format, Compression]]:
+    """Each path with its format and compression; a file named explicitly whatever its name
+    is read as JSON Lines, others of an unknown kind are passed over."""
+    out: list[tuple[str, Format, Compression]] = []
     for path in paths:
         fmt, compression = _kind(path)
         if fmt is None:
             if not explicit:
                 continue
             fmt, compression = "jsonl", None
-        out.append(SourceFile(path, fmt, compression))
+        out.append((path, fmt, compression))
     return out
+
+
+def _local_files(paths: Iterable[str], *, explicit: bool = False) -> list[SourceFile]:
+    return [SourceFile(path, fmt, compression)
+            for path, fmt, compression in _typed(paths, explicit=explicit)]
 
 
 def _remote(item: str, storage_options: tuple[tuple[str, Any], ...]) -> list[SourceFile]:
@@ -173,16 +180,8 @@ def _remote(item: str, storage_options: tuple[tuple[str, Any], ...]) -> list[Sou
         paths, explicit = [root], True
     else:
         raise FileNotFoundError(f"source {item!r}: no such file or folder")
-    out = []
-    for path in paths:
-        fmt, compression = _kind(path)
-        if fmt is None:
-            if not explicit:
-                continue
-            fmt, compression = "jsonl", None
-        out.append(SourceFile(url(path), fmt, compression, url=True,
-                              storage_options=storage_options))
-    return out
+    return [SourceFile(url(path), fmt, compression, url=True, storage_options=storage_options)
+            for path, fmt, compression in _typed(paths, explicit=explicit)]
 
 
 def resolve_sources(source: Any, *,
