@@ -254,6 +254,10 @@ def render(outcomes: list[Outcome], *, quick: bool, began: datetime, loads: list
                   " while these ran (other work shared the machine), so absolute rates are low"
                   " and noisy; ratios within one benchmark are less affected, as both sides of"
                   " each ratio ran interleaved under the same load.", ""]
+    elif peak > cores * 0.25:
+        lines += [f"Taken on a shared machine at a light load (load average up to {peak:.1f} on"
+                  f" {cores} cores): absolute rates are somewhat noisy; the ratios, measured"
+                  " interleaved in the same run, much less so.", ""]
     lines += ["## Summary", "",
               "| benchmark | figure | value | same-run baseline | ratio | target | met |",
               "|---|---|---|---|---|---|---|"]
