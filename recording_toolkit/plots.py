@@ -143,6 +143,13 @@ def _share(part: int, whole: int) -> str:
     return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
+def _whole_counts(axis: Any) -> None:
+    """Ticks on whole numbers only: a count axis of a few recordings shows no 0.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _money(currency: str) -> str:
     return currency or "credit"
 
@@ -429,6 +436,7 @@ def plot_duration_distribution(recordings: pd.DataFrame, *, ax: Axes | None = No
     ax = _axes(ax)
     ax.set_xlabel("Recording duration (minutes)")
     ax.set_ylabel("Recordings")
+    _whole_counts(ax.yaxis)
     minutes = _duration_minutes(recordings)
     if log:
         minutes = minutes[minutes > 0]
@@ -522,6 +530,8 @@ def plot_top_conferences(joined: pd.DataFrame, *, n: int = 10, by: str = "cost",
     ax = _axes(ax)
     label = _CONFERENCE_MEASURES[by].format(currency=_money(currency))
     ax.set_xlabel(label)
+    if by == "recordings":
+        _whole_counts(ax.xaxis)
     ax.set_ylabel("Conference")
     totals = _per_conference(joined, by)
     if totals.empty:
@@ -555,6 +565,7 @@ def plot_transcription_outcomes(frame: pd.DataFrame, *, ax: Axes | None = None) 
     ax = _axes(ax)
     ax.set_xlabel("Recordings")
     ax.set_ylabel("Transcription outcome")
+    _whole_counts(ax.xaxis)
     rows = _outcome_counts(frame)
     if not rows:
         return _no_data(ax, "recordings")

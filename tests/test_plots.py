@@ -415,6 +415,18 @@ def test_outcomes_say_a_rare_outcome_is_under_one_percent(joined):
     assert [t.get_text() for t in ax.texts] == ["300 (100%)", "1 (<1%)"][::-1]
 
 
+def test_count_axes_tick_whole_recordings_only(joined):
+    few = joined.iloc[:3]  # counts of 1 and 2
+    axes = [plots.plot_transcription_outcomes(few).xaxis,
+            plots.plot_top_conferences(few, by="recordings").xaxis,
+            plots.plot_duration_distribution(few).yaxis]
+    for axis in axes:
+        axis.axes.figure.canvas.draw()
+        low, high = sorted(axis.get_view_interval())
+        ticks = [t for t in axis.get_majorticklocs() if low <= t <= high]
+        assert len(ticks) >= 2 and all(t == int(t) for t in ticks), ticks
+
+
 def test_outcomes_from_a_transcriptions_frame(transcriptions):
     ax = plots.plot_transcription_outcomes(transcriptions)
     widths = dict(zip([t.get_text() for t in ax.get_yticklabels()],
