@@ -147,7 +147,7 @@ def _whole_counts(axis: Any) -> None:
     """Ticks on whole numbers only: a count axis of a few recordings shows no 0.5."""
     from matplotlib.ticker import MaxNLocator
 
-    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))
 
 
 def _money(currency: str) -> str:
