@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from _serve import serve_on_free_port
+
 AUTH_ID = "MABENCHACCOUNT000001"
 TOKEN = "bench-token-0123456789abcdef0123"
 
@@ -47,13 +49,10 @@ TOKEN = "bench-token-0123456789abcdef0123"
 def serve(port_file: str) -> None:
     import itertools
 
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
-
-    from recording_toolkit._server import bind_socket
 
     counter = itertools.count()
 
@@ -67,16 +66,7 @@ def serve(port_file: str) -> None:
 
     app = Starlette(routes=[Route("/v1/Account/{aid}/Conference/{name}/Record/", record,
                                   methods=["POST"])])
-    sock = bind_socket("127.0.0.1", 0)
-    Path(port_file).write_text(str(sock.getsockname()[1]))
-    extra = {}
-    if importlib.util.find_spec("uvloop"):
-        extra["loop"] = "uvloop"
-    if importlib.util.find_spec("httptools"):
-        extra["http"] = "httptools"
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            **extra)
-    uvicorn.Server(config).run(sockets=[sock])
+    serve_on_free_port(app, port_file)
 
 
 class Server:

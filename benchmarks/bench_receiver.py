@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _serve import serve_on_free_port
+
 TOKEN = "bench-token-0123456789abcdef0123"
 PATH = "/callbacks/recording"
 CONCURRENCY = 50
@@ -40,7 +42,6 @@ CONCURRENCY = 50
 # -- server side (run in a child process) ---------------------------------------------------------
 
 def serve(kind: str, port_file: str, log_dir: str) -> None:
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -67,10 +68,8 @@ def serve(kind: str, port_file: str, log_dir: str) -> None:
 
         app = Starlette(routes=[Route(PATH, noop, methods=["POST"]),
                                 Route("/healthz", health)])
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    Path(port_file).write_text(str(port))
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        serve_on_free_port(app, port_file, port=sock)
     finally:
         if log is not None:
             log.close()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import statistics
 import subprocess
 import sys
@@ -34,33 +33,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+from _serve import serve_on_free_port
+
 AUTH_ID = "MABENCHACCOUNT000001"
 TOKEN = "bench-token-0123456789abcdef0123"
 
 
 def serve(port_file: str) -> None:
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
-
-    from recording_toolkit._server import bind_socket
 
     async def sink(request: Request) -> Response:
         await request.body()
         return Response(b'{"status":"stored"}', media_type="application/json")
 
     app = Starlette(routes=[Route("/{path:path}", sink, methods=["POST", "GET"])])
-    sock = bind_socket("127.0.0.1", 0)
-    Path(port_file).write_text(str(sock.getsockname()[1]))
-    extra = {}
-    if importlib.util.find_spec("uvloop"):
-        extra["loop"] = "uvloop"
-    if importlib.util.find_spec("httptools"):
-        extra["http"] = "httptools"
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                  **extra)).run(sockets=[sock])
+    serve_on_free_port(app, port_file)
 
 
 def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
