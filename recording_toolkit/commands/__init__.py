@@ -6,6 +6,8 @@ the standard library at import time, so ``recording-toolkit --help`` stays fast;
 happen inside the command functions.
 """
 
+import argparse
+
 #: The command modules, in the order their commands are listed in ``--help``.
 COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report", "backfill")
 
@@ -20,8 +22,6 @@ def port_number(text: str) -> int:
     ...
     argparse.ArgumentTypeError: 99999 is not a port number (0 to 65535; 0 picks a free one)
     """
-    import argparse
-
     try:
         value = int(text)
     except ValueError:
@@ -30,3 +30,16 @@ def port_number(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{text} is not a port number (0 to 65535; 0 picks a free one)")
     return value
+
+
+def add_api_options(parser: argparse.ArgumentParser, *, timeout_help: str) -> None:
+    """``--base-url``, ``--auth-id`` and ``--timeout``: how a command reaches Plivo's API (the
+    token only ever comes from ``$PLIVO_AUTH_TOKEN``, never the process list)."""
+    parser.add_argument("--base-url", default=None,
+                        help="API root (default: $PLIVO_API_BASE_URL, else https://api.plivo.com;"
+                             " point it at the sandbox to run without an account)")
+    parser.add_argument("--auth-id", default=None,
+                        help="Plivo auth id (default: $PLIVO_AUTH_ID); the token is read from"
+                             " $PLIVO_AUTH_TOKEN only")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help=f"{timeout_help} (default: %(default)s)")

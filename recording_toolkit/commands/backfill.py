@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from . import add_api_options
+
 __all__ = ["FAILED_IDS_NAME", "SHOWN_IDS", "register", "run"]
 
 #: How many recording ids the summary and the error line show (a lost hour can be thousands).
@@ -47,13 +49,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--method", choices=["list", "get"], default="list",
                         help="list: the Recording list API, then single lookups for the rest;"
                              " get: one lookup per recording (default: %(default)s)")
-    parser.add_argument("--base-url", default=None,
-                        help="API root (default: $PLIVO_API_BASE_URL, else https://api.plivo.com)")
-    parser.add_argument("--auth-id", default=None,
-                        help="Plivo auth id (default: $PLIVO_AUTH_ID); the token is read from"
-                             " $PLIVO_AUTH_TOKEN only")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds to wait for each answer (default: %(default)s)")
+    add_api_options(parser, timeout_help="seconds to wait for each answer")
     parser.add_argument("--failed-ids", default=None, metavar="PATH",
                         help="where every recording that could not be backfilled is listed, one"
                              " 'recording_id<TAB>reason' a line, when some could not (the JSON"

@@ -14,21 +14,16 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from . import add_api_options
+
 __all__ = ["register", "run_start", "run_stop"]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("conference", metavar="CONFERENCE", help="name of the live conference")
-    parser.add_argument("--base-url", default=None,
-                        help="API root (default: $PLIVO_API_BASE_URL, else https://api.plivo.com;"
-                             " point it at the sandbox to run without an account)")
-    parser.add_argument("--auth-id", default=None,
-                        help="Plivo auth id (default: $PLIVO_AUTH_ID); the token is read from"
-                             " $PLIVO_AUTH_TOKEN only")
+    add_api_options(parser, timeout_help="seconds to wait for Plivo's answer")
     parser.add_argument("--journal", default=None, metavar="PATH",
                         help="append the call's outcome to this JSON Lines request journal")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds to wait for Plivo's answer (default: %(default)s)")
 
 
 def register(subparsers: Any) -> None:
