@@ -39,10 +39,8 @@ from datetime import time as dt_time
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._server import BackgroundServer
-from .callback_log import CallbackLog
 from .errors import ConfigurationError, PlivoAPIError, TransportError
-from .receiver import RECORDING_PATH, TRANSCRIPTION_PATH, ReceiverCounts, create_receiver_app
+from .receiver import CallbackReceiver
 from .sandbox import Faults, ManualClock, Sandbox
 from .sandbox._clock import to_ms
 
@@ -135,35 +133,6 @@ class DemoResult:
     started: int
     seconds: float
     files: dict[str, Path] = field(default_factory=dict)
-
-
-class _ClockedReceiver:
-    """The toolkit's receiver app on loopback, its log stamped with the sandbox's clock."""
-
-    def __init__(self, log_dir: Path, sandbox: Sandbox) -> None:
-        self.counts = ReceiverCounts()
-        self.log = CallbackLog(log_dir, instance_id="demo", clock=sandbox.now)
-        try:
-            self.app = create_receiver_app(self.log, auth_tokens=sandbox.auth_token,
-                                           counts=self.counts)
-            self.server = BackgroundServer(self.app, name="demo receiver").start()
-        except BaseException:
-            self.log.close()
-            raise
-        # it verifies signatures against the URL it hands out
-        self.app.state.settings.public_url = self.server.url
-
-    @property
-    def recording_callback_url(self) -> str:
-        return self.server.url + RECORDING_PATH + RETRY_FRAGMENT
-
-    @property
-    def transcription_callback_url(self) -> str:
-        return self.server.url + TRANSCRIPTION_PATH
-
-    def close(self) -> None:
-        self.server.stop()
-        self.log.close()
 
 
 def _prepare(out: Path) -> None:
@@ -280,10 +249,12 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
     schedule = demo_schedule(count, today=datetime.now(UTC).date())
     clock = ManualClock(schedule[0][0])
     with Sandbox(seed=seed, clock=clock, faults=faults) as sandbox:
-        receiver = _ClockedReceiver(log_dir, sandbox)
+        # the receiver stamps received_at on the sandbox's clock, as the recordings' times are
+        receiver = CallbackReceiver(log_dir, auth_token=sandbox.auth_token, instance_id="demo",
+                                    clock=sandbox.now).start()
         try:
             items = demo_requests(count, seed=seed, conferences=conferences,
-                                  recording_url=receiver.recording_callback_url,
+                                  recording_url=receiver.recording_callback_url + RETRY_FRAGMENT,
                                   transcription_url=receiver.transcription_callback_url)
             with RecordingClient(sandbox.auth_id, sandbox.auth_token, base_url=sandbox.base_url,
                                  journal=journal_path) as client:
@@ -298,10 +269,10 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
                     driver.close()
             truth = sandbox.ground_truth(details=False)
         finally:
-            receiver.close()
+            receiver.stop()
     summary_dict, files = _report(out_dir, sandbox, truth)
     result = DemoResult(out_dir=out_dir, summary=summary_dict, ground_truth=truth,
-                        receiver_counts=receiver.counts.snapshot(), requested=count,
+                        receiver_counts=receiver.counts, requested=count,
                         started=started, seconds=time.monotonic() - began,
                         files={"log_dir": log_dir, "journal": journal_path, **files})
     _print_summary(result, stream, currency=sandbox.config.rates.currency)
