@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -51,7 +50,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
-from .callback_log import format_timestamp
+from .callback_log import encode_envelope, format_timestamp
 from .errors import NotFoundError
 
 __all__ = [
@@ -130,9 +129,7 @@ def backfill_path(log_dir: str | os.PathLike[str], moment: datetime) -> Path:
 
 def _envelope(fields: Mapping[str, str], received_at: str) -> bytes:
     # verified: the data came from Plivo's authenticated API, not from an unsigned request
-    line = {"event": "recording", "received_at": received_at, "verified": True,
-            "source": BACKFILL_SOURCE, "payload": dict(fields)}
-    return (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    return encode_envelope("recording", received_at, True, fields, source=BACKFILL_SOURCE)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ __all__ = [
     "AppendResult",
     "CallbackLog",
     "default_instance_id",
+    "encode_envelope",
     "envelope_digest",
     "format_timestamp",
 ]
@@ -450,7 +451,7 @@ class CallbackLog:
             raise CallbackError(f"unknown event kind {event.kind!r}; expected one of {EVENT_KINDS}")
         moment = format_timestamp(self._clock())
         digest = envelope_digest(event.kind, event.payload)
-        data = _encode_line(event.kind, moment, bool(verified), event.payload)
+        data = encode_envelope(event.kind, moment, bool(verified), event.payload)
         recording_id = event.payload.get("recording_id", "")
         with self._lock:
             self._ensure_open()
@@ -615,12 +616,13 @@ def _set(future: Any, value: Any) -> None:
 _dumps_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _encode_line(kind: str, received_at: str, verified: bool, payload: Mapping[str, str]
-                 ) -> bytes:
-    """One envelope line (``docs/CONTRACTS.md``), payload keys in the order received."""
-    # kind and received_at are known-safe text; only the payload needs a JSON encoder
+def encode_envelope(kind: str, received_at: str, verified: bool, payload: Mapping[str, str],
+                    *, source: str = "callback") -> bytes:
+    """One envelope line (``docs/CONTRACTS.md``), payload keys in the order received; ``source``
+    is ``callback`` or ``backfill`` (lines recovered from the Recording API)."""
+    # kind, received_at and source are known-safe text; only the payload needs a JSON encoder
     text = (f'{{"event":"{kind}","received_at":"{received_at}",'
-            f'"verified":{"true" if verified else "false"},"source":"callback",'
+            f'"verified":{"true" if verified else "false"},"source":"{source}",'
             f'"payload":{_dumps_compact(payload)}}}\n')
     try:
         return text.encode("utf-8")
