@@ -87,8 +87,10 @@ different values ('RecordingID', 'recording_id'); refusing to pick one
     out: dict[str, str] = {}
     spellings: dict[str, list[str]] = {}
     for key, value in items:
-        name = str(key)
-        if isinstance(value, list | tuple):
+        name = key if type(key) is str else str(key)
+        if type(value) is str:  # nearly every value: form and query fields are text
+            text = value
+        elif isinstance(value, list | tuple):
             texts = {_as_text(v) for v in value}
             if len(texts) > 1:
                 raise CallbackError(
@@ -98,14 +100,17 @@ different values ('RecordingID', 'recording_id'); refusing to pick one
         else:
             text = _as_text(value)
         snake = snake_case(name)
-        seen = spellings.setdefault(snake, [])
-        if name not in seen:
-            seen.append(name)
-        if snake in out and out[snake] != text:
-            raise CallbackError(
-                f"field {snake!r} is given more than once with different values"
-                f" ({', '.join(repr(n) for n in sorted(seen))}); refusing to pick one"
-            )
+        if snake in out:
+            seen = spellings.setdefault(snake, [])
+            if name not in seen:
+                seen.append(name)
+            if out[snake] != text:
+                raise CallbackError(
+                    f"field {snake!r} is given more than once with different values"
+                    f" ({', '.join(repr(n) for n in sorted(seen))}); refusing to pick one"
+                )
+        else:
+            spellings[snake] = [name]
         out[snake] = text
     return out
 
@@ -126,9 +131,8 @@ def _as_text(value: Any) -> str:
 
 def infer_kind(payload: Mapping[str, str]) -> EventKind | None:
     """``recording`` or ``transcription`` from the fields alone; None when they do not tell."""
-    keys = set(payload)
-    has_rec = bool(keys & _ONLY_RECORDING)
-    has_tr = bool(keys & _ONLY_TRANSCRIPTION)
+    has_rec = not _ONLY_RECORDING.isdisjoint(payload)
+    has_tr = not _ONLY_TRANSCRIPTION.isdisjoint(payload)
     if has_tr and not has_rec:
         return "transcription"
     if has_rec and not has_tr:

@@ -23,6 +23,7 @@ The string to sign (``shared/PLIVO.md``, checked against the golden vectors in t
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import hashlib
 import hmac
@@ -41,6 +42,7 @@ __all__ = [
     "NONCE_HEADER",
     "SIGNATURE_HEADER",
     "Params",
+    "SignatureVerifier",
     "sign_v3",
     "signature_string",
     "signed_headers",
@@ -58,10 +60,14 @@ Params = Mapping[str, "str | Sequence[str]"] | Iterable[tuple[str, str]]
 def _pairs(params: Params | None) -> list[tuple[str, str]]:
     if params is None:
         return []
-    items = params.items() if isinstance(params, Mapping) else params
+    # a list (the receiver's parsed pairs) skips the slower Mapping check
+    items = params if type(params) is list else (
+        params.items() if isinstance(params, Mapping) else params)
     out: list[tuple[str, str]] = []
     for key, value in items:
-        if isinstance(value, list | tuple):
+        if type(value) is str:  # the common case first: the receiver's parsed text pairs
+            out.append((key if type(key) is str else str(key), value))
+        elif isinstance(value, list | tuple):
             out.extend((str(key), str(v)) for v in value)
         else:
             out.append((str(key), str(value)))
@@ -98,16 +104,17 @@ def signature_string(method: str, url: str, params: Params | None = None) -> str
     'https://h/cb?a=1&b=2.x1y2'
     """
     base, query, query_text = _split_url(url)
-    body = _grouped(_pairs(params))
+    pairs = _pairs(params)
     if method.upper() == "GET":
-        merged = dict(body)
+        merged = _grouped(pairs)
         merged.update(query)  # the URL's own query wins on a clash
         if not merged:
             return base
         return base + "?" + "&".join(f"{k}={v}" for k, v in _sorted_pairs(merged))
-    if not body:
+    if not pairs:
         return base + ("?" + query_text if query_text else "")
-    body_text = "".join(k + v for k, v in _sorted_pairs(body))
+    # sorted() over (key, value) pairs: by key, a repeated key's values in order
+    body_text = "".join([k + v for k, v in sorted(pairs)])
     return base + "?" + query_text + ("." if query_text else "") + body_text
 
 
@@ -120,7 +127,7 @@ def _utf8(text: str) -> bytes:
 def sign_v3(auth_token: str, nonce: str, method: str, url: str, params: Params | None = None) -> str:
     """The V3 signature (standard base64 with padding) of a callback."""
     message = _utf8(f"{signature_string(method, url, params)}.{nonce}")
-    digest = hmac.new(_utf8(auth_token), message, hashlib.sha256).digest()
+    digest = hmac.digest(_utf8(auth_token), message, "sha256")
     return base64.b64encode(digest).decode("ascii")
 
 
@@ -139,15 +146,14 @@ def signed_headers(auth_token: str, nonce: str, method: str, url: str,
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     """A header by name, whatever its case (ASGI and the receiver use lower-case names)."""
-    value = headers.get(name)
+    lowered = name.lower()
+    value = headers.get(lowered)
     if value is None:
-        lowered = name.lower()
-        value = headers.get(lowered)
-        if value is not None:
-            return value
-        for key, val in headers.items():
-            if key.lower() == lowered:
-                return val
+        value = headers.get(name)
+        if value is None:
+            for key, val in headers.items():
+                if key.lower() == lowered:
+                    return val
     return value
 
 
@@ -158,6 +164,78 @@ def _token_list(tokens: str | Sequence[str], name: str) -> list[str]:
         raise ConfigurationError(f"{name}: at least one non-empty auth token is needed to verify"
                                  " callback signatures")
     return listed
+
+
+class SignatureVerifier:
+    """Checks V3 signatures against a fixed set of tokens (what :func:`verify_v3` does).
+
+    A receiver checks every callback against the same tokens, so this validates and encodes
+    them once instead of on each request. ``auth_tokens`` check ``X-Plivo-Signature-V3``
+    (several while one is being rotated); ``main_account_tokens`` check
+    ``X-Plivo-Signature-Ma-V3`` (default: the same tokens). The repr shows how many tokens,
+    never their values.
+
+    Examples
+    --------
+    >>> headers = signed_headers("token", "12345", "POST", "https://h/cb", {"a": "1"})
+    >>> SignatureVerifier("token").verify(headers, method="POST", url="https://h/cb",
+    ...                                   params={"a": "1"})
+    'X-Plivo-Signature-V3'
+    """
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, auth_tokens: str | Sequence[str],
+                 main_account_tokens: str | Sequence[str] | None = None) -> None:
+        # HMAC objects keyed once: each check copies one instead of keying HMAC again
+        keys = tuple(hmac.new(_utf8(t), digestmod=hashlib.sha256)
+                     for t in _token_list(auth_tokens, "auth_tokens"))
+        ma_keys = (keys if main_account_tokens is None
+                   else tuple(hmac.new(_utf8(t), digestmod=hashlib.sha256)
+                              for t in _token_list(main_account_tokens, "main_account_tokens")))
+        self._keys = ((SIGNATURE_HEADER, SIGNATURE_HEADER.lower(), keys),
+                      (MA_SIGNATURE_HEADER, MA_SIGNATURE_HEADER.lower(), ma_keys))
+
+    def __repr__(self) -> str:
+        return (f"SignatureVerifier(tokens={len(self._keys[0][2])},"
+                f" main_account_tokens={len(self._keys[1][2])})")
+
+    def verify(self, headers: Mapping[str, str], *, method: str, url: str,
+               params: Params | None) -> str:
+        """Check one callback's signature; return the header name that matched.
+
+        A header may hold several comma-separated signatures; any match passes. ``url`` must
+        be the public URL Plivo called. Comparison is constant-time. Raises
+        :class:`MissingSignatureError`, :class:`MissingNonceError` or
+        :class:`SignatureMismatchError`.
+        """
+        offered = [(name, _header(headers, lowered), keys) for name, lowered, keys in self._keys]
+        if not ((offered[0][1] or "").strip() or (offered[1][1] or "").strip()):
+            raise MissingSignatureError(
+                f"no {SIGNATURE_HEADER} or {MA_SIGNATURE_HEADER} header: the request is not signed"
+            )
+        nonce = _header(headers, NONCE_HEADER)
+        if not nonce or not nonce.strip():
+            raise MissingNonceError(f"no {NONCE_HEADER} header: the signature cannot be checked")
+        message = _utf8(f"{signature_string(method, url, params)}.{nonce.strip()}")
+        for header_name, value, keys in offered:
+            if not value:
+                continue
+            candidates = [_utf8(s.strip()) for s in value.split(",") if s.strip()]
+            for keyed in keys:
+                mac = keyed.copy()
+                mac.update(message)
+                expected = binascii.b2a_base64(mac.digest(), newline=False)
+                # compare against every candidate, without stopping early on a match
+                matched = False
+                for candidate in candidates:
+                    matched |= hmac.compare_digest(expected, candidate)
+                if matched:
+                    return header_name
+        raise SignatureMismatchError(
+            "signature mismatch: no offered signature matches the configured token(s) for this"
+            " URL (check that public_url is the URL Plivo calls)"
+        )
 
 
 def verify_v3(
@@ -174,43 +252,12 @@ def verify_v3(
     ``auth_tokens`` are the account's (or sub-account's) tokens, several while one is being
     rotated; ``main_account_tokens`` check ``X-Plivo-Signature-Ma-V3`` (default: the same tokens).
     A header may hold several comma-separated signatures; any match passes. ``url`` must be the
-    public URL Plivo called. Comparison is constant-time.
+    public URL Plivo called. Comparison is constant-time. To check many callbacks against the
+    same tokens, build one :class:`SignatureVerifier`.
 
     Raises :class:`MissingSignatureError`, :class:`MissingNonceError` or
     :class:`SignatureMismatchError`; :class:`ConfigurationError` when no usable token is given
     (an empty token is refused: it would accept signatures anyone can compute).
     """
-    tokens = _token_list(auth_tokens, "auth_tokens")
-    ma_tokens = tokens if main_account_tokens is None else _token_list(main_account_tokens,
-                                                                        "main_account_tokens")
-    offered = {
-        SIGNATURE_HEADER: _header(headers, SIGNATURE_HEADER),
-        MA_SIGNATURE_HEADER: _header(headers, MA_SIGNATURE_HEADER),
-    }
-    if not any(v and v.strip() for v in offered.values()):
-        raise MissingSignatureError(
-            f"no {SIGNATURE_HEADER} or {MA_SIGNATURE_HEADER} header: the request is not signed"
-        )
-    nonce = _header(headers, NONCE_HEADER)
-    if not nonce or not nonce.strip():
-        raise MissingNonceError(f"no {NONCE_HEADER} header: the signature cannot be checked")
-    nonce = nonce.strip()
-    text = signature_string(method, url, params)
-    for header_name, keys in ((SIGNATURE_HEADER, tokens), (MA_SIGNATURE_HEADER, ma_tokens)):
-        value = offered[header_name]
-        if not value:
-            continue
-        candidates = [_utf8(s.strip()) for s in value.split(",") if s.strip()]
-        for token in keys:
-            digest = hmac.new(_utf8(token), _utf8(f"{text}.{nonce}"), hashlib.sha256).digest()
-            expected = base64.b64encode(digest)
-            # compare against every candidate, without stopping early on a match
-            matched = False
-            for candidate in candidates:
-                matched |= hmac.compare_digest(expected, candidate)
-            if matched:
-                return header_name
-    raise SignatureMismatchError(
-        "signature mismatch: no offered signature matches the configured token(s) for this URL"
-        " (check that public_url is the URL Plivo calls)"
-    )
+    return SignatureVerifier(auth_tokens, main_account_tokens).verify(
+        headers, method=method, url=url, params=params)
