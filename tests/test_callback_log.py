@@ -238,6 +238,70 @@ def test_async_appends_share_fsyncs_without_blocking_the_event_loop(tmp_path, ga
     assert len(all_callback_lines(tmp_path)) == 100
 
 
+def test_async_failed_fsync_reaches_every_waiter_and_a_retry_is_stored_once(tmp_path, gate):
+    gate(fail=1)
+
+    async def main(log: CallbackLog) -> list:
+        first = await asyncio.gather(*(log.append_async(recording(f"r{i}")) for i in range(5)),
+                                     return_exceptions=True)
+        retried = await asyncio.gather(*(log.append_async(recording(f"r{i}")) for i in range(5)))
+        return [first, retried]
+
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        first, retried = asyncio.run(main(log))
+    assert all(isinstance(r, OSError) for r in first)  # one batch, one failed fsync: none stored
+    assert all(r.stored for r in retried)
+    assert sorted(line["payload"]["recording_id"] for line in all_callback_lines(tmp_path)) == \
+        [f"r{i}" for i in range(5)]
+
+
+def test_lines_of_an_event_loop_that_stopped_are_written_at_close(tmp_path):
+    loop = asyncio.new_event_loop()
+    log = CallbackLog(tmp_path, instance_id="rx")
+    try:
+        task = loop.create_task(log.append_async(recording("r1")))
+        # one step: the task queues its line and schedules the flush, which never runs
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        assert not task.done() and all_callback_lines(tmp_path) == []
+        log.close()
+        assert [line["payload"]["recording_id"] for line in all_callback_lines(tmp_path)] == \
+            ["r1"]
+        assert loop.run_until_complete(task).stored  # and its caller hears so once it runs
+    finally:
+        log.close()
+        loop.close()
+    with CallbackLog(tmp_path, instance_id="rx") as again:  # and it is known after a restart
+        assert again.append(recording("r1")).duplicate
+
+
+def test_event_loops_and_threads_at_once_store_each_callback_once(tmp_path):
+    """Two event loops in their own threads and four plain threads, all sending overlapping
+    callbacks: every caller is answered, every distinct callback is one whole line."""
+    ids = [f"r{i:03d}" for i in range(300)]
+
+    def loop_sender(log: CallbackLog, offset: int) -> list:
+        async def main() -> list:
+            return await asyncio.gather(*(log.append_async(recording(rid))
+                                          for rid in ids[offset:] + ids[:offset]))
+        return asyncio.run(main())
+
+    def thread_sender(log: CallbackLog, offset: int) -> list:
+        return [log.append(recording(rid)) for rid in ids[offset::7]]
+
+    with CallbackLog(tmp_path, instance_id="rx") as log, ThreadPoolExecutor(6) as pool:
+        jobs = [pool.submit(loop_sender, log, 0), pool.submit(loop_sender, log, 150)]
+        jobs += [pool.submit(thread_sender, log, k) for k in range(4)]
+        results = [r for job in jobs for r in job.result(timeout=60)]
+        counts = log.counts
+    assert len(results) == 600 + sum(len(ids[k::7]) for k in range(4))
+    stored = [r.recording_id for r in results if r.stored]
+    assert sorted(stored) == ids  # each stored by exactly one caller, the rest are duplicates
+    assert counts["stored"] == 300 and counts["duplicates"] == len(results) - 300
+    lines = all_callback_lines(tmp_path)
+    assert sorted(line["payload"]["recording_id"] for line in lines) == ids
+
+
 def test_rejected_and_quarantined_records_go_to_their_sub_folders(tmp_path):
     with CallbackLog(tmp_path, instance_id="rx", clock=lambda: DAY) as log:
         rejected = log.reject({"status": 403, "reason": "signature mismatch", "time": "forged"})
