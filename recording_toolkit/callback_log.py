@@ -129,7 +129,38 @@ def envelope_digest(kind: str, payload: Mapping[str, str]) -> bytes:
     return hashlib.blake2b(text.encode("ascii"), digest_size=16).digest()
 
 
-_dumps_sorted = json.JSONEncoder(sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode
+def _reusable_encoder(**options: Any) -> Callable[[Any], str]:
+    """``json.JSONEncoder(**options).encode``, with its C encoder built once.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call, which for a callback's few
+    hundred bytes costs as much as the encoding; this module encodes twice per callback (its
+    digest and its line). The C encoder is an implementation detail of ``json``, so it is
+    used only if it gives exactly what ``encode`` gives; otherwise ``encode`` it is. Without
+    circular-reference checks: what is encoded here is text, mappings and lists of text.
+    """
+    encoder = json.JSONEncoder(separators=(",", ":"), **options)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    try:
+        quote = (json.encoder.encode_basestring_ascii if encoder.ensure_ascii
+                 else json.encoder.encode_basestring)
+        built = make(None, encoder.default, quote, None, encoder.key_separator,
+                     encoder.item_separator, encoder.sort_keys, encoder.skipkeys,
+                     encoder.allow_nan)
+
+        def encode(value: Any) -> str:
+            return "".join(built(value, 0))
+
+        sample = ["k", {"b": "\u00e9\"\n", "a": "1", "c": ["x", "\ud800"]}]
+        if encode(sample) != encoder.encode(sample):
+            return encoder.encode
+    except Exception:  # noqa: BLE001 - any doubt: the documented encoder
+        return encoder.encode
+    return encode
+
+
+_dumps_sorted = _reusable_encoder(sort_keys=True, ensure_ascii=True)
 
 
 @dataclass(frozen=True)
@@ -719,7 +750,7 @@ def _set(future: Any, value: Any) -> None:
         pass
 
 
-_dumps_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps_compact = _reusable_encoder(ensure_ascii=False)
 
 
 def encode_envelope(kind: str, received_at: str, verified: bool, payload: Mapping[str, str],

@@ -83,7 +83,9 @@ def normalise_fields(fields: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> d
     recording_toolkit.errors.CallbackError: field 'recording_id' is given more than once with \
 different values ('RecordingID', 'recording_id'); refusing to pick one
     """
-    items = fields.items() if isinstance(fields, Mapping) else fields
+    # a list (the receiver's parsed pairs) skips the slower Mapping check
+    items = fields if type(fields) is list else (
+        fields.items() if isinstance(fields, Mapping) else fields)
     out: dict[str, str] = {}
     spellings: dict[str, list[str]] = {}
     for key, value in items:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import hashlib
 import json
 import os
 import re
@@ -13,8 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from recording_toolkit.callback_log import CallbackLog, default_instance_id
+from recording_toolkit.callback_log import (
+    CallbackLog,
+    default_instance_id,
+    encode_envelope,
+    envelope_digest,
+)
 from recording_toolkit.callbacks import CallbackEvent, normalise_callback
 from recording_toolkit.errors import CallbackError, ConfigurationError
 
@@ -357,3 +365,23 @@ def test_closed_log_refuses_appends_and_close_is_idempotent(tmp_path):
     assert log.closed and "closed" in repr(log)
     with pytest.raises(RuntimeError, match="closed"):
         log.append(recording("r1"))
+
+
+# letters of any script, controls (escaped in JSON), spaces and lone surrogates
+_ANY_TEXT = st.text(st.characters(categories=["Lu", "Ll", "Lo", "Cc", "Zs", "Po", "Cs"]),
+                    max_size=40)
+
+
+@given(st.dictionaries(st.text(max_size=12), st.text(max_size=40), max_size=8),
+       st.dictionaries(st.text(max_size=12), _ANY_TEXT, max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_lines_and_digests_are_exactly_what_the_json_module_writes(payload, any_payload):
+    """The log builds its JSON encoders once (json's own encode rebuilds one per call); the
+    text must still be json's, byte for byte."""
+    line = encode_envelope("recording", "2026-11-24T10:15:02.000000Z", True, payload)
+    expected = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    assert line.decode("utf-8").endswith(f'"payload":{expected}}}\n')
+    canonical = json.dumps(["recording", any_payload], sort_keys=True, ensure_ascii=True,
+                           separators=(",", ":"))
+    assert envelope_digest("recording", any_payload) == hashlib.blake2b(
+        canonical.encode("ascii"), digest_size=16).digest()
