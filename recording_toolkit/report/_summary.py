@@ -55,10 +55,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import analytics
-from ._version import __version__
-from .analytics._common import compute, distinct, is_dask, round6, to_pandas
-from .config import RateCard
+from .. import analytics
+from .._version import __version__
+from ..analytics._common import compute, distinct, is_dask, round6, to_pandas
+from ..config import RateCard
 
 __all__ = ["SUMMARY_KEYS", "Summary", "render_html", "summarize", "write_csv", "write_html"]
 
@@ -380,7 +380,7 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
     data = _stable(stats, recordings, transcriptions, turnaround)
     now_ts = pd.Timestamp.now(tz="UTC") if now is None else analytics._common.utc(now)
     if journal is not None and not isinstance(journal, pd.DataFrame):
-        from .load import load_journal
+        from ..load import load_journal
 
         journal = load_journal(journal)  # now, so that a bad journal fails here
     selection = {"since": None if since is None else str(since),
@@ -504,8 +504,8 @@ def _png(draw: Callable[[Any], Any], size: tuple[float, float] = (7.0, 4.0)) -> 
 
 
 def _charts(summary: Summary) -> list[tuple[str, str]]:
-    from . import plots
-    from .load import join_recordings
+    from .. import plots
+    from ..load import join_recordings
 
     rec = summary.frames["recordings"]
     tr = summary.frames["transcriptions"]
