@@ -1,0 +1,30 @@
+"""The CSV tables: every table behind a summary, one ``<name>.csv`` each (``--csv DIR``)."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from ._summary import Summary
+
+__all__ = ["write_csv"]
+
+
+def write_csv(summary: Summary, folder: str | os.PathLike[str]) -> dict[str, str]:
+    """Write every table of ``summary`` as ``<name>.csv`` into ``folder``; the paths by name.
+
+    Floats are rounded to 6 decimals, as in the JSON summary, so a CSV shows 11.2 rather than
+    the 11.200000000000003 that summing minutes leaves behind.
+    """
+    os.makedirs(folder, exist_ok=True)
+    written = {}
+    for name, frame in summary.tables.items():
+        target = os.path.join(os.fspath(folder), f"{name}.csv")
+        keep_index = not isinstance(frame.index, pd.RangeIndex)
+        floats = frame.select_dtypes(include=["floating"]).columns
+        frame = frame.assign(**{str(c): frame[c].round(6) for c in floats}) if len(floats) \
+            else frame
+        frame.to_csv(target, index=keep_index)
+        written[name] = target
+    return written
