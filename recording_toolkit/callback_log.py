@@ -21,10 +21,10 @@ Why each design choice:
   While one ``fsync`` runs the next batch fills up, so throughput grows with concurrency instead
   of collapsing to one ``fsync`` per callback. No waiter is woken before its batch is durable.
 - **Batched on the event loop.** Async callers (the receiver) do not hand the writer one line
-  each: their lines collect on their own event loop, which passes the writer one batch at a time
-  and does the batch's bookkeeping itself when the writer reports it durable. The writer thread
-  then holds the interpreter lock only briefly per batch, instead of competing with the event
-  loop for it on every callback; that contention, not the disk, was what limited throughput.
+  each: their lines collect on their own event loop, which passes the writer one batch at a
+  time and is woken once per batch with all of its answers. Handing lines over one by one made
+  the writer thread compete with the event loop for the interpreter lock on every callback;
+  that contention, not the disk, was what limited the receiver's throughput.
 - **Idempotent.** Plivo retries callbacks, so one callback can arrive twice. A digest of (kind,
   payload) identifies it (the payload holds ``recording_id``); a callback whose digest is already
   on disk is answered as a duplicate and not written again. The digests are rebuilt from the
@@ -217,9 +217,10 @@ class _LoopBatch:
 
     The first line of an idle loop schedules a flush with ``call_soon``, so every request the
     loop is processing in this iteration joins the batch. While the writer has the batch, new
-    lines collect here; once the writer reports it (``call_soon_threadsafe``, one wake-up per
-    batch), this loop does the batch's bookkeeping, wakes its waiters and flushes what collected.
-    ``items`` and ``busy`` are guarded by the log's lock (``close`` may take them from any thread).
+    lines collect here; once the batch is durable the writer books it and passes the loop its
+    answers in one ``call_soon_threadsafe`` (one wake-up per batch), and the loop then flushes
+    what collected meanwhile. ``items`` and ``busy`` are guarded by the log's lock (``close``
+    and blocking callers may take the items from any thread).
     """
 
     __slots__ = ("busy", "items", "log", "loop")
@@ -239,23 +240,33 @@ class _LoopBatch:
 
     def flush(self) -> None:
         with self.log._lock:
-            items, self.items = self.items, []
-            if not items:
+            if self.items:
+                self.hand_over()
+            else:
                 self.busy = False
                 if self.log._batches.get(self.loop) is self:
                     del self.log._batches[self.loop]
-                return
-            self.log._jobs.put(_Job(items, self._written))  # under the lock: never after _STOP
+
+    def hand_over(self) -> None:
+        """Give the collected lines to the writer; called with the log's lock held (so never
+        after ``close`` has queued the writer's stop)."""
+        items, self.items = self.items, []
+        self.log._jobs.put(_Job(items, self._written))
 
     def _written(self, items: list[_Item], failures: _Failures) -> None:
-        """On the writer thread: hand the outcome to this loop."""
+        """On the writer thread: book the batch, wake this loop once with its answers."""
+        outcomes = self.log._book(items, failures)
+        mine = [(future, value) for future, loop, value in outcomes if loop is self.loop]
+        _settle([waiter for waiter in outcomes if waiter[1] is not self.loop])
         try:
-            self.loop.call_soon_threadsafe(self._finish, items, failures)
-        except RuntimeError:  # the loop is closed: nobody waits there; settle the others
-            self.log._finish(items, failures, None)
+            self.loop.call_soon_threadsafe(self._deliver, mine)
+        except RuntimeError:  # the loop is closed: nobody waits there any more
+            with self.log._lock:
+                if self.log._batches.get(self.loop) is self:
+                    del self.log._batches[self.loop]
 
-    def _finish(self, items: list[_Item], failures: _Failures) -> None:
-        self.log._finish(items, failures, self.loop)
+    def _deliver(self, entries: list[tuple[Any, Any]]) -> None:
+        _set_all(entries)
         self.flush()
 
 
@@ -574,6 +585,12 @@ class CallbackLog:
                 self._counts["duplicates"] += 1
                 original.waiters.append(
                     (future, loop, AppendResult(False, event.kind, recording_id, moment)))
+                if loop is None:
+                    # A blocking caller may be the thread of the loop whose lines these are;
+                    # that loop cannot flush them while it waits, so hand them over now.
+                    for batch in self._batches.values():
+                        if batch.items:
+                            batch.hand_over()
                 return None
             day = moment[:10]
             stored = AppendResult(True, event.kind, recording_id, moment,
@@ -684,12 +701,10 @@ class CallbackLog:
         return failures
 
     def _finish_on_writer(self, items: list[_Item], failures: _Failures) -> None:
-        self._finish(items, failures, None)
+        _settle(self._book(items, failures))
 
-    def _finish(self, items: list[_Item], failures: _Failures,
-                here: asyncio.AbstractEventLoop | None) -> None:
-        """Book a written batch (index, counts) and wake its waiters; ``here`` is the event
-        loop this runs on, if any (its waiters are woken directly)."""
+    def _book(self, items: list[_Item], failures: _Failures) -> list[_Waiter]:
+        """Book a written batch (index, counts); return what each of its waiters gets."""
         outcomes: list[_Waiter] = []
         with self._lock:  # after this, a redelivery sees the index instead of the pending item
             for item in items:
@@ -703,7 +718,7 @@ class CallbackLog:
                     outcomes.extend(item.waiters)
                 else:  # not stored: every waiter must hear so (the sender retries)
                     outcomes.extend((future, loop, error) for future, loop, _ in item.waiters)
-        _settle(outcomes, here)
+        return outcomes
 
     def _forget(self, category: Category) -> None:
         current = self._files.pop(category, None)
@@ -719,12 +734,11 @@ _COUNTERS: dict[str, str] = {"callbacks": "stored", "rejected": "rejected",
                              "quarantine": "quarantined"}
 
 
-def _settle(outcomes: list[_Waiter], here: asyncio.AbstractEventLoop | None = None) -> None:
-    """Hand each waiter its result (or exception): directly for waiters on ``here`` (the loop
-    this runs on) and for thread waiters, else one wake-up per event loop, not per waiter."""
+def _settle(outcomes: list[_Waiter]) -> None:
+    """Hand each waiter its result (or exception): one wake-up per event loop, not per waiter."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
     for future, loop, value in outcomes:
-        if loop is None or loop is here:
+        if loop is None:
             _set(future, value)
         else:
             by_loop.setdefault(loop, []).append((future, value))

@@ -283,6 +283,37 @@ def test_lines_of_an_event_loop_that_stopped_are_written_at_close(tmp_path):
         assert again.append(recording("r1")).duplicate
 
 
+def test_a_blocking_duplicate_on_the_loop_thread_does_not_wait_for_that_loop(tmp_path):
+    """A blocking append() from a coroutine holds up its own event loop; when it duplicates a
+    line still collecting on that loop, it must not wait for the loop to flush it."""
+    async def main(log: CallbackLog) -> tuple:
+        first = asyncio.ensure_future(log.append_async(recording("r1")))
+        await asyncio.sleep(0)  # the task runs: its line collects on this loop, unflushed
+        again = log.append(recording("r1"), timeout=10)  # blocks this loop's thread
+        return again, await first
+
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        again, first = asyncio.run(main(log))
+    assert first.stored and again.duplicate
+    assert len(all_callback_lines(tmp_path)) == 1
+
+
+def test_a_blocking_duplicate_of_a_line_being_synced_is_answered_by_the_writer(tmp_path, gate):
+    spy = gate(hold=1)
+
+    async def main(log: CallbackLog) -> tuple:
+        first = asyncio.ensure_future(log.append_async(recording("r1")))
+        assert await asyncio.to_thread(spy.entered.wait, 5)  # the writer is in its fsync
+        threading.Timer(0.2, spy.release.set).start()
+        again = log.append(recording("r1"), timeout=10)  # this loop's thread is blocked here
+        return again, await first
+
+    with CallbackLog(tmp_path, instance_id="rx") as log:
+        again, first = asyncio.run(main(log))
+    assert first.stored and again.duplicate
+    assert len(all_callback_lines(tmp_path)) == 1
+
+
 def test_event_loops_and_threads_at_once_store_each_callback_once(tmp_path):
     """Two event loops in their own threads and four plain threads, all sending overlapping
     callbacks: every caller is answered, every distinct callback is one whole line."""
