@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Credentials",
     "RateCard",
+    "missing_credential",
     "resolve_base_url",
     "resolve_credentials",
     "resolve_data_dir",
@@ -46,35 +47,76 @@ class Credentials:
     __str__ = __repr__
 
 
+#: The environment variable each credential falls back to.
+_VARIABLES = {"auth_id": "PLIVO_AUTH_ID", "auth_token": "PLIVO_AUTH_TOKEN"}
+
+
+def missing_credential(name: str, *, flags: Mapping[str, str | None] | None = None,
+                       otherwise: str | None = None) -> ConfigurationError:
+    """The error for a credential given neither directly nor in its environment variable.
+
+    It is worded for whoever has to fix it. ``flags=None``: a Python caller, told the parameter
+    (``auth_id: missing; pass auth_id=... or set the PLIVO_AUTH_ID environment variable``). A
+    mapping: a command-line user, told the flag that takes ``name`` (``--auth-id: missing; pass
+    --auth-id or set PLIVO_AUTH_ID``), or, where ``flags[name]`` is None or absent (the token
+    has no flag on most commands, so it never shows in the process list), only the variable.
+    ``otherwise`` is another way out, in the same words (``--no-verify to accept unsigned
+    callbacks``).
+
+    Examples
+    --------
+    >>> str(missing_credential("auth_id"))
+    'auth_id: missing; pass auth_id=... or set the PLIVO_AUTH_ID environment variable'
+    >>> str(missing_credential("auth_id", flags={"auth_id": "--auth-id"}))
+    '--auth-id: missing; pass --auth-id or set PLIVO_AUTH_ID'
+    >>> str(missing_credential("auth_token", flags={"auth_id": "--auth-id"}))
+    'PLIVO_AUTH_TOKEN: missing; set PLIVO_AUTH_TOKEN (no flag takes it: it would show in the process list)'
+    """
+    variable = _VARIABLES[name]
+    if flags is None:
+        message = f"{name}: missing; pass {name}=... or set the {variable} environment variable"
+    elif flags.get(name):
+        message = f"{flags[name]}: missing; pass {flags[name]} or set {variable}"
+    else:
+        message = (f"{variable}: missing; set {variable} (no flag takes it: it would show in the"
+                   " process list)")
+    return ConfigurationError(message if otherwise is None else f"{message} (or {otherwise})")
+
+
 def resolve_credentials(
     auth_id: str | None = None,
     auth_token: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, str | None] | None = None,
 ) -> Credentials:
     """Credentials from the arguments, else ``PLIVO_AUTH_ID`` / ``PLIVO_AUTH_TOKEN``.
 
     Raises :class:`ConfigurationError` naming what is missing or malformed; the message never
-    contains the token.
+    contains the token. It names the parameters (``auth_id``) unless a command line passes
+    ``flags``, its flag for each credential (:func:`missing_credential`); then a malformed id is
+    named by where it came from, its flag or ``PLIVO_AUTH_ID``.
     """
     env = os.environ if environ is None else environ
-    auth_id = auth_id if auth_id is not None else env.get("PLIVO_AUTH_ID")
-    auth_token = auth_token if auth_token is not None else env.get("PLIVO_AUTH_TOKEN")
+    given = auth_id
+    auth_id = auth_id if auth_id is not None else env.get(_VARIABLES["auth_id"])
+    auth_token = auth_token if auth_token is not None else env.get(_VARIABLES["auth_token"])
     if not auth_id:
-        raise ConfigurationError(
-            "auth_id: missing; pass auth_id=... or set the PLIVO_AUTH_ID environment variable"
-        )
+        raise missing_credential("auth_id", flags=flags)
     auth_id = auth_id.strip()
     if not AUTH_ID_PATTERN.match(auth_id):
+        if flags is None:
+            where = "auth_id"
+        elif given is None:
+            where = _VARIABLES["auth_id"]
+        else:
+            where = flags.get("auth_id") or "auth_id"
         raise ConfigurationError(
-            f"auth_id: {auth_id!r} is not a Plivo auth id (expected 'MA' or 'SA' followed by 18"
+            f"{where}: {auth_id!r} is not a Plivo auth id (expected 'MA' or 'SA' followed by 18"
             " upper-case letters or digits, 20 characters in all)"
         )
     if not auth_token:
-        raise ConfigurationError(
-            "auth_token: missing; pass auth_token=... or set the PLIVO_AUTH_TOKEN environment"
-            " variable"
-        )
+        raise missing_credential("auth_token", flags=flags)
     return Credentials(auth_id=auth_id, auth_token=auth_token)
 
 

@@ -51,6 +51,7 @@ from starlette.routing import Route
 from ._server import BackgroundServer
 from .callback_log import CallbackLog
 from .callbacks import EventKind, normalise_callback
+from .config import missing_credential
 from .errors import CallbackError, ConfigurationError, SignatureError
 from .signature import MA_SIGNATURE_HEADER, SIGNATURE_HEADER, SignatureVerifier
 
@@ -197,9 +198,10 @@ def create_receiver_app(
     ma_tokens = (None if main_account_tokens is None
                  else resolve_auth_tokens(main_account_tokens, environ={}))
     if verify and not tokens:
+        # the app reads no environment: its caller resolved the tokens (CallbackReceiver, the CLI)
         raise ConfigurationError(
-            "auth_token: missing; signature verification needs the auth token(s) Plivo signs with"
-            " (pass auth_token=... or set PLIVO_AUTH_TOKEN), or verify=False for unsigned tests"
+            "auth_tokens: missing; signature verification needs the auth token(s) Plivo signs"
+            " with (pass auth_tokens=...), or verify=False for unsigned tests"
         )
     if verify and ma_tokens is not None and not ma_tokens:
         raise ConfigurationError("main_account_tokens: given but empty")
@@ -663,10 +665,8 @@ class CallbackReceiver:
         self._tokens = resolve_auth_tokens(auth_token, environ=environ)
         self._ma_tokens = main_account_token
         if verify and not self._tokens:
-            raise ConfigurationError(
-                "auth_token: missing; pass auth_token=... or set the PLIVO_AUTH_TOKEN environment"
-                " variable (or verify=False to accept unsigned callbacks)"
-            )
+            raise missing_credential("auth_token",
+                                     otherwise="verify=False to accept unsigned callbacks")
         self._public_url = _normalise_public_url(public_url)
         self.verify = verify
         self.host = host

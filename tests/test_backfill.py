@@ -233,6 +233,29 @@ def test_flags_are_checked_before_any_work(tmp_path, small_journal, capsys, monk
     assert list(log_dir.iterdir()) == []
 
 
+@pytest.mark.parametrize(("missing", "says"), [
+    ("PLIVO_AUTH_ID", "--auth-id: missing; pass --auth-id or set PLIVO_AUTH_ID"),
+    ("PLIVO_AUTH_TOKEN", "PLIVO_AUTH_TOKEN: missing; set PLIVO_AUTH_TOKEN (no flag takes it: it"
+                         " would show in the process list)"),
+])
+def test_missing_credentials_are_named_by_flag_and_variable(tmp_path, small_journal, capsys,
+                                                            monkeypatch, auth_id, auth_token,
+                                                            missing, says):
+    from recording_toolkit.cli import main
+
+    monkeypatch.setenv("PLIVO_AUTH_ID", auth_id)
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", auth_token)
+    monkeypatch.delenv(missing)
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()
+    assert main(["backfill", str(log_dir), "--journal", str(small_journal),
+                 "--base-url", "http://127.0.0.1:9", "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"recording-toolkit backfill: error: {says}\n"
+    assert captured.out == "" and auth_token not in captured.err
+    assert list(log_dir.iterdir()) == []
+
+
 def test_an_empty_log_folder_is_allowed_with_a_warning(world, tmp_path, capsys, monkeypatch,
                                                      auth_id, auth_token):
     from recording_toolkit.cli import main

@@ -159,8 +159,10 @@ def test_missing_token_exits_1_with_a_message(tmp_path):
         [sys.executable, "-m", "recording_toolkit", "receive", "--port", "0", "--log-dir",
          str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert "recording-toolkit receive: error: auth token missing" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr == ("recording-toolkit receive: error: --auth-token: missing; pass"
+                             " --auth-token or set PLIVO_AUTH_TOKEN (or --no-verify to accept"
+                             " unsigned callbacks)\n")
+    assert result.stdout == ""
 
 
 def test_run_reads_the_token_from_the_injected_environment(tmp_path):

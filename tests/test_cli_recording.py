@@ -96,6 +96,36 @@ def test_failures_are_one_line_and_exit_1(monkeypatch, capsys):
     assert "PLIVO_AUTH_ID" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["start", "stop"])
+@pytest.mark.parametrize(("environ", "flags", "says"), [
+    ({"PLIVO_AUTH_TOKEN": TOKEN}, [],
+     "--auth-id: missing; pass --auth-id or set PLIVO_AUTH_ID"),
+    ({"PLIVO_AUTH_ID": AUTH_ID}, [],
+     "PLIVO_AUTH_TOKEN: missing; set PLIVO_AUTH_TOKEN (no flag takes it: it would show in the"
+     " process list)"),
+    ({}, ["--auth-id", AUTH_ID],
+     "PLIVO_AUTH_TOKEN: missing; set PLIVO_AUTH_TOKEN (no flag takes it: it would show in the"
+     " process list)"),
+    ({"PLIVO_AUTH_TOKEN": TOKEN}, ["--auth-id", "MA123"],
+     "--auth-id: 'MA123' is not a Plivo auth id"),
+    ({"PLIVO_AUTH_ID": "MA123", "PLIVO_AUTH_TOKEN": TOKEN}, [],
+     "PLIVO_AUTH_ID: 'MA123' is not a Plivo auth id"),
+])
+def test_missing_credentials_are_named_by_flag_and_variable(monkeypatch, capsys, command,
+                                                            environ, flags, says):
+    monkeypatch.delenv("PLIVO_AUTH_ID", raising=False)
+    monkeypatch.delenv("PLIVO_AUTH_TOKEN", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    # nothing listens on port 9: a request would fail with a connection error, not this one
+    assert main([command, "x", "--base-url", "http://127.0.0.1:9", *flags]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert captured.err.startswith(f"recording-toolkit {command}: error: {says}")
+    assert "auth_id" not in captured.err and "auth_token" not in captured.err
+    assert_no_token(captured.err)
+
+
 def test_an_unwritable_journal_is_refused_before_anything_is_sent(tmp_path, capsys):
     fake = FakePlivo(answer(202, {"api_id": "a", "message": "conference recording started",
                                   "recording_id": "r", "url": "https://m/r.mp3"}))

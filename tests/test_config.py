@@ -50,6 +50,40 @@ def test_malformed_auth_id_error_does_not_leak_token():
     assert "supersecret" not in str(info.value)
 
 
+def test_a_python_caller_is_told_the_parameter_to_pass():
+    with pytest.raises(ConfigurationError) as info:
+        resolve_credentials(environ={"PLIVO_AUTH_TOKEN": "supersecret"})
+    assert str(info.value) == ("auth_id: missing; pass auth_id=... or set the PLIVO_AUTH_ID"
+                               " environment variable")
+    with pytest.raises(ConfigurationError) as info:
+        resolve_credentials("MA" + "A" * 18, environ={})
+    assert str(info.value) == ("auth_token: missing; pass auth_token=... or set the"
+                               " PLIVO_AUTH_TOKEN environment variable")
+
+
+def test_a_command_line_is_told_the_flag_or_only_the_variable():
+    flags = {"auth_id": "--auth-id"}
+    with pytest.raises(ConfigurationError) as info:
+        resolve_credentials(environ={"PLIVO_AUTH_TOKEN": "supersecret"}, flags=flags)
+    assert str(info.value) == "--auth-id: missing; pass --auth-id or set PLIVO_AUTH_ID"
+    with pytest.raises(ConfigurationError) as info:
+        resolve_credentials("MA" + "A" * 18, environ={}, flags=flags)
+    assert str(info.value).startswith("PLIVO_AUTH_TOKEN: missing; set PLIVO_AUTH_TOKEN (")
+    assert "auth_token" not in str(info.value) and "--auth-token" not in str(info.value)
+
+
+@pytest.mark.parametrize(("given", "environ", "named"), [
+    ("MA123", {}, "--auth-id: 'MA123'"),
+    (None, {"PLIVO_AUTH_ID": "MA123"}, "PLIVO_AUTH_ID: 'MA123'"),
+])
+def test_a_command_line_hears_where_a_malformed_auth_id_came_from(given, environ, named):
+    with pytest.raises(ConfigurationError) as info:
+        resolve_credentials(given, environ={**environ, "PLIVO_AUTH_TOKEN": "supersecret"},
+                            flags={"auth_id": "--auth-id"})
+    assert str(info.value).startswith(f"{named} is not a Plivo auth id")
+    assert "supersecret" not in str(info.value)
+
+
 def test_base_url_order_and_trailing_slash():
     assert resolve_base_url(environ={}) == DEFAULT_BASE_URL
     assert resolve_base_url(environ={"PLIVO_API_BASE_URL": "http://127.0.0.1:9/"}) == (

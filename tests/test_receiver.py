@@ -435,8 +435,13 @@ def test_token_from_the_environment_and_never_in_the_repr(tmp_path):
 
 
 def test_missing_token_is_a_configuration_error(tmp_path):
-    with pytest.raises(ConfigurationError, match="PLIVO_AUTH_TOKEN"):
+    with pytest.raises(ConfigurationError) as info:
         CallbackReceiver(tmp_path, environ={})
+    assert str(info.value) == ("auth_token: missing; pass auth_token=... or set the"
+                               " PLIVO_AUTH_TOKEN environment variable (or verify=False to"
+                               " accept unsigned callbacks)")
+    with pytest.raises(ConfigurationError, match=r"^auth_tokens: missing; .*auth_tokens=\.\.\."):
+        create_receiver_app(None, auth_tokens=None)
     with pytest.raises(ConfigurationError, match="public_url"):
         CallbackReceiver(tmp_path, auth_token=TOKEN, public_url="callbacks.example.com")
 

@@ -7,6 +7,8 @@ happen inside the command functions.
 """
 
 import argparse
+from collections.abc import Mapping
+from typing import Any
 
 #: The command modules, in the order their commands are listed in ``--help``.
 COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report", "backfill")
@@ -43,3 +45,20 @@ def add_api_options(parser: argparse.ArgumentParser, *, timeout_help: str) -> No
                              " $PLIVO_AUTH_TOKEN only")
     parser.add_argument("--timeout", type=float, default=10.0,
                         help=f"{timeout_help} (default: %(default)s)")
+
+
+#: The flag for each credential on the commands :func:`add_api_options` equips: only the auth id
+#: has one, the token is read from ``$PLIVO_AUTH_TOKEN`` only.
+API_CREDENTIAL_FLAGS = {"auth_id": "--auth-id"}
+
+
+def api_credentials(args: argparse.Namespace, environ: Mapping[str, str] | None) -> Any:
+    """The :class:`~recording_toolkit.config.Credentials` of a command with
+    :func:`add_api_options`: ``--auth-id``, else ``$PLIVO_AUTH_ID``, and ``$PLIVO_AUTH_TOKEN``.
+
+    Resolved here rather than by the client so that what is missing is named as the user can fix
+    it on the command line (``--auth-id: missing; ...``), not by the client's parameter names.
+    """
+    from ..config import resolve_credentials
+
+    return resolve_credentials(args.auth_id, None, environ=environ, flags=API_CREDENTIAL_FLAGS)

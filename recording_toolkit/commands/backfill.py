@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import add_api_options
+from . import add_api_options, api_credentials
 
 __all__ = ["FAILED_IDS_NAME", "SHOWN_IDS", "register", "run"]
 
@@ -87,8 +87,9 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
             raise ConfigurationError(f"--until: {args.until} is before the journal's first start"
                                      f" ({since:%Y-%m-%d %H:%M:%S} with {START_SLACK} of slack);"
                                      " give --since as well") from None
-    with RecordingClient(args.auth_id, None, base_url=args.base_url, timeout=args.timeout,
-                         environ=environ, transport=transport) as client:
+    credentials = api_credentials(args, environ)
+    with RecordingClient(credentials.auth_id, credentials.auth_token, base_url=args.base_url,
+                         timeout=args.timeout, environ=environ, transport=transport) as client:
         recordings = load_callbacks(folder, progress=False).recordings
         if recordings.empty:
             print(f"recording-toolkit backfill: warning: log folder {folder} holds no recording"

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
 
     from .._server import bind_socket
     from ..callback_log import CallbackLog
-    from ..config import resolve_data_dir
+    from ..config import missing_credential, resolve_data_dir
     from ..errors import ConfigurationError
     from ..receiver import (
         RECORDING_PATH,
@@ -78,10 +78,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     env = os.environ if environ is None else environ
     tokens = resolve_auth_tokens(args.auth_token, environ=env)
     if args.verify and not tokens:
-        raise ConfigurationError(
-            "auth token missing: pass --auth-token or set PLIVO_AUTH_TOKEN (or --no-verify to"
-            " accept unsigned callbacks)"
-        )
+        raise missing_credential("auth_token", flags={"auth_token": "--auth-token"},
+                                 otherwise="--no-verify to accept unsigned callbacks")
     log_dir = args.log_dir or (resolve_data_dir(environ=env) / "callbacks")
     try:
         sock = bind_socket(args.host, args.port)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from . import add_api_options
+from . import add_api_options, api_credentials
 
 __all__ = ["register", "run_start", "run_stop"]
 
@@ -61,8 +61,10 @@ def _client(args: argparse.Namespace, environ: Mapping[str, str] | None,
     from ..client import RecordingClient
     from ..journal import RequestJournal
 
-    client = RecordingClient(args.auth_id, None, base_url=args.base_url, timeout=args.timeout,
-                             environ=environ, transport=transport, **options)
+    credentials = api_credentials(args, environ)
+    client = RecordingClient(credentials.auth_id, credentials.auth_token, base_url=args.base_url,
+                             timeout=args.timeout, environ=environ, transport=transport,
+                             **options)
     if args.journal is not None:
         # open it before sending: a start whose outcome cannot be journalled is not sent
         try:
