@@ -160,15 +160,8 @@ def _fill_days(per_day: pd.Series) -> pd.Series:
     return per_day.reindex(full, fill_value=0)
 
 
-def _day_axis(ax: Axes) -> None:
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator(maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-
-
-#: At most this many labelled days on a per-day chart; beyond it, Mondays (every week or few).
+#: At most this many labelled days on a per-day chart; up to twice as many days, every other
+#: day is labelled, beyond that Mondays (every week or few).
 _MAX_DAY_TICKS = 10
 #: Per-day charts of fewer days are shown this many days wide, so a lone day's bars stay bars.
 _MIN_DAYS_SHOWN = 3
@@ -180,8 +173,10 @@ def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
 
     The bars of a day fill the middle 80% of it and never cross into the next; the day's
     one tick sits under their middle, labelled with the day (``Wed 25 Nov``; ``25 Nov`` past a
-    week), the year beside the axis. With one or two days the axis still spans three, and
-    there are no hour ticks: the chart is per day.
+    week), the year beside the axis. Up to ten days every day is labelled, up to twenty every
+    other day from the first, beyond that Mondays (every week or few); the other days keep an
+    unlabelled tick. With one or two days the axis still spans three, and there are no hour
+    ticks: the chart is per day.
     """
     import matplotlib.dates as mdates
     from matplotlib.ticker import FixedLocator
@@ -194,6 +189,8 @@ def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
     centres = starts + 0.5
     if len(days) <= _MAX_DAY_TICKS:
         labelled = centres
+    elif len(days) <= 2 * _MAX_DAY_TICKS:
+        labelled = centres[::2]
     else:
         mondays = centres[np.asarray(days.day_of_week) == 0]
         if len(mondays) == 0:  # more than ten days always holds a Monday; kept for safety
@@ -204,6 +201,30 @@ def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
     ax.xaxis.set_major_formatter(_day_formatter(weekday=len(days) <= 7))
     pad = max(0.0, (_MIN_DAYS_SHOWN - len(days)) / 2)
     ax.set_xlim(starts[0] - pad, starts[-1] + 1 + pad)
+
+
+def _bars_per_month(ax: Axes, months: pd.DatetimeIndex, values: Any) -> None:
+    """One bar per calendar month (``months``: their first days), in the middle 80% of it.
+
+    Months are not all as long: each bar is as wide as 80% of its own month, so none crosses
+    into the next. The tick under each bar names its month (``Feb``), with the year under the
+    first month and every January (``Dec\\n2026``, ``Jan\\n2027``).
+    """
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    ax.xaxis_date()
+    starts = mdates.date2num(months.to_pydatetime())
+    ends = mdates.date2num((months + pd.offsets.MonthBegin(1)).to_pydatetime())
+    lengths = ends - starts
+    ax.bar(starts + 0.1 * lengths, values, width=0.8 * lengths, align="edge",
+           color=SERIES_COLORS["storage"])
+    labels = [f"{month:%b}\n{month.year}" if i == 0 or month.month == 1 else f"{month:%b}"
+              for i, month in enumerate(months)]
+    ax.xaxis.set_major_locator(FixedLocator(starts + lengths / 2))
+    ax.xaxis.set_major_formatter(FixedFormatter(labels))
+    ax.xaxis.set_minor_locator(FixedLocator(ends[:-1]))
+    ax.set_xlim(starts[0], ends[-1])
 
 
 def _day_formatter(*, weekday: bool) -> Any:
@@ -614,10 +635,10 @@ def plot_turnaround(joined: pd.DataFrame, *, ax: Axes | None = None,
         _readable_log_axis(ax.xaxis)
     else:
         # The long tail would squeeze the part that matters: show up to the 99th percentile,
-        # and at least a little beyond the last mark.
+        # and always a little beyond the last mark, so every share in the legend has its line
+        # on the chart (all faster than 30 minutes shows as the curve done well before it).
         right = max(float(minutes.quantile(0.99)), 1.25 * max(marks, default=0))
-        ax.set_xlim(min(0.0, float(minutes.min())),
-                    min(right, float(minutes.max())) * 1.02 or 1)
+        ax.set_xlim(min(0.0, float(minutes.min())), right * 1.02 or 1)
     ax.set_ylim(0, 1.02)
     ax.legend(frameon=False, loc="lower right")
     ax.set_title(f"Turnaround of {len(minutes):,} transcriptions "
@@ -718,10 +739,7 @@ def plot_storage_projection(recordings: pd.DataFrame, *, months: int = 12,
     projection = _storage_projection(recordings, months=months, rates=rates, now=now)
     import matplotlib.dates as mdates
 
-    x = mdates.date2num(projection.index.to_pydatetime())
-    ax.bar(x, projection.to_numpy(), width=20, color=SERIES_COLORS["storage"])
-    ax.xaxis_date()
-    _day_axis(ax)
+    _bars_per_month(ax, projection.index, projection.to_numpy())
     ax.set_title(f"Storage after {rates.free_storage_days} free days, "
                  f"at {rates.storage_per_minute_month:g} {_money(rates.currency)}"
                  " per minute-month")

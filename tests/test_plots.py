@@ -324,6 +324,21 @@ def test_per_day_ticks_over_many_days_are_mondays():
     assert len(ax.containers[0].patches) == len(days)
 
 
+def test_per_day_ticks_over_two_weeks_label_every_other_day():
+    days = pd.date_range("2026-11-02", "2026-11-16", freq="D", tz=UTC)  # 15 days, 3 Mondays
+    recordings = schema.coerce(pd.DataFrame({
+        "recording_duration_ms": [60_000] * len(days),
+        "recording_start": days + pd.Timedelta(hours=9),
+    }), schema.RECORDINGS)
+    ax = plots.plot_minutes_per_day(recordings)
+    assert _day_ticks(ax) == ["2 Nov", "4 Nov", "6 Nov", "8 Nov", "10 Nov", "12 Nov", "14 Nov",
+                              "16 Nov"]
+    # the unlabelled days keep a tick of their own, under their bar
+    minor = [_day_of(x).day for x in ax.xaxis.get_minorticklocs()]
+    assert minor == [3, 5, 7, 9, 11, 13, 15]
+    _assert_bars_inside_their_day(ax)
+
+
 def test_cost_per_day_of_one_day_shows_that_day_only(transcriptions):
     ax = plots.plot_cost_per_day(transcriptions.iloc[:2])
     assert _day_ticks(ax) == ["Fri 20 Nov"]
@@ -450,6 +465,16 @@ def test_turnaround_ecdf_marks_5_and_30_minutes_with_their_shares(joined):
     assert max(step.get_ydata()) == pytest.approx(1.0)
 
 
+def test_turnaround_keeps_the_marks_on_the_chart_when_all_are_faster(joined):
+    fast = joined.copy()
+    fast["transcription_received_at"] = fast["recording_end"] + pd.Timedelta(minutes=2)
+    ax = plots.plot_turnaround(fast)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Transcriptions", "100% within 5 min", "100% within 30 min"]
+    low, high = ax.get_xlim()
+    assert all(low < line.get_xdata()[0] < high for line in ax.lines[1:])
+
+
 def test_billing_audit_flags_the_overcharge(joined):
     ax = plots.plot_billing_audit(joined)
     matches, mismatches = ax.collections
@@ -506,6 +531,21 @@ def test_billing_audit_draws_equal_pairs_as_one_bigger_marker(transcriptions):
     assert sizes[(0.0, 0.0)] > sizes[(0.05, 0.05)] == sizes[(0.1, 0.1)]  # r3 and r4 share 0/0
 
 
+def test_storage_projection_bars_stay_inside_their_month(recordings):
+    ax = plots.plot_storage_projection(recordings, months=12, now=_t("2026-12-15"))
+    (bars,) = ax.containers
+    months = pd.date_range("2026-12-01", periods=13, freq="MS")
+    for bar, start, end in zip(bars.patches, months[:-1], months[1:], strict=True):
+        left, right = bar.get_x(), bar.get_x() + bar.get_width()
+        assert mdates.date2num(start) < left < right < mdates.date2num(end)
+        # centred on its month, under its own tick
+        assert (left + right) / 2 == pytest.approx(
+            (mdates.date2num(start) + mdates.date2num(end)) / 2)
+    assert bars.patches[2].get_width() < bars.patches[1].get_width()  # February is shorter
+    assert _day_ticks(ax)[:3] == ["Dec\n2026", "Jan\n2027", "Feb"]
+    assert len(_day_ticks(ax)) == 12
+
+
 def test_storage_projection_charges_only_after_the_free_days(recordings):
     rates = RateCard(storage_per_minute_month=0.01, free_storage_days=90)
     ax = plots.plot_storage_projection(recordings, months=4, rates=rates, now=_t("2026-12-15"))
@@ -514,5 +554,6 @@ def test_storage_projection_charges_only_after_the_free_days(recordings):
     # billed in December and January; from February all 16 rounded minutes are.
     assert _heights(bars) == [0.0, 0.0, 0.16, 0.16]
     assert ax.get_ylabel() == "Storage cost per month (USD)"
+    assert _day_ticks(ax) == ["Dec\n2026", "Jan\n2027", "Feb", "Mar"]
     with pytest.raises(ValueError, match="months"):
         plots.plot_storage_projection(recordings, months=0)
