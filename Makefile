@@ -11,7 +11,7 @@ PYTEST := $(BIN)/python -m pytest
 
 help:
 	@echo "make demo   - run the whole workflow on a local sandbox and write reports/demo/"
-	@echo "make test   - every test, notebooks and the browser test included"
+	@echo "make test   - lint, then every test, notebooks and the browser test included"
 	@echo "make lab    - open JupyterLab on notebooks/"
 	@echo "make bench  - run the benchmarks and write benchmarks/RESULTS.md"
 	@echo "make soak   - the long end-to-end fault soak"
@@ -35,6 +35,7 @@ browser:
 	@bash scripts/ensure-browser
 
 test: $(STAMP) browser
+	$(BIN)/ruff check .
 	$(PYTEST) -p no:cacheprovider --doctest-modules recording_toolkit tests
 	@# The notebooks' logs and journals go to a folder of this run, removed afterwards.
 	work=$$(mktemp -d) && RECORDING_TOOLKIT_DATA_DIR=$$work $(PYTEST) -p no:cacheprovider \

@@ -167,6 +167,19 @@ _MAX_DAY_TICKS = 10
 _MIN_DAYS_SHOWN = 3
 
 
+def _bars_in_periods(ax: Axes, starts: np.ndarray, lengths: np.ndarray | float,
+                     series: Sequence[tuple[Any, str, str | None]]) -> np.ndarray:
+    """Bars for periods of time (date numbers: ``starts``, ``lengths`` in days), the series'
+    ``(values, colour, label)`` side by side in the middle 80% of each period, so no bar crosses
+    into the next; returns the periods' centres, where their ticks go."""
+    ax.xaxis_date()
+    width = 0.8 * lengths / len(series)
+    for i, (values, colour, label) in enumerate(series):
+        ax.bar(starts + 0.1 * lengths + width * i, values, width=width, align="edge",
+               color=colour, label=label)
+    return starts + 0.5 * lengths
+
+
 def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
                   series: Sequence[tuple[Any, str, str]]) -> None:
     """Bars for each UTC day of ``days``, ``(values, colour, label)`` side by side within it.
@@ -181,12 +194,8 @@ def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
     import matplotlib.dates as mdates
     from matplotlib.ticker import FixedLocator
 
-    ax.xaxis_date()
     starts = mdates.date2num(days.to_pydatetime())
-    width = 0.8 / len(series)
-    for i, (values, colour, label) in enumerate(series):
-        ax.bar(starts + 0.1 + width * (i + 0.5), values, width=width, color=colour, label=label)
-    centres = starts + 0.5
+    centres = _bars_in_periods(ax, starts, 1.0, series)
     if len(days) <= _MAX_DAY_TICKS:
         labelled = centres
     elif len(days) <= 2 * _MAX_DAY_TICKS:
@@ -206,22 +215,18 @@ def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
 def _bars_per_month(ax: Axes, months: pd.DatetimeIndex, values: Any) -> None:
     """One bar per calendar month (``months``: their first days), in the middle 80% of it.
 
-    Months are not all as long: each bar is as wide as 80% of its own month, so none crosses
-    into the next. The tick under each bar names its month (``Feb``), with the year under the
+    Months are not all as long: each bar is as wide as 80% of its own month. The tick under each bar names its month (``Feb``), with the year under the
     first month and every January (``Dec\\n2026``, ``Jan\\n2027``).
     """
     import matplotlib.dates as mdates
     from matplotlib.ticker import FixedFormatter, FixedLocator
 
-    ax.xaxis_date()
     starts = mdates.date2num(months.to_pydatetime())
     ends = mdates.date2num((months + pd.offsets.MonthBegin(1)).to_pydatetime())
-    lengths = ends - starts
-    ax.bar(starts + 0.1 * lengths, values, width=0.8 * lengths, align="edge",
-           color=SERIES_COLORS["storage"])
+    centres = _bars_in_periods(ax, starts, ends - starts, [(values, SERIES_COLORS["storage"], None)])
     labels = [f"{month:%b}\n{month.year}" if i == 0 or month.month == 1 else f"{month:%b}"
               for i, month in enumerate(months)]
-    ax.xaxis.set_major_locator(FixedLocator(starts + lengths / 2))
+    ax.xaxis.set_major_locator(FixedLocator(centres))
     ax.xaxis.set_major_formatter(FixedFormatter(labels))
     ax.xaxis.set_minor_locator(FixedLocator(ends[:-1]))
     ax.set_xlim(starts[0], ends[-1])
@@ -737,8 +742,6 @@ def plot_storage_projection(recordings: pd.DataFrame, *, months: int = 12,
     if recordings.dropna(subset=["recording_duration_ms", "recording_start"]).empty:
         return _no_data(ax, "recordings")
     projection = _storage_projection(recordings, months=months, rates=rates, now=now)
-    import matplotlib.dates as mdates
-
     _bars_per_month(ax, projection.index, projection.to_numpy())
     ax.set_title(f"Storage after {rates.free_storage_days} free days, "
                  f"at {rates.storage_per_minute_month:g} {_money(rates.currency)}"
