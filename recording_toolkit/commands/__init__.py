@@ -8,7 +8,10 @@ happen inside the command functions.
 
 import argparse
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..config import Credentials
 
 #: The command modules, in the order their commands are listed in ``--help``.
 COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report", "backfill")
@@ -52,7 +55,8 @@ def add_api_options(parser: argparse.ArgumentParser, *, timeout_help: str) -> No
 API_CREDENTIAL_FLAGS = {"auth_id": "--auth-id"}
 
 
-def api_credentials(args: argparse.Namespace, environ: Mapping[str, str] | None) -> Any:
+def api_credentials(args: argparse.Namespace, environ: Mapping[str, str] | None
+                    ) -> "Credentials":
     """The :class:`~recording_toolkit.config.Credentials` of a command with
     :func:`add_api_options`: ``--auth-id``, else ``$PLIVO_AUTH_ID``, and ``$PLIVO_AUTH_TOKEN``.
 
