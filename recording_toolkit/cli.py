@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ._version import __version__
 from .commands import COMMAND_MODULES
@@ -20,8 +21,17 @@ from .commands import COMMAND_MODULES
 __all__ = ["build_parser", "main"]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit 2), not argparse's
+    usage block and error: the line names the command and what was wrong, and points to
+    ``--help`` for the usage. Sub-command parsers are made with the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="recording-toolkit",
         description="Start Plivo conference recordings, receive their callbacks, analyse them.",
     )
@@ -42,7 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import RecordingToolkitError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # named by the command they were given to, as its own usage errors are
+        command = getattr(args, "command", None)
+        prog = f"{parser.prog} {command}" if command else parser.prog
+        OneLineParser(prog=prog).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
