@@ -69,9 +69,10 @@ def normalise_fields(fields: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> d
 
     A name may arrive more than once (a repeated form key, both ``RecordingID`` and
     ``recording_id``, a one-element JSON list): that is fine while every copy carries the same
-    text. Copies that disagree raise :class:`CallbackError` naming the field, because keeping one
-    of them would silently drop the other. JSON numbers and booleans become their text, JSON null
-    becomes ``""``.
+    text. Copies that disagree raise :class:`CallbackError` naming the field and showing the two
+    values (shortened; hidden for a field whose name says it holds a secret), because keeping
+    one of them would silently drop the other. JSON numbers and booleans become their text, JSON
+    null becomes ``""``.
 
     Examples
     --------
@@ -81,40 +82,66 @@ def normalise_fields(fields: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> d
     Traceback (most recent call last):
     ...
     recording_toolkit.errors.CallbackError: field 'recording_id' is given more than once with \
-different values ('RecordingID', 'recording_id'); refusing to pick one
+different values: 'r1' (as 'recording_id') and 'r2' (as 'RecordingID'); refusing to pick one
     """
     # a list (the receiver's parsed pairs) skips the slower Mapping check
     items = fields if type(fields) is list else (
         fields.items() if isinstance(fields, Mapping) else fields)
     out: dict[str, str] = {}
-    spellings: dict[str, list[str]] = {}
+    given_as: dict[str, str] = {}  # the spelling each kept value came under
     for key, value in items:
         name = key if type(key) is str else str(key)
         if type(value) is str:  # nearly every value: form and query fields are text
             text = value
         elif isinstance(value, list | tuple):
-            texts = {_as_text(v) for v in value}
+            texts = list(dict.fromkeys(_as_text(v) for v in value))
             if len(texts) > 1:
                 raise CallbackError(
-                    f"field {name!r} holds {len(value)} different values; expected one"
+                    f"field {name!r} holds {len(texts)} different values"
+                    f" ({_shown(name, texts[0])}, {_shown(name, texts[1])}"
+                    f"{', ...' if len(texts) > 2 else ''}); expected one"
                 )
-            text = texts.pop() if texts else ""
+            text = texts[0] if texts else ""
         else:
             text = _as_text(value)
         snake = snake_case(name)
         if snake in out:
-            seen = spellings.setdefault(snake, [])
-            if name not in seen:
-                seen.append(name)
             if out[snake] != text:
-                raise CallbackError(
-                    f"field {snake!r} is given more than once with different values"
-                    f" ({', '.join(repr(n) for n in sorted(seen))}); refusing to pick one"
-                )
+                first, second = _shown(snake, out[snake]), _shown(snake, text)
+                if given_as[snake] == name:
+                    values = f"{first} and {second}"
+                else:
+                    values = f"{first} (as {given_as[snake]!r}) and {second} (as {name!r})"
+                raise CallbackError(f"field {snake!r} is given more than once with different"
+                                    f" values: {values}; refusing to pick one")
         else:
-            spellings[snake] = [name]
+            given_as[snake] = name
         out[snake] = text
     return out
+
+
+#: Field names whose values are never quoted back (a misdirected form could carry credentials).
+_SECRET_NAME = re.compile(r"token|secret|passw|signature|auth|credential|cookie|key",
+                          re.IGNORECASE)
+_SHOWN_CHARS = 40
+
+
+def _shown(name: str, value: str) -> str:
+    """``value`` as an error message may quote it: ``repr``, cut to about 40 characters, or
+    ``[hidden]`` when ``name`` looks like it holds a secret.
+
+    Examples
+    --------
+    >>> _shown("recording_id", "r" * 100)
+    "'rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr'... (100 characters)"
+    >>> _shown("auth_token", "abc")
+    '[hidden]'
+    """
+    if _SECRET_NAME.search(name):
+        return "[hidden]"
+    if len(value) <= _SHOWN_CHARS:
+        return repr(value)
+    return f"{value[:_SHOWN_CHARS]!r}... ({len(value)} characters)"
 
 
 def _as_text(value: Any) -> str:

@@ -91,6 +91,34 @@ def test_conflicting_copies_of_a_field_are_refused_not_silently_dropped(fields):
         normalise_fields(fields)
 
 
+@pytest.mark.parametrize(("fields", "message"), [
+    ([("recording_id", "r1"), ("RecordingID", "r2")],
+     "field 'recording_id' is given more than once with different values: 'r1' (as"
+     " 'recording_id') and 'r2' (as 'RecordingID'); refusing to pick one"),
+    ([("recording_id", "r1"), ("recording_id", "r2")],
+     "field 'recording_id' is given more than once with different values: 'r1' and 'r2';"
+     " refusing to pick one"),
+    ({"recording_id": ["r1", "r2", "r3"]},
+     "field 'recording_id' holds 3 different values ('r1', 'r2', ...); expected one"),
+])
+def test_conflicting_copies_show_the_field_and_both_values(fields, message):
+    with pytest.raises(CallbackError) as info:
+        normalise_fields(fields)
+    assert str(info.value) == message
+
+
+def test_conflicting_copies_shorten_long_values_and_hide_secrets():
+    with pytest.raises(CallbackError) as info:
+        normalise_fields([("transcription", "a" * 5000), ("transcription", "b" * 5000)])
+    message = str(info.value)
+    assert f"{'a' * 40!r}... (5000 characters)" in message and "b" * 41 not in message
+    assert len(message) < 250
+    with pytest.raises(CallbackError) as info:
+        normalise_fields([("auth_token", "s3cret-one"), ("AuthToken", "s3cret-two")])
+    assert "'auth_token'" in str(info.value) and "s3cret" not in str(info.value)
+    assert str(info.value).count("[hidden]") == 2
+
+
 def test_infer_kind():
     assert infer_kind(RECORDING) == "recording"
     assert infer_kind(TRANSCRIPTION) == "transcription"

@@ -147,8 +147,8 @@ def parse_line(line: bytes | str) -> tuple[dict[str, str] | None, str | None, st
     >>> parse_line(b'{"event": "recording", "payload": {"RecordingID": "r1"}}')[0]["recording_id"]
     'r1'
     >>> parse_line(b'{"recording_id": "r1", "RecordingID": "r2"}')[1]
-    "field 'recording_id' is given more than once with different values ('RecordingID', \
-'recording_id'); refusing to pick one"
+    "field 'recording_id' is given more than once with different values: 'r1' (as \
+'recording_id') and 'r2' (as 'RecordingID'); refusing to pick one"
     >>> parse_line(b'{"event": "recording", "payl')[1]
     'not valid JSON: Unterminated string starting at: line 1 column 24 (char 23)'
     """
