@@ -73,10 +73,12 @@ from .errors import CallbackError, ConfigurationError
 __all__ = [
     "AppendResult",
     "CallbackLog",
+    "check_instance_id",
     "default_instance_id",
     "encode_envelope",
     "envelope_digest",
     "format_timestamp",
+    "log_dir_problem",
 ]
 
 logger = logging.getLogger(__name__)
@@ -96,6 +98,47 @@ def default_instance_id() -> str:
     """``{hostname}-{pid}-{random4}``: unique per process, readable in a file listing."""
     host = re.sub(r"[^A-Za-z0-9-]+", "-", socket.gethostname()).strip("-")[:40] or "host"
     return f"{host}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def check_instance_id(instance_id: str, name: str = "instance_id") -> str:
+    """``instance_id`` when it can go into a file name; else a :class:`ConfigurationError` naming
+    ``name`` (the parameter, or the command-line flag)."""
+    if not isinstance(instance_id, str) or not _INSTANCE_ID.match(instance_id):
+        raise ConfigurationError(
+            f"{name}: {instance_id!r} is not usable in a file name (letters, digits, '.', '_' and"
+            " '-'; at most 80 characters, starting with a letter or digit)"
+        )
+    return instance_id
+
+
+def log_dir_problem(log_dir: str | os.PathLike[str]) -> str | None:
+    """Why ``log_dir`` cannot be the log folder, found without creating anything; None when it
+    can be (an existing, writable folder, or one that can be created).
+
+    Examples
+    --------
+    >>> log_dir_problem("/dev/null")
+    "'/dev/null' is a file, not a folder"
+    >>> log_dir_problem("/dev/null/logs")
+    "'/dev/null' is a file, not a folder"
+    """
+    path = Path(log_dir)
+    for sub in (path / REJECTED_DIR, path / QUARANTINE_DIR, path, *path.parents):
+        try:
+            exists = sub.exists()
+        except OSError as exc:  # a name too long, a loop of links...
+            return f"{os.fspath(sub)!r}: {exc.strerror or exc}"
+        if not exists:
+            continue
+        if not sub.is_dir():
+            return f"{os.fspath(sub)!r} is a file, not a folder"
+        if sub.parent == path:
+            continue  # an existing _rejected/ or _quarantine/: the folder itself is checked next
+        if not os.access(sub, os.W_OK | os.X_OK):
+            what = "is not writable" if sub == path else "is not writable, so cannot hold it"
+            return f"{os.fspath(sub)!r} {what}"
+        return None
+    return None
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -348,19 +391,17 @@ class CallbackLog:
     def __init__(self, log_dir: str | os.PathLike[str], *, instance_id: str | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.log_dir = Path(log_dir)
-        self.instance_id = default_instance_id() if instance_id is None else instance_id
-        if not _INSTANCE_ID.match(self.instance_id):
-            raise ConfigurationError(
-                f"instance_id: {self.instance_id!r} is not usable in a file name (letters, digits,"
-                " '.', '_' and '-'; at most 80 characters, starting with a letter or digit)"
-            )
+        self.instance_id = check_instance_id(
+            default_instance_id() if instance_id is None else instance_id)
         self._clock = clock or (lambda: datetime.now(UTC))
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             (self.log_dir / REJECTED_DIR).mkdir(exist_ok=True)
             (self.log_dir / QUARANTINE_DIR).mkdir(exist_ok=True)
         except OSError as exc:
-            raise ConfigurationError(f"log_dir {os.fspath(self.log_dir)!r}: {exc}") from exc
+            reason = log_dir_problem(self.log_dir) or (
+                f"{os.fspath(self.log_dir)!r}: {exc.strerror or exc}")
+            raise ConfigurationError(f"log_dir: {reason}") from None
         self._lock_fd = self._take_instance_lock()
         self._lock = threading.Lock()
         self._index: set[bytes] = set()

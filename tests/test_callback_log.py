@@ -22,6 +22,7 @@ from recording_toolkit.callback_log import (
     default_instance_id,
     encode_envelope,
     envelope_digest,
+    log_dir_problem,
 )
 from recording_toolkit.callbacks import CallbackEvent, normalise_callback
 from recording_toolkit.errors import CallbackError, ConfigurationError
@@ -381,6 +382,25 @@ def test_two_open_logs_cannot_share_an_instance_id(tmp_path):
 def test_instance_id_must_be_usable_in_a_file_name(tmp_path, bad):
     with pytest.raises(ConfigurationError, match="instance_id"):
         CallbackLog(tmp_path, instance_id=bad)
+
+
+@pytest.mark.parametrize("where", ["file", "below a file"])
+def test_a_log_dir_that_is_a_file_is_one_clear_error(tmp_path, where):
+    file = tmp_path / "hostname"
+    file.write_text("not a folder\n")
+    log_dir = file if where == "file" else file / "logs" / "today"
+    with pytest.raises(ConfigurationError) as info:
+        CallbackLog(log_dir)
+    assert str(info.value) == f"log_dir: {str(file)!r} is a file, not a folder"
+    assert log_dir_problem(log_dir) == f"{str(file)!r} is a file, not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostname"]
+    assert file.read_text() == "not a folder\n"
+
+
+def test_log_dir_problem_finds_nothing_wrong_with_a_folder_it_can_create(tmp_path):
+    assert log_dir_problem(tmp_path) is None
+    assert log_dir_problem(tmp_path / "new" / "deeper") is None
+    assert list(tmp_path.iterdir()) == []  # it only looks
 
 
 def test_default_instance_ids_are_unique_and_name_the_process():
