@@ -314,7 +314,9 @@ def _report(out_dir: Path, sandbox: Sandbox, truth: dict[str, Any]
 
     result = load_callbacks(out_dir / "callbacks", progress=False)
     journal_path = out_dir / "journal.jsonl"
-    journal = load_journal(journal_path) if journal_path.exists() else None  # nothing started
+    # no journal, or an empty one: nothing was started (load_journal refuses an empty journal)
+    journal = load_journal(journal_path) if journal_path.exists() and journal_path.stat().st_size \
+        else None
     summary = summarize(result, rates=sandbox.config.rates, journal=journal)
     files = {"summary": out_dir / "summary.json", "report": out_dir / "report.html",
              "ground_truth": out_dir / "ground_truth.json"}

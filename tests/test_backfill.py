@@ -177,7 +177,7 @@ def test_the_command_names_a_missing_journal_in_its_own_words(tmp_path, capsys):
 
     assert main(["backfill", str(tmp_path), "--journal", str(tmp_path / "nope.jsonl")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("recording-toolkit backfill: error: journal ")
+    assert err.startswith("recording-toolkit backfill: error: --journal: ")
     assert "nope.jsonl" in err and "source" not in err and len(err.splitlines()) == 1
 
 
@@ -202,10 +202,22 @@ def test_a_callback_log_given_as_journal_is_refused(world, capsys):
                  "--base-url", world["sandbox"].base_url, "--no-progress"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith(f"recording-toolkit backfill: error: journal {callback_log}:"
-                                   " no start requests in it (")
-    assert captured.err.rstrip().endswith("is this a request journal?")
+    assert captured.err == (f"recording-toolkit backfill: error: --journal: {callback_log}: a"
+                            " callback log, not a request journal (its lines are recording and"
+                            " transcription callbacks)\n")
     assert not list(world["log_dir"].glob("backfill-*"))
+
+
+def test_a_journal_of_stop_requests_only_is_refused(tmp_path, capsys):
+    from recording_toolkit.cli import main
+
+    journal = tmp_path / "stops.jsonl"
+    journal.write_text(_start_line("r-1").replace('"start"', '"stop"'))
+    assert main(["backfill", str(tmp_path), "--journal", str(journal),
+                 "--base-url", "http://127.0.0.1:1"]) == 1
+    assert capsys.readouterr().err == (
+        f"recording-toolkit backfill: error: --journal: {journal}: only stop requests in it, no"
+        " start request: nothing to backfill\n")
 
 
 @pytest.mark.parametrize(("flags", "message"), [
@@ -215,6 +227,8 @@ def test_a_callback_log_given_as_journal_is_refused(world, capsys):
      " before until"),
     (["--until", "2026-11-01"], "--until: 2026-11-01 is before the journal's first start"),
     (["--timeout", "0"], "--timeout: 0.0 is not a number of seconds > 0"),
+    (["--failed-ids", "/proc/x/failed.txt"], "--failed-ids: /proc/x/failed.txt: the folder"
+     " /proc/x does not exist"),
 ])
 def test_flags_are_checked_before_any_work(tmp_path, small_journal, capsys, monkeypatch,
                                            auth_id, auth_token, flags, message):
@@ -273,7 +287,7 @@ def test_an_empty_log_folder_is_allowed_with_a_warning(world, tmp_path, capsys, 
     captured = capsys.readouterr()
     journal_warning, folder_warning = captured.err.splitlines()
     assert journal_warning.startswith(
-        f"recording-toolkit backfill: warning: journal {journal}: 1 line unusable, skipped"
+        f"recording-toolkit backfill: warning: --journal {journal}: 1 line unusable, skipped"
         f" (first: {journal} line {lines}: ")
     assert folder_warning == (f"recording-toolkit backfill: warning: log folder {fresh} holds no"
                               " recording callbacks yet; every recording the journal started"
@@ -318,6 +332,44 @@ def test_recordings_not_found_give_one_error_line_a_short_summary_and_the_full_l
     captured = capsys.readouterr()
     assert captured.err == "" and json.loads(captured.out)["failed_ids_file"] is None
     assert not failed_file.exists()
+
+
+def test_a_failed_list_that_cannot_be_written_late_still_prints_the_summary(
+        world, tmp_path, capsys, monkeypatch, auth_id, auth_token):
+    """--failed-ids is checked first, but its folder can go while the API is asked: the work
+    done is still reported, and the error line says the list could not be written."""
+    import shutil
+
+    import recording_toolkit.backfill as backfill_module
+    from recording_toolkit.cli import main
+
+    monkeypatch.setenv("PLIVO_AUTH_ID", auth_id)
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", auth_token)
+    ghost = "00000000-0000-4000-8000-000000000001"
+    ghost_journal = tmp_path / "ghost.jsonl"
+    ghost_journal.write_text(_start_line(ghost))
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    real = backfill_module.backfill_recordings
+
+    def and_the_folder_goes(*args, **kwargs):
+        result = real(*args, **kwargs)
+        shutil.rmtree(lists)
+        return result
+
+    monkeypatch.setattr(backfill_module, "backfill_recordings", and_the_folder_goes)
+    assert main(["backfill", str(world["log_dir"]), "--journal", str(ghost_journal),
+                 "--failed-ids", str(lists / "failed.txt"), "--base-url",
+                 world["sandbox"].base_url, "--since", SINCE.isoformat(), "--until",
+                 UNTIL.isoformat(), "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["missing"] == 1 and summary["not_found"] == [ghost]
+    assert summary["failed_ids_file"] is None
+    assert captured.err.splitlines() == [
+        f"recording-toolkit backfill: error: 1 of 1 missing recordings were not found in the"
+        f" Recording API (first: {ghost}); they could not be listed: {lists / 'failed.txt'}:"
+        " No such file or directory"]
 
 
 def test_fields_map_the_recording_api_to_the_callback_names():

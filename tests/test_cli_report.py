@@ -138,6 +138,75 @@ def test_journal_adds_reconciliation(log, tmp_path):
     assert counts["unexpected_callbacks"] == 5   # r1..r5: none of them journalled
 
 
+@pytest.mark.parametrize("what", ["noise", "callback log", "empty"])
+def test_a_journal_that_is_not_one_is_refused_naming_the_option(log, tmp_path, capsys, what):
+    """Not an all-"unexpected" reconciliation with exit 0: one line naming --journal."""
+    journal = tmp_path / "journal.jsonl"
+    if what == "noise":
+        journal.write_bytes(bytes(range(11, 256)) * 16)
+        says = f"--journal: {journal}: none of its 1 line"  # no newline in the noise
+    elif what == "callback log":
+        journal = next(log.glob("*.jsonl")) if log.is_dir() else log
+        says = f"--journal: {journal}: a callback log, not a request journal"
+    else:
+        journal.write_text("")
+        says = f"--journal: {journal}: empty: no start or stop requests in it"
+    assert main(["report", str(log), "--details", "--journal", str(journal),
+                 "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"recording-toolkit report: error: {says}")
+    assert captured.err.count("\n") == 1
+
+
+def test_a_journal_with_some_unusable_lines_is_used_with_a_warning(log, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(json.dumps({"time": "2026-11-02T08:59:59Z", "action": "start",
+                                   "recording_id": "lost", "ok": True}) + "\n{not json\n")
+    out, err = _run(str(log), "--details", "--journal", str(journal))
+    assert json.loads(out)["details"]["reconciliation"]["started"] == 1
+    assert err.startswith(f"recording-toolkit report: warning: --journal {journal}: 1 line"
+                          f" unusable, skipped (first: {journal} line 2: not valid JSON")
+
+
+@pytest.mark.parametrize(("flag", "target", "says"), [
+    ("--html", "{tmp}/a-file/report.html", "--html: {tmp}/a-file/report.html: {tmp}/a-file is"
+     " not a folder"),
+    ("--html", "{tmp}", "--html: {tmp} is a folder, not a file"),
+    ("--html", "/proc/no-such/report.html", "--html: /proc/no-such/report.html: cannot create"
+     " files in /proc"),
+    ("--csv", "{tmp}/a-file", "--csv: {tmp}/a-file is a file, not a folder"),
+    ("--csv", "/proc/no-such/tables", "--csv: /proc/no-such/tables: cannot create files in"
+     " /proc"),
+])
+def test_outputs_are_checked_before_the_logs_are_loaded(tmp_path, capsys, flag, target, says):
+    (tmp_path / "a-file").write_text("")
+    target, says = target.format(tmp=tmp_path), says.format(tmp=tmp_path)
+    # the log does not exist: had the logs been loaded first, that would be the error
+    assert main(["report", str(tmp_path / "no-log.jsonl"), flag, target, "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"recording-toolkit report: error: {says}")
+    assert captured.err.count("\n") == 1 and captured.out == ""
+    assert (tmp_path / "a-file").read_text() == ""
+
+
+def test_a_selection_that_matches_nothing_is_warned_about(log):
+    out, err = _run(str(log), "--json", "--conference", "alpah")
+    assert json.loads(out)["recordings"]["count"] == 0
+    assert err == ("recording-toolkit report: warning: --conference 'alpah': no recording of"
+                   " this conference in the logs; the logs have alpha, beta, gamma\n")
+    out, err = _run(str(log), "--json", "--conference", "alpha", "--conference", "nope")
+    assert json.loads(out)["recordings"]["count"] == 2
+    assert err.startswith("recording-toolkit report: warning: --conference 'nope': no")
+    out, err = _run(str(log), "--json", "--since", "2027-01-01", "--conference", "beta")
+    assert json.loads(out)["recordings"]["count"] == 0
+    assert err == ("recording-toolkit report: warning: the selection --since 2027-01-01"
+                   " --conference beta matches no recording; the logs hold recordings started"
+                   " from 2026-11-02 09:00 to 2026-11-09 12:00 UTC\n")
+    _, err = _run(str(log), "--json", "--since", "2026-11-03", "--conference", "beta")
+    assert err == ""
+
+
 def test_errors_are_one_line_with_exit_code_1(log, tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing"), "--json", "--no-progress"]) == 1
     err = capsys.readouterr().err
@@ -171,7 +240,8 @@ def test_a_log_of_nothing_but_quarantined_lines_is_reported_with_a_warning(tmp_p
                                            "ok": True}) + "\n" for i in range(3)), "utf-8")
     out, err = _run(str(journal), "--json")
     assert json.loads(out)["source"]["quarantined"] == 3
-    assert err == "warning: all 3 lines were quarantined; is this a callback log?\n"
+    assert err == ("recording-toolkit report: warning: all 3 lines were quarantined; is this a"
+                   " callback log?\n")
     _, err = _run(str(write_log(tmp_path / "logs", malformed=1)), "--json")
     assert "warning" not in err
 

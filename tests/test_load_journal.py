@@ -87,6 +87,45 @@ def test_several_journal_files(tmp_path):
     assert load_journal([a, b])["recording_id"].tolist() == ["r2", "r1"]
 
 
+def test_a_file_with_no_journal_entry_is_refused_not_read_as_an_empty_journal(tmp_path):
+    """Random bytes or some other program's JSON: reconciling against it would count every
+    callback as one nobody started, so the loader refuses it, naming the file."""
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(bytes(range(11, 256)) * 8 + b"\n{}\n[1]\n")
+    with pytest.raises(LoadError) as caught:
+        load_journal(noise)
+    assert caught.value.file == str(noise)
+    assert str(caught.value).startswith(f"{noise}: none of its 3 lines is a start or stop entry"
+                                        " (line 1: not valid JSON")
+    assert str(caught.value).endswith("; is this a request journal?")
+
+
+def test_a_callback_log_given_as_a_journal_is_named_as_one(tmp_path):
+    log = write_log(tmp_path / "callbacks.jsonl", recording("r1"), transcription("r1"))
+    with pytest.raises(LoadError, match="callbacks.jsonl: a callback log, not a request journal"):
+        load_journal(log)
+    sample = sorted((DATA / "callbacks").glob("*.jsonl"))[0]
+    with pytest.raises(LoadError, match="a callback log, not a request journal"):
+        load_journal([DATA / "journal.jsonl", sample])  # even beside a real journal
+
+
+def test_a_journal_with_no_entry_at_all_is_refused(tmp_path):
+    empty = write_log(tmp_path / "empty.jsonl", "\n\n")
+    with pytest.raises(LoadError, match="empty.jsonl: empty: no start or stop requests in it"):
+        load_journal(empty)
+    # an empty file beside a journal with entries is only an empty file
+    other = write_log(tmp_path / "other.jsonl", start("r1"))
+    assert load_journal([empty, other])["recording_id"].tolist() == ["r1"]
+
+
+def test_a_report_given_a_journal_path_refuses_what_is_not_one(tmp_path):
+    from recording_toolkit.report import summarize
+
+    log = write_log(tmp_path / "log.jsonl", recording("r1"))
+    with pytest.raises(LoadError, match="a callback log, not a request journal"):
+        summarize(load_callbacks(log, progress=False), journal=log)
+
+
 # -- join_recordings ---------------------------------------------------------------------------
 
 @pytest.fixture

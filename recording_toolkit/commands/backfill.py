@@ -5,8 +5,10 @@ log folder, fetches them from the Recording API and appends them to
 ``{log_dir}/backfill-YYYY-MM-DD.jsonl`` marked as backfilled. Running it again adds nothing. The
 outcome is printed as one JSON object on stdout; when some recordings could not be backfilled,
 one error line goes to stderr, the summary shows the first :data:`SHOWN_IDS` of them and every
-one is listed in a file (``--failed-ids``, default ``LOG_DIR/backfill-failed.txt``). Credentials come from ``PLIVO_AUTH_ID`` /
-``PLIVO_AUTH_TOKEN`` (no token flag: it would show in the process list).
+one is listed in a file (``--failed-ids``, default ``LOG_DIR/backfill-failed.txt``; should it
+fail to be written, the summary is still printed and the error line says why). Credentials come
+from ``PLIVO_AUTH_ID`` / ``PLIVO_AUTH_TOKEN`` (no token flag: it would show in the process
+list).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import add_api_options, api_credentials
+from ._options import check_output_file, journal_option
 
 __all__ = ["FAILED_IDS_NAME", "SHOWN_IDS", "register", "run"]
 
@@ -65,9 +68,9 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         transport: Any = None, out: Any = None, err: Any = None) -> int:
     """Backfill and print the outcome; exit 0 when nothing is left missing, else 1.
 
-    Every flag is checked before anything is read or asked for; a mistyped log folder or a file
-    that is not a request journal is refused, not taken as "everything is missing" or "nothing
-    is".
+    Every flag is checked before anything is read or asked for; a mistyped log folder, a file
+    that is not a request journal or a ``--failed-ids`` that cannot be written is refused, not
+    taken as "everything is missing" or "nothing is", nor found out after the API calls.
     """
     from ..backfill import START_SLACK, _missing_among, backfill_recordings, default_since
     from ..client import RecordingClient
@@ -77,6 +80,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     err = err or sys.stderr
     folder = Path(args.log_dir)
     _check_flags(args, folder)
+    failed_path = Path(args.failed_ids) if args.failed_ids else folder / FAILED_IDS_NAME
     journal = _load_journal(args.journal, err)
     since = args.since
     if since is None:
@@ -100,23 +104,40 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                                      method=args.method, progress=args.progress)
     failed = {rid: "not found in the Recording API" for rid in result.not_found}
     failed.update(result.invalid)
-    failed_path = Path(args.failed_ids) if args.failed_ids else folder / FAILED_IDS_NAME
-    if not failed:
-        if not args.failed_ids:
-            # an earlier run's list would now be wrong: everything it named is in the log
-            failed_path.unlink(missing_ok=True)
-        failed_path = None
-    else:
-        failed_path.write_text("".join(f"{rid}\t{reason}\n" for rid, reason in failed.items()),
-                               encoding="utf-8")
+    written, not_written = _write_failed(failed_path, failed, keep=bool(args.failed_ids))
     summary = {"missing": len(missing), **_summary(result.to_dict()),
-               "failed_ids_file": None if failed_path is None else str(failed_path)}
+               "failed_ids_file": None if written is None else str(written)}
+    # the summary is printed whatever happened to the list: the work it reports is done
     print(json.dumps(summary, ensure_ascii=False), file=out or sys.stdout, flush=True)
     if not failed:
         return 0
-    print(f"recording-toolkit backfill: error: {_failure_line(result, len(missing))};"
-          f" all {len(failed):,} listed in {failed_path}", file=err, flush=True)
+    where = f"all {len(failed):,} listed in {written}" if not_written is None else \
+        f"they could not be listed: {not_written}"
+    print(f"recording-toolkit backfill: error: {_failure_line(result, len(missing))}; {where}",
+          file=err, flush=True)
     return 1
+
+
+def _write_failed(path: Path, failed: dict[str, str], *, keep: bool
+                  ) -> tuple[Path | None, str | None]:
+    """Write the list of recordings that could not be backfilled; (the file written or None,
+    why it could not be written or None).
+
+    With nothing failed, no list is written, and the default one an earlier run left is
+    removed (``keep`` False): everything it named is in the log now.
+    """
+    from ..cli import describe_os_error
+
+    if not failed:
+        if not keep:
+            path.unlink(missing_ok=True)
+        return None, None
+    try:
+        path.write_text("".join(f"{rid}\t{reason}\n" for rid, reason in failed.items()),
+                        encoding="utf-8")
+    except OSError as exc:  # checked before the work, yet the disk may have filled since
+        return None, describe_os_error(exc)
+    return path, None
 
 
 def _check_flags(args: argparse.Namespace, folder: Path) -> None:
@@ -128,8 +149,9 @@ def _check_flags(args: argparse.Namespace, folder: Path) -> None:
         raise ConfigurationError(f"log folder {folder} is not a folder")
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         raise ConfigurationError(f"--timeout: {args.timeout} is not a number of seconds > 0")
-    if args.failed_ids is not None and Path(args.failed_ids).is_dir():
-        raise ConfigurationError(f"--failed-ids: {args.failed_ids} is a folder, not a file")
+    # the log folder takes the backfilled lines, and the list of failures unless --failed-ids
+    check_output_file("--failed-ids" if args.failed_ids else "LOG_DIR",
+                      args.failed_ids or folder / FAILED_IDS_NAME)
     _check_window(args.since, args.until)
 
 
@@ -147,32 +169,15 @@ def _check_window(since: Any, until: Any) -> None:
 
 
 def _load_journal(paths: list[str], err: Any) -> Any:
-    """The journal frame; an error when a file is missing or holds no start request."""
+    """The journal frame (checked as ``report --journal`` checks it); an error too when it
+    holds only stop requests: nothing in it was started, so nothing can be backfilled."""
     from ..errors import ConfigurationError
-    from ..load import load_journal
 
-    named = ", ".join(paths)
-    try:
-        journal = load_journal(paths)
-    except FileNotFoundError as exc:
-        reason = str(exc).removeprefix("source ")
-        raise ConfigurationError(f"journal {reason}") from None
-    quarantine = journal.attrs.get("quarantine")
-    unusable = 0 if quarantine is None else len(quarantine)
+    journal = journal_option(paths, command="backfill", err=err)
     if not (journal["action"] == "start").any():
-        detail = f" ({_lines(unusable)} unusable)" if unusable else ""
-        raise ConfigurationError(f"journal {named}: no start requests in it{detail}; is this a"
-                                 " request journal?")
-    if unusable:
-        first = quarantine.iloc[0]
-        print(f"recording-toolkit backfill: warning: journal {named}: {_lines(unusable)} unusable,"
-              f" skipped (first: {first['file']} line {first['line']}: {first['reason']})",
-              file=err, flush=True)
+        raise ConfigurationError(f"--journal: {', '.join(paths)}: only stop requests in it, no"
+                                 " start request: nothing to backfill")
     return journal
-
-
-def _lines(count: int) -> str:
-    return f"{count:,} line" if count == 1 else f"{count:,} lines"
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,11 @@ the figures. The rate card is the defaults, then ``--rates FILE`` (TOML), then t
 ``RECORDING_TOOLKIT_RATE_*`` environment variables, then the price flags.
 
 Sources with no log file in them (a glob matching nothing, an empty folder) are an error (exit
-1). When every line read was quarantined (a journal or some other JSON given as a callback log)
-the report is still written, and exits 0, after a one-line warning on stderr.
+1), as are an output that cannot be written and a ``--journal`` that is not a request journal;
+these are checked before the logs are loaded. When every line read was quarantined (a journal
+or some other JSON given as a callback log), or the selection (``--conference``, ``--since``,
+``--until``) matches no recording, the report is still written, and exits 0, after a one-line
+warning on stderr.
 """
 
 from __future__ import annotations
@@ -124,11 +127,58 @@ def _readable(summary: Any) -> str:
     return "\n".join(lines)
 
 
+#: How many of the logs' conferences a warning about an unknown one lists.
+SHOWN_CONFERENCES = 5
+
+
+def _warn_unknown_conferences(wanted: list[str], recordings: Any, err: Any) -> bool:
+    """One warning line for the ``--conference`` names no recording in the logs has; True if
+    it was printed."""
+    from ..analytics._common import is_dask
+
+    column = recordings["conference_name"].dropna().unique()
+    known = set((column.compute() if is_dask(recordings) else column).tolist())
+    unknown = [name for name in dict.fromkeys(wanted) if name not in known]
+    if not unknown:
+        return False
+    listed = ", ".join(repr(name) for name in unknown)
+    some = sorted(known)[:SHOWN_CONFERENCES]
+    more = f", ... ({len(known):,} in all)" if len(known) > len(some) else ""
+    available = f"; the logs have {', '.join(some)}{more}" if some else \
+        "; the logs have no conference names"
+    print(f"recording-toolkit report: warning: --conference {listed}: no recording of"
+          f" {'this conference' if len(unknown) == 1 else 'these conferences'} in the"
+          f" logs{available}", file=err, flush=True)
+    return True
+
+
+def _selected(args: argparse.Namespace) -> str:
+    """The selection options given, as the user typed them (empty when none was)."""
+    parts = [f"--since {args.since}" if args.since else "",
+             f"--until {args.until}" if args.until else "",
+             *(f"--conference {name}" for name in args.conference or [])]
+    return " ".join(part for part in parts if part)
+
+
+def _span(recordings: Any) -> str:
+    """``from 2026-11-02 07:01 to 2026-11-15 16:59 UTC``: when the logs' recordings started."""
+    start = recordings["recording_start"]
+    first, last = start.min(), start.max()
+    if hasattr(first, "compute"):
+        first, last = first.compute(), last.compute()
+    import pandas as pd
+
+    if pd.isna(first) or pd.isna(last):
+        return "with no start time"
+    return f"started from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
+
+
 def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                out: Any = None, err: Any = None) -> int:
     """Load, summarize and write what was asked for; errors propagate to the dispatcher."""
-    from ..load import load_callbacks, load_journal
+    from ..load import load_callbacks
     from ..report import summarize, write_csv, write_html
+    from ._options import check_output_file, check_output_folder, journal_option
 
     out = out or sys.stdout
     err = err or sys.stderr
@@ -139,10 +189,16 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
         raise ConfigurationError(f"--until ({args.until}) must be later than --since"
                                  f" ({args.since})")
     rates = _rate_card(args, environ)
+    # outputs and the journal first: a long load must not end in "cannot write" or "not a
+    # journal"
+    if args.html:
+        check_output_file("--html", args.html, makes_folders=True)
+    if args.csv:
+        check_output_folder("--csv", args.csv)
+    journal = journal_option(args.journal, command="report", err=err) if args.journal else None
     try:
         result = load_callbacks(list(args.logs), engine=args.engine, strict=args.strict,
                                 progress=args.progress)
-        journal = load_journal(args.journal) if args.journal else None
     except FileNotFoundError as exc:  # a mistyped path: one line, not a traceback
         from ..errors import LoadError
 
@@ -153,10 +209,18 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
         named = ", ".join(repr(str(log)) for log in args.logs)
         raise LoadError(f"source {named}: no log files found (.jsonl, .csv, .parquet)")
     if result.stats.lines and result.stats.quarantined == result.stats.lines:
-        print(f"warning: all {result.stats.lines:,} lines were quarantined; is this a"
+        print(f"recording-toolkit report: warning: all {result.stats.lines:,} lines were"
+              " quarantined; is this a"
               " callback log?", file=err, flush=True)
+    warned = bool(args.conference) and _warn_unknown_conferences(args.conference,
+                                                                 result.recordings, err)
     summary = summarize(result, rates=rates, journal=journal, since=since, until=until,
                         conferences=args.conference)
+    if (_selected(args) and not warned and not summary.get("recordings.count")
+            and len(result.recordings)):
+        print(f"recording-toolkit report: warning: the selection {_selected(args)} matches no"
+              f" recording; the logs hold recordings {_span(result.recordings)}", file=err,
+              flush=True)
     if args.json or args.details:  # --details implies --json
         print(json.dumps(summary.to_dict(details=args.details), ensure_ascii=False), file=out,
               flush=True)

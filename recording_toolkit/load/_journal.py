@@ -7,12 +7,20 @@ and checked field by field. A line that cannot be used (not JSON, a torn last li
 to the quarantine frame in ``df.attrs["quarantine"]`` (``schema.QUARANTINE``: file, line,
 reason, raw), or, with ``strict=True``, raises :class:`~recording_toolkit.errors.LoadError`
 naming file and line.
+
+A file none of whose lines is a journal entry is not a journal (a callback log, random bytes, a
+file of some other program): reconciling against it would count every callback as one nobody
+started, so it is refused with a :class:`~recording_toolkit.errors.LoadError` naming the file,
+as is a journal with no entry at all. This one check serves every reader of journals: the
+``report`` and ``backfill`` commands, ``report.summarize(journal=path)`` and
+``load.join_recordings(journal=path)``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -20,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
+from ..errors import LoadError
 from ..journal import JOURNAL_OPTION_KEYS
 from ._frames import to_frame
 from ._jsonl import json_kind
@@ -94,17 +103,32 @@ def _check(obj: Any) -> tuple[dict[str, Any] | None, str | None]:
     return row, None
 
 
+def _is_callback(obj: Any) -> bool:
+    """A line of the callback log (``{"event": ..., "payload": {...}}``), not of a journal."""
+    return isinstance(obj, dict) and "event" in obj and isinstance(obj.get("payload"), dict)
+
+
+@dataclass
+class _Read:
+    """What reading one journal file met: its non-blank lines and how many were callbacks."""
+
+    lines: int = 0
+    callbacks: int = 0
+
+
 def _read(path: Any, rows: list[dict[str, Any]], where: list[tuple[int, bytes]],
-          quarantine: Quarantine, *, strict: bool) -> None:
+          quarantine: Quarantine, *, strict: bool) -> _Read:
     with open_binary(path) as stream:
         data = stream.read()
     lines = data.split(b"\n")
     torn = bool(lines[-1].strip())
     if not torn:
         lines.pop()
+    seen = _Read()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        seen.lines += 1
         try:
             obj = json.loads(line)
         except ValueError as exc:
@@ -113,6 +137,9 @@ def _read(path: Any, rows: list[dict[str, Any]], where: list[tuple[int, bytes]],
                 reason = f"torn last line (no newline at the end of the file): {reason}"
         else:
             row, reason = _check(obj)
+            if row is None and _is_callback(obj):
+                seen.callbacks += 1
+                reason = f"a callback log line, not a journal entry ({reason})"
         if row is None:
             assert reason is not None
             quarantine.add(number, reason, line)
@@ -123,6 +150,26 @@ def _read(path: Any, rows: list[dict[str, Any]], where: list[tuple[int, bytes]],
         else:
             rows.append(row)
             where.append((number, line))
+    return seen
+
+
+def _not_a_journal(name: str, seen: _Read, quarantine: Quarantine) -> LoadError:
+    """The error for a file none of whose lines is a journal entry: it is something else."""
+    if seen.callbacks * 2 >= seen.lines:  # mostly callbacks: a log with a few bad lines too
+        which = "its lines are" if seen.callbacks == seen.lines else \
+            f"{seen.callbacks:,} of its {_lines(seen.lines)} are"
+        return LoadError(f"a callback log, not a request journal ({which} recording and"
+                         " transcription callbacks)", file=name)
+    first = quarantine.first_error()
+    assert first is not None
+    reason = first.reason if len(first.reason) <= 120 else first.reason[:117] + "..."
+    return LoadError(f"none of its {_lines(seen.lines)} is a start or"
+                     f" stop entry (line {first.line}: {reason}); is this a request journal?",
+                     file=name)
+
+
+def _lines(count: int) -> str:
+    return "1 line" if count == 1 else f"{count:,} lines"
 
 
 def load_journal(path_or_paths: Any, *, strict: bool = False,
@@ -143,6 +190,15 @@ def load_journal(path_or_paths: Any, *, strict: bool = False,
         One row per call; ``df.attrs["quarantine"]`` holds the unusable lines
         (``schema.QUARANTINE``), empty when there were none.
 
+    Raises
+    ------
+    LoadError
+        A file has lines but none of them is a start or stop entry (it is not a journal), or
+        the files hold no entry at all (nothing to reconcile against); with ``strict=True``,
+        the first unusable line.
+    FileNotFoundError
+        A path or glob that names no file.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -161,11 +217,13 @@ def load_journal(path_or_paths: Any, *, strict: bool = False,
     """
     quarantines: list[pa.Table] = []
     tables: list[pa.Table] = []
+    names: list[str] = []
     for source in resolve_sources(path_or_paths, storage_options=storage_options):
         rows: list[dict[str, Any]] = []
         where: list[tuple[int, bytes]] = []
         quarantine = Quarantine(source.name)
-        _read(source, rows, where, quarantine, strict=strict)
+        names.append(source.name)
+        seen = _read(source, rows, where, quarantine, strict=strict)
         raw = pa.Table.from_pylist(rows, schema=JOURNAL_ARROW.set(
             0, pa.field("time", pa.string())))
         times, bad = parse_time(raw.column("time"))
@@ -180,10 +238,14 @@ def load_journal(path_or_paths: Any, *, strict: bool = False,
                 raise error
             raw = raw.filter(pa.array(~bad))
             times = pc.filter(times, pa.array(~bad))
+        if seen.lines and not raw.num_rows:
+            raise _not_a_journal(source.name, seen, quarantine)
         tables.append(raw.set_column(0, JOURNAL_ARROW.field("time"), times))
         if len(quarantine):
             quarantines.append(quarantine.table())
     table = pa.concat_tables(tables) if tables else JOURNAL_ARROW.empty_table()
+    if not table.num_rows:  # only empty files: reconciling against nothing would be all wrong
+        raise LoadError("empty: no start or stop requests in it", file=", ".join(names))
     if table.num_rows:
         order = pc.sort_indices(table, sort_keys=[("time", "ascending")])
         table = table.take(order)

@@ -1,0 +1,130 @@
+"""Checks the commands make on their options before doing any work.
+
+A command that loads a million log lines or calls Plivo for an hour and only then finds it
+cannot write its output has wasted that time, and may have lost what it did. So every output
+path is tried first (:func:`check_output_file`, :func:`check_output_folder`), and the request
+journal is read first and refused when it is not one (:func:`journal_option`). Each failure is
+one :class:`~recording_toolkit.errors.ConfigurationError` naming the option and the path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+
+__all__ = ["check_output_file", "check_output_folder", "journal_option"]
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """The nearest of ``path``'s parents that exists (``.`` for a relative path)."""
+    for parent in path.parents:
+        if parent.exists() or parent.is_symlink():
+            return parent
+    return Path(".")  # pragma: no cover - the root or "." always exists
+
+
+def _probe_folder(flag: str, target: str, folder: Path) -> None:
+    """Create (and at once remove) a nameless file in ``folder``: the one sure test that the
+    folder takes new files (permissions, a read-only disk, ``/proc``, running as root)."""
+    if not folder.is_dir():
+        raise ConfigurationError(f"{flag}: {target}: {folder} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigurationError(f"{flag}: {target}: cannot create files in {folder} ({reason})"
+                                 ) from None
+
+
+def check_output_file(flag: str, value: str | os.PathLike[str], *,
+                      makes_folders: bool = False) -> Path:
+    """Refuse an output file ``flag`` could not write, before any work is done.
+
+    ``makes_folders``: the writer creates missing parent folders (then the nearest existing one
+    must take new files); otherwise the parent folder must exist. Returns the path.
+
+    Examples
+    --------
+    >>> check_output_file("--html", "/etc/hostname/report.html", makes_folders=True)
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.ConfigurationError: --html: /etc/hostname/report.html: /etc/hostname is not a folder
+    """
+    text = os.fspath(value)
+    if not text.strip():
+        raise ConfigurationError(f"{flag}: an empty path; give a file name")
+    path = Path(text)
+    if path.is_dir():
+        raise ConfigurationError(f"{flag}: {text} is a folder, not a file")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise ConfigurationError(f"{flag}: {text}: the file is not writable")
+        try:
+            open(path, "ab").close()  # appends nothing: the file is left as it was
+        except OSError as exc:
+            raise ConfigurationError(f"{flag}: {text}: cannot write it"
+                                     f" ({exc.strerror or type(exc).__name__})") from None
+        return path
+    parent = _existing_ancestor(path)
+    if not makes_folders and parent != path.parent:
+        raise ConfigurationError(f"{flag}: {text}: the folder {path.parent} does not exist")
+    _probe_folder(flag, text, parent)
+    return path
+
+
+def check_output_folder(flag: str, value: str | os.PathLike[str]) -> Path:
+    """Refuse an output folder ``flag`` could not write files in (it is created if missing,
+    with its parents). Returns the path.
+
+    Examples
+    --------
+    >>> check_output_folder("--csv", "/etc/hostname")
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.ConfigurationError: --csv: /etc/hostname is a file, not a folder
+    """
+    text = os.fspath(value)
+    if not text.strip():
+        raise ConfigurationError(f"{flag}: an empty path; give a folder")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ConfigurationError(f"{flag}: {text} is a file, not a folder")
+    _probe_folder(flag, text, path if path.is_dir() else _existing_ancestor(path))
+    return path
+
+
+def journal_option(paths: str | Sequence[str], *, command: str, err: Any,
+                   flag: str = "--journal") -> Any:
+    """The request journal given as ``flag``, loaded, or one error naming ``flag``.
+
+    :func:`~recording_toolkit.load.load_journal` refuses a file that is not a journal (a
+    callback log, random bytes) and a journal with no entry; a missing file is named too.
+    Unusable lines in a journal that has entries are skipped with one warning on ``err``.
+    """
+    from ..cli import describe_os_error
+    from ..errors import LoadError
+    from ..load import load_journal
+
+    named = paths if isinstance(paths, str) else ", ".join(paths)
+    try:
+        journal = load_journal(paths)
+    except LoadError as exc:
+        raise ConfigurationError(f"{flag}: {exc}") from None
+    except OSError as exc:
+        reason = describe_os_error(exc) if exc.filename is not None else str(exc)
+        raise ConfigurationError(f"{flag}: {reason.removeprefix('source ')}") from None
+    quarantine = journal.attrs.get("quarantine")
+    if quarantine is not None and len(quarantine):
+        first = quarantine.iloc[0]
+        count = len(quarantine)
+        lines = "1 line" if count == 1 else f"{count:,} lines"
+        print(f"recording-toolkit {command}: warning: {flag} {named}: {lines} unusable,"
+              f" skipped (first: {first['file']} line {first['line']}: {first['reason']})",
+              file=err, flush=True)
+    return journal
