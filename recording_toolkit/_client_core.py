@@ -63,6 +63,7 @@ __all__ = [
     "BULK_COLUMNS",
     "CALLBACK_METHODS",
     "FILE_FORMATS",
+    "MAX_CONFERENCE_NAME_BYTES",
     "START_OPTIONS",
     "TRANSCRIPTION_TYPES",
     "BaseRecordingClient",
@@ -74,6 +75,7 @@ __all__ = [
     "conference_path",
     "parse_retry_fragment",
     "recording_windows",
+    "check_text",
     "validate_conference_name",
     "validate_start_options",
 ]
@@ -115,21 +117,78 @@ def _show_url(url: str) -> str:
         return url
 
 
+#: Longest conference name the clients send, counted in bytes once percent-encoded into the
+#: request URL (``caf\u00e9`` is ``caf%C3%A9``: 9 bytes; an emoji takes 12). Plivo documents no
+#: limit, while HTTP servers and proxies refuse request lines past 8 KB (nginx's and Apache's
+#: defaults) and httpx refuses URLs past 64 KB; 4 KB keeps every Record and Recording list URL
+#: well inside all of them: 4,096 ASCII letters, 682 accented letters or 341 emoji.
+MAX_CONFERENCE_NAME_BYTES = 4096
+
+
+def _brief(text: str, limit: int = 60) -> str:
+    """``repr(text)``, cut to about ``limit`` characters, for messages about long values."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+def check_text(text: str, *, field: str) -> None:
+    """A :class:`ValidationError` naming ``field`` unless ``text`` can be sent as UTF-8.
+
+    Python holds text that was not valid UTF-8 (``sys.argv`` from a shell in another encoding,
+    a file read with ``errors="surrogateescape"``) as lone surrogates, which no request can
+    carry: say which byte it was rather than fail while encoding the request.
+
+    >>> check_text("caf\\udce9", field="conference_name")
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.ValidationError: conference_name: 'caf\\udce9' is not valid Unicode text: character 4 stands for the byte 0xe9, which is not UTF-8 (text in another encoding, such as Latin-1?); give the text as UTF-8
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        if 0xDC80 <= code <= 0xDCFF:
+            what = (f"stands for the byte 0x{code - 0xDC00:02x}, which is not UTF-8 (text in"
+                    " another encoding, such as Latin-1?)")
+        else:
+            what = f"is a lone surrogate (U+{code:04X}), which is not a character"
+        raise ValidationError(field, f"{_brief(text)} is not valid Unicode text: character"
+                              f" {exc.start + 1} {what}; give the text as UTF-8",
+                              value=text, allowed="valid Unicode text") from None
+
+
 def validate_conference_name(name: object, *, field: str = "conference_name") -> str:
     """``name`` if Plivo could take it as a conference name, else a :class:`ValidationError`.
+
+    A name must be valid Unicode text, not blank, free of control characters and at most
+    :data:`MAX_CONFERENCE_NAME_BYTES` bytes once percent-encoded into the URL.
 
     >>> validate_conference_name("   ")
     Traceback (most recent call last):
     ...
     recording_toolkit.errors.ValidationError: conference_name: is empty; give the name of a live conference
+    >>> validate_conference_name("x" * 5000)
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.ValidationError: conference_name: is too long: its 5,000 characters take 5,000 bytes percent-encoded in the request URL; the limit is 4,096 bytes, which keeps the URL inside what HTTP servers and proxies accept
     """
     if not isinstance(name, str):
-        raise ValidationError(field, f"{name!r} is not a string", value=name, allowed="a text name")
+        raise ValidationError(field, f"{_brief(repr(name))} is not a string", value=name,
+                              allowed="a text name")
+    check_text(name, field=field)
     if not name.strip():
         raise ValidationError(field, "is empty; give the name of a live conference", value=name,
                               allowed="a non-empty name")
+    encoded = len(_segment(name))
+    if encoded > MAX_CONFERENCE_NAME_BYTES:
+        raise ValidationError(
+            field, f"is too long: its {len(name):,} characters take {encoded:,} bytes"
+            f" percent-encoded in the request URL; the limit is {MAX_CONFERENCE_NAME_BYTES:,}"
+            " bytes, which keeps the URL inside what HTTP servers and proxies accept",
+            value=name, allowed=f"at most {MAX_CONFERENCE_NAME_BYTES} bytes percent-encoded")
     if _CONTROL.search(name):
-        raise ValidationError(field, f"{name!r} contains control characters", value=name,
+        raise ValidationError(field, f"{_brief(name)} contains control characters", value=name,
                               allowed="printable text")
     return name
 
@@ -195,6 +254,7 @@ def validate_callback_url(url: object, *, field: str) -> str:
     if not isinstance(url, str):
         raise ValidationError(field, f"{url!r} is not a URL; expected {allowed}", value=url,
                               allowed=allowed)
+    check_text(url, field=field)
     shown = _show_url(url)
     if not url or url != url.strip() or _CONTROL.search(url) or " " in url:
         raise ValidationError(field, f"{shown!r} contains spaces or control characters; expected"
@@ -333,17 +393,41 @@ class RecordingResult:
 
 @dataclass(frozen=True, slots=True)
 class StopResult:
-    """Plivo's answer to a stop-recording request (HTTP 204, with or without a JSON body)."""
+    """Plivo's answer to a stop-recording request: the recording was stopped.
+
+    Plivo answers ``204 No Content``, usually with no body: ``api_id`` and ``message`` are then
+    None (some answers carry them in a JSON body). ``status_code`` is the HTTP status it answered.
+    """
 
     conference_name: str
     api_id: str | None
     message: str | None
     requested_at: datetime
+    status_code: int = 204
 
-    def to_dict(self) -> dict[str, str | None]:
-        """Plain data (``requested_at`` as ISO 8601 text), e.g. for JSON."""
-        return {"conference_name": self.conference_name, "api_id": self.api_id,
-                "message": self.message, "requested_at": format_time(self.requested_at)}
+    @property
+    def stopped(self) -> bool:
+        """Always True: a stop that failed raises instead of returning a result."""
+        return True
+
+    def to_dict(self) -> dict[str, str | int | bool | None]:
+        """Plain data for JSON: what Plivo answered and nothing it did not.
+
+        ``api_id`` and ``message`` appear only when Plivo's answer had them.
+
+        >>> StopResult("weekly sync", None, None, datetime(2026, 11, 24, tzinfo=UTC)).to_dict()
+        {'conference_name': 'weekly sync', 'stopped': True, 'status_code': 204, \
+'requested_at': '2026-11-24T00:00:00.000000Z'}
+        """
+        data: dict[str, str | int | bool | None] = {
+            "conference_name": self.conference_name, "stopped": True,
+            "status_code": self.status_code}
+        if self.api_id is not None:
+            data["api_id"] = self.api_id
+        if self.message is not None:
+            data["message"] = self.message
+        data["requested_at"] = format_time(self.requested_at)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,11 +450,13 @@ class PreparedCall:
 class Trace:
     """What happened during one call: attempts, the last status, timing."""
 
-    __slots__ = ("attempts", "requested_at", "started", "status")
+    __slots__ = ("attempts", "requested_at", "started", "status", "uncertain")
 
     def __init__(self) -> None:
         self.attempts = 0
         self.status: int | None = None
+        #: an attempt (not necessarily the last) may have been acted on by the server
+        self.uncertain = False
         self.begin()
 
     def begin(self) -> None:
@@ -556,6 +642,30 @@ def _bulk_frame(rows: list[BulkRow]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+# -- the journal -----------------------------------------------------------------------------------
+
+def _open_journal(journal: object) -> tuple[RequestJournal | None, bool]:
+    """The client's journal, opened now, and whether the client owns (and so closes) it.
+
+    Opening it when the client is made means a journal that cannot be written (a folder, a path
+    through a file, no permission) is a :class:`ConfigurationError` naming ``journal`` before
+    any request, never a recording started with nowhere to record it. Missing folders are
+    created, as the ``--journal`` flag of the commands does.
+    """
+    if journal is None:
+        return None, False
+    if isinstance(journal, RequestJournal):
+        return journal.open(), False
+    if not isinstance(journal, str | os.PathLike):
+        raise ConfigurationError(f"journal: {journal!r} is not a path; give a file path such as"
+                                 " 'logs/journal.jsonl' or a RequestJournal")
+    try:
+        opened = RequestJournal(journal)
+    except (TypeError, ValueError) as exc:  # a path-like whose __fspath__ is not text
+        raise ConfigurationError(f"journal: {journal!r} is not a usable path: {exc}") from None
+    return opened.open(), True
+
+
 # -- the shared client -----------------------------------------------------------------------------
 
 class BaseRecordingClient:
@@ -587,13 +697,12 @@ class BaseRecordingClient:
             policy = RetryPolicy(max_retries=max_retries, retry_unsafe=bool(retry_unsafe))
         self.retry_policy = policy
         self.rate_limiter = RateLimiter.from_setting(rate_limit)
-        if journal is None or isinstance(journal, RequestJournal):
-            self.journal = journal
-            self._owns_journal = False
-        else:
-            self.journal = RequestJournal(journal)
-            self._owns_journal = True
-        token = base64.b64encode(f"{credentials.auth_id}:{credentials.auth_token}".encode()).decode()
+        try:
+            userpass = f"{credentials.auth_id}:{credentials.auth_token}".encode()
+        except UnicodeEncodeError:  # the token itself is never shown
+            raise ConfigurationError("auth_token: is not valid Unicode text (bytes that are not"
+                                     " UTF-8?); check PLIVO_AUTH_TOKEN") from None
+        token = base64.b64encode(userpass).decode()
         self._http_options: dict[str, Any] = {
             "base_url": self.base_url,
             "headers": {
@@ -609,6 +718,11 @@ class BaseRecordingClient:
         }
         self._host = urlsplit(self.base_url).hostname or self.base_url
         self._closed = False
+        self.journal, self._owns_journal = _open_journal(journal)  # last: nothing else can fail
+
+    def _close_journal(self) -> None:
+        if self._owns_journal and self.journal is not None:
+            self.journal.close()
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -671,7 +785,9 @@ class BaseRecordingClient:
             text = _snippet(response)
         else:
             text = response.reason_phrase or "no error text"
-        may_have_started = call.action == "start" and may_have_been_processed(status, retry_after)
+        if call.action == "start" and may_have_been_processed(status, retry_after):
+            trace.uncertain = True
+        may_have_started = trace.uncertain  # this attempt or an earlier, retried one
         error = api_error_for_status(status)(
             text, status_code=status,
             api_id=_text(body.get("api_id")) if isinstance(body, dict) else None,
@@ -683,7 +799,8 @@ class BaseRecordingClient:
 
     def _assess_transport(self, call: PreparedCall, trace: Trace,
                           exc: Exception) -> tuple[TransportError, float | None]:
-        """The toolkit error for an httpx transport failure, and the wait before retrying."""
+        """The toolkit error for any httpx failure while sending (transport, decoding, ...),
+        and the wait before retrying."""
         trace.status = None
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
@@ -694,13 +811,37 @@ class BaseRecordingClient:
         elif isinstance(exc, httpx.TimeoutException):
             failure, cls = SENT, TimeoutError
             message = f"no answer from {self._host} within {self.timeout:g} s ({type(exc).__name__})"
-        else:
+        elif isinstance(exc, httpx.TransportError):
             failure, cls = SENT, TransportError
             message = (f"the connection to {self._host} failed after the request was sent"
                        f" ({type(exc).__name__}: {detail})")
+        else:  # DecodingError, a stream error, ...: the request went out, the answer is unusable
+            failure, cls = SENT, TransportError
+            message = (f"the answer from {self._host} could not be read"
+                       f" ({type(exc).__name__}: {detail})")
+        if call.action == "start" and failure == SENT:
+            trace.uncertain = True
         error = cls(message, conference_name=call.conference_name, method=call.method,
-                    may_have_started=call.action == "start" and failure == SENT)
+                    may_have_started=trace.uncertain)
         return error, self.retry_policy.delay(call.action, trace.attempts, transport=failure)
+
+    def _build_request(self, call: PreparedCall) -> httpx.Request:
+        """The httpx request for ``call``; any failure here means nothing was sent.
+
+        Options are validated before a call is prepared, so this fails only for what validation
+        cannot foresee; it is still a toolkit error, and one that never says the recording may
+        have started.
+        """
+        try:
+            return self._http.build_request(  # type: ignore[attr-defined, no-any-return]
+                call.method, call.path, content=call.content, params=call.params,
+                headers=call.headers)
+        except (httpx.InvalidURL, httpx.HTTPError, ValueError) as exc:
+            field = "conference_name" if call.conference_name is not None else "request"
+            raise ValidationError(
+                field, f"cannot make the {call.method} request to {self._host}"
+                f" ({type(exc).__name__}: {exc}); nothing was sent",
+                value=call.conference_name) from None
 
     def _start_result(self, call: PreparedCall, trace: Trace,
                       response: httpx.Response) -> RecordingResult:
@@ -727,7 +868,8 @@ class BaseRecordingClient:
         body = body if isinstance(body, dict) else {}
         assert call.conference_name is not None
         return StopResult(conference_name=call.conference_name, api_id=_text(body.get("api_id")),
-                          message=_text(body.get("message")), requested_at=trace.requested_at)
+                          message=_text(body.get("message")), requested_at=trace.requested_at,
+                          status_code=response.status_code)
 
     def _json_object(self, call: PreparedCall, response: httpx.Response) -> dict[str, Any]:
         body = _json(response)
@@ -741,15 +883,21 @@ class BaseRecordingClient:
     def _record(self, call: PreparedCall, trace: Trace, *,
                 result: RecordingResult | StopResult | None = None,
                 error: BaseException | None = None) -> None:
-        """Append the call's outcome to the journal (start/stop only; never raises for I/O)."""
-        if self.journal is None or call.action not in ("start", "stop"):
+        """Append the call's outcome to the journal (start/stop only; never raises for I/O).
+
+        A call that failed before its first attempt was sent (the request could not be built,
+        an interrupt while waiting for the rate limit) asked Plivo nothing, so, like a call
+        refused by validation, it is not journalled: every line is a request the client set out
+        to send.
+        """
+        if self.journal is None or call.action not in ("start", "stop") or trace.attempts == 0:
             return
         if error is None:
             may_have_started = False
         else:
             # an interrupted start that got as far as sending may have started a recording
-            may_have_started = getattr(error, "may_have_started",
-                                       call.action == "start" and trace.attempts > 0)
+            may_have_started = trace.uncertain or getattr(
+                error, "may_have_started", call.action == "start")
         record = journal_record(
             time=format_time(trace.requested_at), action=call.action,
             conference_name=call.conference_name or "",
@@ -806,7 +954,9 @@ class BaseRecordingClient:
     @staticmethod
     def _bulk_row(name: Any, outcome: RecordingResult | BaseException,
                   trace: Trace | None) -> BulkRow:
-        shown = name if isinstance(name, str) else None
+        # text that is not valid Unicode cannot be stored in the frame's column: escape it
+        shown = (name.encode("utf-8", "backslashreplace").decode("utf-8")
+                 if isinstance(name, str) else None)
         if isinstance(outcome, RecordingResult):
             assert trace is not None
             return (outcome.conference_name, True, outcome.recording_id, outcome.api_id,

@@ -81,7 +81,10 @@ class RecordingClient(BaseRecordingClient):
         An httpx transport (e.g. ``httpx.MockTransport`` in tests).
     journal
         Path (or :class:`~recording_toolkit.journal.RequestJournal`) of the JSON Lines request
-        journal; every start and stop is appended after its retries.
+        journal; every start and stop is appended after its retries. It is opened here (missing
+        folders are created): a path that cannot be written is a
+        :class:`~recording_toolkit.errors.ConfigurationError` naming ``journal`` and the path,
+        before any request is sent.
     environ
         Mapping used instead of :data:`os.environ` for the variables above.
     retry_unsafe
@@ -99,13 +102,18 @@ class RecordingClient(BaseRecordingClient):
         super().__init__(auth_id, auth_token, base_url=base_url, timeout=timeout,
                          max_retries=max_retries, rate_limit=rate_limit, transport=transport,
                          journal=journal, environ=environ, retry_unsafe=retry_unsafe)
-        self._http = httpx.Client(**self._http_options)
+        try:
+            self._http = httpx.Client(**self._http_options)
+        except BaseException:
+            self._close_journal()
+            raise
 
     # I/O -----------------------------------------------------------------------------------------
 
     def _send(self, call: PreparedCall, trace: Trace) -> httpx.Response:
         """Send ``call`` until it succeeds or the retry policy gives up (then raise its error)."""
         while True:
+            request = self._build_request(call)  # fails before anything is sent, or not at all
             limiter = self.rate_limiter
             slot = limiter.acquire(hold=True) if limiter is not None else None
             if not trace.attempts:
@@ -113,12 +121,11 @@ class RecordingClient(BaseRecordingClient):
             trace.attempts += 1
             try:
                 try:
-                    response = self._http.request(call.method, call.path, content=call.content,
-                                                  params=call.params, headers=call.headers)
+                    response = self._http.send(request)
                 finally:
                     if limiter is not None and slot is not None:
                         limiter.release(slot)  # Plivo counted it somewhere before this
-            except httpx.TransportError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 error, delay = self._assess_transport(call, trace, exc)
                 if delay is None:
                     raise error from exc
@@ -148,7 +155,9 @@ class RecordingClient(BaseRecordingClient):
         """Start recording a live conference; returns Plivo's answer as a frozen result.
 
         Options are validated first (:class:`~recording_toolkit.errors.ValidationError` names the
-        field). ``transcription_type="auto"`` with a ``transcription_url`` asks for a transcript;
+        field; nothing is sent): the conference name must be valid Unicode text of at most
+        :data:`~recording_toolkit._client_core.MAX_CONFERENCE_NAME_BYTES` bytes once
+        percent-encoded into the URL. ``transcription_type="auto"`` with a ``transcription_url`` asks for a transcript;
         ``callback_url`` (with ``callback_method``) receives the recording callback and may carry
         Plivo's retry fragment (``#ct=2000&rc=3``). Raises a
         :class:`~recording_toolkit.errors.PlivoAPIError` subclass for an error status, a
@@ -162,7 +171,11 @@ class RecordingClient(BaseRecordingClient):
         return self._start(call, Trace())
 
     def stop_recording(self, conference_name: str) -> StopResult:
-        """Stop recording a conference (DELETE; HTTP 204 with or without a body is success)."""
+        """Stop recording a conference (DELETE; HTTP 204 with or without a body is success).
+
+        Returns a :class:`StopResult`: ``status_code`` is what Plivo answered (204), and
+        ``api_id`` / ``message`` are None unless its answer had a body with them.
+        """
         call = self._prepare_stop(conference_name)
         trace = Trace()
         try:
@@ -267,8 +280,7 @@ class RecordingClient(BaseRecordingClient):
         """Close the connections (and the journal, if this client opened it)."""
         self._closed = True
         self._http.close()
-        if self._owns_journal and self.journal is not None:
-            self.journal.close()
+        self._close_journal()
 
     def __enter__(self) -> RecordingClient:
         return self
@@ -306,12 +318,17 @@ class AsyncRecordingClient(BaseRecordingClient):
         super().__init__(auth_id, auth_token, base_url=base_url, timeout=timeout,
                          max_retries=max_retries, rate_limit=rate_limit, transport=transport,
                          journal=journal, environ=environ, retry_unsafe=retry_unsafe)
-        self._http = httpx.AsyncClient(**self._http_options)
+        try:
+            self._http = httpx.AsyncClient(**self._http_options)
+        except BaseException:
+            self._close_journal()
+            raise
 
     # I/O -----------------------------------------------------------------------------------------
 
     async def _send(self, call: PreparedCall, trace: Trace) -> httpx.Response:
         while True:
+            request = self._build_request(call)  # fails before anything is sent, or not at all
             limiter = self.rate_limiter
             slot = await limiter.acquire_async(hold=True) if limiter is not None else None
             if not trace.attempts:
@@ -319,13 +336,11 @@ class AsyncRecordingClient(BaseRecordingClient):
             trace.attempts += 1
             try:
                 try:
-                    response = await self._http.request(call.method, call.path,
-                                                        content=call.content, params=call.params,
-                                                        headers=call.headers)
+                    response = await self._http.send(request)
                 finally:
                     if limiter is not None and slot is not None:
                         limiter.release(slot)
-            except httpx.TransportError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 error, delay = self._assess_transport(call, trace, exc)
                 if delay is None:
                     raise error from exc
@@ -433,8 +448,7 @@ class AsyncRecordingClient(BaseRecordingClient):
         """Close the connections (and the journal, if this client opened it)."""
         self._closed = True
         await self._http.aclose()
-        if self._owns_journal and self.journal is not None:
-            self.journal.close()
+        self._close_journal()
 
     async def __aenter__(self) -> AsyncRecordingClient:
         return self

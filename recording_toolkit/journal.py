@@ -41,7 +41,8 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["JOURNAL_OPTION_KEYS", "RequestJournal", "format_time", "journal_record"]
+__all__ = ["JOURNAL_OPTION_KEYS", "RequestJournal", "format_time", "journal_record",
+           "unwritable_journal"]
 
 #: The keys of a line's ``options`` object, in order (all present; null when not given).
 JOURNAL_OPTION_KEYS = ("file_format", "transcription_type", "transcription_url", "callback_url",
@@ -89,36 +90,63 @@ def journal_record(*, action: str, conference_name: str, ok: bool, time: str,
     }
 
 
+def unwritable_journal(option: str, path: str | os.PathLike[str], exc: Exception) -> str:
+    """The one-line reason a journal path cannot be written, naming ``option`` and the path.
+
+    >>> unwritable_journal("--journal", "/tmp", IsADirectoryError(21, "Is a directory"))
+    "--journal: '/tmp' is a folder; give a file path in it, e.g. '/tmp/journal.jsonl'"
+    """
+    shown = os.fspath(path)
+    if isinstance(exc, IsADirectoryError) or (shown and os.path.isdir(shown)):
+        example = os.path.join(shown, "journal.jsonl")
+        return f"{option}: {shown!r} is a folder; give a file path in it, e.g. {example!r}"
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        for parent in Path(shown).parents:  # mkdir met a file where a folder should be
+            if parent.exists() and not parent.is_dir():
+                return (f"{option}: cannot write {shown!r}: {os.fspath(parent)!r} is a file,"
+                        " not a folder")
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"{option}: cannot write {shown!r}: {reason or type(exc).__name__}"
+
+
 class RequestJournal:
     """Append-only JSON Lines journal of start/stop calls.
 
-    The file (and its folder) is created on the first append, so a client configured with a
-    journal it never uses leaves nothing behind.
+    :meth:`open` creates the file (and any missing folder) and is where an unwritable path is
+    refused. The clients and the ``start``/``stop`` commands call it before any request, so a
+    recording is never started without a place to record it; a journal used on its own is
+    opened by its first append.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._empty = os.fspath(path) == ""  # Path("") would quietly mean the current folder
         self.path = Path(path)
         self._fd: int | None = None
         self._lock = threading.Lock()
         self._closed = False
 
-    def open(self) -> RequestJournal:
-        """Create the file (and its folder) now instead of on the first append; returns self.
+    def open(self, *, option: str = "journal") -> RequestJournal:
+        """Create the file (and any missing folder) now instead of on the first append; returns
+        self. Opening an open journal does nothing.
 
-        Raises :class:`~recording_toolkit.errors.ConfigurationError` naming the path when it
-        cannot be written, so a command can refuse to send a request whose outcome it could
-        not record.
+        Raises :class:`~recording_toolkit.errors.ConfigurationError` naming ``option`` (the
+        parameter or flag the path came from) and the path when the journal cannot be written
+        (a folder, a path through a file, no permission, a read-only disk) or was closed, so
+        that a request whose outcome could not be recorded is never sent.
         """
         with self._lock:
             if self._closed:
-                raise ValueError(f"request journal {os.fspath(self.path)!r} is closed")
+                raise ConfigurationError(
+                    f"{option}: the request journal {os.fspath(self.path)!r} is closed; give a"
+                    " path or an open RequestJournal")
+            if self._empty:
+                raise ConfigurationError(f"{option}: is empty; give a file path such as"
+                                         " 'logs/journal.jsonl'")
             if self._fd is None:
                 try:
                     self._fd = self._open_file()
-                except OSError as exc:
-                    raise ConfigurationError(
-                        f"journal {os.fspath(self.path)!r}: cannot write it:"
-                        f" {exc.strerror or exc}") from None
+                except (OSError, ValueError) as exc:
+                    raise ConfigurationError(unwritable_journal(option, self.path, exc)) from None
         return self
 
     def _open_file(self) -> int:

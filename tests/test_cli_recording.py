@@ -43,13 +43,20 @@ def test_start_prints_plivos_answer_as_json_and_sends_every_option(tmp_path):
     assert json.loads(journal.read_text())["recording_id"] == "rec-7"
 
 
-def test_stop_prints_json():
-    fake = FakePlivo(answer(204))
-    out = io.StringIO()
-    assert run_stop(parse("stop", "weekly sync"), environ=ENV, transport=fake.transport,
-                    out=out) == 0
-    assert json.loads(out.getvalue())["conference_name"] == "weekly sync"
-    assert fake.requests[0].method == "DELETE"
+def test_stop_prints_what_plivo_answered_and_nothing_it_did_not():
+    fake = FakePlivo(answer(204), answer(204, {"api_id": "a-2",
+                                               "message": "conference recording stopped"}))
+    outs = [io.StringIO(), io.StringIO()]
+    for out in outs:
+        assert run_stop(parse("stop", "weekly sync"), environ=ENV, transport=fake.transport,
+                        out=out) == 0
+    bare, full = (json.loads(out.getvalue()) for out in outs)
+    assert list(bare) == ["conference_name", "stopped", "status_code", "requested_at"]
+    assert (bare["conference_name"], bare["stopped"], bare["status_code"]) == (
+        "weekly sync", True, 204)
+    assert "null" not in outs[0].getvalue()
+    assert (full["api_id"], full["message"]) == ("a-2", "conference recording stopped")
+    assert [r.method for r in fake.requests] == ["DELETE", "DELETE"]
 
 
 def test_base_url_flag_and_environment():
@@ -130,17 +137,70 @@ def test_an_unwritable_journal_is_refused_before_anything_is_sent(tmp_path, caps
     fake = FakePlivo(answer(202, {"api_id": "a", "message": "conference recording started",
                                   "recording_id": "r", "url": "https://m/r.mp3"}))
     (tmp_path / "taken").mkdir()
-    for journal in (tmp_path / "taken", tmp_path / "file.txt" / "journal.jsonl"):
-        if journal.parent.name == "file.txt":
-            journal.parent.write_text("not a folder")
-        with pytest.raises(ConfigurationError, match=f"journal {str(journal)!r}: cannot write"):
-            run_start(parse("start", "x", "--journal", str(journal)), environ=ENV,
-                      transport=fake.transport, out=io.StringIO())
+    (tmp_path / "file.txt").write_text("not a folder")
+    taken, through = tmp_path / "taken", tmp_path / "file.txt" / "journal.jsonl"
+    for journal, says in [
+            (taken, f"--journal: {str(taken)!r} is a folder; give a file path in it, e.g."
+                    f" {str(taken / 'journal.jsonl')!r}"),
+            (through, f"--journal: cannot write {str(through)!r}:"
+                      f" {str(tmp_path / 'file.txt')!r} is a file, not a folder"),
+            ("", "--journal: is empty; give a file path")]:
+        for run in (run_start, run_stop):
+            with pytest.raises(ConfigurationError) as info:
+                run(parse(run.__name__[4:], "x", "--journal", str(journal)), environ=ENV,
+                    transport=fake.transport, out=io.StringIO())
+            assert str(info.value).startswith(says)
     assert fake.requests == []
     good = tmp_path / "logs" / "journal.jsonl"  # a missing folder is made, as for the log
     run_start(parse("start", "x", "--journal", str(good)), environ=ENV,
               transport=fake.transport, out=io.StringIO())
     assert json.loads(good.read_text())["recording_id"] == "r"
+
+
+@pytest.mark.parametrize("command", ["start", "stop"])
+@pytest.mark.parametrize(("argv", "says"), [
+    # what Python makes of `$'caf\xe9'` from a shell: the byte kept as a lone surrogate
+    (["caf\udce9"], "CONFERENCE: 'caf\\udce9' is not valid Unicode text: character 4 stands"
+                    " for the byte 0xe9, which is not UTF-8"),
+    (["a" * 70_000], "CONFERENCE: is too long: its 70,000 characters take 70,000 bytes"
+                     " percent-encoded in the request URL; the limit is 4,096 bytes"),
+    (["\N{GRINNING FACE}" * 10_000], "CONFERENCE: is too long: its 10,000 characters take"
+                                     " 120,000 bytes"),
+])
+def test_a_name_no_url_can_carry_is_one_line_and_exit_1(monkeypatch, capsys, tmp_path, command,
+                                                        argv, says):
+    monkeypatch.setenv("PLIVO_AUTH_ID", AUTH_ID)
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", TOKEN)
+    journal = tmp_path / "journal.jsonl"
+    # nothing listens on port 9: a request would fail with a connection error, not this one
+    assert main([command, *argv, "--base-url", "http://127.0.0.1:9",
+                 "--journal", str(journal)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert captured.err.startswith(f"recording-toolkit {command}: error: {says}")
+    assert "Traceback" not in captured.err and len(captured.err) < 400
+    assert not journal.exists()  # arguments are checked before anything is touched
+
+
+def test_a_callback_url_that_is_not_unicode_is_named_by_its_flag(monkeypatch, capsys):
+    monkeypatch.setenv("PLIVO_AUTH_ID", AUTH_ID)
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", TOKEN)
+    assert main(["start", "x", "--base-url", "http://127.0.0.1:9",
+                 "--callback-url", "https://h/caf\udce9"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("recording-toolkit start: error: --callback-url: 'https://h/caf\\udce9'"
+                          " is not valid Unicode text")
+    assert len(err.splitlines()) == 1
+
+
+def test_an_unwritable_journal_is_one_line_and_exit_1(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("PLIVO_AUTH_ID", AUTH_ID)
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", TOKEN)
+    assert main(["start", "x", "--base-url", "http://127.0.0.1:9",
+                 "--journal", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"recording-toolkit start: error: --journal: {str(tmp_path)!r} is a folder;"
+                   f" give a file path in it, e.g. {str(tmp_path / 'journal.jsonl')!r}\n")
 
 
 def test_operating_system_errors_are_one_line(tmp_path, monkeypatch, capsys):

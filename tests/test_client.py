@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -25,10 +26,11 @@ from plivo_fake import (
 )
 
 from recording_toolkit import errors
-from recording_toolkit._client_core import BULK_COLUMNS
+from recording_toolkit._client_core import BULK_COLUMNS, MAX_CONFERENCE_NAME_BYTES
 from recording_toolkit._ratelimit import RateLimiter
 from recording_toolkit._retry import RetryPolicy
 from recording_toolkit.client import RecordingClient, RecordingResult, StopResult
+from recording_toolkit.journal import RequestJournal
 
 AUTH_ID = "MATESTACCOUNT0000001"
 JOURNAL_KEYS = ["time", "action", "conference_name", "options", "ok", "status", "api_id",
@@ -88,6 +90,10 @@ def test_stop_accepts_204_with_or_without_a_body(body):
     assert result.conference_name == "My Conf Room"
     assert result.api_id == (body or {}).get("api_id")
     assert result.message == (body or {}).get("message")
+    assert result.status_code == 204 and result.stopped
+    data = result.to_dict()
+    assert data["stopped"] is True and data["status_code"] == 204
+    assert ("api_id" in data, "message" in data) == (body is not None, body is not None)
     request = fake.requests[0]
     assert request.method == "DELETE"
     assert request.url.raw_path == f"/v1/Account/{AUTH_ID}/Conference/My%20Conf%20Room/Record/".encode()
@@ -500,12 +506,158 @@ def test_journal_records_the_attempts_of_a_transport_failure(tmp_path):
     assert line["attempts"] == 3 and line["may_have_started"] is False
 
 
-def test_a_journal_that_cannot_be_written_warns_but_keeps_the_result(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    with make(FakePlivo(), journal=blocker / "journal.jsonl") as client:
+def _unwritable_journals(tmp_path):
+    """(journal argument, what the error says) for paths no journal can be written to."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("")
+    closed = RequestJournal(tmp_path / "closed.jsonl")
+    closed.close()
+    cases = [
+        (tmp_path / "folder", f"journal: {str(tmp_path / 'folder')!r} is a folder; give a file"
+                              f" path in it, e.g. {str(tmp_path / 'folder' / 'journal.jsonl')!r}"),
+        (str(tmp_path / "file" / "journal.jsonl"),
+         f"journal: cannot write {str(tmp_path / 'file' / 'journal.jsonl')!r}:"
+         f" {str(tmp_path / 'file')!r} is a file, not a folder"),
+        ("", "journal: is empty; give a file path"),
+        (closed, "journal: the request journal"),
+        (42, "journal: 42 is not a path"),
+    ]
+    if os.path.isdir("/proc/self"):  # a folder no one, not even root, can create files under
+        cases.append(("/proc/self/no-such/journal.jsonl",
+                      "journal: cannot write '/proc/self/no-such/journal.jsonl': "))
+    return cases
+
+
+def test_a_journal_that_cannot_be_written_is_refused_when_the_client_is_made(tmp_path):
+    fake = FakePlivo()
+    for journal, says in _unwritable_journals(tmp_path):
+        with pytest.raises(errors.ConfigurationError) as info:
+            make(fake, journal=journal)
+        assert str(info.value).startswith(says), (journal, str(info.value))
+    assert fake.requests == []
+
+
+def test_a_journal_in_a_missing_folder_is_created_before_any_request(tmp_path):
+    path = tmp_path / "logs" / "today" / "journal.jsonl"
+    fake = FakePlivo()
+    with make(fake, journal=path) as client:
+        assert path.is_file() and path.read_text() == ""  # checked by writing it, up front
+        client.start_recording("a")
+    assert [line["recording_id"] for line in read_journal(path)] == ["rec-1"]
+
+
+def test_a_journal_given_as_an_object_is_opened_up_front_but_not_closed(tmp_path):
+    journal = RequestJournal(tmp_path / "j.jsonl")
+    with make(FakePlivo(), journal=journal) as client:
+        assert (tmp_path / "j.jsonl").exists()
+        client.start_recording("a")
+    assert not journal.closed  # its owner closes it
+    journal.close()
+    assert len(read_journal(tmp_path / "j.jsonl")) == 1
+
+
+class _DiskFull(RequestJournal):
+    def append(self, record):
+        raise OSError(28, "No space left on device")
+
+
+def test_a_journal_that_fails_after_the_start_warns_but_keeps_the_result(tmp_path):
+    with make(FakePlivo(), journal=_DiskFull(tmp_path / "journal.jsonl")) as client:
         with pytest.warns(RuntimeWarning, match="could not record the start of 'a'"):
             assert client.start_recording("a").recording_id == "rec-1"
+
+
+# -- names no URL can carry ----------------------------------------------------------------------
+
+LONG_NAMES = [("a" * 70_000, "70,000 characters take 70,000 bytes"),
+              ("\N{GRINNING FACE}" * 10_000, "10,000 characters take 120,000 bytes")]
+NOT_UNICODE = [("caf\udce9", "'caf\\udce9' is not valid Unicode text: character 4 stands for the"
+                             " byte 0xe9, which is not UTF-8"),
+               ("a\ud800b", "'a\\ud800b' is not valid Unicode text: character 2 is a lone"
+                            " surrogate (U+D800)")]
+
+
+@pytest.mark.parametrize(("name", "says"), LONG_NAMES + NOT_UNICODE)
+@pytest.mark.parametrize("action", ["start", "stop"])
+def test_a_name_no_url_can_carry_is_a_validation_error_and_nothing_is_sent(tmp_path, action,
+                                                                           name, says):
+    fake, path = FakePlivo(), tmp_path / "journal.jsonl"
+    with make(fake, journal=path) as client:
+        call = client.start_recording if action == "start" else client.stop_recording
+        with pytest.raises(errors.ValidationError) as info:
+            call(name)
+    assert info.value.field == "conference_name"
+    assert str(info.value).startswith("conference_name: ") and says in str(info.value)
+    assert len(str(info.value)) < 400  # the name is cut, never printed whole
+    assert fake.requests == [] and read_journal(path) == []
+
+
+def test_the_name_length_limit_is_counted_percent_encoded():
+    fake = FakePlivo(echo_started)
+    longest = "a" * MAX_CONFERENCE_NAME_BYTES
+    accented = "\N{LATIN SMALL LETTER E WITH ACUTE}" * (MAX_CONFERENCE_NAME_BYTES // 6)
+    with make(fake) as client:
+        assert client.start_recording(longest).conference_name == longest
+        assert client.start_recording(accented).conference_name == accented
+        with pytest.raises(errors.ValidationError, match="the limit is 4,096 bytes"):
+            client.start_recording(longest + "b")
+        with pytest.raises(errors.ValidationError, match="take 4,098 bytes"):
+            client.start_recording(accented + "\N{LATIN SMALL LETTER E WITH ACUTE}")
+    assert [len(r.url.raw_path) for r in fake.requests] == [
+        len(f"/v1/Account/{AUTH_ID}/Conference//Record/") + MAX_CONFERENCE_NAME_BYTES,
+        len(f"/v1/Account/{AUTH_ID}/Conference//Record/") + 6 * len(accented)]
+
+
+def test_a_callback_url_that_is_not_unicode_is_refused_before_sending():
+    fake = FakePlivo()
+    with make(fake) as client:
+        with pytest.raises(errors.ValidationError, match="^callback_url: .* not valid Unicode"):
+            client.start_recording("x", callback_url="https://h/caf\udce9")
+        frame = client.start_recordings(["ok", "caf\udce9", "y" * 5000], progress=False)
+    assert frame["ok"].tolist() == [True, False, False]
+    assert frame["conference_name"].tolist()[:2] == ["ok", "caf\\udce9"]  # shown, escaped
+    assert frame["error_type"].tolist()[1:] == ["ValidationError"] * 2
+    assert len(fake.requests) == 1
+
+
+def test_a_request_that_cannot_be_built_is_a_toolkit_error_never_journalled(tmp_path,
+                                                                             monkeypatch):
+    fake, path = FakePlivo(), tmp_path / "journal.jsonl"
+    with make(fake, journal=path) as client:
+        def refuse(*args, **kwargs):
+            raise httpx.InvalidURL("URL too long")
+
+        monkeypatch.setattr(client._http, "build_request", refuse)
+        for call in (lambda: client.start_recording("x"), lambda: client.stop_recording("x")):
+            with pytest.raises(errors.ValidationError, match="nothing was sent") as info:
+                call()
+            assert not getattr(info.value, "may_have_started", False)
+    assert fake.requests == []
+    assert read_journal(path) == []  # above all, no may_have_started for an unsent request
+
+
+def test_an_unreadable_answer_is_a_transport_error_that_may_have_started(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    fake = FakePlivo(httpx.DecodingError("bad gzip"), httpx.DecodingError("bad gzip"))
+    with make(fake, journal=path) as client:
+        exc = error_of(lambda: client.start_recording("x"))
+        stop = error_of(lambda: client.stop_recording("x"))
+    assert type(exc) is errors.TransportError and exc.may_have_started
+    assert "could not be read (DecodingError: bad gzip)" in str(exc)
+    assert type(stop) is errors.TransportError and not stop.may_have_started
+    start_line, stop_line = read_journal(path)
+    assert start_line["may_have_started"] is True and stop_line["may_have_started"] is False
+
+
+def test_an_earlier_uncertain_attempt_keeps_may_have_started(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    fake = FakePlivo(answer(502, {"error": "bad gateway"}),
+                     answer(400, {"api_id": "a", "error": "invalid"}))
+    with make(fake, journal=path, retry_unsafe=True) as client:
+        exc = error_of(lambda: client.start_recording("x"))
+    assert type(exc) is errors.BadRequestError and len(fake.requests) == 2
+    assert exc.may_have_started  # the 502 before it may have started one
+    assert read_journal(path)[0]["may_have_started"] is True
 
 
 def test_bulk_journals_every_item(tmp_path):

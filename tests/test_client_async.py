@@ -230,6 +230,86 @@ def test_bulk_journals_and_redacts(tmp_path):
     assert_no_token(path.read_text())
 
 
+def test_a_journal_that_cannot_be_written_is_refused_when_the_client_is_made(tmp_path):
+    (tmp_path / "file").write_text("")
+    fake = FakePlivo()
+    for journal, says in [
+            (tmp_path, f"journal: {str(tmp_path)!r} is a folder"),
+            (tmp_path / "file" / "j.jsonl",
+             f"journal: cannot write {str(tmp_path / 'file' / 'j.jsonl')!r}:"
+             f" {str(tmp_path / 'file')!r} is a file, not a folder")]:
+        with pytest.raises(errors.ConfigurationError) as info:
+            make(fake, journal=journal)
+        assert str(info.value).startswith(says)
+    assert fake.requests == []
+    made = tmp_path / "new" / "j.jsonl"
+
+    async def main():
+        async with make(fake, journal=made):
+            assert made.is_file()  # a missing folder is made, and the file checked, up front
+
+    run(main())
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("a" * 70_000, "is too long: its 70,000 characters take 70,000 bytes percent-encoded"),
+    ("\N{GRINNING FACE}" * 10_000, "its 10,000 characters take 120,000 bytes"),
+    ("caf\udce9", "stands for the byte 0xe9, which is not UTF-8"),
+    ("\ud800", "is a lone surrogate (U+D800)"),
+])
+def test_a_name_no_url_can_carry_is_a_validation_error_and_nothing_is_sent(tmp_path, name,
+                                                                           says):
+    fake, path = FakePlivo(), tmp_path / "journal.jsonl"
+
+    async def main():
+        async with make(fake, journal=path) as client:
+            return (await raises(client.start_recording(name)),
+                    await raises(client.stop_recording(name)))
+
+    for exc in run(main()):
+        assert type(exc) is errors.ValidationError and exc.field == "conference_name"
+        assert says in str(exc) and len(str(exc)) < 400
+    assert fake.requests == [] and path.read_text() == ""
+
+
+def test_a_request_that_cannot_be_built_is_a_toolkit_error_never_journalled(tmp_path,
+                                                                             monkeypatch):
+    fake, path = FakePlivo(), tmp_path / "journal.jsonl"
+
+    def refuse(*args, **kwargs):
+        raise httpx.InvalidURL("URL too long")
+
+    async def main():
+        async with make(fake, journal=path) as client:
+            monkeypatch.setattr(client._http, "build_request", refuse)
+            return await raises(client.start_recording("x"))
+
+    exc = run(main())
+    assert type(exc) is errors.ValidationError and "nothing was sent" in str(exc)
+    assert fake.requests == [] and path.read_text() == ""
+
+
+def test_an_unreadable_answer_is_a_transport_error_that_may_have_started():
+    fake = FakePlivo(httpx.DecodingError("bad gzip"))
+
+    async def main():
+        async with make(fake) as client:
+            return await raises(client.start_recording("x"))
+
+    exc = run(main())
+    assert type(exc) is errors.TransportError and exc.may_have_started
+
+
+def test_stop_says_what_plivo_answered():
+    async def main():
+        async with make(FakePlivo(answer(204))) as client:
+            return await client.stop_recording("x")
+
+    data = run(main()).to_dict()
+    assert list(data) == ["conference_name", "stopped", "status_code", "requested_at"]
+    assert (data["stopped"], data["status_code"]) == (True, 204)
+
+
 def test_iter_recordings_is_an_async_iterator_over_every_page():
     pages = {0: ["r1", "r2"], 2: ["r3", "r4"], 4: ["r5"]}
 

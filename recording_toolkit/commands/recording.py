@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from . import add_api_options, api_credentials
@@ -56,24 +57,47 @@ def register(subparsers: Any) -> None:
     stop.set_defaults(func=run_stop)
 
 
+#: The command line's name for each field the client's errors name.
+_CLI_NAMES = {"conference_name": "CONFERENCE", "transcription_url": "--transcription-url",
+              "callback_url": "--callback-url", "callback_method": "--callback-method",
+              "file_format": "--file-format"}
+
+
+@contextmanager
+def _named_for_the_command_line() -> Iterator[None]:
+    """Re-raise the client's validation errors naming the argument or flag, not the parameter
+    (``CONFERENCE: ...`` rather than ``conference_name: ...``)."""
+    from ..errors import ValidationError
+
+    try:
+        yield
+    except ValidationError as exc:
+        name = _CLI_NAMES.get(exc.field)
+        if name is None:
+            raise
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        raise ValidationError(name, message, value=exc.value, allowed=exc.allowed) from None
+
+
+@contextmanager
 def _client(args: argparse.Namespace, environ: Mapping[str, str] | None,
-            transport: Any, **options: Any) -> Any:
+            transport: Any, **options: Any) -> Iterator[Any]:
+    """A client for the command, its journal opened first: a start whose outcome cannot be
+    journalled is never sent (the journal check is the clients' own, naming ``--journal``)."""
     from ..client import RecordingClient
     from ..journal import RequestJournal
 
     credentials = api_credentials(args, environ)
-    client = RecordingClient(credentials.auth_id, credentials.auth_token, base_url=args.base_url,
-                             timeout=args.timeout, environ=environ, transport=transport,
-                             **options)
-    if args.journal is not None:
-        # open it before sending: a start whose outcome cannot be journalled is not sent
-        try:
-            journal = RequestJournal(args.journal).open()
-        except BaseException:
-            client.close()
-            raise
-        client.journal, client._owns_journal = journal, True
-    return client
+    with ExitStack() as stack:
+        journal = None
+        if args.journal is not None:
+            journal = stack.enter_context(RequestJournal(args.journal).open(option="--journal"))
+        client = stack.enter_context(RecordingClient(
+            credentials.auth_id, credentials.auth_token, base_url=args.base_url,
+            timeout=args.timeout, environ=environ, transport=transport, journal=journal,
+            **options))
+        with _named_for_the_command_line():
+            yield client
 
 
 def _print(data: Mapping[str, Any], out: Any) -> None:
@@ -82,7 +106,12 @@ def _print(data: Mapping[str, Any], out: Any) -> None:
 
 def run_start(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
               transport: Any = None, out: Any = None) -> int:
-    """Start the recording and print the result; errors propagate to the dispatcher."""
+    """Start the recording and print the result; errors propagate to the dispatcher.
+
+    Every argument is checked before anything is touched: no journal is created and no
+    request sent for a command that cannot run.
+    """
+    from .._client_core import validate_conference_name, validate_start_options
     from ..errors import ValidationError
 
     if args.transcription_url and not args.transcribe:
@@ -91,19 +120,28 @@ def run_start(args: argparse.Namespace, *, environ: Mapping[str, str] | None = N
     if args.transcribe and not args.transcription_url:
         raise ValidationError("--transcribe", "needs --transcription-url URL: where Plivo posts"
                               " the transcript")
+    options = {"file_format": args.file_format,
+               "transcription_type": "auto" if args.transcribe else None,
+               "transcription_url": args.transcription_url, "callback_url": args.callback_url,
+               "callback_method": args.callback_method}
+    with _named_for_the_command_line():
+        validate_conference_name(args.conference)
+        validate_start_options(**options)
     with _client(args, environ, transport, retry_unsafe=args.retry_unsafe) as client:
-        result = client.start_recording(
-            args.conference, file_format=args.file_format,
-            transcription_type="auto" if args.transcribe else None,
-            transcription_url=args.transcription_url, callback_url=args.callback_url,
-            callback_method=args.callback_method)
+        result = client.start_recording(args.conference, **options)
     _print(result.to_dict(), out)
     return 0
 
 
 def run_stop(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
              transport: Any = None, out: Any = None) -> int:
-    """Stop the recording and print the result; errors propagate to the dispatcher."""
+    """Stop the recording and print what Plivo answered, e.g. ``{"conference_name": "weekly
+    sync", "stopped": true, "status_code": 204, "requested_at": "..."}`` (``api_id`` and
+    ``message`` only when Plivo's answer had them); errors propagate to the dispatcher."""
+    from .._client_core import validate_conference_name
+
+    with _named_for_the_command_line():
+        validate_conference_name(args.conference)
     with _client(args, environ, transport) as client:
         result = client.stop_recording(args.conference)
     _print(result.to_dict(), out)
