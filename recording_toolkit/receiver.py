@@ -12,6 +12,10 @@ What each request gets, in the order it is checked (no input ever gets a 500):
 
 - **413** the body is over 1 MiB (enforced while reading; Content-Length is not trusted);
   recorded in ``_rejected/``.
+- **408** the body did not arrive within ``body_timeout`` seconds (default 15) of the headers:
+  the connection is closed, the attempt recorded in ``_rejected/``; nothing goes into the log.
+  A client that sends its headers and part of a body, then waits, would otherwise hold its
+  connection (and a file descriptor) for as long as it likes.
 - **403** the V3 signature is missing, has no nonce or does not match; nothing goes into the log,
   the attempt (headers without signature values, body length, reason) goes into ``_rejected/``.
 - **400** the payload cannot be used (unparseable body, no ``recording_id``, fields of the other
@@ -22,6 +26,11 @@ What each request gets, in the order it is checked (no input ever gets a 500):
 - **503** the log could not be written (disk full...): nothing acknowledged, the sender retries.
 - 404 unknown path, 405 wrong method.
 
+The server in front of the app (:class:`CallbackReceiver`, ``recording-toolkit receive``) also
+serves at most ``max_connections`` connections at once: a request on one more is answered 503
+(Plivo retries) and its connection closed, so open sockets stay well under the process's
+open-file limit.
+
 The signature is checked against the URL Plivo called: ``public_url`` (the base URL under which
 Plivo reaches this app, e.g. ``https://callbacks.example.com``) plus the route and the request's
 query. Without ``public_url`` the URL is rebuilt from the request (its ``Host`` header, or, with
@@ -30,10 +39,13 @@ query. Without ``public_url`` the URL is rebuilt from the request (its ``Host`` 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
+import math
 import os
+import resource
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -56,14 +68,21 @@ from .errors import CallbackError, ConfigurationError, SignatureError
 from .signature import MA_SIGNATURE_HEADER, SIGNATURE_HEADER, SignatureVerifier
 
 __all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
     "MAX_BODY_BYTES",
     "RECORDING_PATH",
     "TRANSCRIPTION_PATH",
     "CallbackReceiver",
     "ReceiverApp",
     "ReceiverCounts",
+    "check_body_timeout",
+    "check_max_connections",
     "create_receiver_app",
+    "default_max_connections",
+    "normalise_public_url",
     "resolve_auth_tokens",
+    "server_limits",
 ]
 
 logger = logging.getLogger(__name__)
@@ -73,6 +92,15 @@ TRANSCRIPTION_PATH = "/callbacks/transcription"
 HEALTH_PATH = "/healthz"
 #: Largest request body accepted (1 MiB); Plivo's callbacks are a few hundred bytes.
 MAX_BODY_BYTES = 1024 * 1024
+#: Seconds a request's body may take to arrive once its headers are in. Plivo's callbacks are a
+#: few hundred bytes and arrive in milliseconds; the limit only ends stalled senders.
+DEFAULT_BODY_TIMEOUT = 15.0
+#: Connections served at once by default (lower when the open-file limit is: see
+#: :func:`default_max_connections`).
+DEFAULT_MAX_CONNECTIONS = 500
+# file descriptors kept free for everything but client sockets: the listening socket, the log's
+# files and lock, standard streams, the event loop's own
+_RESERVED_FDS = 32
 
 _REDACTED_HEADERS = frozenset({SIGNATURE_HEADER.lower(), MA_SIGNATURE_HEADER.lower(),
                                "authorization", "proxy-authorization", "cookie"})
@@ -119,10 +147,12 @@ class ReceiverSettings:
     trust_forwarded: bool
     verify: bool
     max_body_bytes: int = MAX_BODY_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     def __repr__(self) -> str:
         return (f"ReceiverSettings(tokens={len(self.auth_tokens)}, public_url={self.public_url!r},"
-                f" trust_forwarded={self.trust_forwarded}, verify={self.verify})")
+                f" trust_forwarded={self.trust_forwarded}, verify={self.verify},"
+                f" body_timeout={self.body_timeout:g})")
 
 
 def resolve_auth_tokens(auth_token: str | Sequence[str] | None, *,
@@ -152,18 +182,77 @@ def resolve_auth_tokens(auth_token: str | Sequence[str] | None, *,
     return tuple(tokens)
 
 
-def _normalise_public_url(public_url: str | None) -> str | None:
+def _open_file_limit() -> int | None:
+    """The process's soft limit on open files; None when unlimited."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def default_max_connections() -> int:
+    """:data:`DEFAULT_MAX_CONNECTIONS`, or half the open-file limit when that is lower.
+
+    Every connection holds a file descriptor; past the limit ``accept()`` fails and the log may
+    not be able to open its next file, so a flood of idle sockets must be refused well before.
+    """
+    limit = _open_file_limit()
+    if limit is None:
+        return DEFAULT_MAX_CONNECTIONS
+    return max(1, min(DEFAULT_MAX_CONNECTIONS, limit // 2))
+
+
+def check_body_timeout(value: Any, name: str = "body_timeout") -> float:
+    """``value`` as seconds, or a :class:`ConfigurationError` naming ``name`` (the parameter, or
+    the command-line flag)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            math.isfinite(value) and 0 < value <= 3600):
+        raise ConfigurationError(f"{name}: {value!r} is not a number of seconds (more than 0, at"
+                                 " most 3600)")
+    return float(value)
+
+
+def check_max_connections(value: Any, name: str = "max_connections") -> int:
+    """``value`` as a connection count the open-file limit can hold, or a
+    :class:`ConfigurationError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name}: {value!r} is not a whole number of connections (1 or"
+                                 " more)")
+    limit = _open_file_limit()
+    if limit is not None and value > limit - _RESERVED_FDS:
+        raise ConfigurationError(
+            f"{name}: {value} connections need more file descriptors than this process may open"
+            f" ({limit}, see 'ulimit -n'); give at most {max(1, limit - _RESERVED_FDS)} or raise"
+            " the limit"
+        )
+    return value
+
+
+def server_limits(max_connections: int) -> dict[str, Any]:
+    """The uvicorn settings that serve at most ``max_connections`` connections at once.
+
+    uvicorn answers 503 (and closes the connection) once ``limit_concurrency`` connections are
+    open, counting the one being answered; hence the one more.
+    """
+    return {"limit_concurrency": max_connections + 1}
+
+
+def normalise_public_url(public_url: str | None, name: str = "public_url") -> str | None:
+    """The base URL Plivo calls, without a trailing slash; a :class:`ConfigurationError` naming
+    ``name`` (the parameter, or the command-line flag) when it is not one."""
     if public_url is None:
         return None
-    parts = urlsplit(public_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(public_url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except (ValueError, TypeError):
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(
-            f"public_url: {public_url!r} is not an absolute http(s) URL (the base URL Plivo calls,"
+            f"{name}: {public_url!r} is not an absolute http(s) URL (the base URL Plivo calls,"
             " e.g. 'https://callbacks.example.com')"
         )
     if parts.query or parts.fragment:
         raise ConfigurationError(
-            f"public_url: {public_url!r} must be a base URL without '?query' or '#fragment'; add"
+            f"{name}: {public_url!r} must be a base URL without '?query' or '#fragment'; add"
             " those to the callback URLs you give Plivo instead"
         )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
@@ -178,12 +267,14 @@ def create_receiver_app(
     trust_forwarded: bool = False,
     verify: bool = True,
     counts: ReceiverCounts | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> ReceiverApp:
     """The receiver as an ASGI app writing into ``log``.
 
     ``auth_tokens`` verify ``X-Plivo-Signature-V3`` (several while rotating);
     ``main_account_tokens`` verify ``X-Plivo-Signature-Ma-V3`` (default: the same tokens).
     ``verify=False`` accepts unsigned callbacks and marks their lines ``"verified": false``.
+    ``body_timeout``: seconds a body may take once the headers are in; later, 408.
     The app's ``state`` holds ``log``, ``settings`` and ``counts``.
 
     Examples
@@ -206,8 +297,9 @@ def create_receiver_app(
     if verify and ma_tokens is not None and not ma_tokens:
         raise ConfigurationError("main_account_tokens: given but empty")
     settings = ReceiverSettings(auth_tokens=tokens, main_account_tokens=ma_tokens,
-                                public_url=_normalise_public_url(public_url),
-                                trust_forwarded=trust_forwarded, verify=verify)
+                                public_url=normalise_public_url(public_url),
+                                trust_forwarded=trust_forwarded, verify=verify,
+                                body_timeout=check_body_timeout(body_timeout))
     counts = counts if counts is not None else ReceiverCounts()
 
     async def health(request: Request) -> Response:
@@ -215,7 +307,7 @@ def create_receiver_app(
                       "log": log.counts})
 
     verifier = SignatureVerifier(tokens, ma_tokens) if verify else None
-    context = _Context(log, settings, counts, verifier)
+    context = _Context(log, settings, counts, verifier, _BodyDeadlines(settings.body_timeout))
     endpoints = {path: _CallbackEndpoint(context, kind, path)
                  for kind, path in (("recording", RECORDING_PATH),
                                     ("transcription", TRANSCRIPTION_PATH))}
@@ -274,15 +366,74 @@ class _Disconnected(Exception):
     """The client hung up before its body was read."""
 
 
+class _BodyTimeout(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class _BodyDeadlines:
+    """Ends body reads that run past ``timeout`` seconds.
+
+    Each read registers its task here; one timer per event loop, ticking only while reads are
+    in flight, cancels the reads past their deadline, and :func:`_read_body` turns that
+    cancellation into a 408. A timer per request (``asyncio.timeout``) costs ten times as much,
+    and the hot path is a request whose body is already there: it pays two dict operations.
+    A deadline is met within one tick (at most a second) of its time.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._tick = min(1.0, timeout / 4)
+        self._reads: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._timers: dict[asyncio.AbstractEventLoop, asyncio.TimerHandle] = {}
+
+    def enter(self) -> asyncio.Task[Any] | None:
+        """Start the clock for the current task's read (None outside a task: no deadline)."""
+        task = asyncio.current_task()
+        if task is None:
+            return None
+        loop = task.get_loop()
+        self._reads[task] = loop.time() + self.timeout
+        if loop not in self._timers:
+            self._timers[loop] = loop.call_later(self._tick, self._sweep, loop)
+        return task
+
+    def leave(self, task: asyncio.Task[Any] | None) -> None:
+        if task is not None:
+            del self._reads[task]
+            self._expired.discard(task)
+
+    def expired(self, task: asyncio.Task[Any] | None) -> bool:
+        """Whether ``task`` was cancelled for its deadline (and only for it)."""
+        return task in self._expired and task is not None and task.uncancel() == 0
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        waiting = False
+        for task, deadline in list(self._reads.items()):
+            if task.get_loop() is not loop:
+                continue
+            waiting = True
+            if deadline <= now and task not in self._expired:
+                self._expired.add(task)
+                task.cancel()
+        if waiting:
+            self._timers[loop] = loop.call_later(self._tick, self._sweep, loop)
+        else:
+            del self._timers[loop]
+
+
 @dataclass(frozen=True)
 class _Context:
-    """What every callback request needs: the log, the settings, the counters and the
-    signature verifier (None when verification is off)."""
+    """What every callback request needs: the log, the settings, the counters, the
+    signature verifier (None when verification is off) and the body deadlines."""
 
     log: CallbackLog
     settings: ReceiverSettings
     counts: ReceiverCounts
     verifier: SignatureVerifier | None
+    deadlines: _BodyDeadlines
 
 
 class _Incoming:
@@ -369,24 +520,33 @@ def _json(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str]
                     media_type="application/json", headers=headers)
 
 
-async def _read_body(request: _Incoming, receive: Any, limit: int) -> bytes:
+async def _read_body(request: _Incoming, receive: Any, limit: int,
+                     deadlines: _BodyDeadlines) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _TooLarge(int(declared), declared=True)
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge(size, declared=False)
-        if chunk:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    task = deadlines.enter()
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge(size, declared=False)
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+    except asyncio.CancelledError:
+        if deadlines.expired(task):
+            raise _BodyTimeout(size) from None
+        raise
+    finally:
+        deadlines.leave(task)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
@@ -516,7 +676,8 @@ def _request_record(request: _Incoming, *, status: int, reason: str, body_length
 
 
 async def _reject(request: _Incoming, context: _Context, *, status: int, reason: str,
-                  body_length: int, kind: EventKind, error: str) -> _Answer:
+                  body_length: int, kind: EventKind, error: str,
+                  headers: Mapping[str, str] | None = None) -> _Answer:
     context.counts.add("rejected")
     record = _request_record(request, status=status, reason=reason, body_length=body_length,
                              kind=kind, error=error)
@@ -525,7 +686,7 @@ async def _reject(request: _Incoming, context: _Context, *, status: int, reason:
     except (OSError, RuntimeError) as exc:  # the answer does not depend on this record
         logger.error("could not record a rejected request: %s", exc)
     logger.info("rejected %s %s with %d: %s", request.method, record["path"], status, reason)
-    return _Answer(status, {"error": reason})
+    return _Answer(status, {"error": reason}, headers)
 
 
 async def _malformed(request: _Incoming, context: _Context, *, reason: str, body: bytes,
@@ -558,7 +719,7 @@ async def _handle_callback(request: _Incoming, receive: Any, context: _Context,
         return _Answer(405, {"error": f"method {method} not allowed"}, {"Allow": allowed})
     settings = context.settings
     try:
-        body = await _read_body(request, receive, settings.max_body_bytes)
+        body = await _read_body(request, receive, settings.max_body_bytes, context.deadlines)
     except _TooLarge as exc:
         how = "declared by Content-Length" if exc.declared else "read"
         return await _reject(request, context, status=413, error="BodyTooLarge",
@@ -567,6 +728,14 @@ async def _handle_callback(request: _Incoming, receive: Any, context: _Context,
                                     f" {settings.max_body_bytes} byte limit")
     except _Disconnected:
         return _Answer(400, None)
+    except _BodyTimeout as exc:
+        declared = request.headers.get("content-length", "")
+        expected = f" of the {declared} declared" if declared.isdigit() else ""
+        # the rest of the body may still come: close rather than read it as the next request
+        return await _reject(request, context, status=408, error="BodyTimeout",
+                             body_length=exc.size, kind=kind, headers={"Connection": "close"},
+                             reason=f"the body did not arrive within {settings.body_timeout:g} s"
+                                    f" ({exc.size}{expected} bytes came)")
     try:
         parsed = _parse(method, request.headers.get("content-type", ""), body,
                         request.query_string)
@@ -629,6 +798,12 @@ class CallbackReceiver:
         With no ``public_url``, rebuild the URL from ``X-Forwarded-Proto`` / ``-Host``.
     instance_id, environ, log_level
         File-name id for the log; the environment to read the token from; uvicorn's log level.
+    body_timeout
+        Seconds a request's body may take once its headers are in (default 15); a sender that
+        stalls longer gets 408 and its connection is closed.
+    max_connections
+        Connections served at once (default :func:`default_max_connections`: 500, or half the
+        open-file limit when that is lower); a request on one more is answered 503 and closed.
     clock
         What stamps ``received_at`` (a callable returning an aware UTC datetime); default the
         wall clock. Against a :class:`~recording_toolkit.sandbox.Sandbox` pass ``sandbox.now``:
@@ -659,6 +834,8 @@ class CallbackReceiver:
         environ: Mapping[str, str] | None = None,
         log_level: str = "warning",
         clock: Callable[[], datetime] | None = None,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        max_connections: int | None = None,
     ) -> None:
         self.log_dir = log_dir
         self._clock = clock
@@ -667,7 +844,10 @@ class CallbackReceiver:
         if verify and not self._tokens:
             raise missing_credential("auth_token",
                                      otherwise="verify=False to accept unsigned callbacks")
-        self._public_url = _normalise_public_url(public_url)
+        self._public_url = normalise_public_url(public_url)
+        self.body_timeout = check_body_timeout(body_timeout)
+        self.max_connections = check_max_connections(
+            default_max_connections() if max_connections is None else max_connections)
         self.verify = verify
         self.host = host
         self.port = port
@@ -690,9 +870,11 @@ class CallbackReceiver:
                                       main_account_tokens=self._ma_tokens,
                                       public_url=self._public_url,
                                       trust_forwarded=self.trust_forwarded, verify=self.verify,
-                                      counts=self.counts_tracker)
+                                      counts=self.counts_tracker,
+                                      body_timeout=self.body_timeout)
             server = BackgroundServer(app, host=self.host, port=self.port,
-                                      log_level=self._log_level, name="callback receiver")
+                                      log_level=self._log_level, name="callback receiver",
+                                      **server_limits(self.max_connections))
             server.start()
         except BaseException:
             log.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import resource
 import signal
 import socket
 import subprocess
@@ -92,6 +93,10 @@ def test_options_and_defaults():
         "a", "--auth-token", "b", "--public-url", "https://x", "--no-verify", "--trust-forwarded"])
     assert args.auth_token == ["a", "b"] and args.public_url == "https://x"
     assert not args.verify and args.trust_forwarded and args.log_dir == "logs"
+    assert (args.body_timeout, args.max_connections) == (15.0, None)
+    args = build_parser().parse_args(["receive", "--body-timeout", "2.5", "--max-connections",
+                                      "40"])
+    assert (args.body_timeout, args.max_connections) == (2.5, 40)
 
 
 def test_help_names_every_option(capsys):
@@ -100,7 +105,8 @@ def test_help_names_every_option(capsys):
     assert info.value.code == 0
     text = capsys.readouterr().out
     for option in ("--host", "--port", "--log-dir", "--auth-token", "--public-url", "--no-verify",
-                   "--trust-forwarded", "PLIVO_AUTH_TOKEN"):
+                   "--trust-forwarded", "PLIVO_AUTH_TOKEN", "--body-timeout", "408",
+                   "--max-connections", "503", "ulimit -n"):
         assert option in text
 
 
@@ -163,6 +169,47 @@ def test_missing_token_exits_1_with_a_message(tmp_path):
                              " --auth-token or set PLIVO_AUTH_TOKEN (or --no-verify to accept"
                              " unsigned callbacks)\n")
     assert result.stdout == ""
+
+
+def run_command(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "recording_toolkit", "receive", "--port", "0", *args],
+        env={**os.environ, "PLIVO_AUTH_TOKEN": TOKEN}, capture_output=True, text=True,
+        timeout=60)
+
+
+def test_a_log_dir_that_is_a_file_is_one_line_naming_the_option(tmp_path):
+    file = tmp_path / "hostname"
+    file.write_text("x\n")
+    result = run_command("--log-dir", str(file))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (f"recording-toolkit receive: error: --log-dir: {str(file)!r} is a"
+                             " file, not a folder\n")
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--public-url", "notaurl", "--public-url: 'notaurl' is not an absolute http(s) URL"),
+    ("--public-url", "http://[::1", "--public-url: 'http://[::1' is not an absolute http(s)"),
+    ("--instance-id", "../up", "--instance-id: '../up' is not usable in a file name"),
+    ("--max-connections", "the open-file limit", "connections need more file descriptors than"
+                                                 " this process may open"),
+    ("--max-connections", "0", "argument --max-connections: 0 is not a whole number"),
+    ("--body-timeout", "-1", "argument --body-timeout: -1 is not a number of seconds"),
+    ("--body-timeout", "nan", "argument --body-timeout: nan is not a number of seconds"),
+])
+def test_a_bad_option_is_refused_before_the_log_folder_is_created(tmp_path, option, value,
+                                                                  message):
+    if value == "the open-file limit":
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            pytest.skip("no open-file limit to go over")
+        value = str(soft)
+    log_dir = tmp_path / "logs"
+    result = run_command("--log-dir", str(log_dir), option, value)
+    assert result.returncode in (1, 2)
+    [line] = result.stderr.splitlines()
+    assert message in line and "Traceback" not in result.stderr
+    assert not log_dir.exists()
 
 
 def test_run_reads_the_token_from_the_injected_environment(tmp_path):

@@ -7,6 +7,9 @@ import errno
 import itertools
 import json
 import os
+import re
+import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -14,13 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from recording_toolkit import receiver as receiver_module
 from recording_toolkit._server import BackgroundServer
 from recording_toolkit.callback_log import CallbackLog
 from recording_toolkit.errors import ConfigurationError
 from recording_toolkit.receiver import (
+    DEFAULT_MAX_CONNECTIONS,
     MAX_BODY_BYTES,
     CallbackReceiver,
     create_receiver_app,
+    default_max_connections,
 )
 from recording_toolkit.signature import (
     MA_SIGNATURE_HEADER,
@@ -341,6 +347,111 @@ def test_disk_failure_is_503_not_acknowledged_and_retry_stores_once(receiver, tm
     retry = post_form(receiver.recording_callback_url, RECORDING)
     assert retry.json()["status"] == "stored"
     assert len(stored_lines(tmp_path)) == 1
+
+
+# -- stalled senders: 408 after the body timeout, 503 past the connection limit ---------------------
+
+def _stall(url: str, declared: int = 200, sent: bytes = b"recording_id=", *,
+           keep_alive: bool = False) -> socket.socket:
+    """A client that sends its headers and the start of its body, then waits."""
+    parts = httpx.URL(url)
+    sock = socket.create_connection((parts.host, parts.port), timeout=30)
+    sock.sendall(b"POST " + parts.raw_path + b" HTTP/1.1\r\nHost: " + parts.netloc + b"\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\n"
+                 + (b"" if keep_alive else b"Connection: close\r\n") + b"Content-Length: " + str(declared).encode() + b"\r\n\r\n" + sent)
+    return sock
+
+
+def _answer_then_close(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (30 s at most)."""
+    received = b""
+    with sock:
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_a_stalled_body_gets_408_and_is_closed_while_valid_callbacks_are_stored(tmp_path):
+    with CallbackReceiver(tmp_path, auth_token=TOKEN, body_timeout=0.5) as rx:
+        stalled = [_stall(rx.recording_callback_url, keep_alive=True) for _ in range(5)]
+        for i in range(3):  # answered at once, not after the stalled ones
+            params = dict(RECORDING, recording_id=f"rec-{i}")
+            assert post_form(rx.recording_callback_url, params).status_code == 200
+        answers = [_answer_then_close(sock) for sock in stalled]
+        counts = rx.counts
+    for answer in answers:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 ")
+        assert b"connection: close" in head.lower()
+        assert json.loads(body) == {"error": "the body did not arrive within 0.5 s (13 of the 200"
+                                             " declared bytes came)"}
+    assert sorted(line["payload"]["recording_id"] for line in stored_lines(tmp_path)) == \
+        ["rec-0", "rec-1", "rec-2"]
+    rejected = records(tmp_path, "_rejected")
+    assert [(r["status"], r["error"], r["body_length"]) for r in rejected] == \
+        [(408, "BodyTimeout", 13)] * 5
+    assert counts["rejected"] == 5 and counts["recording"] == 3
+    assert records(tmp_path, "_quarantine") == []
+
+
+def test_a_body_dripping_in_past_the_timeout_gets_408(tmp_path):
+    with CallbackReceiver(tmp_path, verify=False, body_timeout=0.5) as rx:
+        sock = _stall(rx.recording_callback_url, declared=100, sent=b"r")
+        for _ in range(20):  # a byte every 0.1 s keeps it busy but never finishes in time
+            time.sleep(0.1)
+            try:
+                sock.sendall(b"x")
+            except OSError:
+                break  # closed after its 408
+        answer = _answer_then_close(sock)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert stored_lines(tmp_path) == []
+
+
+def test_a_body_sent_in_pieces_within_the_timeout_is_stored(tmp_path):
+    body = "&".join(f"{k}={v}" for k, v in RECORDING.items()).encode()
+    with CallbackReceiver(tmp_path, verify=False, body_timeout=10) as rx:
+        sock = _stall(rx.recording_callback_url, declared=len(body), sent=body[:10])
+        time.sleep(0.3)
+        sock.sendall(body[10:])
+        answer = _answer_then_close(sock)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert stored_lines(tmp_path)[0]["payload"] == RECORDING
+
+
+def test_connections_past_max_connections_get_503_until_the_stalled_ones_time_out(tmp_path):
+    with CallbackReceiver(tmp_path, auth_token=TOKEN, body_timeout=1, max_connections=3) as rx:
+        stalled = [_stall(rx.recording_callback_url) for _ in range(3)]
+        time.sleep(0.2)  # let the server take their headers
+        refused = post_form(rx.recording_callback_url, RECORDING)
+        assert refused.status_code == 503
+        assert all(_answer_then_close(sock).startswith(b"HTTP/1.1 408 ") for sock in stalled)
+        assert post_form(rx.recording_callback_url, RECORDING).status_code == 200
+    assert len(stored_lines(tmp_path)) == 1
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("body_timeout", 0, "body_timeout: 0 is not a number of seconds"),
+    ("body_timeout", float("inf"), "body_timeout: inf is not a number of seconds"),
+    ("body_timeout", "10", "body_timeout: '10' is not a number of seconds"),
+    ("max_connections", 0, "max_connections: 0 is not a whole number of connections"),
+    ("max_connections", 2.5, "max_connections: 2.5 is not a whole number of connections"),
+    ("max_connections", 10**9, "max_connections: 1000000000 connections need more file"
+                               " descriptors than this process may open"),
+])
+def test_bad_limits_are_a_configuration_error(tmp_path, option, value, message):
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        CallbackReceiver(tmp_path / "logs", auth_token=TOKEN, **{option: value})
+    assert not (tmp_path / "logs").exists()
+
+
+def test_the_default_connection_limit_keeps_under_the_open_file_limit(monkeypatch):
+    monkeypatch.setattr(receiver_module, "_open_file_limit", lambda: 256)
+    assert default_max_connections() == 128
+    monkeypatch.setattr(receiver_module, "_open_file_limit", lambda: 1024)
+    assert default_max_connections() == DEFAULT_MAX_CONNECTIONS == 500
+    monkeypatch.setattr(receiver_module, "_open_file_limit", lambda: None)
+    assert default_max_connections() == 500
 
 
 # -- where the signature is checked against ---------------------------------------------------------

@@ -7,6 +7,7 @@ callbacks finish, closes the log and exits 0. Every callback answered 2xx is on 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -17,6 +18,33 @@ from . import port_number
 __all__ = ["register", "run"]
 
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+# the receiver's defaults, repeated here: command modules import only the standard library
+_DEFAULT_BODY_TIMEOUT = 15.0
+_DEFAULT_MAX_CONNECTIONS = 500
+
+
+def _seconds(text: str) -> float:
+    """argparse type for ``--body-timeout``: seconds, more than 0 and at most an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 3600):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (more than 0, at most"
+                                         " 3600)")
+    return value
+
+
+def _connections(text: str) -> int:
+    """argparse type for ``--max-connections``: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number of connections (1 or"
+                                         " more)")
+    return value
 
 
 def register(subparsers: Any) -> None:
@@ -52,6 +80,15 @@ def register(subparsers: Any) -> None:
                              " X-Forwarded-Host (only behind a proxy you control)")
     parser.add_argument("--instance-id", default=None,
                         help="id in the log's file names (default: host-pid-random)")
+    parser.add_argument("--body-timeout", type=_seconds, default=_DEFAULT_BODY_TIMEOUT,
+                        metavar="SECONDS",
+                        help="seconds a request's body may take once its headers are in; a"
+                             " sender that stalls longer gets 408 and is disconnected (recorded"
+                             " under _rejected/, not in the log) (default: %(default)g)")
+    parser.add_argument("--max-connections", type=_connections, default=None, metavar="N",
+                        help="connections served at once; a request on one more gets 503 (Plivo"
+                             f" retries) and is disconnected (default: {_DEFAULT_MAX_CONNECTIONS},"
+                             " or half the open-file limit, 'ulimit -n', when that is lower)")
     parser.add_argument("--log-level", default="warning",
                         choices=["critical", "error", "warning", "info", "debug"],
                         help="uvicorn's log level (default: %(default)s)")
@@ -64,34 +101,57 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     import uvicorn
 
     from .._server import bind_socket
-    from ..callback_log import CallbackLog
+    from ..callback_log import CallbackLog, check_instance_id, log_dir_problem
     from ..config import missing_credential, resolve_data_dir
     from ..errors import ConfigurationError
     from ..receiver import (
         RECORDING_PATH,
         TRANSCRIPTION_PATH,
+        check_body_timeout,
+        check_max_connections,
         create_receiver_app,
+        default_max_connections,
+        normalise_public_url,
         resolve_auth_tokens,
+        server_limits,
     )
 
     out = out or sys.stdout
     env = os.environ if environ is None else environ
+    # every option is checked before anything is created, bound or written
     tokens = resolve_auth_tokens(args.auth_token, environ=env)
     if args.verify and not tokens:
         raise missing_credential("auth_token", flags={"auth_token": "--auth-token"},
                                  otherwise="--no-verify to accept unsigned callbacks")
+    public_url = normalise_public_url(args.public_url, "--public-url")
+    body_timeout = check_body_timeout(args.body_timeout, "--body-timeout")
+    max_connections = check_max_connections(
+        default_max_connections() if args.max_connections is None else args.max_connections,
+        "--max-connections")
+    if args.instance_id is not None:
+        check_instance_id(args.instance_id, "--instance-id")
     log_dir = args.log_dir or (resolve_data_dir(environ=env) / "callbacks")
+    log_dir_name = "--log-dir" if args.log_dir else "the log folder (set --log-dir)"
+    problem = log_dir_problem(log_dir)
+    if problem is not None:
+        raise ConfigurationError(f"{log_dir_name}: {problem}")
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as exc:
         raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {exc}") from None
     log = None
     try:
-        log = CallbackLog(log_dir, instance_id=args.instance_id)
+        try:
+            log = CallbackLog(log_dir, instance_id=args.instance_id)
+        except ConfigurationError as exc:  # the folder changed since it was checked
+            text = str(exc)
+            if not text.startswith("log_dir: "):
+                raise
+            raise ConfigurationError(f"{log_dir_name}: {text[len('log_dir: '):]}") from None
         app = create_receiver_app(log, auth_tokens=tokens,
                                   main_account_tokens=args.main_account_token,
-                                  public_url=args.public_url, trust_forwarded=args.trust_forwarded,
-                                  verify=args.verify)
+                                  public_url=public_url, trust_forwarded=args.trust_forwarded,
+                                  verify=args.verify, body_timeout=body_timeout)
         port = sock.getsockname()[1]
         host = f"[{args.host}]" if ":" in args.host else args.host
         local_url = f"http://{host}:{port}"
@@ -110,7 +170,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
             print(f"  transcription:      {shown}{TRANSCRIPTION_PATH}", file=out)
             print("  press Ctrl-C to stop", file=out, flush=True)
 
-        config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off")
+        config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off",
+                                **server_limits(max_connections))
         server = _foreground_server(config, on_ready=ready)
         server.run(sockets=[sock])
         counts = app.state.counts.snapshot()
