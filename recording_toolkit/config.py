@@ -8,6 +8,7 @@ Tokens are held in :class:`Credentials`, whose ``repr`` never shows them.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 import tomllib
@@ -140,6 +141,46 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None, *,
     return Path(data_dir or env.get("RECORDING_TOOLKIT_DATA_DIR") or "recording_data")
 
 
+#: What each rate card field must hold, as said in its error messages.
+_RATE_EXPECTED = {
+    "transcription_per_minute": "a price >= 0",
+    "storage_per_minute_month": "a price >= 0",
+    "free_storage_days": "a whole number of days >= 0",
+    "currency": "a 3-letter currency code such as USD",
+}
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+
+
+def _rate_value(key: str, value: Any, *, text: bool) -> Any:
+    """``value`` checked (and, from text, parsed) for rate card field ``key``; None if unusable.
+
+    ``text``: the value comes from an environment variable, so a number may be written as text
+    (``"0.05"``). Otherwise (Python, TOML, parsed flags) a number must be a number: ``"0.05"``
+    or ``true`` in a TOML file is a mistake worth naming, not something to guess at.
+    """
+    if isinstance(value, bool):
+        return None
+    if key == "currency":
+        if isinstance(value, str) and _CURRENCY.match(value.strip()):
+            return value.strip().upper()
+        return None
+    if text and isinstance(value, str):
+        try:
+            value = int(value.strip()) if key == "free_storage_days" else float(value.strip())
+        except ValueError:
+            return None
+    if key == "free_storage_days":
+        return int(value) if isinstance(value, numbers.Integral) and value >= 0 else None
+    if isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0:
+        return float(value)
+    return None
+
+
+def _rate_error(where: str, key: str, value: Any) -> str:
+    """``--currency: '5x' is not a 3-letter currency code such as USD``."""
+    return f"{where}: {value!r} is not {_RATE_EXPECTED[key]}"
+
+
 @dataclass(frozen=True)
 class RateCard:
     """Prices the toolkit assumes when it projects or audits costs.
@@ -149,6 +190,11 @@ class RateCard:
     storage example uses 0.0004 per rounded minute per month after 90 free days. Override them in
     code, with ``RECORDING_TOOLKIT_RATE_*`` environment variables, a TOML file or CLI flags.
 
+    Every value is checked wherever it comes from, and an unusable one is refused with a
+    :class:`ConfigurationError` naming where it came from (the file and key, the environment
+    variable, the flag), the value, and what is expected: a price ``currency = 5`` or a
+    negative price would otherwise flow into every cost figure.
+
     Attributes
     ----------
     transcription_per_minute
@@ -156,9 +202,18 @@ class RateCard:
     storage_per_minute_month
         Price of one rounded recording minute stored for a month, after the free period.
     free_storage_days
-        Days a recording is stored for free.
+        Days a recording is stored for free (a whole number).
     currency
-        Label only; no conversion is done.
+        A 3-letter code (``usd`` is taken as ``USD``); a label only, no conversion is done.
+
+    Examples
+    --------
+    >>> RateCard(currency="eur").currency
+    'EUR'
+    >>> RateCard(currency=5)
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.ConfigurationError: rate card currency: 5 is not a 3-letter currency code such as USD
     """
 
     transcription_per_minute: float = 0.05
@@ -167,35 +222,40 @@ class RateCard:
     currency: str = "USD"
 
     def __post_init__(self) -> None:
-        for name in ("transcription_per_minute", "storage_per_minute_month"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise ConfigurationError(f"rate card {name}: {value!r} is not a price >= 0")
-        if not isinstance(self.free_storage_days, int) or self.free_storage_days < 0:
-            raise ConfigurationError(
-                f"rate card free_storage_days: {self.free_storage_days!r} is not a whole number >= 0"
-            )
+        for item in fields(self):
+            value = getattr(self, item.name)
+            checked = _rate_value(item.name, value, text=False)
+            if checked is None:
+                raise ConfigurationError(_rate_error(f"rate card {item.name}", item.name, value))
+            object.__setattr__(self, item.name, checked)
 
     _ENV_PREFIX = "RECORDING_TOOLKIT_RATE_"
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], *, source: str = "mapping") -> RateCard:
-        """A rate card from a mapping of field names to values; unknown keys are an error."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(values) - set(known))
+    def from_mapping(cls, values: Mapping[str, Any], *, source: str = "mapping",
+                     names: Mapping[str, str] | None = None, text: bool = False) -> RateCard:
+        """A rate card from a mapping of field names to values; unknown keys are an error.
+
+        Errors name a value ``rate card SOURCE: KEY``, or by ``names[KEY]`` when given (the
+        environment variable or flag it came from). ``text``: the values may be numbers
+        written as text (environment variables).
+        """
+        if not isinstance(values, Mapping):
+            raise ConfigurationError(f"rate card {source}: expected a table of rates (keys"
+                                     f" {', '.join(_RATE_EXPECTED)}), got {values!r}")
+        unknown = sorted(set(values) - set(_RATE_EXPECTED))
         if unknown:
+            shown = [names.get(k, k) if names else k for k in unknown]
             raise ConfigurationError(
-                f"rate card ({source}): unknown key(s) {unknown}; known: {sorted(known)}"
+                f"rate card {source}: unknown key(s) {shown}; known: {sorted(_RATE_EXPECTED)}"
             )
         converted: dict[str, Any] = {}
         for key, value in values.items():
-            kind = {"free_storage_days": int, "currency": str}.get(key, float)
-            try:
-                converted[key] = kind(value)
-            except (TypeError, ValueError):
-                raise ConfigurationError(
-                    f"rate card ({source}) {key}: {value!r} is not a {kind.__name__}"
-                ) from None
+            checked = _rate_value(key, value, text=text)
+            if checked is None:
+                where = names[key] if names and key in names else f"rate card {source}: {key}"
+                raise ConfigurationError(_rate_error(where, key, value))
+            converted[key] = checked
         return cls(**converted)
 
     @classmethod
@@ -211,30 +271,50 @@ class RateCard:
         card = base or cls()
         if not picked:
             return card
-        parsed = cls.from_mapping(picked, source="environment")
+        names = {key: cls._ENV_PREFIX + key.upper() for key in picked}
+        unknown = sorted(names[key] for key in picked if key not in _RATE_EXPECTED)
+        if unknown:
+            known = ", ".join(cls._ENV_PREFIX + key.upper() for key in _RATE_EXPECTED)
+            raise ConfigurationError(f"{', '.join(unknown)}: not a rate card variable; known:"
+                                     f" {known}")
+        parsed = cls.from_mapping(picked, source="environment", names=names, text=True)
         return card.updated(**parsed.as_dict(only=picked))
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> RateCard:
         """A rate card from a TOML file: top-level keys, or a ``[rates]`` table."""
+        name = os.fspath(path)
         try:
             with open(path, "rb") as fh:
                 data = tomllib.load(fh)
         except FileNotFoundError:
-            raise ConfigurationError(f"rate card file {os.fspath(path)!r} does not exist") from None
+            raise ConfigurationError(f"rate card file {name!r} does not exist") from None
+        except IsADirectoryError:
+            raise ConfigurationError(f"rate card file {name!r} is a folder, not a file"
+                                     ) from None
+        except OSError as exc:
+            raise ConfigurationError(f"rate card file {name!r}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigurationError(f"rate card file {name!r}: not UTF-8 text, so not TOML"
+                                     ) from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"rate card file {os.fspath(path)!r}: {exc}") from None
+            raise ConfigurationError(f"rate card file {name!r}: {exc}") from None
         table = data.get("rates", data)
-        return cls.from_mapping(table, source=os.fspath(path))
+        return cls.from_mapping(table, source=name)
 
     @classmethod
     def resolve(cls, *, path: str | os.PathLike[str] | None = None,
-                environ: Mapping[str, str] | None = None, **overrides: Any) -> RateCard:
-        """Defaults, then a TOML file, then the environment, then explicit overrides (None = unset)."""
+                environ: Mapping[str, str] | None = None,
+                flags: Mapping[str, str] | None = None, **overrides: Any) -> RateCard:
+        """Defaults, then a TOML file, then the environment, then explicit overrides (None =
+        unset). ``flags`` names each override in errors (``{"currency": "--currency"}``)."""
         card = cls.from_toml(path) if path is not None else cls()
         card = cls.from_env(environ, base=card)
         given = {k: v for k, v in overrides.items() if v is not None}
-        return card.updated(**given) if given else card
+        if not given:
+            return card
+        checked = cls.from_mapping(given, source="arguments", names=flags)
+        return card.updated(**checked.as_dict(only=given))
 
     def updated(self, **changes: Any) -> RateCard:
         """A copy with some fields changed (validated like a new card)."""

@@ -128,3 +128,52 @@ def test_rate_card_rejects_unknown_keys_and_bad_values(tmp_path):
         RateCard.from_toml(bad)
     with pytest.raises(ConfigurationError, match="does not exist"):
         RateCard.from_toml(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("currency = 5", "currency: 5 is not a 3-letter currency code such as USD"),
+    ('currency = "EURO"', "currency: 'EURO' is not a 3-letter currency code"),
+    ("free_storage_days = 1.5", "free_storage_days: 1.5 is not a whole number of days >= 0"),
+    ("free_storage_days = -1", "free_storage_days: -1 is not a whole number of days >= 0"),
+    ("transcription_per_minute = -0.01", "transcription_per_minute: -0.01 is not a price >= 0"),
+    ('transcription_per_minute = "0.05"', "transcription_per_minute: '0.05' is not a price"),
+    ("storage_per_minute_month = true", "storage_per_minute_month: True is not a price >= 0"),
+    ("storage_per_minute_month = nan", "storage_per_minute_month: nan is not a price >= 0"),
+    ("[rates]\ncurrency = 5", "currency: 5 is not a 3-letter currency code"),
+    ("rates = 5", "expected a table of rates"),
+])
+def test_a_rate_file_of_the_wrong_types_is_refused_naming_file_key_and_expectation(
+        tmp_path, text, says):
+    card = tmp_path / "rates.toml"
+    card.write_text(text + "\n")
+    with pytest.raises(ConfigurationError) as caught:
+        RateCard.from_toml(card)
+    assert str(caught.value).startswith(f"rate card {card}: {says}")
+
+
+def test_rate_card_values_from_the_environment_and_flags_are_named_by_their_source():
+    with pytest.raises(ConfigurationError, match=r"^RECORDING_TOOLKIT_RATE_CURRENCY: '5' is not"
+                                                 " a 3-letter currency code"):
+        RateCard.from_env({"RECORDING_TOOLKIT_RATE_CURRENCY": "5"})
+    with pytest.raises(ConfigurationError, match=r"^RECORDING_TOOLKIT_RATE_FREE_STORAGE_DAYS:"
+                                                 " '1.5' is not a whole number"):
+        RateCard.from_env({"RECORDING_TOOLKIT_RATE_FREE_STORAGE_DAYS": "1.5"})
+    with pytest.raises(ConfigurationError, match=r"^RECORDING_TOOLKIT_RATE_CHEAP: not a rate"):
+        RateCard.from_env({"RECORDING_TOOLKIT_RATE_CHEAP": "1"})
+    with pytest.raises(ConfigurationError, match=r"^--currency: 'dollars' is not a 3-letter"):
+        RateCard.resolve(environ={}, currency="dollars", flags={"currency": "--currency"})
+    with pytest.raises(ConfigurationError, match=r"^rate card transcription_per_minute: inf"):
+        RateCard(transcription_per_minute=float("inf"))
+    # numbers as text are fine in the environment, where everything is text
+    card = RateCard.from_env({"RECORDING_TOOLKIT_RATE_FREE_STORAGE_DAYS": " 30",
+                              "RECORDING_TOOLKIT_RATE_CURRENCY": "eur"})
+    assert (card.free_storage_days, card.currency) == (30, "EUR")
+
+
+def test_a_rate_file_that_cannot_be_read_as_toml_is_one_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="is a folder, not a file"):
+        RateCard.from_toml(tmp_path)
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b'currency = "\xe9"\n')
+    with pytest.raises(ConfigurationError, match="latin1.toml.*not UTF-8"):
+        RateCard.from_toml(latin1)

@@ -59,7 +59,8 @@ def register(subparsers: Any) -> None:
                        help="storage price per rounded minute per month")
     rates.add_argument("--free-storage-days", type=int, default=None, metavar="DAYS",
                        help="days a recording is stored for free")
-    rates.add_argument("--currency", default=None, help="currency label")
+    rates.add_argument("--currency", default=None,
+                       help="3-letter currency code, a label only (default: USD)")
     parser.add_argument("--journal", default=None, metavar="PATH",
                         help="the client's request journal: adds reconciliation (recordings"
                              " started with no callback, callbacks nobody started, missing"
@@ -96,7 +97,14 @@ def _rate_card(args: argparse.Namespace, environ: Mapping[str, str] | None) -> A
     return RateCard.resolve(path=args.rates, environ=environ,
                             transcription_per_minute=args.transcription_rate,
                             storage_per_minute_month=args.storage_rate,
-                            free_storage_days=args.free_storage_days, currency=args.currency)
+                            free_storage_days=args.free_storage_days, currency=args.currency,
+                            flags=RATE_FLAGS)
+
+
+#: The flag that sets each rate card field, to name it in errors.
+RATE_FLAGS = {"transcription_per_minute": "--transcription-rate",
+              "storage_per_minute_month": "--storage-rate",
+              "free_storage_days": "--free-storage-days", "currency": "--currency"}
 
 
 _READABLE = [

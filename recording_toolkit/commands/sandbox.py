@@ -81,7 +81,8 @@ def run(args: argparse.Namespace, *, out: Any = None,
 
     out = out or sys.stdout
     faults = Faults.parse(args.faults)
-    rates = RateCard.resolve(transcription_per_minute=args.transcription_rate)
+    rates = RateCard.resolve(transcription_per_minute=args.transcription_rate,
+                             flags={"transcription_per_minute": "--transcription-rate"})
     time_scale = DEFAULT_TIME_SCALE if args.time_scale is None else args.time_scale
     sandbox = Sandbox(auth_id=args.auth_id, auth_token=args.auth_token, seed=args.seed,
                       time_scale=time_scale, strict=args.strict, faults=faults, rates=rates,
