@@ -133,6 +133,24 @@ class DemoResult:
     started: int
     seconds: float
     files: dict[str, Path] = field(default_factory=dict)
+    #: The real-time budget (``timeout``) ran out before every recording was started and every
+    #: callback had arrived: the meetings still running were ended, and the report covers what
+    #: arrived by then.
+    timed_out: bool = False
+    timeout: float | None = None
+
+    def shortfall(self) -> str | None:
+        """What running out of time left undone, in one sentence; None when nothing was."""
+        if not self.timed_out:
+            return None
+        limit = "" if self.timeout is None else f" (--timeout {self.timeout:g} s)"
+        if self.started < self.requested:
+            done = (f"only {self.started} of {self.requested} recordings were started; the"
+                    " report covers those")
+        else:
+            done = (f"all {self.requested} recordings were started, but not every callback"
+                    " arrived; the report covers those that did")
+        return f"time ran out{limit}: {done}. Give a longer --timeout or a smaller --count"
 
 
 def _prepare(out: Path) -> None:
@@ -229,7 +247,8 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
         Where the readable summary goes (default stdout).
     timeout
         Real seconds to wait for recordings to end and callbacks to arrive before ending
-        whatever is still recording.
+        whatever is still recording. Running out is not an error here: the report is written
+        for what arrived, and the result says so (``timed_out``, :meth:`DemoResult.shortfall`).
     """
     from .client import RecordingClient
 
@@ -238,8 +257,9 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
     if (isinstance(timeout, bool) or not isinstance(timeout, int | float)
             or not math.isfinite(timeout) or timeout <= 0):
         raise ConfigurationError(f"timeout: {timeout!r} is not a number of seconds > 0")
-    conferences = conferences or max(1, min(36, round(count / 6)))
-    if not isinstance(conferences, int) or conferences < 1:
+    if conferences is None:
+        conferences = max(1, min(36, round(count / 6)))
+    if not isinstance(conferences, int) or isinstance(conferences, bool) or conferences < 1:
         raise ConfigurationError(f"conferences: {conferences!r} is not a whole number >= 1")
     stream = stream or sys.stdout
     out_dir = Path(out)
@@ -274,7 +294,8 @@ def run_demo(*, count: int = DEFAULT_COUNT, seed: int = 0, faults: Faults | str 
     result = DemoResult(out_dir=out_dir, summary=summary_dict, ground_truth=truth,
                         receiver_counts=receiver.counts, requested=count,
                         started=started, seconds=time.monotonic() - began,
-                        files={"log_dir": log_dir, "journal": journal_path, **files})
+                        files={"log_dir": log_dir, "journal": journal_path, **files},
+                        timed_out=not finished, timeout=timeout)
     _print_summary(result, stream, currency=sandbox.config.rates.currency)
     return result
 
@@ -332,7 +353,7 @@ def _print_summary(result: DemoResult, stream: TextIO, *, currency: str) -> None
     lines = [
         "",
         f"recording-toolkit demo: {result.started} of {result.requested} recordings started"
-        f" in {result.seconds:.1f} s",
+        f" in {result.seconds:.1f} s" + ("; time ran out" if result.timed_out else ""),
         *_summary_lines(result.summary, currency=currency),
         f"  sandbox:       {sent['recording']['delivered']} recording and"
         f" {sent['transcription']['delivered']} transcription callbacks delivered,"

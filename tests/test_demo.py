@@ -102,8 +102,47 @@ def test_command_line(tmp_path, capsys):
     assert main(["demo", "--count", "5", "--seed", "1", "--out", str(tmp_path / "d"),
                  "--no-progress"]) == 0
     assert "5 of 5 recordings started" in capsys.readouterr().out
-    assert main(["demo", "--count", "0", "--out", str(tmp_path / "e")]) == 1
-    assert "count: 0" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize(("flag", "value", "says"), [
+    ("--count", "0", "argument --count: 0 is not a whole number >= 1"),
+    ("--conferences", "0", "argument --conferences: 0 is not a whole number >= 1"),
+    ("--conferences", "-2", "argument --conferences: -2 is not a whole number >= 1"),
+    ("--timeout", "0", "argument --timeout: 0 is not a number of seconds > 0"),
+    ("--timeout", "nan", "argument --timeout: nan is not a number of seconds > 0"),
+])
+def test_numbers_that_cannot_be_used_are_usage_errors_not_silently_replaced(
+        tmp_path, capsys, flag, value, says):
+    with pytest.raises(SystemExit) as stop:
+        main(["demo", flag, value, "--out", str(tmp_path / "e")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == f"recording-toolkit demo: error: {says} (see --help)\n"
+    assert not (tmp_path / "e").exists()
+    with pytest.raises(ConfigurationError, match="conferences: 0 is not a whole number >= 1"):
+        run_demo(count=3, conferences=0, out=tmp_path / "e", progress=False,
+                 stream=io.StringIO())
+
+
+def test_running_out_of_time_says_so_and_exits_1_with_the_report_written(tmp_path, capsys):
+    out = tmp_path / "d"
+    # a thousandth of a second cannot start three recordings and wait for their callbacks
+    assert main(["demo", "--count", "3", "--timeout", "0.001", "--out", str(out),
+                 "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    started = int(captured.out.split("recording-toolkit demo: ")[1].split(" of 3")[0])
+    assert "recordings started in" in captured.out and "; time ran out" in captured.out
+    if started < 3:
+        done = f"only {started} of 3 recordings were started; the report covers those"
+    else:
+        done = ("all 3 recordings were started, but not every callback arrived; the report"
+                " covers those that did")
+    assert captured.err == (f"recording-toolkit demo: error: time ran out (--timeout 0.001 s):"
+                            f" {done}. Give a longer --timeout or a smaller --count\n")
+    assert (out / "report.html").stat().st_size > 0 and (out / "summary.json").exists()
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "the command exits 1" in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize("timeout", [0, -5, float("nan")])

@@ -1,13 +1,16 @@
 """``recording-toolkit sandbox``: run the local simulated Plivo in the foreground.
 
 It prints its base URL and the (made-up) credentials to configure clients with, serves until
-Ctrl-C or SIGTERM, then prints what it did.
+Ctrl-C or SIGTERM, then prints what it did. An address it cannot listen on (a port in use, a
+host that is not this machine's) is one error line naming ``--port`` or ``--host``.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
+import socket
 import sys
 import threading
 from typing import Any
@@ -77,6 +80,7 @@ def run(args: argparse.Namespace, *, out: Any = None,
         stop: threading.Event | None = None) -> int:
     """Serve until interrupted (or until ``stop`` is set); return the exit code."""
     from ..config import RateCard
+    from ..errors import ConfigurationError
     from ..sandbox import DEFAULT_TIME_SCALE, Faults, Sandbox
 
     out = out or sys.stdout
@@ -89,6 +93,10 @@ def run(args: argparse.Namespace, *, out: Any = None,
                       host=args.host, port=args.port, rate_limit=args.rate_limit,
                       log_level=args.log_level)
     stop = stop or threading.Event()
+    try:
+        sandbox.start()
+    except OSError as exc:
+        raise ConfigurationError(_bind_error(args.host, args.port, exc)) from None
     handlers = _install_handlers(stop) if threading.current_thread() is threading.main_thread() \
         else {}
     try:
@@ -108,6 +116,22 @@ def run(args: argparse.Namespace, *, out: Any = None,
           f" delivered {delivered} callbacks ({dropped} dropped by fault injection,"
           f" {pending} still pending)", file=out, flush=True)
     return 0
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> str:
+    """Why the sandbox could not listen on ``host:port``, and what to do about it."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (f"--port: {where} is already in use (another sandbox?); stop what holds it,"
+                " or pick another --port (--port 0 picks a free one)")
+    if isinstance(exc, socket.gaierror):
+        return f"--host: {host!r} is not a host name or address ({exc.strerror or exc})"
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+        return f"--host: cannot listen on {host!r}: not an address of this machine"
+    if exc.errno == errno.EACCES:
+        return (f"--port: {where}: permission denied (ports below 1024 need privileges); pick"
+                " another --port (--port 0 picks a free one)")
+    return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
 def _install_handlers(stop: threading.Event) -> dict[int, Any]:
