@@ -23,7 +23,8 @@ import pyarrow.csv as pcsv
 
 from ..callbacks import snake_case
 from ..errors import LoadError
-from ._file import FileTables, from_typed
+from ._decode import DamagedStreamError
+from ._file import FileTables, combine, from_typed
 from ._quarantine import Quarantine
 from ._sources import SourceFile, open_binary
 from ._typing import RAW_COLUMNS, RAW_SCHEMA, type_events
@@ -33,6 +34,7 @@ __all__ = ["column_name", "read_csv"]
 #: Names of the Recording API (and its CSV export) for the callback's fields.
 ALIASES = {"recording_url": "record_url"}
 _KNOWN = frozenset(RAW_COLUMNS)
+_STEP = 1 << 20
 
 
 def column_name(header: str) -> str:
@@ -73,16 +75,77 @@ def _raw_columns(table: pa.Table, headers: list[str], name: str) -> pa.Table:
         schema=RAW_SCHEMA)
 
 
+def _read_all(source: SourceFile, on_bytes: Callable[[int], None] | None
+              ) -> tuple[bytes, BaseException | None]:
+    """The file's bytes, and the error that stopped reading (a torn ``.gz``) or None.
+
+    Read in steps, so the rows before damage in a compressed file are kept."""
+    parts: list[bytes] = []
+    failure: BaseException | None = None
+    with open_binary(source) as stream:
+        while True:
+            try:
+                block = stream.read(_STEP)
+            except (OSError, EOFError, pa.ArrowException) as exc:
+                failure = exc
+                break
+            if not block:
+                break
+            parts.append(block)
+            if on_bytes is not None:
+                on_bytes(len(block))
+    return b"".join(parts), failure
+
+
+def _parse(data: bytes, headers: list[str], kind: pa.DataType,
+           invalid: Callable[[pcsv.InvalidRow], str]) -> pa.Table:
+    return pcsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pcsv.ReadOptions(use_threads=False, column_names=headers, skip_rows=1),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+        convert_options=pcsv.ConvertOptions(column_types={h: kind for h in headers},
+                                            strings_can_be_null=True))
+
+
+def _as_text(table: pa.Table, headers: list[str]) -> tuple[pa.Table, dict[int, str]]:
+    """Binary columns -> text; a cell that is not UTF-8 is shown with ``\\xNN`` escapes and its
+    row is a known-bad row (its reason names the column)."""
+    bad: dict[int, str] = {}
+    columns = []
+    for header, column in zip(headers, table.columns, strict=True):
+        try:
+            columns.append(column.cast(pa.string()))
+            continue
+        except pa.ArrowInvalid:
+            pass
+        values = []
+        for row, value in enumerate(column.to_pylist()):
+            try:
+                values.append(None if value is None else value.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                bad.setdefault(row, f"column {header!r}: not valid UTF-8 text ({exc.reason}"
+                                    f" at byte {exc.start})")
+                values.append(value.decode("utf-8", errors="backslashreplace"))
+        columns.append(pa.array(values, pa.string()))
+    return pa.Table.from_arrays(columns, names=table.column_names), bad
+
+
 def read_csv(source: SourceFile, *, strict: bool = False,
              on_bytes: Callable[[int], None] | None = None) -> FileTables:
-    """One CSV file (``.gz`` / ``.zst`` too) -> :class:`FileTables`."""
-    with open_binary(source) as stream:
-        data = stream.read()
-    if on_bytes is not None:
-        on_bytes(len(data))
+    """One CSV file (``.gz`` / ``.zst`` too) -> :class:`FileTables`.
+
+    A compressed file that is cut short or damaged keeps every row up to the last complete
+    line before the damage; the rest is one quarantined line saying why.
+    """
+    data, failure = _read_all(source, on_bytes)
+    torn = b""
+    if failure is not None:
+        cut = data.rfind(b"\n") + 1
+        data, torn = data[:cut], data[cut:]
     quarantine = Quarantine(source.name)
     if not data.strip():
-        return from_typed([], [], quarantine, lines=0)
+        tables = from_typed([], [], quarantine, lines=0)
+        return _with_failure(tables, source, failure, torn, 1, strict=strict)
     headers = _header(data, source.name)
     skipped: list[tuple[int, str]] = []
 
@@ -90,14 +153,15 @@ def read_csv(source: SourceFile, *, strict: bool = False,
         skipped.append((int(row.number) - 1, row.text))
         return "skip"
 
+    bad: dict[int, str] = {}
     try:
-        table = pcsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pcsv.ReadOptions(use_threads=False, column_names=headers,
-                                          skip_rows=1),
-            parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-            convert_options=pcsv.ConvertOptions(column_types={h: pa.string() for h in headers},
-                                                strings_can_be_null=True))
+        try:
+            table = _parse(data, headers, pa.string(), invalid)
+        except pa.ArrowInvalid as exc:
+            if "UTF8" not in str(exc):
+                raise
+            skipped.clear()
+            table, bad = _as_text(_parse(data, headers, pa.binary(), invalid), headers)
     except pa.ArrowInvalid as exc:
         raise LoadError(f"not a readable CSV file: {exc}", file=source.name) from None
     n_rows = table.num_rows + len(skipped)
@@ -106,7 +170,7 @@ def read_csv(source: SourceFile, *, strict: bool = False,
                                f" {len(next(csv.reader([text]), []))}", text)
     numbers = np.setdiff1d(np.arange(1, n_rows + 1), [n for n, _ in skipped])
     raw = _raw_columns(table, headers, source.name)
-    typed = type_events(raw)
+    typed = type_events(raw, known=bad or None)
     if typed.rejected:
         for row, reason, event in zip(typed.rejected.rows, typed.rejected.reasons,
                                       typed.rejected.events, strict=True):
@@ -119,4 +183,23 @@ def read_csv(source: SourceFile, *, strict: bool = False,
         error = quarantine.first_error()
         assert error is not None
         raise error
-    return from_typed([typed.wide], [typed.kinds], quarantine, lines=n_rows)
+    tables = from_typed([typed.wide], [typed.kinds], quarantine, lines=n_rows)
+    return _with_failure(tables, source, failure, torn, n_rows + 1, strict=strict)
+
+
+def _with_failure(tables: FileTables, source: SourceFile, failure: BaseException | None,
+                  torn: bytes, line: int, *, strict: bool) -> FileTables:
+    """``tables`` plus one quarantined line for the unreadable rest of the file, if any."""
+    if failure is None:
+        return tables
+    reason = str(failure) if isinstance(failure, DamagedStreamError) else \
+        f"{type(failure).__name__}: {failure}"
+    rest = Quarantine(source.name)
+    rest.add(line, f"the file cannot be read from here on: {reason}", torn)
+    if strict:
+        error = rest.first_error()
+        assert error is not None
+        raise error
+    return combine([tables, FileTables(tables.recordings.schema.empty_table(),
+                                       tables.transcriptions.schema.empty_table(),
+                                       rest.table(), lines=1)])

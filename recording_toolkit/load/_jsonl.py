@@ -26,6 +26,7 @@ that was torn by a crash, or is being appended right now, is looked at again nex
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ import pyarrow.json as pj
 
 from ..callbacks import normalise_fields, snake_case
 from ..errors import CallbackError
+from ._decode import DamagedStreamError
 from ._quarantine import Quarantine
 from ._sources import SourceFile, open_binary
 from ._typing import ENVELOPE, FIELDS, RAW_SCHEMA, type_events
@@ -60,6 +62,7 @@ _PARSE = pj.ParseOptions(
 )
 _READ = pj.ReadOptions(use_threads=True, block_size=1 << 20)
 _WHITESPACE = b" \t\r"
+_CONFLICT = "a field is given more than once with different values; refusing to pick one"
 
 
 class _Fallback(Exception):
@@ -75,7 +78,7 @@ class JsonlRead:
     for an uncompressed file), ``next_line`` the number of the line that starts there. What an
     unterminated last line gave is in ``tail_*`` (never cached). ``error`` says why the rest of
     the file, from line ``next_line``, could not be read (a corrupt compressed stream, an I/O
-    error), or is None.
+    error), or is None; ``error_raw`` holds the bytes of the line that was being read then.
     """
 
     batches: list[pa.Table] = field(default_factory=list)
@@ -90,6 +93,7 @@ class JsonlRead:
     tail_quarantine: Quarantine | None = None
     tail_lines: int = 0
     error: str | None = None
+    error_raw: bytes = b""
 
 
 # -- one line, the reference meaning ---------------------------------------------------------------
@@ -193,7 +197,23 @@ def parse_line(line: bytes | str) -> tuple[dict[str, str] | None, str | None, st
         return None, exc.reason, event
     row: dict[str, str] = {key: text for key, text in envelope.items() if text is not None}
     row.update(values)
+    for key, text in row.items():
+        if not _is_unicode(text):
+            return None, (f"field {key!r} holds an unpaired surrogate escape (such as"
+                          " \\ud800): not valid Unicode text"), event
     return row, None, event
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text holding a lone surrogate (JSON ``"\\ud800"`` decodes to one), which
+    cannot be stored as UTF-8."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # -- Arrow table -> raw columns --------------------------------------------------------------------
@@ -233,9 +253,9 @@ def _merge(candidates: list[tuple[str, pa.ChunkedArray | pa.Array]], name: str,
     if scope is not None:
         conflict &= scope
     for row in np.flatnonzero(conflict).tolist():
-        seen = sorted(label for label, text in texts if text[row].is_valid)
-        known.setdefault(row, f"field {name!r} is given more than once with different values"
-                              f" ({', '.join(repr(s) for s in seen)}); refusing to pick one")
+        # the reason shows the values in the line's order, which only the line itself tells:
+        # the reader asks parse_line for it (rows like this are rare)
+        known.setdefault(row, _CONFLICT)
     return pc.coalesce(*(text for _, text in texts))
 
 
@@ -370,6 +390,8 @@ class _Reader:
             for row, reason, event in zip(typed.rejected.rows, typed.rejected.reasons,
                                           typed.rejected.events, strict=True):
                 index = int(rows[row]) if rows is not None else row
+                if reason == _CONFLICT:
+                    reason = parse_line(lines[index])[1] or _CONFLICT
                 quarantine.add(first_line + index, reason, lines[index], event)
         self._check_strict(quarantine)
         self._keep(typed, tail)
@@ -455,8 +477,9 @@ def read_jsonl(source: SourceFile, *, offset: int = 0, first_line: int = 1, stri
 
     Raises :class:`~recording_toolkit.errors.LoadError` on the first bad line when ``strict``.
     A missing file raises :class:`FileNotFoundError`; a file that stops being readable part of
-    the way (a corrupt gzip stream, an I/O error) keeps what was read and says why in
-    ``error``.
+    the way (a truncated or corrupt gzip or zstd stream, an I/O error) keeps every complete
+    line read before the damage and says why in ``error`` (the unfinished line's bytes in
+    ``error_raw``).
     """
     reader = _Reader(source, strict=strict)
     out = reader.out
@@ -464,36 +487,61 @@ def read_jsonl(source: SourceFile, *, offset: int = 0, first_line: int = 1, stri
     line = first_line
     buf = bytearray(chunk_bytes)
     have = 0  # bytes of an unfinished line at the start of buf
+    failure: BaseException | None = None
     try:
-        with open_binary(source, offset=offset) as stream:
-            while True:
-                if have == len(buf):  # a line longer than the buffer: make room
-                    buf.extend(bytes(len(buf)))
-                count = _read_into(stream, buf, have)
-                if not count:
-                    break
-                if on_bytes is not None:
-                    on_bytes(count)
-                end = have + count
-                cut = buf.rfind(b"\n", 0, end) + 1
-                if cut == 0:
-                    have = end
-                    continue
-                line += reader.piece(buf, cut, line)
-                out.consumed += cut
-                have = end - cut
-                buf[:have] = buf[cut:end]
-    except (OSError, EOFError, pa.ArrowException) as exc:
-        if isinstance(exc, FileNotFoundError) and line == first_line:
-            raise
-        out.next_line = line
-        out.error = f"the file cannot be read from here on: {type(exc).__name__}: {exc}"
-        return out
+        opened = open_binary(source, offset=offset)
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowException) as exc:  # a folder, no permission: nothing to read
+        opened, failure = contextlib.nullcontext(None), exc
+    with opened as stream:
+        while failure is None:
+            if have == len(buf):  # a line longer than the buffer: make room
+                buf.extend(bytes(len(buf)))
+            count, failure = _fill(stream, buf, have)
+            if not count:
+                break
+            if on_bytes is not None:
+                on_bytes(count)
+            end = have + count
+            cut = buf.rfind(b"\n", 0, end) + 1
+            if cut == 0:
+                have = end
+                continue
+            line += reader.piece(buf, cut, line)
+            out.consumed += cut
+            have = end - cut
+            buf[:have] = buf[cut:end]
     out.next_line = line
     rest = bytes(buf[:have])
+    if failure is not None:
+        out.error = f"the file cannot be read from here on: {_describe(failure)}"
+        out.error_raw = rest
+        return out
     if rest and not _blank(rest):  # blank text without a newline is not a line (yet)
         reader.python_lines([rest], line, torn=True)
     return out
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, DamagedStreamError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _fill(stream: Any, buf: bytearray, start: int) -> tuple[int, BaseException | None]:
+    """Fill ``buf[start:]`` from ``stream`` until it is full or the stream ends: (bytes read,
+    the error that stopped it or None). What was read before an error is kept."""
+    total = 0
+    while start + total < len(buf):
+        try:
+            count = _read_into(stream, buf, start + total)
+        except (OSError, EOFError, pa.ArrowException) as exc:
+            return total, exc
+        if not count:
+            break
+        total += count
+    return total, None
 
 
 def _read_into(stream: Any, buf: bytearray, start: int) -> int:

@@ -16,14 +16,30 @@ import pyarrow as pa
 from ..errors import LoadError
 from ._typing import QUARANTINE_ARROW
 
-__all__ = ["Quarantine", "decode_raw", "first_error"]
+__all__ = ["Quarantine", "decode_raw", "first_error", "storable"]
 
 
 def decode_raw(data: bytes | str) -> str:
     """Raw line text for the quarantine: UTF-8, undecodable bytes shown as ``\\xNN``."""
     if isinstance(data, str):
-        return data.rstrip("\r\n")
+        return storable(data.rstrip("\r\n"))
     return data.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
+
+
+def storable(text: str) -> str:
+    """``text`` with any lone surrogate (``"\\ud800"`` from a JSON escape) written as
+    ``\\ud800``, so it can be stored as UTF-8 (Arrow refuses it otherwise).
+
+    >>> storable("a\\ud800b")
+    'a\\\\ud800b'
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return text
 
 
 @dataclass
@@ -39,8 +55,8 @@ class Quarantine:
     def add(self, line: int | None, reason: str, raw: bytes | str, event: str | None = None
             ) -> None:
         self.lines.append(line)
-        self.events.append(event)
-        self.reasons.append(reason)
+        self.events.append(None if event is None else storable(event))
+        self.reasons.append(storable(reason))
         self.raws.append(decode_raw(raw))
 
     def __len__(self) -> int:

@@ -20,10 +20,10 @@ from ._sources import SourceFile
 __all__ = ["read_file", "read_jsonl_file"]
 
 
-def _file_error(source: SourceFile, line: int | None, reason: str, *, strict: bool
-                ) -> pa.Table:
+def _file_error(source: SourceFile, line: int | None, reason: str, *, strict: bool,
+                raw: bytes = b"") -> pa.Table:
     quarantine = Quarantine(source.name)
-    quarantine.add(line, reason, "")
+    quarantine.add(line, reason, raw)
     if strict:
         error = quarantine.first_error()
         assert error is not None
@@ -47,7 +47,8 @@ def read_jsonl_file(source: SourceFile, *, strict: bool, offset: int = 0, first_
         if read.error:
             empty = FileTables.empty()
             broken = FileTables(empty.recordings, empty.transcriptions,
-                                _file_error(source, read.next_line, read.error, strict=strict),
+                                _file_error(source, read.next_line, read.error, strict=strict,
+                                            raw=read.error_raw),
                                 lines=1)
             tail = combine([tail, broken])
     return body, tail, read.consumed, read.next_line

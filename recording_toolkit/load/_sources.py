@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
-import pyarrow as pa
+from ._decode import decoded
 
 __all__ = ["SourceFile", "open_binary", "resolve_sources"]
 
@@ -134,7 +134,7 @@ def _typed(paths: Iterable[str], *, explicit: bool) -> list[tuple[str, Format, C
         if fmt is None:
             if not explicit:
                 continue
-            fmt, compression = "jsonl", None
+            fmt = "jsonl"  # ``callbacks.gz``: JSON Lines, still compressed
         out.append((path, fmt, compression))
     return out
 
@@ -226,18 +226,21 @@ def open_binary(source: SourceFile, *, offset: int = 0) -> BinaryIO:
     """The file's (decompressed) bytes as a stream with ``read(n)``, from ``offset``.
 
     ``offset`` counts bytes of the file itself, so it only applies to uncompressed files.
+    Compressed files are decoded a step at a time (:mod:`._decode`): when the data is cut
+    short or damaged, every byte before the damage is read before the error is raised.
     """
     if source.url:
         fs, path = _filesystem(source.path, source.storage_options)
-        raw: Any = fs.open(path, "rb")
-        if offset:
-            raw.seek(offset)
         if source.compression is None:
+            raw: Any = fs.open(path, "rb")
+            if offset:
+                raw.seek(offset)
             return raw
-        return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), source.compression)
+
+        return decoded(lambda: fs.open(path, "rb"), source.compression)  # type: ignore[return-value]
     if source.compression is None:
         handle = open(source.path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
         if offset:
             handle.seek(offset)
         return handle
-    return pa.input_stream(source.path, compression=source.compression)
+    return decoded(lambda: open(source.path, "rb"), source.compression)  # type: ignore[return-value]
