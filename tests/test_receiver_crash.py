@@ -1,9 +1,15 @@
-"""Crash safety of the receiver: ``kill -9`` mid-stream loses no acknowledged callback.
+"""Crash safety of the receiver: ``kill -9`` mid-stream loses no acknowledged callback, and a
+flood of stalled senders does not keep valid callbacks out.
 
 The receiver runs as ``recording-toolkit receive`` in a subprocess; callbacks stream in from 20
 concurrent senders; the process is killed with SIGKILL while requests are in flight, then started
 again on the same log folder. Every callback that got a 2xx must be in the log exactly once, and
 redelivering everything afterwards must not store anything twice.
+
+The flood: a few hundred raw sockets each send headers and part of a body, then wait, while
+valid signed callbacks stream in. Every valid one must be acknowledged and on disk, and every
+stalled one answered 408 (or refused) and disconnected once its body timeout has passed, also
+with the receiver's open-file limit at 256.
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ import itertools
 import json
 import os
 import queue
+import resource
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -34,12 +43,14 @@ _nonces = itertools.count(1)
 class ReceiverProcess:
     """``recording-toolkit receive`` on a free 127.0.0.1 port, in a subprocess."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, *options: str, open_files: int | None = None) -> None:
         env = {**os.environ, "PLIVO_AUTH_TOKEN": TOKEN}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "recording_toolkit", "receive", "--port", "0",
-             "--log-dir", str(log_dir)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        command = [sys.executable, "-m", "recording_toolkit", "receive", "--port", "0",
+                   "--log-dir", str(log_dir), *options]
+        if open_files is not None:  # the receiver's own open-file limit, as 'ulimit -n' sets it
+            command = ["sh", "-c", f'ulimit -n {open_files} && exec "$0" "$@"', *command]
+        self.proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
         self._pump_thread = threading.Thread(target=self._pump, daemon=True)
         self._pump_thread.start()
@@ -70,6 +81,7 @@ class ReceiverProcess:
 
     def _close_streams(self) -> None:
         self._pump_thread.join(10)  # the pipe reached EOF when the process ended
+        self.stderr = self.proc.stderr.read() if self.proc.stderr is not None else ""
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
@@ -171,3 +183,117 @@ def test_kill_9_mid_stream_loses_no_acknowledged_callback(tmp_path):
         assert unreadable <= 1  # at most the torn last line of the killed writer
     finally:
         assert second.terminate() == 0
+
+
+# -- stalled senders ----------------------------------------------------------------------------
+
+STALLED = 300
+VALID = 60
+
+
+def stall(base_url: str) -> socket.socket:
+    """Headers declaring a 400-byte body, 13 bytes of it, then nothing."""
+    host, port = httpx.URL(base_url).host, httpx.URL(base_url).port
+    sock = socket.create_connection((host, port), timeout=30)
+    sock.sendall(f"POST /callbacks/recording HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                 "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n"
+                 "\r\nrecording_id=".encode())
+    return sock
+
+
+def first_line_then_closed(sock: socket.socket, within: float) -> bytes:
+    """The status line the server sent before closing (b"" if none); fails if still open after
+    ``within`` seconds."""
+    received = b""
+    sock.settimeout(within)
+    with sock:
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            raise AssertionError(f"a stalled connection was still open after {within} s") from None
+        except ConnectionResetError:
+            pass  # refused and reset: closed all the same
+    return received.split(b"\r\n", 1)[0]
+
+
+async def deliver_all(base_url: str, ids: range, *, retry_for: float = 0) -> list[str]:
+    """Deliver callbacks ``ids`` (10 at a time); a 503 or a refused connection is retried, as
+    Plivo does, for up to ``retry_for`` seconds."""
+    semaphore = asyncio.Semaphore(10)
+    deadline = time.monotonic() + retry_for
+
+    async def one(client: httpx.AsyncClient, i: int) -> str:
+        async with semaphore:
+            while True:
+                try:
+                    return await deliver(client, base_url, i)
+                except (httpx.HTTPStatusError, httpx.TransportError) as exc:
+                    refused = (isinstance(exc, httpx.TransportError)
+                               or exc.response.status_code == 503)
+                    if not refused or time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(0.2)
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=10), timeout=20) as client:
+        return await asyncio.gather(*(one(client, i) for i in ids))
+
+
+@pytest.fixture
+def open_file_room():
+    """Room in this process for the stalled sockets and the receiver's pipes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = STALLED + 200
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            pytest.skip(f"needs {wanted} open files; the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.timeout(120)
+def test_valid_callbacks_are_stored_while_hundreds_of_stalled_bodies_are_open(tmp_path,
+                                                                               open_file_room):
+    receiver = ReceiverProcess(tmp_path, "--body-timeout", "5", open_files=1024)
+    try:
+        stalled = [stall(receiver.url) for _ in range(STALLED)]
+        try:
+            statuses = asyncio.run(deliver_all(receiver.url, range(VALID)))
+        finally:
+            answers = [first_line_then_closed(sock, within=30) for sock in stalled]
+        assert statuses == ["stored"] * VALID
+        found, unreadable = logged(tmp_path)
+        assert sorted(found) == sorted((callback(i)[0], callback(i)[1]["recording_id"])
+                                       for i in range(VALID))
+        assert unreadable == 0
+        assert {line[:13] for line in answers} == {b"HTTP/1.1 408 "}
+        rejected = [json.loads(line) for path in (tmp_path / "_rejected").glob("*.jsonl")
+                    for line in path.read_text(encoding="utf-8").splitlines()]
+        assert len(rejected) == STALLED and {r["status"] for r in rejected} == {408}
+    finally:
+        assert receiver.terminate() == 0
+    assert "Traceback" not in receiver.stderr
+
+
+@pytest.mark.timeout(120)
+def test_under_ulimit_256_stalled_bodies_are_shed_and_valid_callbacks_get_through(
+        tmp_path, open_file_room):
+    receiver = ReceiverProcess(tmp_path, "--body-timeout", "2", open_files=256)
+    try:
+        stalled = [stall(receiver.url) for _ in range(STALLED)]
+        try:
+            # half the open-file limit serve at once: the rest are refused with 503 at once, and
+            # valid callbacks get in, retried as Plivo retries, once the stalled time out
+            statuses = asyncio.run(deliver_all(receiver.url, range(VALID), retry_for=30))
+        finally:
+            answers = [first_line_then_closed(sock, within=30) for sock in stalled]
+        assert statuses == ["stored"] * VALID
+        found, _ = logged(tmp_path)
+        assert sorted(found) == sorted((callback(i)[0], callback(i)[1]["recording_id"])
+                                       for i in range(VALID))
+        assert {line[:13] for line in answers} <= {b"HTTP/1.1 408 ", b"HTTP/1.1 503 ", b""}
+        assert b"HTTP/1.1 408 " in {line[:13] for line in answers}
+    finally:
+        assert receiver.terminate() == 0
+    assert "Traceback" not in receiver.stderr
