@@ -22,6 +22,8 @@ Every error the toolkit raises on purpose is a :class:`RecordingToolkitError`::
     │   └── SignatureMismatchError
     ├── CallbackError (ValueError)    a callback payload that cannot be used (no recording_id, ...)
     └── LoadError (ValueError)        a log line or row that cannot be used, in strict loading
+        └── SourceNotFoundError           a log file, folder or glob that is not there
+                                          (also a FileNotFoundError)
 
 Errors carry their context as attributes and show it in ``str()`` so a notebook cell's traceback
 reads on its own. No error ever holds an auth token.
@@ -49,6 +51,7 @@ __all__ = [
     "ServerError",
     "SignatureError",
     "SignatureMismatchError",
+    "SourceNotFoundError",
     "TimeoutError",
     "TransportError",
     "ValidationError",
@@ -267,3 +270,16 @@ class LoadError(RecordingToolkitError, ValueError):
             shown = raw if len(raw) <= 200 else raw[:200] + "..."
             text += f" (raw: {shown!r})"
         super().__init__(text)
+
+
+class SourceNotFoundError(LoadError, FileNotFoundError):
+    """A source to load that is not there: a missing file or folder, a dangling symlink, a glob
+    that matches no log file. ``file`` (and ``filename``) is the path as given; it is also a
+    :class:`FileNotFoundError`, so code that caught that still does."""
+
+    def __init__(self, path: str, reason: str = "no such file or folder") -> None:
+        super().__init__(f"source {path!r}: {reason}")
+        self.file = path
+        self.filename = path
+
+    __str__ = Exception.__str__  # not OSError's "[Errno None] ..."
