@@ -645,7 +645,7 @@ def _bulk_frame(rows: list[BulkRow]) -> pd.DataFrame:
 # -- the journal -----------------------------------------------------------------------------------
 
 def _open_journal(journal: object) -> tuple[RequestJournal | None, bool]:
-    """The client's journal, opened now, and whether the client owns (and so closes) it.
+    """The client's journal, checked now, and whether the client owns (and so closes) it.
 
     Opening it when the client is made means a journal that cannot be written (a folder, a path
     through a file, no permission) is a :class:`ConfigurationError` naming ``journal`` before

@@ -81,8 +81,9 @@ class RecordingClient(BaseRecordingClient):
         An httpx transport (e.g. ``httpx.MockTransport`` in tests).
     journal
         Path (or :class:`~recording_toolkit.journal.RequestJournal`) of the JSON Lines request
-        journal; every start and stop is appended after its retries. It is opened here (missing
-        folders are created): a path that cannot be written is a
+        journal; every start and stop is appended after its retries. It is checked here (missing
+        folders are created; the file appears with its first line): a path that cannot be
+        written is a
         :class:`~recording_toolkit.errors.ConfigurationError` naming ``journal`` and the path,
         before any request is sent.
     environ

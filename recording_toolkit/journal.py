@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -112,22 +113,26 @@ def unwritable_journal(option: str, path: str | os.PathLike[str], exc: Exception
 class RequestJournal:
     """Append-only JSON Lines journal of start/stop calls.
 
-    :meth:`open` creates the file (and any missing folder) and is where an unwritable path is
-    refused. The clients and the ``start``/``stop`` commands call it before any request, so a
-    recording is never started without a place to record it; a journal used on its own is
-    opened by its first append.
+    :meth:`open` checks that the journal can be written and is where an unwritable path is
+    refused; the clients and the ``start``/``stop`` commands call it before any request, so a
+    recording is never started without a place to record it. The file itself appears with its
+    first line, so a journal that was never used is not mistaken for an empty one.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._empty = os.fspath(path) == ""  # Path("") would quietly mean the current folder
         self.path = Path(path)
         self._fd: int | None = None
+        self._checked = False
         self._lock = threading.Lock()
         self._closed = False
 
     def open(self, *, option: str = "journal") -> RequestJournal:
-        """Create the file (and any missing folder) now instead of on the first append; returns
-        self. Opening an open journal does nothing.
+        """Check now, not at the first append, that the journal can be written; returns self.
+
+        An existing file is opened for appending; otherwise its missing folders are created and
+        a file is created there and removed again, to prove the first line can be written.
+        Checking twice does nothing.
 
         Raises :class:`~recording_toolkit.errors.ConfigurationError` naming ``option`` (the
         parameter or flag the path came from) and the path when the journal cannot be written
@@ -142,12 +147,27 @@ class RequestJournal:
             if self._empty:
                 raise ConfigurationError(f"{option}: is empty; give a file path such as"
                                          " 'logs/journal.jsonl'")
-            if self._fd is None:
+            if self._fd is None and not self._checked:
                 try:
-                    self._fd = self._open_file()
+                    self._fd = self._check_file()
                 except (OSError, ValueError) as exc:
                     raise ConfigurationError(unwritable_journal(option, self.path, exc)) from None
+                self._checked = True
         return self
+
+    def _check_file(self) -> int | None:
+        """The file opened for appending if it exists; else None once a file has been created
+        (and removed) beside where it will be."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:
+            pass
+        fd, probe = tempfile.mkstemp(prefix=".journal-check-", suffix=".tmp",
+                                     dir=self.path.parent)
+        os.close(fd)
+        os.unlink(probe)
+        return None
 
     def _open_file(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)

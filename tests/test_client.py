@@ -537,19 +537,25 @@ def test_a_journal_that_cannot_be_written_is_refused_when_the_client_is_made(tmp
     assert fake.requests == []
 
 
-def test_a_journal_in_a_missing_folder_is_created_before_any_request(tmp_path):
+def test_a_journal_in_a_missing_folder_is_made_and_appears_with_its_first_line(tmp_path):
     path = tmp_path / "logs" / "today" / "journal.jsonl"
     fake = FakePlivo()
     with make(fake, journal=path) as client:
-        assert path.is_file() and path.read_text() == ""  # checked by writing it, up front
+        assert path.parent.is_dir() and list(path.parent.iterdir()) == []  # checked, left clean
         client.start_recording("a")
     assert [line["recording_id"] for line in read_journal(path)] == ["rec-1"]
+    with make(fake, journal=path) as client:  # an existing journal is appended to
+        client.stop_recording("a")
+    assert [line["action"] for line in read_journal(path)] == ["start", "stop"]
 
 
-def test_a_journal_given_as_an_object_is_opened_up_front_but_not_closed(tmp_path):
+def test_a_journal_given_as_an_object_is_checked_up_front_but_not_closed(tmp_path):
+    journal = RequestJournal(tmp_path / "folder")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(errors.ConfigurationError, match="^journal: .* is a folder"):
+        make(FakePlivo(), journal=journal)
     journal = RequestJournal(tmp_path / "j.jsonl")
     with make(FakePlivo(), journal=journal) as client:
-        assert (tmp_path / "j.jsonl").exists()
         client.start_recording("a")
     assert not journal.closed  # its owner closes it
     journal.close()
@@ -589,7 +595,7 @@ def test_a_name_no_url_can_carry_is_a_validation_error_and_nothing_is_sent(tmp_p
     assert info.value.field == "conference_name"
     assert str(info.value).startswith("conference_name: ") and says in str(info.value)
     assert len(str(info.value)) < 400  # the name is cut, never printed whole
-    assert fake.requests == [] and read_journal(path) == []
+    assert fake.requests == [] and not path.exists()  # nothing journalled
 
 
 def test_the_name_length_limit_is_counted_percent_encoded():
@@ -633,7 +639,7 @@ def test_a_request_that_cannot_be_built_is_a_toolkit_error_never_journalled(tmp_
                 call()
             assert not getattr(info.value, "may_have_started", False)
     assert fake.requests == []
-    assert read_journal(path) == []  # above all, no may_have_started for an unsent request
+    assert not path.exists()  # above all, no may_have_started for an unsent request
 
 
 def test_an_unreadable_answer_is_a_transport_error_that_may_have_started(tmp_path):
