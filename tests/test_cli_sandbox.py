@@ -77,7 +77,7 @@ def test_generated_credentials_are_plivo_shaped():
 
 def test_bad_options_are_reported(capsys):
     assert main(["sandbox", "--port", "0", "--faults", "drop=7"]) == 1
-    assert "error: faults: drop: 7.0 is not a rate from 0 to 1" in capsys.readouterr().err
+    assert "error: --faults: drop: 7.0 is not a rate from 0 to 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         build_parser().parse_args(["sandbox", "--rate-limit", "lots"])
     assert build_parser().parse_args(["sandbox", "--rate-limit", "300/5"]).rate_limit == (300, 5.0)

@@ -11,13 +11,36 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
 
-__all__ = ["check_output_file", "check_output_folder", "journal_option"]
+__all__ = ["check_output_file", "check_output_folder", "journal_option", "named_by_flags"]
+
+
+@contextmanager
+def named_by_flags(flags: Mapping[str, str]) -> Iterator[None]:
+    """Re-word an error that names a Python parameter (``time_scale: 0.0 is not ...``) by the
+    command-line flag the user typed (``--time-scale: 0.0 is not ...``).
+
+    >>> with named_by_flags({"time_scale": "--time-scale"}):
+    ...     raise ConfigurationError("time_scale: 0.0 is not a number > 0")
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.ConfigurationError: --time-scale: 0.0 is not a number > 0
+    """
+    from ..errors import ValidationError
+
+    try:
+        yield
+    except (ConfigurationError, ValidationError) as exc:
+        name, sep, rest = str(exc).partition(":")
+        if not sep or name not in flags:
+            raise
+        raise ConfigurationError(f"{flags[name]}:{rest}") from None
 
 
 def _existing_ancestor(path: Path) -> Path:

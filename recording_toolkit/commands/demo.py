@@ -83,10 +83,16 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, *, stream: Any = None, err: Any = None) -> int:
     """Run the demo; 1 (after one error line) when time ran out before it was done."""
     from ..demo import run_demo
+    from ..sandbox import Faults
+    from ._options import check_output_folder, named_by_flags
 
-    result = run_demo(count=args.count, seed=args.seed, faults=args.faults, out=args.out,
-                      conferences=args.conferences, progress=args.progress, stream=stream,
-                      timeout=args.timeout)
+    with named_by_flags({"faults": "--faults"}):
+        faults = Faults.parse(args.faults)  # before --out is made or cleared
+    check_output_folder("--out", args.out)
+    with named_by_flags({"out": "--out"}):
+        result = run_demo(count=args.count, seed=args.seed, faults=faults, out=args.out,
+                          conferences=args.conferences, progress=args.progress,
+                          stream=stream, timeout=args.timeout)
     shortfall = result.shortfall()
     if shortfall is None:
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import signal
 import socket
 import sys
@@ -16,8 +17,15 @@ import threading
 from typing import Any
 
 from . import port_number
+from ._options import named_by_flags
 
 __all__ = ["register", "run"]
+
+
+#: The flag for each parameter of ``Sandbox`` the command passes, to name it in errors.
+_FLAGS = {"auth_id": "--auth-id", "auth_token": "--auth-token", "seed": "--seed",
+          "time_scale": "--time-scale", "faults": "--faults", "host": "--host", "port": "--port",
+          "rate_limit": "--rate-limit"}
 
 
 def _rate_limit(text: str) -> tuple[int, float] | None:
@@ -25,9 +33,13 @@ def _rate_limit(text: str) -> tuple[int, float] | None:
         return None
     count, sep, window = text.partition("/")
     try:
-        return (int(count), float(window) if sep else 5.0)
+        limit = (int(count), float(window) if sep else 5.0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not REQUESTS/SECONDS, e.g. 300/5") from None
+        limit = (0, 0.0)
+    if not (limit[0] >= 1 and math.isfinite(limit[1]) and limit[1] > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not REQUESTS/SECONDS (at least 1"
+                                         " request, seconds > 0), e.g. 300/5")
+    return limit
 
 
 def register(subparsers: Any) -> None:
@@ -84,14 +96,15 @@ def run(args: argparse.Namespace, *, out: Any = None,
     from ..sandbox import DEFAULT_TIME_SCALE, Faults, Sandbox
 
     out = out or sys.stdout
-    faults = Faults.parse(args.faults)
     rates = RateCard.resolve(transcription_per_minute=args.transcription_rate,
                              flags={"transcription_per_minute": "--transcription-rate"})
     time_scale = DEFAULT_TIME_SCALE if args.time_scale is None else args.time_scale
-    sandbox = Sandbox(auth_id=args.auth_id, auth_token=args.auth_token, seed=args.seed,
-                      time_scale=time_scale, strict=args.strict, faults=faults, rates=rates,
-                      host=args.host, port=args.port, rate_limit=args.rate_limit,
-                      log_level=args.log_level)
+    with named_by_flags(_FLAGS):
+        faults = Faults.parse(args.faults)
+        sandbox = Sandbox(auth_id=args.auth_id, auth_token=args.auth_token, seed=args.seed,
+                          time_scale=time_scale, strict=args.strict, faults=faults,
+                          rates=rates, host=args.host, port=args.port,
+                          rate_limit=args.rate_limit, log_level=args.log_level)
     stop = stop or threading.Event()
     try:
         sandbox.start()
