@@ -137,8 +137,8 @@ def journal_option(paths: str | Sequence[str], *, command: str, err: Any,
     named = paths if isinstance(paths, str) else ", ".join(paths)
     try:
         journal = load_journal(paths)
-    except LoadError as exc:
-        raise ConfigurationError(f"{flag}: {exc}") from None
+    except LoadError as exc:  # also a missing file: SourceNotFoundError
+        raise ConfigurationError(f"{flag}: {str(exc).removeprefix('source ')}") from None
     except OSError as exc:
         reason = describe_os_error(exc) if exc.filename is not None else str(exc)
         raise ConfigurationError(f"{flag}: {reason.removeprefix('source ')}") from None

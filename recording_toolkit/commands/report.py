@@ -160,6 +160,16 @@ def _warn_unknown_conferences(wanted: list[str], recordings: Any, err: Any) -> b
     return True
 
 
+def _is_text(value: str) -> bool:
+    """False for a command-line argument holding bytes that were not UTF-8 (Python keeps them
+    as lone surrogates, which no log line can hold)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _selected(args: argparse.Namespace) -> str:
     """The selection options given, as the user typed them (empty when none was)."""
     parts = [f"--since {args.since}" if args.since else "",
@@ -197,6 +207,12 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
         raise ConfigurationError(f"--until ({args.until}) must be later than --since"
                                  f" ({args.since})")
     rates = _rate_card(args, environ)
+    for name in args.conference or []:
+        if not _is_text(name):
+            from ..errors import ConfigurationError
+
+            raise ConfigurationError(f"--conference {name!r}: not UTF-8 text (the terminal sent"
+                                     " other bytes), so no conference in the logs has it")
     # outputs and the journal first: a long load must not end in "cannot write" or "not a
     # journal"
     if args.html:

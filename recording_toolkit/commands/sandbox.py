@@ -96,6 +96,7 @@ def run(args: argparse.Namespace, *, out: Any = None,
     from ..sandbox import DEFAULT_TIME_SCALE, Faults, Sandbox
 
     out = out or sys.stdout
+    _check_text(args)
     rates = RateCard.resolve(transcription_per_minute=args.transcription_rate,
                              flags={"transcription_per_minute": "--transcription-rate"})
     time_scale = DEFAULT_TIME_SCALE if args.time_scale is None else args.time_scale
@@ -129,6 +130,28 @@ def run(args: argparse.Namespace, *, out: Any = None,
           f" delivered {delivered} callbacks ({dropped} dropped by fault injection,"
           f" {pending} still pending)", file=out, flush=True)
     return 0
+
+
+def _check_text(args: argparse.Namespace) -> None:
+    """Refuse an empty ``--host`` (Python would listen on every interface) or credential
+    (``"$TOKEN"`` of an unset variable), and one that is not UTF-8 text (no client could send
+    it, and callbacks could not be signed with it)."""
+    from ..errors import ConfigurationError
+
+    for flag, value, instead in (("--host", args.host, "give an address such as 127.0.0.1"
+                                  " (0.0.0.0 for every interface)"),
+                                 ("--auth-id", args.auth_id, "leave it out to have one made up"),
+                                 ("--auth-token", args.auth_token,
+                                  "leave it out to have one made up")):
+        if value is None:
+            continue
+        if not value.strip():
+            raise ConfigurationError(f"{flag}: empty; {instead}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigurationError(f"{flag}: {value!r} is not UTF-8 text (the terminal sent"
+                                     " other bytes)") from None
 
 
 def _bind_error(host: str, port: int, exc: OSError) -> str:

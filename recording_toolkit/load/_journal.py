@@ -19,6 +19,7 @@ as is a journal with no entry at all. This one check serves every reader of jour
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -244,6 +245,10 @@ def load_journal(path_or_paths: Any, *, strict: bool = False,
         if len(quarantine):
             quarantines.append(quarantine.table())
     table = pa.concat_tables(tables) if tables else JOURNAL_ARROW.empty_table()
+    if not names:  # a folder with no file in it
+        shown = path_or_paths if isinstance(path_or_paths, str | os.PathLike) else \
+            ", ".join(map(os.fspath, path_or_paths))
+        raise LoadError("no journal file in it", file=os.fspath(shown))
     if not table.num_rows:  # only empty files: reconciling against nothing would be all wrong
         raise LoadError("empty: no start or stop requests in it", file=", ".join(names))
     if table.num_rows:
