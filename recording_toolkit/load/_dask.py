@@ -35,7 +35,7 @@ from ._file import FileTables
 from ._frames import to_frame
 from ._read import read_file
 from ._result import LoadResult, LoadStats
-from ._sources import SourceFile, resolve_sources
+from ._sources import SourceFile, missing_file, resolve_sources
 from ._typing import QUARANTINE_ARROW
 
 __all__ = ["load_dask"]
@@ -61,6 +61,9 @@ def _read(source: SourceFile, strict: bool) -> FileTables | _Failure:
         return read_file(source, strict=strict)
     except LoadError as exc:
         return _Failure(exc.reason, exc.file, exc.line, exc.raw)
+    except FileNotFoundError:
+        error = missing_file(source)
+        return _Failure(error.reason, None, None, None)
 
 
 def _failure(part: FileTables | _Failure) -> _Failure | None:

@@ -18,11 +18,12 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from .. import schema
+from ..errors import LoadError
 from ._file import FileTables, combine
 from ._frames import to_frame
 from ._read import read_file
 from ._result import LoadResult, LoadStats
-from ._sources import SourceFile, resolve_sources
+from ._sources import SourceFile, missing_file, resolve_sources
 
 __all__ = ["ENGINES", "load_callbacks", "load_recordings", "load_transcriptions"]
 
@@ -64,13 +65,18 @@ def load_tables(source: Any, *, strict: bool = False, cache: bool | str | os.Pat
                     bar.update(step)
                 counted += max(step, 0)
 
-            if cache:
-                from ._cache import read_cached
+            try:
+                if cache:
+                    from ._cache import read_cached
 
-                piece = read_cached(file, strict=strict, on_bytes=on_bytes,
-                                    folder=None if cache is True else cache)
-            else:
-                piece = read_file(file, strict=strict, on_bytes=on_bytes)
+                    piece = read_cached(file, strict=strict, on_bytes=on_bytes,
+                                        folder=None if cache is True else cache)
+                else:
+                    piece = read_file(file, strict=strict, on_bytes=on_bytes)
+            except FileNotFoundError as exc:
+                if isinstance(exc, LoadError):
+                    raise
+                raise missing_file(file) from None
             if bar is not None and counted < size:
                 bar.update(size - counted)
             pieces.append(piece)
@@ -120,9 +126,15 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
 
     Raises
     ------
-    FileNotFoundError
-        A path that does not exist, or a glob that matches no log file. An existing folder
-        with no log file gives empty frames (``stats.files == 0``) instead.
+    SourceNotFoundError
+        A path that does not exist (a dangling symbolic link too, or a file removed while
+        loading), or a glob that matches no log file: a
+        :class:`~recording_toolkit.errors.LoadError` and a :class:`FileNotFoundError` naming
+        it. An existing folder with no log file gives empty frames (``stats.files == 0``)
+        instead.
+    LoadError
+        With ``strict=True``, the first line that cannot be used; and a URL whose filesystem
+        cannot be reached or needs a package that is not installed.
 
     Examples
     --------

@@ -11,7 +11,8 @@ URLs (``s3://bucket/logs/``, ``gs://...``, ``file:///...``) go through fsspec, w
 ``storage_options`` passed to the filesystem.
 
 Nothing found: a path that does not exist, or a glob that matches no log file (most often a
-typo: ``"typo/*.jsonl"``), raises :class:`FileNotFoundError` naming it, so a load never returns
+typo: ``"typo/*.jsonl"``), raises :class:`~recording_toolkit.errors.SourceNotFoundError` (a
+``LoadError`` and a ``FileNotFoundError``) naming it, so a load never returns
 empty frames for a mistyped source. An existing folder with no log file in it is not an error:
 it gives no files (a log folder before its first callback), and the result's ``stats.files`` is
 0; ``recording-toolkit report`` refuses it.
@@ -25,9 +26,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
+from ..errors import LoadError, SourceNotFoundError
 from ._decode import decoded
 
-__all__ = ["SourceFile", "open_binary", "resolve_sources"]
+__all__ = ["SourceFile", "missing_file", "open_binary", "resolve_sources"]
 
 Format = Literal["jsonl", "csv", "parquet"]
 Compression = Literal["gzip", "zstd"] | None
@@ -84,12 +86,36 @@ def _is_url(text: str) -> bool:
     return bool(sep) and head.replace("+", "").replace("-", "").isalnum() and len(head) > 1
 
 
+#: The package that gives fsspec each protocol it does not carry itself.
+_BACKENDS = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs",
+             "abfs": "adlfs", "abfss": "adlfs", "adl": "adlfs", "sftp": "paramiko",
+             "ssh": "paramiko", "hf": "huggingface_hub", "webhdfs": "requests",
+             "dropbox": "dropboxdrivefs"}
+
+
 def _filesystem(url: str, storage_options: tuple[tuple[str, Any], ...]) -> tuple[Any, str]:
+    """fsspec's filesystem for ``url``; a protocol whose package is not installed, or that
+    fsspec does not know, is one :class:`LoadError` naming what to install."""
+    import fsspec
+
+    protocol = url.partition("://")[0].lower()
     try:
-        import fsspec
-    except ImportError as exc:  # pragma: no cover - fsspec comes with dask
-        raise ImportError(f"reading {url!r} needs fsspec: pip install fsspec") from exc
-    return fsspec.core.url_to_fs(url, **dict(storage_options))
+        return fsspec.core.url_to_fs(url, **dict(storage_options))
+    except ImportError as exc:
+        package = _BACKENDS.get(protocol) or getattr(exc, "name", None)
+        if package:
+            reason = (f"reading {protocol}:// needs the {package} package:"
+                      f" pip install {package}")
+        else:
+            reason = f"reading {protocol}:// needs a package that is not installed ({exc})"
+        raise LoadError(reason, file=url) from None
+    except ValueError as exc:  # "Protocol not known"
+        raise LoadError(f"cannot read {protocol}:// URLs: {exc}", file=url) from None
+
+
+def _unreachable(url: str, exc: BaseException) -> LoadError:
+    text = str(exc) or type(exc).__name__
+    return LoadError(f"cannot be reached: {text}", file=url)
 
 
 def _skipped_dir(name: str) -> bool:
@@ -115,14 +141,16 @@ def _local(item: str) -> list[SourceFile]:
             elif _kind(match)[0] is not None and not os.path.basename(match).startswith("."):
                 out.extend(_local_files([match]))
         if not out:
-            raise FileNotFoundError(f"source {item!r}: no log files found (the glob matches"
-                                    " no .jsonl, .csv or .parquet file)")
+            raise SourceNotFoundError(item, "no log files found (the glob matches no .jsonl,"
+                                            " .csv or .parquet file)")
         return out
     if os.path.isdir(item):
         return _local_files(_walk(item))
     if os.path.isfile(item):
         return _local_files([item], explicit=True)
-    raise FileNotFoundError(f"source {item!r}: no such file or folder")
+    if os.path.islink(item):
+        raise SourceNotFoundError(item, "a symbolic link to a file that does not exist")
+    raise SourceNotFoundError(item)
 
 
 def _typed(paths: Iterable[str], *, explicit: bool) -> list[tuple[str, Format, Compression]]:
@@ -146,6 +174,18 @@ def _local_files(paths: Iterable[str], *, explicit: bool = False) -> list[Source
 
 def _remote(item: str, storage_options: tuple[tuple[str, Any], ...]) -> list[SourceFile]:
     fs, root = _filesystem(item, storage_options)
+    try:
+        return _remote_files(item, fs, root, storage_options)
+    except LoadError:
+        raise
+    except FileNotFoundError:
+        raise SourceNotFoundError(item) from None
+    except Exception as exc:  # each backend has its own errors (aiohttp, botocore...)
+        raise _unreachable(item, exc) from None
+
+
+def _remote_files(item: str, fs: Any, root: str, storage_options: tuple[tuple[str, Any], ...]
+                  ) -> list[SourceFile]:
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
 
     def url(path: str) -> str:
@@ -171,15 +211,15 @@ def _remote(item: str, storage_options: tuple[tuple[str, Any], ...]) -> list[Sou
             elif _kind(match)[0] is not None:
                 paths.append(match)
         if not paths:
-            raise FileNotFoundError(f"source {item!r}: no log files found (the glob matches"
-                                    " no .jsonl, .csv or .parquet file)")
+            raise SourceNotFoundError(item, "no log files found (the glob matches no .jsonl,"
+                                            " .csv or .parquet file)")
         explicit = False
     elif fs.isdir(root):
         paths, explicit = files_under(root), False
     elif fs.exists(root):
         paths, explicit = [root], True
     else:
-        raise FileNotFoundError(f"source {item!r}: no such file or folder")
+        raise SourceNotFoundError(item)
     return [SourceFile(url(path), fmt, compression, url=True, storage_options=storage_options)
             for path, fmt, compression in _typed(paths, explicit=explicit)]
 
@@ -220,6 +260,14 @@ def resolve_sources(source: Any, *,
                 seen.add(key)
                 out.append(found)
     return out
+
+
+def missing_file(source: SourceFile) -> SourceNotFoundError:
+    """The error for a listed file that is gone when read (a dangling symbolic link, a log
+    rotated away)."""
+    if not source.url and os.path.islink(source.path):
+        return SourceNotFoundError(source.name, "a symbolic link to a file that does not exist")
+    return SourceNotFoundError(source.name, "no such file (was it removed while loading?)")
 
 
 def open_binary(source: SourceFile, *, offset: int = 0) -> BinaryIO:
