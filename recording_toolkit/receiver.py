@@ -396,6 +396,8 @@ class _BodyDeadlines:
         loop = task.get_loop()
         self._reads[task] = loop.time() + self.timeout
         if loop not in self._timers:
+            for closed in [other for other in self._timers if other.is_closed()]:
+                del self._timers[closed]  # its timer died with it (tests run many loops)
             self._timers[loop] = loop.call_later(self._tick, self._sweep, loop)
         return task
 
