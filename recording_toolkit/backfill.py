@@ -289,6 +289,9 @@ def backfill_recordings(client: Any, log_dir: str | os.PathLike[str],
                 except NotFoundError:
                     not_found.append(rid)
                 bar.update(1)
+        except BaseException:
+            bar.leave = False  # a failed run leaves its error line, not a half-drawn bar
+            raise
         finally:
             bar.close()
         lines: list[bytes] = []

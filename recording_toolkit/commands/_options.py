@@ -10,6 +10,7 @@ one :class:`~recording_toolkit.errors.ConfigurationError` naming the option and 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,18 @@ from typing import Any
 
 from ..errors import ConfigurationError
 
-__all__ = ["check_output_file", "check_output_folder", "journal_option", "named_by_flags"]
+__all__ = ["check_output_file", "check_output_folder", "journal_option", "named_by_flags",
+           "progress_wanted"]
+
+
+def progress_wanted(wanted: bool) -> bool:
+    """Whether to draw progress bars: unless ``--no-progress``, and only when stderr is a
+    terminal. In a pipe or a log file a bar's redraws are noise around the lines that matter,
+    and a bar left behind by a failed run would stand beside its one error line."""
+    try:
+        return wanted and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        return False
 
 
 @contextmanager

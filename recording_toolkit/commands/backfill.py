@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import add_api_options, api_credentials
-from ._options import check_output_file, journal_option
+from ._options import check_output_file, journal_option, progress_wanted
 
 __all__ = ["FAILED_IDS_NAME", "SHOWN_IDS", "register", "run"]
 
@@ -60,7 +60,7 @@ def register(subparsers: Any) -> None:
                              f" {SHOWN_IDS}; default: LOG_DIR/{FAILED_IDS_NAME}, removed by"
                              " a run that leaves nothing missing)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bar")
+                        help="no progress bar (it is drawn only when stderr is a terminal)")
     parser.set_defaults(func=run)
 
 
@@ -101,7 +101,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                   file=err, flush=True)
         missing = _missing_among(recordings, journal)
         result = backfill_recordings(client, folder, missing, since=since, until=args.until,
-                                     method=args.method, progress=args.progress)
+                                     method=args.method,
+                                     progress=progress_wanted(args.progress))
     failed = {rid: "not found in the Recording API" for rid in result.not_found}
     failed.update(result.invalid)
     written, not_written = _write_failed(failed_path, failed, keep=bool(args.failed_ids))
@@ -143,6 +144,8 @@ def _write_failed(path: Path, failed: dict[str, str], *, keep: bool
 def _check_flags(args: argparse.Namespace, folder: Path) -> None:
     from ..errors import ConfigurationError
 
+    if not args.log_dir.strip():
+        raise ConfigurationError("LOG_DIR: empty; give the callback log folder")
     if not folder.exists():
         raise ConfigurationError(f"log folder {folder} does not exist")
     if not folder.is_dir():

@@ -76,7 +76,8 @@ def register(subparsers: Any) -> None:
                              " out, the meetings still running are ended, the report is"
                              " written for what arrived, and the command exits 1")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bars")
+                        help="no progress bars (they are drawn only when stderr is a"
+                             " terminal)")
     parser.set_defaults(func=run)
 
 
@@ -84,14 +85,15 @@ def run(args: argparse.Namespace, *, stream: Any = None, err: Any = None) -> int
     """Run the demo; 1 (after one error line) when time ran out before it was done."""
     from ..demo import run_demo
     from ..sandbox import Faults
-    from ._options import check_output_folder, named_by_flags
+    from ._options import check_output_folder, named_by_flags, progress_wanted
 
     with named_by_flags({"faults": "--faults"}):
         faults = Faults.parse(args.faults)  # before --out is made or cleared
     check_output_folder("--out", args.out)
     with named_by_flags({"out": "--out"}):
         result = run_demo(count=args.count, seed=args.seed, faults=faults, out=args.out,
-                          conferences=args.conferences, progress=args.progress,
+                          conferences=args.conferences,
+                          progress=progress_wanted(args.progress),
                           stream=stream, timeout=args.timeout)
     shortfall = result.shortfall()
     if shortfall is None:

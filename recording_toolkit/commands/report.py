@@ -70,7 +70,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="stop at the first unusable line instead of quarantining it")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bar")
+                        help="no progress bar (it is drawn only when stderr is a terminal)")
     parser.set_defaults(func=run_report)
 
 
@@ -196,7 +196,7 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
     """Load, summarize and write what was asked for; errors propagate to the dispatcher."""
     from ..load import load_callbacks
     from ..report import summarize, write_csv, write_html
-    from ._options import check_output_file, check_output_folder, journal_option
+    from ._options import check_output_file, check_output_folder, journal_option, progress_wanted
 
     out = out or sys.stdout
     err = err or sys.stderr
@@ -215,14 +215,14 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
                                      " other bytes), so no conference in the logs has it")
     # outputs and the journal first: a long load must not end in "cannot write" or "not a
     # journal"
-    if args.html:
+    if args.html is not None:
         check_output_file("--html", args.html, makes_folders=True)
-    if args.csv:
+    if args.csv is not None:
         check_output_folder("--csv", args.csv)
     journal = journal_option(args.journal, command="report", err=err) if args.journal else None
     try:
         result = load_callbacks(list(args.logs), engine=args.engine, strict=args.strict,
-                                progress=args.progress)
+                                progress=progress_wanted(args.progress))
     except FileNotFoundError as exc:  # a mistyped path: one line, not a traceback
         from ..errors import LoadError
 
