@@ -86,10 +86,18 @@ def check_output_file(flag: str, value: str | os.PathLike[str], *,
 
     Examples
     --------
-    >>> check_output_file("--html", "/etc/hostname/report.html", makes_folders=True)
-    Traceback (most recent call last):
-    ...
-    recording_toolkit.errors.ConfigurationError: --html: /etc/hostname/report.html: /etc/hostname is not a folder
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> notes = os.path.join(folder, "notes.txt")
+    >>> open(notes, "w").close()
+    >>> try:
+    ...     check_output_file("--html", os.path.join(notes, "report.html"), makes_folders=True)
+    ... except ConfigurationError as exc:
+    ...     print(str(exc).replace(folder, "DIR"))
+    --html: DIR/notes.txt/report.html: DIR/notes.txt is not a folder
+    >>> check_output_file("--html", os.path.join(folder, "new", "report.html"),
+    ...                   makes_folders=True).name
+    'report.html'
     """
     text = os.fspath(value)
     if not text.strip():
@@ -119,10 +127,14 @@ def check_output_folder(flag: str, value: str | os.PathLike[str]) -> Path:
 
     Examples
     --------
-    >>> check_output_folder("--csv", "/etc/hostname")
-    Traceback (most recent call last):
-    ...
-    recording_toolkit.errors.ConfigurationError: --csv: /etc/hostname is a file, not a folder
+    >>> import os, tempfile
+    >>> notes = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> open(notes, "w").close()
+    >>> try:
+    ...     check_output_folder("--csv", notes)
+    ... except ConfigurationError as exc:
+    ...     print(str(exc).replace(notes, "notes.txt"))
+    --csv: notes.txt is a file, not a folder
     """
     text = os.fspath(value)
     if not text.strip():
