@@ -195,6 +195,8 @@ def test_a_selection_that_matches_nothing_is_warned_about(log):
     assert json.loads(out)["recordings"]["count"] == 0
     assert err == ("recording-toolkit report: warning: --conference 'alpah': no recording of"
                    " this conference in the logs; the logs have alpha, beta, gamma\n")
+    _, err = _run(str(log), "--json", "--conference", "gama")
+    assert err.endswith("the logs have gamma, alpha, beta\n")  # the likeliest first
     out, err = _run(str(log), "--json", "--conference", "alpha", "--conference", "nope")
     assert json.loads(out)["recordings"]["count"] == 2
     assert err.startswith("recording-toolkit report: warning: --conference 'nope': no")

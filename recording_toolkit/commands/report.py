@@ -17,6 +17,7 @@ warning on stderr.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from collections.abc import Mapping
@@ -150,7 +151,10 @@ def _warn_unknown_conferences(wanted: list[str], recordings: Any, err: Any) -> b
     if not unknown:
         return False
     listed = ", ".join(repr(name) for name in unknown)
-    some = sorted(known)[:SHOWN_CONFERENCES]
+    # the names most like the ones asked for first (a typo), then the rest in order
+    close = [match for name in unknown
+             for match in difflib.get_close_matches(name, known, n=3, cutoff=0.6)]
+    some = list(dict.fromkeys(close + sorted(known)))[:SHOWN_CONFERENCES]
     more = f", ... ({len(known):,} in all)" if len(known) > len(some) else ""
     available = f"; the logs have {', '.join(some)}{more}" if some else \
         "; the logs have no conference names"
