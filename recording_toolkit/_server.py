@@ -16,7 +16,56 @@ import uvicorn
 
 from .errors import ConfigurationError
 
-__all__ = ["BackgroundServer", "bind_socket"]
+__all__ = ["BackgroundServer", "GuardedServer", "bind_socket"]
+
+_NO_CYCLE = object()
+
+
+class GuardedServer(uvicorn.Server):
+    """uvicorn that also closes connections which take too long to send a request's headers.
+
+    uvicorn times out a keep-alive connection only until its next request's first byte, and a
+    new connection not at all: a client that connects and sends nothing, or half its headers,
+    holds a connection slot and a file descriptor for as long as it likes. With
+    ``request_timeout`` (seconds), a connection that carries no request for that long (since it
+    was opened, or since its last answer) is closed. Once a whole request's headers are in, the
+    app is in charge (the receiver times out slow bodies itself).
+
+    The check runs on uvicorn's own once-a-second tick over the open connections, so requests
+    pay nothing for it; a connection is closed within a second after its time.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, request_timeout: float | None = None) -> None:
+        super().__init__(config)
+        self.request_timeout = request_timeout
+        # connection -> (the request cycle it was waiting after, when first seen waiting)
+        self._waiting: dict[Any, tuple[Any, float]] = {}
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.request_timeout is not None and counter % 10 == 0:
+            self.close_slow_connections(time.monotonic())
+        return await super().on_tick(counter)
+
+    def close_slow_connections(self, now: float) -> int:
+        """Close the connections that have waited for a request past the timeout; how many."""
+        if self.request_timeout is None:
+            return 0
+        waiting: dict[Any, tuple[Any, float]] = {}
+        closed = 0
+        for connection in list(self.server_state.connections):
+            cycle = getattr(connection, "cycle", _NO_CYCLE)
+            if cycle is _NO_CYCLE or (cycle is not None and not cycle.response_complete):
+                continue  # not an HTTP connection, or a request in progress
+            since = self._waiting.get(connection)
+            if since is None or since[0] is not cycle:
+                since = (cycle, now)  # newly waiting: a new connection, or one just answered
+            elif now - since[1] >= self.request_timeout:
+                connection.transport.close()
+                closed += 1
+                continue
+            waiting[connection] = since
+        self._waiting = waiting
+        return closed
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -37,7 +86,8 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 
 
 class BackgroundServer:
-    """uvicorn serving ``app`` from a daemon thread.
+    """uvicorn serving ``app`` from a daemon thread; ``request_timeout``: see
+    :class:`GuardedServer`.
 
     Examples
     --------
@@ -48,14 +98,16 @@ class BackgroundServer:
     """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0,
-                 log_level: str = "warning", name: str = "server", **uvicorn_options: Any) -> None:
+                 log_level: str = "warning", name: str = "server",
+                 request_timeout: float | None = None, **uvicorn_options: Any) -> None:
         self.app = app
+        self.request_timeout = request_timeout
         self.host = host
         self._requested_port = port
         self._log_level = log_level
         self._options = uvicorn_options
         self._name = name
-        self._server: uvicorn.Server | None = None
+        self._server: GuardedServer | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self.port: int | None = None
@@ -79,7 +131,7 @@ class BackgroundServer:
         self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(self.app, log_level=self._log_level, lifespan="auto",
                                 access_log=False, **self._options)
-        self._server = uvicorn.Server(config)
+        self._server = GuardedServer(config, request_timeout=self.request_timeout)
         sock = self._socket
         server = self._server
         self._thread = threading.Thread(target=lambda: server.run(sockets=[sock]),

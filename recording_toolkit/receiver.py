@@ -29,7 +29,8 @@ What each request gets, in the order it is checked (no input ever gets a 500):
 The server in front of the app (:class:`CallbackReceiver`, ``recording-toolkit receive``) also
 serves at most ``max_connections`` connections at once: a request on one more is answered 503
 (Plivo retries) and its connection closed, so open sockets stay well under the process's
-open-file limit.
+open-file limit; and it closes a connection that sends no complete request headers within
+``body_timeout`` (see :class:`~recording_toolkit._server.GuardedServer`).
 
 The signature is checked against the URL Plivo called: ``public_url`` (the base URL under which
 Plivo reaches this app, e.g. ``https://callbacks.example.com``) plus the route and the request's
@@ -802,7 +803,9 @@ class CallbackReceiver:
         File-name id for the log; the environment to read the token from; uvicorn's log level.
     body_timeout
         Seconds a request's body may take once its headers are in (default 15); a sender that
-        stalls longer gets 408 and its connection is closed.
+        stalls longer gets 408 and its connection is closed. A connection that sends no
+        complete request headers for as long (since it opened, or since its last answer) is
+        closed too.
     max_connections
         Connections served at once (default :func:`default_max_connections`: 500, or half the
         open-file limit when that is lower); a request on one more is answered 503 and closed.
@@ -876,6 +879,7 @@ class CallbackReceiver:
                                       body_timeout=self.body_timeout)
             server = BackgroundServer(app, host=self.host, port=self.port,
                                       log_level=self._log_level, name="callback receiver",
+                                      request_timeout=self.body_timeout,
                                       **server_limits(self.max_connections))
             server.start()
         except BaseException:

@@ -430,6 +430,34 @@ def test_connections_past_max_connections_get_503_until_the_stalled_ones_time_ou
     assert len(stored_lines(tmp_path)) == 1
 
 
+@pytest.mark.parametrize("sent", [b"", b"POST /callbacks/recording HTTP/1.1\r\nHost: x\r\n"])
+def test_a_connection_that_sends_no_complete_headers_is_closed_after_the_timeout(tmp_path, sent):
+    with CallbackReceiver(tmp_path, verify=False, body_timeout=0.5, max_connections=4) as rx:
+        parts = httpx.URL(rx.url)
+        silent = []
+        for _ in range(4):  # every connection slot taken
+            sock = socket.create_connection((parts.host, parts.port), timeout=30)
+            sock.sendall(sent)
+            silent.append(sock)
+        assert [_answer_then_close(sock) for sock in silent] == [b""] * 4  # closed, no answer
+        assert httpx.post(rx.recording_callback_url, data=RECORDING).status_code == 200
+    assert [line["payload"] for line in stored_lines(tmp_path)] == [RECORDING]
+
+
+def test_an_idle_keep_alive_connection_is_closed_by_the_timeout_too(tmp_path):
+    with CallbackReceiver(tmp_path, verify=False, body_timeout=0.5) as rx, \
+            httpx.Client(timeout=30) as client:
+        assert client.post(rx.recording_callback_url, data=RECORDING).status_code == 200
+        parts = httpx.URL(rx.url)
+        sock = socket.create_connection((parts.host, parts.port), timeout=30)
+        body = "&".join(f"{k}={v}" for k, v in RECORDING.items()).encode()
+        sock.sendall(b"POST /callbacks/recording HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        sock.sendall(b"POST /callbacks/rec")  # a second request that never finishes its headers
+        answer = _answer_then_close(sock)
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1") == 1
+
+
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("body_timeout", 0, "body_timeout: 0 is not a number of seconds"),
     ("body_timeout", float("inf"), "body_timeout: inf is not a number of seconds"),

@@ -6,10 +6,10 @@ concurrent senders; the process is killed with SIGKILL while requests are in fli
 again on the same log folder. Every callback that got a 2xx must be in the log exactly once, and
 redelivering everything afterwards must not store anything twice.
 
-The flood: a few hundred raw sockets each send headers and part of a body, then wait, while
-valid signed callbacks stream in. Every valid one must be acknowledged and on disk, and every
-stalled one answered 408 (or refused) and disconnected once its body timeout has passed, also
-with the receiver's open-file limit at 256.
+The flood: a few hundred raw sockets each send headers and part of a body (or part of the
+headers), then wait, while valid signed callbacks stream in. Every valid one must be
+acknowledged and on disk, and every stalled one answered 408 (or refused) or closed once its
+timeout has passed, also with the receiver's open-file limit at 256.
 """
 
 from __future__ import annotations
@@ -191,13 +191,15 @@ STALLED = 300
 VALID = 60
 
 
-def stall(base_url: str) -> socket.socket:
-    """Headers declaring a 400-byte body, 13 bytes of it, then nothing."""
+def stall(base_url: str, i: int) -> socket.socket:
+    """Two in three: headers declaring a 400-byte body, 13 bytes of it, then nothing; the
+    others: half the headers, then nothing."""
     host, port = httpx.URL(base_url).host, httpx.URL(base_url).port
     sock = socket.create_connection((host, port), timeout=30)
-    sock.sendall(f"POST /callbacks/recording HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                 "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n"
-                 "\r\nrecording_id=".encode())
+    request = (f"POST /callbacks/recording HTTP/1.1\r\nHost: {host}:{port}\r\n"
+               "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n"
+               "\r\nrecording_id=").encode()
+    sock.sendall(request if i % 3 else request[:40])
     return sock
 
 
@@ -257,7 +259,7 @@ def test_valid_callbacks_are_stored_while_hundreds_of_stalled_bodies_are_open(tm
                                                                                open_file_room):
     receiver = ReceiverProcess(tmp_path, "--body-timeout", "5", open_files=1024)
     try:
-        stalled = [stall(receiver.url) for _ in range(STALLED)]
+        stalled = [stall(receiver.url, i) for i in range(STALLED)]
         try:
             statuses = asyncio.run(deliver_all(receiver.url, range(VALID)))
         finally:
@@ -267,10 +269,12 @@ def test_valid_callbacks_are_stored_while_hundreds_of_stalled_bodies_are_open(tm
         assert sorted(found) == sorted((callback(i)[0], callback(i)[1]["recording_id"])
                                        for i in range(VALID))
         assert unreadable == 0
-        assert {line[:13] for line in answers} == {b"HTTP/1.1 408 "}
+        # a stalled body is answered 408; half-sent headers are not a request: just closed
+        assert [line[:13] for line in answers] == [
+            b"HTTP/1.1 408 " if i % 3 else b"" for i in range(STALLED)]
         rejected = [json.loads(line) for path in (tmp_path / "_rejected").glob("*.jsonl")
                     for line in path.read_text(encoding="utf-8").splitlines()]
-        assert len(rejected) == STALLED and {r["status"] for r in rejected} == {408}
+        assert [r["status"] for r in rejected] == [408] * (STALLED - len(range(0, STALLED, 3)))
     finally:
         assert receiver.terminate() == 0
     assert "Traceback" not in receiver.stderr
@@ -281,7 +285,7 @@ def test_under_ulimit_256_stalled_bodies_are_shed_and_valid_callbacks_get_throug
         tmp_path, open_file_room):
     receiver = ReceiverProcess(tmp_path, "--body-timeout", "2", open_files=256)
     try:
-        stalled = [stall(receiver.url) for _ in range(STALLED)]
+        stalled = [stall(receiver.url, i) for i in range(STALLED)]
         try:
             # half the open-file limit serve at once: the rest are refused with 503 at once, and
             # valid callbacks get in, retried as Plivo retries, once the stalled time out

@@ -84,7 +84,8 @@ def register(subparsers: Any) -> None:
                         metavar="SECONDS",
                         help="seconds a request's body may take once its headers are in; a"
                              " sender that stalls longer gets 408 and is disconnected (recorded"
-                             " under _rejected/, not in the log) (default: %(default)g)")
+                             " under _rejected/, not in the log). A connection that sends no"
+                             " complete headers for as long is closed (default: %(default)g)")
     parser.add_argument("--max-connections", type=_connections, default=None, metavar="N",
                         help="connections served at once; a request on one more gets 503 (Plivo"
                              f" retries) and is disconnected (default: {_DEFAULT_MAX_CONNECTIONS},"
@@ -172,7 +173,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
 
         config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off",
                                 **server_limits(max_connections))
-        server = _foreground_server(config, on_ready=ready)
+        server = _foreground_server(config, on_ready=ready, request_timeout=body_timeout)
         server.run(sockets=[sock])
         counts = app.state.counts.snapshot()
         print(f"recording-toolkit receive: stopped ({server.stopped_by or 'shutdown'});"
@@ -187,7 +188,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     return 0
 
 
-def _foreground_server(config: Any, *, on_ready: Callable[[], None]) -> Any:
+def _foreground_server(config: Any, *, on_ready: Callable[[], None],
+                       request_timeout: float | None = None) -> Any:
     """uvicorn that reports when it is serving and exits quietly on Ctrl-C / SIGTERM.
 
     uvicorn re-raises the stopping signal after a graceful shutdown; here the shutdown *is* the
@@ -196,9 +198,9 @@ def _foreground_server(config: Any, *, on_ready: Callable[[], None]) -> Any:
     """
     import signal
 
-    import uvicorn
+    from .._server import GuardedServer
 
-    class ForegroundServer(uvicorn.Server):
+    class ForegroundServer(GuardedServer):
         stopped_by: str | None = None
 
         async def startup(self, sockets: Any = None) -> None:
@@ -213,4 +215,4 @@ def _foreground_server(config: Any, *, on_ready: Callable[[], None]) -> Any:
             else:
                 self.should_exit = True
 
-    return ForegroundServer(config)
+    return ForegroundServer(config, request_timeout=request_timeout)
