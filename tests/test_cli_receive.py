@@ -194,6 +194,7 @@ def test_a_log_dir_that_is_a_file_is_one_line_naming_the_option(tmp_path):
     ("--max-connections", "the open-file limit", "connections need more file descriptors than"
                                                  " this process may open"),
     ("--max-connections", "0", "argument --max-connections: 0 is not a whole number"),
+    ("--main-account-token", " , ", "--main-account-token: given but empty"),
     ("--body-timeout", "-1", "argument --body-timeout: -1 is not a number of seconds"),
     ("--body-timeout", "nan", "argument --body-timeout: nan is not a number of seconds"),
 ])

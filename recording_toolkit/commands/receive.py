@@ -124,6 +124,10 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     if args.verify and not tokens:
         raise missing_credential("auth_token", flags={"auth_token": "--auth-token"},
                                  otherwise="--no-verify to accept unsigned callbacks")
+    ma_tokens = (None if args.main_account_token is None
+                 else resolve_auth_tokens(args.main_account_token, environ={}))
+    if args.verify and ma_tokens is not None and not ma_tokens:
+        raise ConfigurationError("--main-account-token: given but empty")
     public_url = normalise_public_url(args.public_url, "--public-url")
     body_timeout = check_body_timeout(args.body_timeout, "--body-timeout")
     max_connections = check_max_connections(
@@ -150,7 +154,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                 raise
             raise ConfigurationError(f"{log_dir_name}: {text[len('log_dir: '):]}") from None
         app = create_receiver_app(log, auth_tokens=tokens,
-                                  main_account_tokens=args.main_account_token,
+                                  main_account_tokens=ma_tokens,
                                   public_url=public_url, trust_forwarded=args.trust_forwarded,
                                   verify=args.verify, body_timeout=body_timeout)
         port = sock.getsockname()[1]
