@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import add_api_options, api_credentials
-from ._options import check_output_file, journal_option, progress_wanted
+from ._options import check_output_file, journal_option, named_by_flags, progress_wanted
 
 __all__ = ["FAILED_IDS_NAME", "SHOWN_IDS", "register", "run"]
 
@@ -92,8 +92,11 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                                      f" ({since:%Y-%m-%d %H:%M:%S} with {START_SLACK} of slack);"
                                      " give --since as well") from None
     credentials = api_credentials(args, environ)
-    with RecordingClient(credentials.auth_id, credentials.auth_token, base_url=args.base_url,
-                         timeout=args.timeout, environ=environ, transport=transport) as client:
+    with named_by_flags({"base_url": "--base-url"}):
+        client = RecordingClient(credentials.auth_id, credentials.auth_token,
+                                 base_url=args.base_url, timeout=args.timeout, environ=environ,
+                                 transport=transport)
+    with client:
         recordings = load_callbacks(folder, progress=False).recordings
         if recordings.empty:
             print(f"recording-toolkit backfill: warning: log folder {folder} holds no recording"
