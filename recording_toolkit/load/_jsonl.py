@@ -61,6 +61,7 @@ _PARSE = pj.ParseOptions(
     unexpected_field_behavior="infer",
 )
 _READ = pj.ReadOptions(use_threads=True, block_size=1 << 20)
+_LOOK = 64 << 10
 _WHITESPACE = b" \t\r"
 _CONFLICT = "a field is given more than once with different values; refusing to pick one"
 
@@ -303,7 +304,39 @@ def canonical(table: pa.Table) -> tuple[pa.Table, dict[int, str]]:
     return pa.Table.from_pydict(columns, schema=RAW_SCHEMA), known
 
 
+def _blocks_start_with_objects(data: bytes | memoryview) -> bool:
+    """True when the first value of every block pyarrow's reader parses is an object.
+
+    pyarrow 26 crashes the process (a segmentation fault, no exception) when a block's first
+    value is ``null`` (a line ``null``, even after blank lines). Its reader cuts the data at
+    multiples of the block size and parses the line that straddles each cut, then the lines
+    after it. So the line at the start, and the lines on either side of each cut, must open an
+    object; anything else goes the line-by-line way (a first value that is not an object
+    fails the reader anyway). A line longer than :data:`_LOOK` across a cut is not searched
+    for: such a piece goes the line-by-line way too.
+    """
+    size = len(data)
+    starts = {0}
+    for cut in range(_READ.block_size, size, _READ.block_size):
+        base = max(0, cut - _LOOK)
+        window = bytes(data[base:min(size, cut + _LOOK)])
+        before = window.rfind(b"\n", 0, cut - base)
+        after = window.find(b"\n", cut - base - 1)
+        if (before < 0 and base > 0) or after < 0:
+            return False
+        starts.update((base + before + 1, base + after + 1))
+    for start in starts:
+        if start >= size:
+            continue
+        head = bytes(data[start:start + _LOOK]).lstrip(b" \t\r\n")
+        if head[:1] != b"{":
+            return False
+    return True
+
+
 def _read_arrow(data: bytes | memoryview) -> pa.Table | None:
+    if not _blocks_start_with_objects(data):
+        return None
     try:
         return pj.read_json(pa.BufferReader(pa.py_buffer(data)), read_options=_READ,
                             parse_options=_PARSE)
