@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ..callbacks import snake_case
@@ -35,6 +37,9 @@ __all__ = ["column_name", "read_csv"]
 ALIASES = {"recording_url": "record_url"}
 _KNOWN = frozenset(RAW_COLUMNS)
 _STEP = 1 << 20
+#: Put before each byte that is not UTF-8 (a noncharacter: never in a real export).
+_MARK = "\U0010fffe"
+_ESCAPED = re.compile("[\udc80-\udcff]+")
 
 
 def column_name(header: str) -> str:
@@ -97,36 +102,41 @@ def _read_all(source: SourceFile, on_bytes: Callable[[int], None] | None
     return b"".join(parts), failure
 
 
-def _parse(data: bytes, headers: list[str], kind: pa.DataType,
-           invalid: Callable[[pcsv.InvalidRow], str]) -> pa.Table:
+def _parse(data: bytes, headers: list[str], invalid: Callable[[pcsv.InvalidRow], str]
+           ) -> pa.Table:
     return pcsv.read_csv(
         pa.py_buffer(data),
         read_options=pcsv.ReadOptions(use_threads=False, column_names=headers, skip_rows=1),
         parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-        convert_options=pcsv.ConvertOptions(column_types={h: kind for h in headers},
+        convert_options=pcsv.ConvertOptions(column_types={h: pa.string() for h in headers},
                                             strings_can_be_null=True))
 
 
-def _as_text(table: pa.Table, headers: list[str]) -> tuple[pa.Table, dict[int, str]]:
-    """Binary columns -> text; a cell that is not UTF-8 is shown with ``\\xNN`` escapes and its
-    row is a known-bad row (its reason names the column)."""
+def _mark_invalid(data: bytes) -> bytes | None:
+    """``data`` with every byte that is not UTF-8 written as ``\\xNN`` after :data:`_MARK`, or
+    None when it is all UTF-8. (pyarrow cannot hand a row that is not UTF-8 to Python.)"""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="surrogateescape")
+        text = _ESCAPED.sub(lambda m: "".join(f"{_MARK}\\x{ord(c) - 0xDC00:02x}"
+                                              for c in m.group()), text)
+        return text.encode("utf-8")
+    return None
+
+
+def _marked_rows(table: pa.Table, headers: list[str]) -> tuple[pa.Table, dict[int, str]]:
+    """Rows holding a cell that was not UTF-8 (row -> reason naming the column); the marks are
+    taken out, the ``\\xNN`` escapes stay for the quarantine's raw text."""
     bad: dict[int, str] = {}
     columns = []
     for header, column in zip(headers, table.columns, strict=True):
-        try:
-            columns.append(column.cast(pa.string()))
-            continue
-        except pa.ArrowInvalid:
-            pass
-        values = []
-        for row, value in enumerate(column.to_pylist()):
-            try:
-                values.append(None if value is None else value.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                bad.setdefault(row, f"column {header!r}: not valid UTF-8 text ({exc.reason}"
-                                    f" at byte {exc.start})")
-                values.append(value.decode("utf-8", errors="backslashreplace"))
-        columns.append(pa.array(values, pa.string()))
+        hit = pc.fill_null(pc.match_substring(column, _MARK), False)
+        if pc.any(hit).as_py():
+            for row in np.flatnonzero(hit.to_numpy(zero_copy_only=False)).tolist():
+                bad.setdefault(row, f"column {header!r}: not valid UTF-8 text")
+            column = pc.replace_substring(column, _MARK, "")
+        columns.append(column)
     return pa.Table.from_arrays(columns, names=table.column_names), bad
 
 
@@ -153,21 +163,21 @@ def read_csv(source: SourceFile, *, strict: bool = False,
         skipped.append((int(row.number) - 1, row.text))
         return "skip"
 
-    bad: dict[int, str] = {}
+    marked = _mark_invalid(data)
     try:
-        try:
-            table = _parse(data, headers, pa.string(), invalid)
-        except pa.ArrowInvalid as exc:
-            if "UTF8" not in str(exc):
-                raise
-            skipped.clear()
-            table, bad = _as_text(_parse(data, headers, pa.binary(), invalid), headers)
+        table = _parse(data if marked is None else marked, headers, invalid)
     except pa.ArrowInvalid as exc:
         raise LoadError(f"not a readable CSV file: {exc}", file=source.name) from None
+    bad: dict[int, str] = {}
+    if marked is not None:
+        table, bad = _marked_rows(table, headers)
     n_rows = table.num_rows + len(skipped)
     for number, text in skipped:
-        quarantine.add(number, f"expected {len(headers)} cells as in the header, got"
-                               f" {len(next(csv.reader([text]), []))}", text)
+        reason = (f"expected {len(headers)} cells as in the header, got"
+                  f" {len(next(csv.reader([text]), []))}")
+        if _MARK in text:
+            reason += "; not valid UTF-8 text"
+        quarantine.add(number, reason, text.replace(_MARK, ""))
     numbers = np.setdiff1d(np.arange(1, n_rows + 1), [n for n, _ in skipped])
     raw = _raw_columns(table, headers, source.name)
     typed = type_events(raw, known=bad or None)
