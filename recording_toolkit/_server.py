@@ -7,6 +7,8 @@ for it to finish. Binding defaults to 127.0.0.1.
 
 from __future__ import annotations
 
+import heapq
+import logging
 import socket
 import threading
 import time
@@ -19,53 +21,136 @@ from .errors import ConfigurationError
 __all__ = ["BackgroundServer", "GuardedServer", "bind_socket"]
 
 _NO_CYCLE = object()
+#: A connection that has been stuck this long (seconds) may be closed to make room for a new one.
+STALLED_AFTER = 1.0
+
+logger = logging.getLogger(__name__)
 
 
 class GuardedServer(uvicorn.Server):
-    """uvicorn that also closes connections which take too long to send a request's headers.
+    """uvicorn that keeps slow or stalled clients from taking all its connections.
 
     uvicorn times out a keep-alive connection only until its next request's first byte, and a
-    new connection not at all: a client that connects and sends nothing, or half its headers,
-    holds a connection slot and a file descriptor for as long as it likes. With
-    ``request_timeout`` (seconds), a connection that carries no request for that long (since it
-    was opened, or since its last answer) is closed. Once a whole request's headers are in, the
-    app is in charge (the receiver times out slow bodies itself).
+    new connection not at all; a request's body may take forever. A client that connects and
+    sends nothing, half its headers or half a body holds a connection slot and a file
+    descriptor for as long as it likes, and a few hundred of them starve everyone else.
 
-    The check runs on uvicorn's own once-a-second tick over the open connections, so requests
-    pay nothing for it; a connection is closed within a second after its time.
+    - ``request_timeout`` (seconds): a connection that carries no request for that long (since
+      it opened, or since its last answer) is closed. Once a request's headers are in, the app
+      is in charge (the receiver answers a slow body 408 itself).
+    - ``max_connections``: connections served at once. When one more opens, the connection
+      stuck longest (for at least :data:`STALLED_AFTER` s) without sending complete headers or
+      the rest of its body is closed to make room, so senders that finish their requests keep
+      being served while stalled ones come and go; only when none is stuck does uvicorn answer
+      the newcomer 503 (its ``limit_concurrency``).
+
+    Connections are looked at on uvicorn's own once-a-second tick (and when one opens past the
+    limit), so requests pay nothing for it.
     """
 
-    def __init__(self, config: uvicorn.Config, *, request_timeout: float | None = None) -> None:
+    def __init__(self, config: uvicorn.Config, *, request_timeout: float | None = None,
+                 max_connections: int | None = None) -> None:
+        if max_connections is not None:
+            # uvicorn counts the connection being answered: one more serves max_connections
+            config.limit_concurrency = max_connections + 1
         super().__init__(config)
         self.request_timeout = request_timeout
-        # connection -> (the request cycle it was waiting after, when first seen waiting)
-        self._waiting: dict[Any, tuple[Any, float]] = {}
+        self.max_connections = max_connections
+        # connection -> (its request cycle, whether that request is reading its body, since
+        # when it has been so: the first tick that saw it)
+        self._seen: dict[Any, tuple[Any, bool, float]] = {}
+        self._made_room = 0
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        config = self.config
+        if self.max_connections is not None and not getattr(config.http_protocol_class,
+                                                            "_guarded", False):
+            config.http_protocol_class = _guarded_protocol(config.http_protocol_class, self)
+        await super().startup(sockets)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn waits for requests in flight to finish; a body stuck for a while will not:
+        # stop waiting for it (its sender gets no answer, as it would on a crash)
+        cutoff = time.monotonic() - STALLED_AFTER
+        for connection, (cycle, in_body, since) in list(self._seen.items()):
+            if in_body and since <= cutoff and self._state(connection) == (cycle, in_body):
+                connection.transport.close()
+        await super().shutdown(sockets)
 
     async def on_tick(self, counter: int) -> bool:
-        if self.request_timeout is not None and counter % 10 == 0:
+        if counter % 10 == 0 and (self.request_timeout is not None
+                                  or self.max_connections is not None):
             self.close_slow_connections(time.monotonic())
         return await super().on_tick(counter)
 
+    @staticmethod
+    def _state(connection: Any) -> tuple[Any, bool | None]:
+        """(cycle, whether it is stuck reading a body); None: a request it is handling."""
+        cycle = getattr(connection, "cycle", _NO_CYCLE)
+        if cycle is None or cycle is _NO_CYCLE or cycle.response_complete:
+            return cycle, False  # waiting for a request (headers)
+        return cycle, (True if cycle.more_body else None)
+
     def close_slow_connections(self, now: float) -> int:
-        """Close the connections that have waited for a request past the timeout; how many."""
-        if self.request_timeout is None:
-            return 0
-        waiting: dict[Any, tuple[Any, float]] = {}
+        """Close the connections that have waited for a request past ``request_timeout``, and
+        note since when each is stuck; returns how many were closed."""
+        seen: dict[Any, tuple[Any, bool, float]] = {}
         closed = 0
         for connection in list(self.server_state.connections):
-            cycle = getattr(connection, "cycle", _NO_CYCLE)
-            if cycle is _NO_CYCLE or (cycle is not None and not cycle.response_complete):
-                continue  # not an HTTP connection, or a request in progress
-            since = self._waiting.get(connection)
-            if since is None or since[0] is not cycle:
-                since = (cycle, now)  # newly waiting: a new connection, or one just answered
-            elif now - since[1] >= self.request_timeout:
+            cycle, in_body = self._state(connection)
+            if cycle is _NO_CYCLE or in_body is None:
+                continue  # not an HTTP connection, or a request in the app's hands
+            before = self._seen.get(connection)
+            if before is None or before[0] is not cycle or before[1] != in_body:
+                before = (cycle, in_body, now)
+            elif (not in_body and self.request_timeout is not None
+                    and now - before[2] >= self.request_timeout):
                 connection.transport.close()
                 closed += 1
                 continue
-            waiting[connection] = since
-        self._waiting = waiting
+            seen[connection] = before
+        self._seen = seen
+        self.make_room()
+        if self._made_room:
+            logger.warning("closed %d stalled connection(s) to make room for new ones"
+                           " (max_connections=%s)", self._made_room, self.max_connections)
+            self._made_room = 0
         return closed
+
+    def make_room(self) -> None:
+        """Past ``max_connections`` (a connection just opened, or some that never finished
+        their headers are beyond the limit), close the ones stuck longest, stuck for at least
+        :data:`STALLED_AFTER` s, until back at the limit or none is left to close."""
+        connections = self.server_state.connections
+        if self.max_connections is None or len(connections) <= self.max_connections:
+            return
+        excess = sum(not c.transport.is_closing() for c in connections) - self.max_connections
+        if excess <= 0:
+            return
+        cutoff = time.monotonic() - STALLED_AFTER
+        stuck = [(since, id(connection), connection)
+                 for connection, (cycle, in_body, since) in self._seen.items()
+                 if since <= cutoff and connection in connections
+                 and self._state(connection) == (cycle, in_body)
+                 and not connection.transport.is_closing()]
+        for _, _, connection in heapq.nsmallest(excess, stuck):
+            connection.transport.close()
+            del self._seen[connection]
+            self._made_room += 1
+
+
+def _guarded_protocol(base: type, server: GuardedServer) -> type:
+    """``base`` (uvicorn's HTTP protocol) telling ``server`` when a connection opens."""
+
+    class Guarded(base):  # type: ignore[misc, valid-type]
+        _guarded = True
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            server.make_room()
+
+    Guarded.__name__ = Guarded.__qualname__ = f"Guarded{base.__name__}"
+    return Guarded
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -86,8 +171,8 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 
 
 class BackgroundServer:
-    """uvicorn serving ``app`` from a daemon thread; ``request_timeout``: see
-    :class:`GuardedServer`.
+    """uvicorn serving ``app`` from a daemon thread; ``request_timeout`` and
+    ``max_connections``: see :class:`GuardedServer`.
 
     Examples
     --------
@@ -99,9 +184,11 @@ class BackgroundServer:
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0,
                  log_level: str = "warning", name: str = "server",
-                 request_timeout: float | None = None, **uvicorn_options: Any) -> None:
+                 request_timeout: float | None = None, max_connections: int | None = None,
+                 **uvicorn_options: Any) -> None:
         self.app = app
         self.request_timeout = request_timeout
+        self.max_connections = max_connections
         self.host = host
         self._requested_port = port
         self._log_level = log_level
@@ -131,7 +218,8 @@ class BackgroundServer:
         self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(self.app, log_level=self._log_level, lifespan="auto",
                                 access_log=False, **self._options)
-        self._server = GuardedServer(config, request_timeout=self.request_timeout)
+        self._server = GuardedServer(config, request_timeout=self.request_timeout,
+                                     max_connections=self.max_connections)
         sock = self._socket
         server = self._server
         self._thread = threading.Thread(target=lambda: server.run(sockets=[sock]),

@@ -27,10 +27,11 @@ What each request gets, in the order it is checked (no input ever gets a 500):
 - 404 unknown path, 405 wrong method.
 
 The server in front of the app (:class:`CallbackReceiver`, ``recording-toolkit receive``) also
-serves at most ``max_connections`` connections at once: a request on one more is answered 503
-(Plivo retries) and its connection closed, so open sockets stay well under the process's
-open-file limit; and it closes a connection that sends no complete request headers within
-``body_timeout`` (see :class:`~recording_toolkit._server.GuardedServer`).
+serves at most ``max_connections`` connections at once, so open sockets stay well under the
+process's open-file limit: when one more opens, the connection stuck longest on its headers or
+body is closed to make room (only when none is stuck is the newcomer answered 503, which Plivo
+does not retry by default); and it closes a connection that sends no complete request headers
+within ``body_timeout`` (see :class:`~recording_toolkit._server.GuardedServer`).
 
 The signature is checked against the URL Plivo called: ``public_url`` (the base URL under which
 Plivo reaches this app, e.g. ``https://callbacks.example.com``) plus the route and the request's
@@ -83,7 +84,6 @@ __all__ = [
     "default_max_connections",
     "normalise_public_url",
     "resolve_auth_tokens",
-    "server_limits",
 ]
 
 logger = logging.getLogger(__name__)
@@ -225,15 +225,6 @@ def check_max_connections(value: Any, name: str = "max_connections") -> int:
             " the limit"
         )
     return value
-
-
-def server_limits(max_connections: int) -> dict[str, Any]:
-    """The uvicorn settings that serve at most ``max_connections`` connections at once.
-
-    uvicorn answers 503 (and closes the connection) once ``limit_concurrency`` connections are
-    open, counting the one being answered; hence the one more.
-    """
-    return {"limit_concurrency": max_connections + 1}
 
 
 def normalise_public_url(public_url: str | None, name: str = "public_url") -> str | None:
@@ -808,7 +799,8 @@ class CallbackReceiver:
         closed too.
     max_connections
         Connections served at once (default :func:`default_max_connections`: 500, or half the
-        open-file limit when that is lower); a request on one more is answered 503 and closed.
+        open-file limit when that is lower). When one more opens, the connection stuck longest
+        on its headers or body is closed to make room; if none is stuck, the newcomer gets 503.
     clock
         What stamps ``received_at`` (a callable returning an aware UTC datetime); default the
         wall clock. Against a :class:`~recording_toolkit.sandbox.Sandbox` pass ``sandbox.now``:
@@ -880,7 +872,7 @@ class CallbackReceiver:
             server = BackgroundServer(app, host=self.host, port=self.port,
                                       log_level=self._log_level, name="callback receiver",
                                       request_timeout=self.body_timeout,
-                                      **server_limits(self.max_connections))
+                                      max_connections=self.max_connections)
             server.start()
         except BaseException:
             log.close()

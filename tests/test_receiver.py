@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import re
+import select
 import socket
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from recording_toolkit import _server as server_module
 from recording_toolkit import receiver as receiver_module
 from recording_toolkit._server import BackgroundServer
 from recording_toolkit.callback_log import CallbackLog
@@ -419,7 +421,8 @@ def test_a_body_sent_in_pieces_within_the_timeout_is_stored(tmp_path):
     assert stored_lines(tmp_path)[0]["payload"] == RECORDING
 
 
-def test_connections_past_max_connections_get_503_until_the_stalled_ones_time_out(tmp_path):
+def test_past_max_connections_with_none_stuck_long_a_newcomer_gets_503(tmp_path, monkeypatch):
+    monkeypatch.setattr(server_module, "STALLED_AFTER", 3600)  # nobody counts as stuck yet
     with CallbackReceiver(tmp_path, auth_token=TOKEN, body_timeout=1, max_connections=3) as rx:
         stalled = [_stall(rx.recording_callback_url) for _ in range(3)]
         time.sleep(0.2)  # let the server take their headers
@@ -428,6 +431,41 @@ def test_connections_past_max_connections_get_503_until_the_stalled_ones_time_ou
         assert all(_answer_then_close(sock).startswith(b"HTTP/1.1 408 ") for sock in stalled)
         assert post_form(rx.recording_callback_url, RECORDING).status_code == 200
     assert len(stored_lines(tmp_path)) == 1
+
+
+def test_past_max_connections_the_stuck_ones_make_room_for_valid_callbacks(tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setattr(server_module, "STALLED_AFTER", 0)  # stuck once a tick has seen it
+    with CallbackReceiver(tmp_path, auth_token=TOKEN, body_timeout=60, max_connections=4) as rx:
+        parts = httpx.URL(rx.url)
+        half_headers = socket.create_connection((parts.host, parts.port), timeout=30)
+        half_headers.sendall(b"POST /callbacks/recording HTTP/1.1\r\nHost: x\r\n")
+        stalled = [half_headers] + [_stall(rx.recording_callback_url) for _ in range(3)]
+        time.sleep(1.5)  # the once-a-second check has seen them all
+        try:
+            for i in range(4):
+                params = dict(RECORDING, recording_id=f"rec-{i}")
+                assert post_form(rx.recording_callback_url, params).status_code == 200
+            # the first valid callback made room: one stuck connection closed, without an answer
+            readable, _, _ = select.select(stalled, [], [], 30)
+            assert readable and all(sock.recv(100) == b"" for sock in readable)
+        finally:
+            for sock in stalled:
+                sock.close()
+    assert len(stored_lines(tmp_path)) == 4
+    assert records(tmp_path, "_quarantine") == []
+
+
+def test_stopping_does_not_wait_for_a_stuck_body(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(server_module, "STALLED_AFTER", 0)
+    rx = CallbackReceiver(tmp_path, verify=False, body_timeout=3600).start()
+    try:
+        sock = _stall(rx.recording_callback_url)
+        time.sleep(1.5)  # the once-a-second check has seen it stuck
+    finally:
+        rx.stop()
+    assert _answer_then_close(sock) == b""  # closed, not answered after an hour
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no forced exit
 
 
 @pytest.mark.parametrize("sent", [b"", b"POST /callbacks/recording HTTP/1.1\r\nHost: x\r\n"])

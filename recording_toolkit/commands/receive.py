@@ -87,9 +87,11 @@ def register(subparsers: Any) -> None:
                              " under _rejected/, not in the log). A connection that sends no"
                              " complete headers for as long is closed (default: %(default)g)")
     parser.add_argument("--max-connections", type=_connections, default=None, metavar="N",
-                        help="connections served at once; a request on one more gets 503 (Plivo"
-                             f" retries) and is disconnected (default: {_DEFAULT_MAX_CONNECTIONS},"
-                             " or half the open-file limit, 'ulimit -n', when that is lower)")
+                        help="connections served at once; when one more opens, the one stuck"
+                             " longest on its headers or body is closed to make room, and only"
+                             " if none is stuck does the newcomer get 503 (default:"
+                             f" {_DEFAULT_MAX_CONNECTIONS}, or half the open-file limit,"
+                             " 'ulimit -n', when that is lower)")
     parser.add_argument("--log-level", default="warning",
                         choices=["critical", "error", "warning", "info", "debug"],
                         help="uvicorn's log level (default: %(default)s)")
@@ -114,7 +116,6 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         default_max_connections,
         normalise_public_url,
         resolve_auth_tokens,
-        server_limits,
     )
 
     out = out or sys.stdout
@@ -175,9 +176,9 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
             print(f"  transcription:      {shown}{TRANSCRIPTION_PATH}", file=out)
             print("  press Ctrl-C to stop", file=out, flush=True)
 
-        config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off",
-                                **server_limits(max_connections))
-        server = _foreground_server(config, on_ready=ready, request_timeout=body_timeout)
+        config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off")
+        server = _foreground_server(config, on_ready=ready, request_timeout=body_timeout,
+                                    max_connections=max_connections)
         server.run(sockets=[sock])
         counts = app.state.counts.snapshot()
         print(f"recording-toolkit receive: stopped ({server.stopped_by or 'shutdown'});"
@@ -193,7 +194,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
 
 
 def _foreground_server(config: Any, *, on_ready: Callable[[], None],
-                       request_timeout: float | None = None) -> Any:
+                       request_timeout: float | None = None,
+                       max_connections: int | None = None) -> Any:
     """uvicorn that reports when it is serving and exits quietly on Ctrl-C / SIGTERM.
 
     uvicorn re-raises the stopping signal after a graceful shutdown; here the shutdown *is* the
@@ -219,4 +221,5 @@ def _foreground_server(config: Any, *, on_ready: Callable[[], None],
             else:
                 self.should_exit = True
 
-    return ForegroundServer(config, request_timeout=request_timeout)
+    return ForegroundServer(config, request_timeout=request_timeout,
+                            max_connections=max_connections)
