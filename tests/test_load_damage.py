@@ -301,3 +301,23 @@ def test_a_null_line_where_the_fast_reader_cuts_its_blocks_is_quarantined(tmp_pa
     nulls, recordings = map(int, done.stdout.split())
     assert nulls == 4
     assert recordings > 20000
+
+
+def test_a_buffer_pyarrow_still_holds_after_a_failed_read_is_waited_for():
+    # read_json can raise while its tasks for other blocks still hold the input for a moment;
+    # the reader must wait for them before reusing its buffer, not fail with BufferError
+    import threading
+
+    from recording_toolkit.load import _jsonl
+
+    data = bytearray(b'{"a": 1}\n' * 100)
+    view = memoryview(data)
+    held = [pa.py_buffer(view)]  # what a task still holds
+    timer = threading.Timer(0.05, held.clear)
+    timer.start()
+    try:
+        _jsonl._wait_for_release(view)
+    finally:
+        timer.join()
+    data.extend(b"more")  # released: the buffer can be resized and reused
+    assert len(data) == 904

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,7 @@ _PARSE = pj.ParseOptions(
 )
 _READ = pj.ReadOptions(use_threads=True, block_size=1 << 20)
 _LOOK = 64 << 10
+_RELEASE_SECONDS = 60.0
 _WHITESPACE = b" \t\r"
 _CONFLICT = "a field is given more than once with different values; refusing to pick one"
 
@@ -337,11 +339,32 @@ def _blocks_start_with_objects(data: bytes | memoryview) -> bool:
 def _read_arrow(data: bytes | memoryview) -> pa.Table | None:
     if not _blocks_start_with_objects(data):
         return None
-    try:
-        return pj.read_json(pa.BufferReader(pa.py_buffer(data)), read_options=_READ,
-                            parse_options=_PARSE)
-    except (pa.ArrowException, ValueError):
-        return None
+    with memoryview(data) as mine:
+        try:
+            return pj.read_json(pa.BufferReader(pa.py_buffer(mine)), read_options=_READ,
+                                parse_options=_PARSE)
+        except (pa.ArrowException, ValueError):
+            _wait_for_release(mine)
+            return None
+
+
+def _wait_for_release(view: memoryview) -> None:
+    """Release ``view`` once pyarrow lets go of it.
+
+    When one block fails, ``read_json`` raises while its tasks for other blocks may still
+    hold the buffer for a moment (seen under CPU contention: about a millisecond). Releasing
+    the reader's reused buffer then fails with ``BufferError``, and writing the next piece
+    into it could change bytes a task is still reading: wait for them instead (bounded).
+    """
+    deadline = time.monotonic() + _RELEASE_SECONDS
+    while True:
+        try:
+            view.release()
+            return
+        except BufferError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.0005)
 
 
 def _one_object(line: bytes) -> bool:
