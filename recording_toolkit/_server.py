@@ -57,7 +57,7 @@ class GuardedServer(uvicorn.Server):
         self.request_timeout = request_timeout
         self.max_connections = max_connections
         # connection -> (its request cycle, whether that request is reading its body, since
-        # when it has been so: the first tick that saw it)
+        # when it has tried to get a request through: opened, last answered, or first seen)
         self._seen: dict[Any, tuple[Any, bool, float]] = {}
         self._made_room = 0
 
@@ -100,15 +100,15 @@ class GuardedServer(uvicorn.Server):
             cycle, in_body = self._state(connection)
             if cycle is _NO_CYCLE or in_body is None:
                 continue  # not an HTTP connection, or a request in the app's hands
-            before = self._seen.get(connection)
-            if before is None or before[0] is not cycle or before[1] != in_body:
-                before = (cycle, in_body, now)
+            since = _stuck_since(self._seen.get(connection), cycle, in_body)
+            if since is None:
+                since = now  # new to us, or it got a request through since last looked at
             elif (not in_body and self.request_timeout is not None
-                    and now - before[2] >= self.request_timeout):
+                    and now - since >= self.request_timeout):
                 connection.transport.close()
                 closed += 1
                 continue
-            seen[connection] = before
+            seen[connection] = (cycle, in_body, since)
         self._seen = seen
         self.make_room()
         if self._made_room:
@@ -116,6 +116,11 @@ class GuardedServer(uvicorn.Server):
                            " (max_connections=%s)", self._made_room, self.max_connections)
             self._made_room = 0
         return closed
+
+    def opened(self, connection: Any) -> None:
+        """A connection opened: note it (waiting for its first request) and make room."""
+        self._seen[connection] = (None, False, time.monotonic())
+        self.make_room()
 
     def make_room(self) -> None:
         """Past ``max_connections`` (a connection just opened, or some that never finished
@@ -128,15 +133,35 @@ class GuardedServer(uvicorn.Server):
         if excess <= 0:
             return
         cutoff = time.monotonic() - STALLED_AFTER
-        stuck = [(since, id(connection), connection)
-                 for connection, (cycle, in_body, since) in self._seen.items()
-                 if since <= cutoff and connection in connections
-                 and self._state(connection) == (cycle, in_body)
-                 and not connection.transport.is_closing()]
+        stuck = []
+        for connection, before in self._seen.items():
+            if before[2] > cutoff or connection not in connections \
+                    or connection.transport.is_closing():
+                continue
+            since = _stuck_since(before, *self._state(connection))
+            if since is not None and since <= cutoff:
+                stuck.append((since, id(connection), connection))
         for _, _, connection in heapq.nsmallest(excess, stuck):
             connection.transport.close()
+            # uvicorn forgets it once the close is done, a loop turn later; the newcomer's
+            # headers may be counted against the limit before that
+            connections.discard(connection)
             del self._seen[connection]
             self._made_room += 1
+
+
+def _stuck_since(before: tuple[Any, bool, float] | None, cycle: Any,
+                 in_body: bool | None) -> float | None:
+    """Since when a connection now in state (``cycle``, ``in_body``) has been trying to get a
+    request through, given what was noted ``before``; None when it made progress meanwhile
+    (or is in the app's hands)."""
+    if before is None or in_body is None or cycle is _NO_CYCLE:
+        return None
+    if before[0] is cycle and before[1] == in_body:
+        return before[2]  # no change
+    if in_body and not before[1]:
+        return before[2]  # the headers it waited for came, its body is arriving: the same try
+    return None
 
 
 def _guarded_protocol(base: type, server: GuardedServer) -> type:
@@ -147,7 +172,7 @@ def _guarded_protocol(base: type, server: GuardedServer) -> type:
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
-            server.make_room()
+            server.opened(self)
 
     Guarded.__name__ = Guarded.__qualname__ = f"Guarded{base.__name__}"
     return Guarded
