@@ -44,8 +44,8 @@ class GuardedServer(uvicorn.Server):
       being served while stalled ones come and go; only when none is stuck does uvicorn answer
       the newcomer 503 (its ``limit_concurrency``).
 
-    Connections are looked at on uvicorn's own once-a-second tick (and when one opens past the
-    limit), so requests pay nothing for it.
+    Connections are looked at on uvicorn's own once-a-second tick and as one opens, never per
+    request, so requests pay nothing for it.
     """
 
     def __init__(self, config: uvicorn.Config, *, request_timeout: float | None = None,
