@@ -81,6 +81,9 @@ class _Inputs:
     now: pd.Timestamp
     threshold: Any
     turnaround: dict[str, Any]
+    #: the load result before the selection: the report's headline compares the selection
+    #: with the period just before it
+    source: Any = None
 
 
 @dataclass(frozen=True)
@@ -353,7 +356,7 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
     inputs = _Inputs(recordings=recordings, transcriptions=transcriptions,
                      quarantine=getattr(result, "quarantine", None), journal=journal,
                      selection=selection, now=now_ts, threshold=transcription_threshold,
-                     turnaround=turnaround)
+                     turnaround=turnaround, source=result)
     return Summary(data=data, rates=rates, engine=engine,
                    generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
                    _inputs=inputs)
