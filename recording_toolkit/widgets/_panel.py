@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ..errors import PlivoAPIError, TransportError, ValidationError
+from ..formatting import clock as clock_text
 from ._render import dot, html_table
 
 if TYPE_CHECKING:
@@ -24,6 +25,13 @@ __all__ = ["RecordingPanel"]
 
 _COLUMNS = [("time", "Time (UTC)"), ("action", "Action"), ("conference_name", "Conference"),
             ("status", "Status"), ("recording_id", "Recording id"), ("error", "Error")]
+#: Fixed column widths: a long error is cut with an ellipsis (its tooltip has all of it) instead
+#: of squeezing the other columns; the error column takes what is left.
+_WIDTHS = {"time": "5.5em", "action": "4em", "conference_name": "11em", "status": "11em",
+           "recording_id": "19em"}
+_CLIPPED = ("conference_name", "status", "recording_id", "error")
+#: How often the elapsed time of the running recordings is redrawn (seconds).
+_TICK = 1.0
 _ROW_KEYS = ("time", "action", "conference_name", "file_format", "transcription", "state",
              "status", "status_code", "recording_id", "api_id", "error")
 
@@ -57,6 +65,9 @@ class RecordingPanel(widgets.VBox):
         (it has a transcription URL) and off otherwise.
     max_rows
         Rows shown in the table (every request stays in :attr:`requests`).
+    clock
+        What time it is (a callable returning an aware UTC ``datetime``); the wall clock by
+        default. The elapsed times of the running recordings are measured on it.
 
     Attributes
     ----------
@@ -64,6 +75,9 @@ class RecordingPanel(widgets.VBox):
         The input widgets.
     start, stop
         The buttons.
+    recording_now
+        The marker beside the buttons: every conference recording from this panel, with the
+        time elapsed since its start, redrawn every second (``HTML``).
     message
         One line: the last answer, or Plivo's error text.
     table
@@ -72,7 +86,7 @@ class RecordingPanel(widgets.VBox):
 
     def __init__(self, client: RecordingClient, receiver: CallbackReceiver | None = None, *,
                  conference: str = "", file_format: str = "mp3", transcribe: bool | None = None,
-                 max_rows: int = 20) -> None:
+                 max_rows: int = 20, clock: Callable[[], datetime] | None = None) -> None:
         if not callable(getattr(client, "start_recording", None)):
             raise TypeError(f"client: expected a RecordingClient, got {type(client).__name__}")
         import inspect
@@ -83,6 +97,12 @@ class RecordingPanel(widgets.VBox):
         self.client = client
         self.receiver = receiver
         self.max_rows = max_rows
+        self._clock = clock or (lambda: datetime.now(UTC))
+        # conference -> (when its first running recording started, recording ids), as far as
+        # this panel knows: its own successful starts, until a successful stop of that conference.
+        self._recording: dict[str, tuple[datetime, list[str]]] = {}
+        self._ticker: threading.Thread | None = None
+        self._ticker_stop = threading.Event()
         wide = widgets.Layout(width="32em")
         label_style = {"description_width": "11em"}
         self.conference = widgets.Text(value=conference, description="Conference",
@@ -104,8 +124,9 @@ class RecordingPanel(widgets.VBox):
                                     icon="circle", tooltip="Start recording the conference")
         self.stop = widgets.Button(description="Stop", icon="stop",
                                    tooltip="Stop recording the conference")
+        self.recording_now = widgets.HTML(layout=widgets.Layout(margin="0 0 0 1em"))
         self.message = widgets.HTML()
-        self.table = widgets.HTML()
+        self.table = widgets.HTML(layout=widgets.Layout(width="100%"))
         self._rows: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._futures: set[Future[None]] = set()
@@ -116,13 +137,15 @@ class RecordingPanel(widgets.VBox):
         self.start.on_click(self._on_start)
         self.stop.on_click(self._on_stop)
         self._render()
+        self._render_marker()
         super().__init__([
             widgets.HTML("<b>Record a conference</b>"),
             self.conference,
             widgets.HBox([self.file_format, self.transcribe]),
             self.callback_url,
             self.transcription_url,
-            widgets.HBox([self.start, self.stop]),
+            widgets.HBox([self.start, self.stop, self.recording_now],
+                         layout=widgets.Layout(align_items="center")),
             self.message,
             self.table,
         ])
@@ -170,7 +193,7 @@ class RecordingPanel(widgets.VBox):
 
     def _add_row(self, action: str, name: str, options: dict[str, Any] | None) -> dict[str, Any]:
         row = dict.fromkeys(_ROW_KEYS)
-        row.update(time=datetime.now(UTC), action=action, conference_name=name,
+        row.update(time=self._clock(), action=action, conference_name=name,
                    state="busy", status="sending…")
         if options is not None:
             row.update(file_format=options["file_format"],
@@ -213,18 +236,88 @@ class RecordingPanel(widgets.VBox):
             _fill_error(row, status="failed", error=f"{type(exc).__name__}: {exc}")
             message = dot("error") + _escape(f"{type(exc).__name__}: {exc}")
         else:
-            if row["action"] == "start":
-                row.update(state="ok", status="started", status_code=202,
-                           recording_id=result.recording_id, api_id=result.api_id)
-                message = (dot("ok") + f"Recording <code>{_escape(result.recording_id)}</code>"
-                           f" started in {_escape(row['conference_name'])}.")
-            else:
-                row.update(state="ok", status="stopped", status_code=204, api_id=result.api_id)
-                message = dot("ok") + f"Stopped recording {_escape(row['conference_name'])}."
+            message = self._succeeded(row, result)
         with self._lock:
             self.message.value = message
             self._render()
+            self._render_marker()
             self._set_busy(False)
+
+    def _succeeded(self, row: dict[str, Any], result: Any) -> str:
+        """Note a successful start or stop in the row and the marker; the message to show."""
+        name = row["conference_name"]
+        if row["action"] == "start":
+            row.update(state="ok", status="started", status_code=202,
+                       recording_id=result.recording_id, api_id=result.api_id)
+            with self._lock:
+                since, ids = self._recording.get(name, (self._clock(), []))
+                self._recording[name] = (since, [*ids, result.recording_id])
+            self._start_ticker()
+            return (dot("ok") + f"Recording <code>{_escape(result.recording_id)}</code>"
+                    f" started in {_escape(name)}.")
+        with self._lock:
+            running = self._recording.pop(name, None)
+        if running is not None:
+            row.update(state="ok", status="stopped", status_code=204, api_id=result.api_id)
+            elapsed = clock_text((self._clock() - running[0]).total_seconds())
+            return dot("ok") + f"Stopped recording {_escape(name)} after {elapsed}."
+        # Plivo answers a stop with 204 whether or not anything was recording: say which it was
+        # as far as this panel knows, instead of claiming a recording was stopped.
+        row.update(state="idle", status="nothing recording", status_code=204,
+                   api_id=result.api_id)
+        text = (dot("idle") + f"Nothing was recording in {_escape(name)} from this panel, so "
+                "there was nothing to stop (Plivo accepted the request; a recording started "
+                "elsewhere in this conference is stopped too).")
+        others = self.recording_conferences
+        if others:
+            text += " Recording now: " + ", ".join(_escape(n) for n in others) + "."
+        return text
+
+    # -- the recording marker --
+
+    @property
+    def recording_conferences(self) -> list[str]:
+        """The conferences recording from this panel (started here and not stopped since)."""
+        with self._lock:
+            return sorted(self._recording, key=lambda n: self._recording[n][0])
+
+    def _render_marker(self) -> None:
+        with self._lock:
+            running = sorted(self._recording.items(), key=lambda item: item[1][0])
+            now = self._clock()
+        if not running:
+            self.recording_now.value = (
+                f'<span style="color:var(--jp-ui-font-color2,#757575)">{dot("idle")}'
+                "Not recording</span>")
+            return
+        parts = []
+        for name, (since, ids) in running:
+            elapsed = clock_text(max(0.0, (now - since).total_seconds()))
+            several = f" ({len(ids)} recordings)" if len(ids) > 1 else ""
+            parts.append(f'<span title="{_escape(", ".join(ids))}">{dot("recording")}'
+                         f"<b>Recording</b> {_escape(name)}{several} "
+                         f'<span style="font-variant-numeric:tabular-nums">{elapsed}</span>'
+                         "</span>")
+        self.recording_now.value = "&emsp;".join(parts)
+
+    def _start_ticker(self) -> None:
+        """Redraw the marker every second while anything is recording (one thread at most)."""
+        with self._lock:
+            if self._ticker is not None and self._ticker.is_alive():
+                return
+            if self._ticker_stop.is_set():  # closed
+                return
+            self._ticker = threading.Thread(target=self._tick, name="recording-panel-marker",
+                                            daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._ticker_stop.wait(_TICK):
+            with self._lock:
+                if not self._recording:
+                    self._ticker = None
+                    return
+            self._render_marker()
 
     def _set_busy(self, busy: bool) -> None:
         self.start.disabled = busy
@@ -238,8 +331,8 @@ class RecordingPanel(widgets.VBox):
                               "status": dot(row["state"]) + _escape(row["status"]),
                               "recording_id": row["recording_id"] or "",
                               "error": row["error"] or ""})
-            self.table.value = html_table(shown, _COLUMNS, raw=("status",),
-                                          empty="No requests yet: press Start.")
+            self.table.value = html_table(shown, _COLUMNS, raw=("status",), widths=_WIDTHS,
+                                          clip=_CLIPPED, empty="No requests yet: press Start.")
 
     # -- for code and tests --
 
@@ -276,8 +369,14 @@ class RecordingPanel(widgets.VBox):
         executor = self.__dict__.get("_executor")
         if executor is not None:
             executor.shutdown(wait=True)
+        stop = self.__dict__.get("_ticker_stop")
+        if stop is not None:
+            stop.set()
+            ticker, self._ticker = self._ticker, None
+            if ticker is not None and ticker is not threading.current_thread():
+                ticker.join(5.0)
         for name in ("conference", "file_format", "transcribe", "callback_url",
-                     "transcription_url", "start", "stop", "message", "table"):
+                     "transcription_url", "start", "stop", "recording_now", "message", "table"):
             child = self.__dict__.get(name)
             if child is not None:
                 child.close()

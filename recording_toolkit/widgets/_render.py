@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -26,20 +27,40 @@ _CELL_STYLE = (
     "padding:2px 10px;text-align:left;vertical-align:top;"
     "border-bottom:1px solid var(--jp-border-color2,#ccc)"
 )
+# One line, cut with an ellipsis: a long error keeps its column's width (the tooltip has it all).
+_CLIP_STYLE = ";white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
+
+
+#: The red of a recording light: a colour of its own, never one that means an error.
+RECORDING_RED = "#E0102B"
 
 
 def dot(state: str) -> str:
-    """A coloured status marker: ``ok``, ``error`` or ``busy`` (the outcome palette's colours)."""
+    """A coloured status marker: ``ok``, ``error``, ``busy``, ``recording`` or ``idle`` (grey).
+
+    The colours are the outcome palette's, and a recording light's red for ``recording``.
+    """
     colour = {"ok": OUTCOME_COLORS["transcribed"], "error": OUTCOME_COLORS["failed"],
-              "busy": OUTCOME_COLORS["pending"]}.get(state, OUTCOME_COLORS["not_requested"])
+              "busy": OUTCOME_COLORS["pending"], "recording": RECORDING_RED,
+              }.get(state, OUTCOME_COLORS["not_requested"])
     return f'<span style="color:{colour}" title="{state}">&#9679;</span> '
 
 
+def _plain(markup: str) -> str:
+    """The text of a bit of markup made here (for a tooltip): tags dropped, entities read."""
+    return html.unescape(re.sub(r"<[^>]*>", "", markup)).strip()
+
+
 def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], *,
-               empty: str = "Nothing yet", raw: Sequence[str] = ()) -> str:
+               empty: str = "Nothing yet", raw: Sequence[str] = (),
+               widths: Mapping[str, str] | None = None, clip: Sequence[str] = ()) -> str:
     """An HTML table of ``rows`` (dicts) with ``columns`` as ``(key, header)`` pairs.
 
     Every value is HTML-escaped except those of the keys in ``raw`` (already markup made here).
+
+    ``widths`` (key -> CSS width) fixes those columns' widths (``table-layout: fixed``): a long
+    value cannot push the other columns around. The columns in ``clip`` stay on one line, end in
+    an ellipsis when too long and show the whole value as a tooltip.
 
     Examples
     --------
@@ -48,6 +69,13 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, s
     """
     if not rows:
         return f"<i>{html.escape(empty)}</i>"
+    table_style = _TABLE_STYLE
+    colgroup = ""
+    if widths:
+        table_style += ";table-layout:fixed;width:100%"
+        colgroup = "<colgroup>" + "".join(
+            f'<col style="width:{widths[key]}">' if key in widths else "<col>"
+            for key, _ in columns) + "</colgroup>"
     head = "".join(f'<th style="{_CELL_STYLE}">{html.escape(title)}</th>' for _, title in columns)
     body = []
     for row in rows:
@@ -55,10 +83,14 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, s
         for key, _ in columns:
             value = row.get(key)
             text = "" if value is None else str(value)
-            cells.append(f'<td style="{_CELL_STYLE}">'
-                         f"{text if key in raw else html.escape(text)}</td>")
+            shown = text if key in raw else html.escape(text)
+            if key in clip and text:
+                tip = html.escape(_plain(text) if key in raw else text, quote=True)
+                cells.append(f'<td style="{_CELL_STYLE}{_CLIP_STYLE}" title="{tip}">{shown}</td>')
+            else:
+                cells.append(f'<td style="{_CELL_STYLE}">{shown}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead>'
+    return (f'<table style="{table_style}">{colgroup}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
