@@ -1,0 +1,208 @@
+"""Small helpers for notebooks, so a notebook shows the analysis and not its set-up.
+
+Three jobs a notebook would otherwise do in plain view, each in one line here:
+
+- :func:`workspace`: where a notebook writes its callback log and request journal. Under
+  ``make test`` and the browser test that is ``$RECORDING_TOOLKIT_DATA_DIR/<name>``, so a test can
+  read what the notebook wrote; for a person it is a fresh temporary folder, removed when the
+  kernel stops, so two runs never mix.
+- :func:`wait_until`: wait, bounded in time, for something that happens in the background (a
+  callback arriving, a live dashboard showing it), instead of a hand-written polling loop.
+- :func:`styled` and :func:`figures`: tables for people. Every number goes through
+  :mod:`recording_toolkit.formatting` (money with its currency, prices with the precision they
+  need, shares as percentages, sizes in MB, durations as ``m:ss``) and every column name is shown
+  in words. The frames themselves keep their raw values and names: formatting is for display.
+
+Examples
+--------
+>>> import pandas as pd
+>>> figures({"charge_total": 2495.05, "coverage": 0.911243, "audited": 1611})
+                            value
+Transcription charges   $2,495.05
+Coverage                    91.1%
+Transcriptions audited      1,611
+>>> wait_until(lambda: True)
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from . import formatting
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
+__all__ = ["figures", "styled", "wait_until", "workspace"]
+
+#: Temporary folders made by :func:`workspace`; each is removed when the interpreter exits.
+_SCRATCH: list[tempfile.TemporaryDirectory[str]] = []
+
+
+def workspace(name: str, *, environ: Mapping[str, str] | None = None) -> Path:
+    """The folder a notebook writes its logs and journals to (created if missing).
+
+    ``$RECORDING_TOOLKIT_DATA_DIR/<name>`` when that variable is set (tests set it to look at
+    what the notebook wrote), else ``<a new temporary folder>/<name>``, removed with everything
+    in it when the kernel stops.
+
+    Examples
+    --------
+    >>> workspace("demo", environ={"RECORDING_TOOLKIT_DATA_DIR": tempfile.gettempdir()}).name
+    'demo'
+    """
+    if not name or os.sep in name or (os.altsep and os.altsep in name) or name in {".", ".."}:
+        raise ValueError(f"workspace: name must be a plain folder name, not {name!r}")
+    env = os.environ if environ is None else environ
+    base = env.get("RECORDING_TOOLKIT_DATA_DIR")
+    if base:
+        folder = Path(base) / name
+    else:
+        scratch = tempfile.TemporaryDirectory(prefix="rt-", ignore_cleanup_errors=True)
+        _SCRATCH.append(scratch)
+        folder = Path(scratch.name) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float = 30.0,
+               interval: float = 0.2) -> bool:
+    """Call ``condition`` every ``interval`` seconds until it is true or ``timeout`` has passed.
+
+    Returns whether it became true, so a notebook can print it and a test can assert it; it
+    never waits longer than ``timeout`` (plus one call of ``condition``).
+
+    Examples
+    --------
+    >>> wait_until(lambda: False, timeout=0.05, interval=0.01)
+    False
+    """
+    if timeout < 0 or interval <= 0:
+        raise ValueError(f"wait_until: timeout must be >= 0 and interval > 0, "
+                         f"got timeout={timeout!r}, interval={interval!r}")
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(interval, left))
+
+
+def _index_formatter(index: pd.Index) -> Callable[[Any], str] | None:
+    if isinstance(index, pd.DatetimeIndex):
+        times = index.dropna()
+        at_midnight = bool(len(times)) and bool(
+            ((times - times.normalize()) == pd.Timedelta(0)).all())
+        return formatting.day if at_midnight else formatting.timestamp
+    if isinstance(index, pd.PeriodIndex):
+        return str
+    if pd.api.types.is_numeric_dtype(index.dtype) and not pd.api.types.is_bool_dtype(index.dtype):
+        return formatting.value
+    return None
+
+
+def _uuid(frame: pd.DataFrame) -> str:
+    """A stable id for the table's HTML: the same table renders the same in every run."""
+    key = repr((list(map(str, frame.columns)), list(map(str, frame.index[:5])), frame.shape))
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+_NAMED = ("clock", "count", "day", "minutes", "money", "number", "percent", "price", "size", "span",
+          "timestamp", "value")
+
+
+def _formatter(how: str | Callable[[Any], str], currency: str) -> Callable[[Any], str]:
+    if callable(how):
+        return how
+    if how not in _NAMED:
+        raise ValueError(f"styled: formats values are callables or one of {', '.join(_NAMED)};"
+                         f" got {how!r}")
+    function = getattr(formatting, how)
+    if how in {"money", "price"}:
+        return lambda v: function(v, currency)
+    return function
+
+
+def styled(frame: pd.DataFrame | pd.Series, *, currency: str = "USD",
+           formats: Mapping[str, str | Callable[[Any], str]] | None = None) -> Styler:
+    """The frame as a table for people: each column formatted by its name and type
+    (:func:`recording_toolkit.formatting.formatter_for`), names in words, numbers right-aligned.
+
+    ``formats`` overrides the choice for some columns, by a formatting function's name
+    (``{"difference": "money"}``) or any callable. A meaningless 0, 1, 2... index is hidden; a date index is shown as ISO days. The frame is not
+    changed: ``styled(frame).data`` holds its raw values.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"conference_name": ["sales"], "charge_total": [24.9776],
+    ...                       "share": [0.911243]})
+    >>> html = styled(frame).to_html()
+    >>> "$24.98" in html and "91.1%" in html and "Transcription charges" in html
+    True
+    >>> "24.9776" in html or "charge_total" in html
+    False
+    >>> "-$0.02" in styled(pd.DataFrame({"difference": [-0.02]}),
+    ...                    formats={"difference": "money"}).to_html()
+    True
+    """
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame(frame.name if frame.name is not None else "value")
+    hide_index = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
+    if not hide_index and any(name is not None for name in frame.index.names):
+        # a new frame sharing the data: the caller's index keeps its names
+        frame = frame.rename_axis(index=[None if n is None else formatting.label(str(n))
+                                         for n in frame.index.names])
+    formatters = {column: formatting.formatter_for(str(column), frame[column], currency=currency)
+                  for column in frame.columns}
+    for column, how in (formats or {}).items():
+        if column not in frame.columns:
+            raise KeyError(f"styled: formats names {column!r}, which is not a column "
+                           f"({', '.join(map(str, frame.columns))})")
+        formatters[column] = _formatter(how, currency)
+    styler = frame.style
+    styler.set_uuid(_uuid(frame))
+    styler.format(formatters)
+    styler.format_index(lambda name: formatting.label(str(name)), axis=1)
+    index_format = _index_formatter(frame.index)
+    if hide_index:
+        styler.hide(axis="index")
+    elif index_format is not None:
+        styler.format_index(index_format, axis=0)
+    numeric = [c for c in frame.columns
+               if pd.api.types.is_numeric_dtype(frame[c].dtype)
+               or pd.api.types.is_timedelta64_dtype(frame[c].dtype)]
+    if numeric:
+        styler.set_properties(subset=numeric, **{"text-align": "right"})
+    return styler
+
+
+def figures(values: Mapping[str, Any], *, currency: str = "USD",
+            title: str = "value") -> pd.DataFrame:
+    """A few named figures as a two-column table: the name in words, the value formatted by
+    its name (:func:`recording_toolkit.formatting.formatter_for`).
+
+    The table holds text, so it prints the same in a notebook, a terminal and a saved output.
+
+    Examples
+    --------
+    >>> figures({"transcription_rate": 0.0004, "as_mp3_bytes": 2_500_000_000}, title="estimate")
+                            estimate
+    Transcription price  $0.0004/min
+    Size as mp3              2.50 GB
+    """
+    rows: dict[str, str] = {}
+    for key, raw in values.items():
+        shown = formatting.formatter_for(key, currency=currency)(raw)
+        rows[formatting.label(key)] = shown
+    return pd.Series(rows, dtype=object, name=title).to_frame()

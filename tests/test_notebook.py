@@ -1,0 +1,119 @@
+"""Tests for recording_toolkit.notebook: the notebooks' set-up, waiting and tables for people."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from recording_toolkit import notebook
+
+
+def test_workspace_is_under_the_data_dir_when_it_is_set(tmp_path):
+    folder = notebook.workspace("quick-start",
+                                environ={"RECORDING_TOOLKIT_DATA_DIR": str(tmp_path)})
+    assert folder == tmp_path / "quick-start" and folder.is_dir()
+
+
+def test_workspace_without_a_data_dir_is_a_new_temporary_folder_each_time():
+    first = notebook.workspace("dashboard", environ={})
+    second = notebook.workspace("dashboard", environ={})
+    assert first.is_dir() and second.is_dir()
+    assert first != second and first.name == second.name == "dashboard"
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b"])
+def test_workspace_refuses_a_name_that_is_not_a_folder_name(name, tmp_path):
+    with pytest.raises(ValueError, match="plain folder name"):
+        notebook.workspace(name, environ={"RECORDING_TOOLKIT_DATA_DIR": str(tmp_path)})
+
+
+def test_wait_until_returns_as_soon_as_the_condition_holds():
+    done = threading.Event()
+    timer = threading.Timer(0.05, done.set)
+    timer.start()
+    try:
+        assert notebook.wait_until(done.is_set, timeout=10, interval=0.01) is True
+    finally:
+        timer.cancel()
+
+
+def test_wait_until_gives_up_after_the_timeout_and_says_so():
+    calls = []
+    started = time.monotonic()
+    assert notebook.wait_until(lambda: calls.append(1), timeout=0.1, interval=0.02) is False
+    assert time.monotonic() - started < 5
+    assert len(calls) >= 2  # it kept asking, and it stopped
+
+
+def test_wait_until_refuses_a_non_positive_interval():
+    with pytest.raises(ValueError, match="interval"):
+        notebook.wait_until(lambda: True, interval=0)
+
+
+def _cells(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", html, re.S)]
+
+
+def test_styled_formats_every_column_and_names_it_in_words():
+    frame = pd.DataFrame({
+        "conference_name": ["sales-calls", "hr-calls"],
+        "transcription_charge": [2495.05, 24.9776],
+        "transcription_rate": [0.0004, 0.05],
+        "coverage": [0.911243, 0.9996],
+        "as_mp3_bytes": [2_500_000_000, 950],
+        "overdue": pd.to_timedelta(["13 days 03:51:25.238857", "0 days 00:01:30"]),
+        "recordings": pd.array([1611, 3], dtype="Int64"),
+    })
+    cells = _cells(notebook.styled(frame).to_html())
+    assert cells[:7] == ["Conference", "Transcription charge", "Transcription price", "Coverage",
+                         "Size as mp3", "Overdue by", "Recordings"]
+    assert cells[7:] == ["sales-calls", "$2,495.05", "$0.0004/min", "91.1%", "2.50 GB",
+                         "13 d 4 h", "1,611",
+                         "hr-calls", "$24.98", "$0.05/min", ">99.9%", "950 B", "1 min 30 s", "3"]
+
+
+def test_styled_leaves_the_frame_alone_and_shows_a_named_index_in_words():
+    frame = pd.DataFrame({"billed_minutes": [30850.0]},
+                         index=pd.DatetimeIndex(["2026-11-02"], name="period"))
+    styler = notebook.styled(frame)
+    assert styler.data["billed_minutes"].iloc[0] == 30850.0
+    assert frame.index.name == "period"
+    cells = _cells(styler.to_html())
+    assert "Period" in cells and "2026-11-02" in cells and "30,850.0" in cells
+    assert not any("00:00" in c for c in cells)
+
+
+def test_styled_renders_the_same_html_twice():
+    frame = pd.DataFrame({"charge": [1.5]})
+    assert notebook.styled(frame).to_html() == notebook.styled(frame.copy()).to_html()
+
+
+def test_styled_formats_override_by_name_and_name_the_bad_column():
+    frame = pd.DataFrame({"difference": [-0.02, 0.0]})
+    assert _cells(notebook.styled(frame, formats={"difference": "money"}).to_html())[1:] == [
+        "-$0.02", "$0.00"]
+    assert _cells(notebook.styled(frame, currency="EUR",
+                                  formats={"difference": "money"}).to_html())[1] == "-€0.02"
+    with pytest.raises(KeyError, match="'total'"):
+        notebook.styled(frame, formats={"total": "money"})
+    with pytest.raises(ValueError, match="money"):
+        notebook.styled(frame, formats={"difference": "dollars"})
+
+
+def test_figures_is_text_in_words():
+    table = notebook.figures({"charge_total": 2495.05, "effective_price_per_minute": 0.050965,
+                              "audited": 1611, "saved_share": 0.7512, "wav_bytes": None},
+                             title="sample")
+    assert list(table.columns) == ["sample"]
+    assert table["sample"].to_dict() == {
+        "Transcription charges": "$2,495.05",
+        "Effective price per transcribed minute": "$0.051/min",
+        "Transcriptions audited": "1,611",
+        "Saved share": "75.1%",
+        "Wav size": "–",
+    }
