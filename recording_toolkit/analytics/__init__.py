@@ -31,7 +31,7 @@ Examples
 
 from __future__ import annotations
 
-from ._accessor import RecAccessor
+from ._accessor import RecAccessor, accessor_methods
 from .billing import billing_audit, billing_mismatches, rate_mismatches
 from .cost import (
     charge_total,
@@ -61,7 +61,7 @@ from .reconciliation import (
 from .selection import select
 from .turnaround import turnaround_seconds, turnaround_stats
 
-__all__ = [
+__all__ = [  # every public function here is also a method of df.rec (generated below)
     "QUALITY_CHECKS",
     "RecAccessor",
     "Reconciliation",
@@ -96,3 +96,6 @@ __all__ = [
     "unexpected_callbacks",
     "wav_to_mp3_savings",
 ]
+
+
+accessor_methods(globals()[name] for name in __all__)

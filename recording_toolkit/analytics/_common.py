@@ -8,19 +8,25 @@ row per recording, so those columns are small next to the logs they came from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "Needs",
     "compute",
     "distinct",
     "exact_quantiles",
     "is_dask",
     "isin",
     "lookup",
+    "needs",
+    "needs_of",
     "period_start",
     "require",
     "round6",
@@ -55,6 +61,79 @@ def require(frame: Any, columns: Iterable[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{what}: the frame has no column(s) {missing}; it has {list(frame.columns)}")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """The columns an analytics function needs of its first frame (see :func:`needs`)."""
+
+    columns: tuple[str, ...]
+    #: Other column sets that serve as well (a joined frame or a transcriptions frame).
+    alternatives: tuple[tuple[str, ...], ...] = ()
+
+    def missing(self, columns: Iterable[str]) -> list[str] | None:
+        """None when a frame with ``columns`` serves; else the missing ones of the main set."""
+        have = set(columns)
+        if any(set(option) <= have for option in (self.columns, *self.alternatives)):
+            return None
+        return [c for c in self.columns if c not in have]
+
+    def describe(self) -> str:
+        """``['a', 'b']``, with ``or [...]`` for each alternative."""
+        return " or ".join(str(list(option)) for option in (self.columns, *self.alternatives))
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def needs(*columns: str, alternatives: Sequence[Sequence[str]] = ()) -> Callable[[_F], _F]:
+    """Declare the columns a function needs of its first argument (a frame), once.
+
+    The function then checks them itself on every call (a ``ValueError`` naming what is
+    missing and what the frame has), and the ``df.rec`` accessor, generated from these
+    declarations, offers the function as a method of frames that have them.
+    ``alternatives`` are other column sets that serve as well. Columns needed only with some
+    options (a ``by`` column) or of further frames are checked inside the function.
+
+    Examples
+    --------
+    >>> @needs("recording_id")
+    ... def ids(frame):
+    ...     return list(frame["recording_id"])
+    >>> ids(pd.DataFrame({"recording_id": ["a"]}))
+    ['a']
+    >>> ids(pd.DataFrame({"x": [1]}))
+    Traceback (most recent call last):
+    ...
+    ValueError: ids: the frame has no column(s) ['recording_id']; it has ['x']
+    >>> needs_of(ids).columns
+    ('recording_id',)
+    """
+    declared = Needs(tuple(columns), tuple(tuple(option) for option in alternatives))
+
+    def mark(function: _F) -> _F:
+        first = next(iter(inspect.signature(function).parameters))
+
+        @functools.wraps(function)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            frame = args[0] if args else kwargs.get(first)
+            columns = getattr(frame, "columns", None)
+            if columns is not None:
+                missing = declared.missing(columns)
+                if missing is not None:
+                    raise ValueError(f"{function.__name__}: the frame has no column(s)"
+                                     f" {missing}; it has {list(columns)}")
+            return function(*args, **kwargs)
+
+        checked.__needs__ = declared  # type: ignore[attr-defined]
+        return checked  # type: ignore[return-value]
+
+    return mark
+
+
+def needs_of(function: Callable[..., Any]) -> Needs | None:
+    """What ``function`` declared with :func:`needs` (None if nothing)."""
+    return getattr(function, "__needs__", None)
 
 
 def exact_quantiles(values: Any, qs: Sequence[float]) -> list[float | None]:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .. import rules
 from ..config import RateCard
-from ._common import lookup, require, to_pandas
+from ._common import lookup, needs, require, to_pandas
 
 __all__ = ["AUDIT_COLUMNS", "DEFAULT_TOLERANCE", "RATE_MISMATCH_COLUMNS", "RATE_TOLERANCE",
            "billing_audit", "billing_mismatches", "mismatches_in", "rate_mismatches"]
@@ -42,11 +42,15 @@ RATE_TOLERANCE = 1e-6
 
 RATE_MISMATCH_COLUMNS = ["recording_id", "transcription_rate", "card_rate", "difference"]
 
+#: What the audit needs of the transcriptions frame.
+_AUDITED = ("recording_id", "transcription_rate", "transcription_charge", "duration", "error")
+
 AUDIT_COLUMNS = ["recording_id", "duration_ms", "duration_source", "billed_minutes",
                  "transcription_rate", "expected_charge", "transcription_charge", "difference",
                  "failed", "mismatch"]
 
 
+@needs(*_AUDITED)
 def billing_audit(transcriptions: Any, recordings: Any = None, *,
                   tolerance: float = DEFAULT_TOLERANCE, rates: RateCard | None = None
                   ) -> pd.DataFrame:
@@ -74,10 +78,7 @@ def billing_audit(transcriptions: Any, recordings: Any = None, *,
     """
     if tolerance < 0:
         raise ValueError(f"tolerance: {tolerance!r} must be >= 0")
-    require(transcriptions, ["recording_id", "transcription_rate", "transcription_charge",
-                             "duration", "error"], "billing_audit")
-    frame = to_pandas(transcriptions, ["recording_id", "transcription_rate",
-                                       "transcription_charge", "duration", "error"])
+    frame = to_pandas(transcriptions, list(_AUDITED))
     frame = frame.reset_index(drop=True)
     ms = (frame["duration"].astype("Int64") * 1000).astype("Int64")
     source = pd.Series("transcription", index=frame.index, dtype=object)
@@ -115,6 +116,7 @@ def billing_audit(transcriptions: Any, recordings: Any = None, *,
     })[AUDIT_COLUMNS]
 
 
+@needs(*_AUDITED)
 def billing_mismatches(transcriptions: Any, recordings: Any = None, **options: Any
                        ) -> pd.DataFrame:
     """The rows of :func:`billing_audit` whose charge is off, largest difference first.
@@ -139,6 +141,7 @@ def mismatches_in(audit: pd.DataFrame) -> pd.DataFrame:
     return off.loc[order.index].reset_index(drop=True)
 
 
+@needs("recording_id", "transcription_rate")
 def rate_mismatches(transcriptions: Any, rates: RateCard, *,
                     tolerance: float = RATE_TOLERANCE) -> pd.DataFrame:
     """The transcription callbacks whose ``transcription_rate`` is not the rate card's price.
@@ -172,7 +175,6 @@ def rate_mismatches(transcriptions: Any, rates: RateCard, *,
     """
     if tolerance < 0:
         raise ValueError(f"tolerance: {tolerance!r} must be >= 0")
-    require(transcriptions, ["recording_id", "transcription_rate"], "rate_mismatches")
     frame = to_pandas(transcriptions, ["recording_id", "transcription_rate"]) \
         .reset_index(drop=True)
     rate = frame["transcription_rate"].astype("Float64")

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import rules
 from ..config import RateCard
-from ._common import compute, lookup, period_start, require, to_pandas, utc
+from ._common import compute, lookup, needs, period_start, require, to_pandas, utc
 
 __all__ = [
     "charge_total",
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 
+@needs("transcription_charge")
 def charge_total(transcriptions: Any) -> float:
     """Sum of ``transcription_charge`` over the (deduplicated) transcription callbacks.
 
@@ -43,11 +44,11 @@ def charge_total(transcriptions: Any) -> float:
     >>> charge_total(pd.DataFrame({"transcription_charge": [0.05, 0.10, None]}))
     0.15
     """
-    require(transcriptions, ["transcription_charge"], "charge_total")
     (total,) = compute(transcriptions["transcription_charge"].astype("Float64").sum())
     return round(float(total), 12)
 
 
+@needs("recording_id", "transcription_charge", "error")
 def transcription_charges(transcriptions: Any, recordings: Any = None, *,
                           by: str = "conference") -> pd.DataFrame:
     """Transcriptions and their charges per conference, day or month.
@@ -112,6 +113,7 @@ def transcription_charges(transcriptions: Any, recordings: Any = None, *,
     return out
 
 
+@needs("recording_id", "transcription_charge", "duration", "error")
 def effective_price_per_minute(transcriptions: Any, recordings: Any = None) -> float | None:
     """What one minute of successfully transcribed audio cost, all charges included.
 
@@ -129,8 +131,6 @@ def effective_price_per_minute(transcriptions: Any, recordings: Any = None) -> f
     >>> round(effective_price_per_minute(tr), 6)      # 0.15 for 2 minutes
     0.075
     """
-    require(transcriptions, ["recording_id", "transcription_charge", "duration", "error"],
-            "effective_price_per_minute")
     frame = to_pandas(transcriptions, ["recording_id", "transcription_charge", "duration",
                                        "error"])
     ms = frame["duration"].astype("Float64") * 1000
@@ -151,6 +151,7 @@ def _month_end(period: pd.Period) -> pd.Timestamp:
     return period.end_time.tz_localize("UTC")
 
 
+@needs("recording_duration_ms", "recording_start")
 def storage_projection(recordings: Any, *, rates: RateCard | None = None, months: int = 12,
                        now: Any = None) -> pd.DataFrame:
     """Projected storage cost of each of the coming ``months`` calendar months.
@@ -165,7 +166,6 @@ def storage_projection(recordings: Any, *, rates: RateCard | None = None, months
         Indexed by the month's first day (naive UTC); ``billed_recordings``,
         ``billed_minutes`` and ``cost``.
     """
-    require(recordings, ["recording_duration_ms", "recording_start"], "storage_projection")
     if months < 1:
         raise ValueError(f"months: {months!r} must be at least 1")
     rates = rates or RateCard()
@@ -194,6 +194,7 @@ def _storage_by_month(recordings: Any, periods: pd.PeriodIndex, rates: RateCard
     return out
 
 
+@needs("recording_duration_ms", "recording_start")
 def monthly_costs(recordings: Any, transcriptions: Any, *, rates: RateCard | None = None
                   ) -> pd.DataFrame:
     """Transcription charges and storage cost per calendar month of the data, and their total.
@@ -214,7 +215,6 @@ def monthly_costs(recordings: Any, transcriptions: Any, *, rates: RateCard | Non
     >>> costs["total"].round(6).tolist()     # Jan-Mar free; April: 0.05 + 0.01
     [0.0, 0.0, 0.0, 0.06]
     """
-    require(recordings, ["recording_duration_ms", "recording_start"], "monthly_costs")
     require(transcriptions, ["transcription_charge", "received_at"], "monthly_costs")
     rates = rates or RateCard()
     tr = to_pandas(transcriptions, ["transcription_charge", "received_at"]) \

@@ -32,6 +32,7 @@ from ._common import (
     compute,
     distinct,
     exact_quantiles,
+    needs,
     period_start,
     require,
     to_pandas,
@@ -54,6 +55,7 @@ _STATS_COLUMNS = ["recordings", "total_minutes", "billed_minutes", "mean_seconds
                   "median_seconds", "p95_seconds", "max_seconds"]
 
 
+@needs("recording_duration_ms")
 def billed_minutes(recordings: Any) -> Any:
     """Billed minutes of each recording (``Int64``; missing where the duration is).
 
@@ -63,10 +65,10 @@ def billed_minutes(recordings: Any) -> Any:
     >>> billed_minutes(pd.DataFrame({"recording_duration_ms": [1, 60_000, 60_001]})).tolist()
     [1, 1, 2]
     """
-    require(recordings, ["recording_duration_ms"], "billed_minutes")
     return rules.billed_minutes(recordings["recording_duration_ms"].astype("Int64"))
 
 
+@needs("recording_id", "recording_duration_ms")
 def duration_summary(recordings: Any) -> dict[str, Any]:
     """Count, total and billed minutes, mean / median / p95 / max duration in seconds.
 
@@ -88,7 +90,6 @@ def duration_summary(recordings: Any) -> dict[str, Any]:
     >>> s["total_minutes"], s["billed_minutes"], s["median_seconds"], s["max_seconds"]
     (2.0, 3, 60.0, 90.0)
     """
-    require(recordings, ["recording_id", "recording_duration_ms"], "duration_summary")
     ms = recordings["recording_duration_ms"].astype("Int64")
     total_ms, billed, known, max_ms = compute(
         ms.sum(), rules.billed_minutes(ms).sum(), ms.count(), ms.max())
@@ -113,6 +114,7 @@ def _group_keys(frame: pd.DataFrame, by: str) -> pd.Series:
     return frame[column].rename(column)
 
 
+@needs("recording_id", "recording_duration_ms")
 def duration_stats(recordings: Any, by: str | None = None) -> pd.DataFrame:
     """Duration statistics per group: recordings, minutes, mean / median / p95 / max seconds.
 
@@ -176,6 +178,7 @@ def duration_stats(recordings: Any, by: str | None = None) -> pd.DataFrame:
     return out[_STATS_COLUMNS]
 
 
+@needs("recording_duration_ms", "recording_start")
 def minutes_over_time(recordings: Any, freq: str = "D") -> pd.DataFrame:
     """Recordings, recorded and billed minutes per period of ``recording_start`` (UTC).
 
@@ -205,7 +208,6 @@ def minutes_over_time(recordings: Any, freq: str = "D") -> pd.DataFrame:
     """
     if freq not in ("D", "W", "M"):
         raise ValueError(f"freq: {freq!r} is not one of 'D', 'W', 'M'")
-    require(recordings, ["recording_duration_ms", "recording_start"], "minutes_over_time")
     frame = to_pandas(recordings, ["recording_duration_ms", "recording_start"])
     known = frame.dropna(subset=["recording_duration_ms", "recording_start"])
     columns = ["recordings", "recorded_minutes", "billed_minutes"]

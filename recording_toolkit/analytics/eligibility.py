@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 
 from .. import rules
-from ._common import isin, lookup, require, to_pandas
+from ._common import isin, lookup, needs, require, to_pandas
 
 __all__ = ["eligibility_vs_outcome", "transcription_eligibility", "wav_to_mp3_savings"]
 
 
+@needs("recording_id", "file_format", "recording_duration_ms")
 def transcription_eligibility(recordings: Any, *,
                               bytes_per_second: dict[str, int] | None = None) -> pd.DataFrame:
     """Per recording: estimated file size, the error Plivo would send, and eligibility.
@@ -38,8 +39,6 @@ def transcription_eligibility(recordings: Any, *,
         (Float64), ``predicted_error`` (the rule's error text, <NA> when eligible or unknown)
         and ``eligible`` (boolean; <NA> when the duration or format is missing).
     """
-    require(recordings, ["recording_id", "file_format", "recording_duration_ms"],
-            "transcription_eligibility")
     frame = to_pandas(recordings, ["recording_id", "file_format", "recording_duration_ms"]) \
         .reset_index(drop=True)
     ms = frame["recording_duration_ms"].astype("Int64")
@@ -60,6 +59,7 @@ def transcription_eligibility(recordings: Any, *,
                          "predicted_error": predicted, "eligible": eligible})
 
 
+@needs("recording_id", "file_format", "recording_duration_ms")
 def eligibility_vs_outcome(recordings: Any, transcriptions: Any, *,
                            bytes_per_second: dict[str, int] | None = None) -> pd.DataFrame:
     """Predicted against actual outcome, for the recordings that got a transcription callback.
@@ -100,6 +100,7 @@ def eligibility_vs_outcome(recordings: Any, transcriptions: Any, *,
     return out.astype({"recordings": int, "agree": bool})
 
 
+@needs("recording_id", "file_format", "recording_duration_ms")
 def wav_to_mp3_savings(recordings: Any, *, bytes_per_second: dict[str, int] | None = None
                        ) -> dict[str, Any]:
     """What recording the wav recordings as mp3 would have saved, in estimated bytes.
@@ -117,8 +118,6 @@ def wav_to_mp3_savings(recordings: Any, *, bytes_per_second: dict[str, int] | No
     >>> s["wav_recordings"], s["saved_bytes"]
     (1, 720044.0)
     """
-    require(recordings, ["recording_id", "file_format", "recording_duration_ms"],
-            "wav_to_mp3_savings")
     frame = to_pandas(recordings, ["recording_id", "file_format", "recording_duration_ms"])
     wav = frame[(frame["file_format"].astype("string") == "wav").fillna(False)
                 .to_numpy(dtype=bool)].dropna(subset=["recording_duration_ms"])

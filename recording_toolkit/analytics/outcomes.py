@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import compute, distinct, exact_quantiles, isin, require, to_pandas
+from ._common import compute, distinct, exact_quantiles, isin, needs, require, to_pandas
 
 __all__ = [
     "OUTCOMES",
@@ -58,6 +58,7 @@ def _succeeded(transcriptions: Any) -> Any:
     return transcriptions[transcriptions["error"].isna()]
 
 
+@needs("recording_id", "error")
 def transcription_counts(transcriptions: Any) -> dict[str, int]:
     """``received``, ``succeeded`` and ``failed``: distinct ``recording_id`` per outcome.
 
@@ -70,13 +71,13 @@ def transcription_counts(transcriptions: Any) -> dict[str, int]:
     >>> transcription_counts(pd.DataFrame({"recording_id": ["a", "b"], "error": [None, "x"]}))
     {'received': 2, 'succeeded': 1, 'failed': 1}
     """
-    require(transcriptions, ["recording_id", "error"], "transcription_counts")
     ids = to_pandas(transcriptions, ["recording_id", "error"])
     received = distinct(ids["recording_id"])
     succeeded = distinct(ids.loc[ids["error"].isna().to_numpy(dtype=bool), "recording_id"])
     return {"received": received, "succeeded": succeeded, "failed": received - succeeded}
 
 
+@needs("recording_id", "error")
 def transcription_success_rate(transcriptions: Any, *, counts: dict[str, int] | None = None
                                ) -> float | None:
     """Share of transcription callbacks (distinct recordings) without an error; None if none.
@@ -94,6 +95,7 @@ def transcription_success_rate(transcriptions: Any, *, counts: dict[str, int] | 
     return counts["succeeded"] / counts["received"] if counts["received"] else None
 
 
+@needs("recording_id")
 def transcription_coverage(recordings: Any, transcriptions: Any) -> float | None:
     """Share of recordings that have a successful transcription; None when there are none.
 
@@ -108,7 +110,6 @@ def transcription_coverage(recordings: Any, transcriptions: Any) -> float | None
     >>> transcription_coverage(rec, tr)
     0.5
     """
-    require(recordings, ["recording_id"], "transcription_coverage")
     require(transcriptions, ["recording_id", "error"], "transcription_coverage")
     # Two id columns, matched in pandas: a join on Dask would shuffle both frames.
     ids = to_pandas(recordings, ["recording_id"])["recording_id"].dropna().drop_duplicates()
@@ -117,6 +118,7 @@ def transcription_coverage(recordings: Any, transcriptions: Any) -> float | None
     return covered / len(ids) if len(ids) else None
 
 
+@needs("error")
 def transcription_errors(transcriptions: Any) -> dict[str, int]:
     """``{error text: recordings}``, most frequent first (ties by text).
 
@@ -127,12 +129,12 @@ def transcription_errors(transcriptions: Any) -> dict[str, int]:
     ...                                              "too short"]}))
     {'too short': 2, 'too long': 1}
     """
-    require(transcriptions, ["error"], "transcription_errors")
     (counts,) = compute(transcriptions["error"].dropna().value_counts())
     pairs = sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))
     return dict(pairs)
 
 
+@needs("transcription_rate")
 def transcription_rate_stats(transcriptions: Any) -> dict[str, Any]:
     """Statistics of ``transcription_rate``, Plivo's price per minute, over the callbacks.
 
@@ -148,7 +150,6 @@ def transcription_rate_stats(transcriptions: Any) -> dict[str, Any]:
     >>> transcription_rate_stats(pd.DataFrame({"transcription_rate": [0.05, 0.05, 0.04]}))
     {'count': 3, 'min': 0.04, 'median': 0.05, 'mean': 0.046667, 'max': 0.05, 'distinct': [0.04, 0.05]}
     """
-    require(transcriptions, ["transcription_rate"], "transcription_rate_stats")
     rates = to_pandas(transcriptions, ["transcription_rate"])["transcription_rate"]
     rates = rates.dropna().astype(float)
     if rates.empty:
@@ -160,6 +161,7 @@ def transcription_rate_stats(transcriptions: Any) -> dict[str, Any]:
             "distinct": sorted(float(v) for v in rates.unique())}
 
 
+@needs("transcription_status", "transcription_error", alternatives=[["error"]])
 def outcome_counts(frame: Any) -> pd.DataFrame:
     """Recordings per transcription outcome, failures split by their error text.
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import require, to_pandas, utc
+from ._common import needs, to_pandas, utc
 
 __all__ = ["QUALITY_CHECKS", "data_quality", "quality_counts"]
 
@@ -50,6 +50,7 @@ def _rows(check: str, event: str, ids: pd.Series, details: list[str]) -> pd.Data
                          "detail": details})
 
 
+@needs("recording_id")
 def data_quality(recordings: Any, transcriptions: Any = None, *, now: Any = None,
                  future: Any = "1D", tolerance: Any = "2s") -> pd.DataFrame:
     """Every finding of the checks in :data:`QUALITY_CHECKS`, one row per recording and check.
@@ -74,7 +75,6 @@ def data_quality(recordings: Any, transcriptions: Any = None, *, now: Any = None
     now = pd.Timestamp.now(tz="UTC") if now is None else utc(now)
     horizon = now + pd.Timedelta(future)
     tolerance = pd.Timedelta(tolerance)
-    require(recordings, ["recording_id"], "data_quality")
     wanted = [c for c in ("recording_id", "recording_duration", "recording_duration_ms",
                           "recording_start", "recording_end", "received_at")
               if c in recordings.columns]
@@ -130,6 +130,7 @@ def data_quality(recordings: Any, transcriptions: Any = None, *, now: Any = None
     return pd.concat(found, ignore_index=True)[_COLUMNS]
 
 
+@needs("check")
 def quality_counts(findings: pd.DataFrame) -> dict[str, int]:
     """Findings per check, every check present (0 when clean), in :data:`QUALITY_CHECKS` order.
 

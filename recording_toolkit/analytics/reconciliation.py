@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import isin, require, to_pandas, utc
+from ._common import isin, needs, require, to_pandas, utc
 
 __all__ = [
     "DEFAULT_TRANSCRIPTION_THRESHOLD",
@@ -89,6 +89,7 @@ def _latest(*frames: pd.DataFrame) -> pd.Timestamp | None:
     return max(times) if times else None
 
 
+@needs("recording_id")
 def missing_recording_callbacks(recordings: Any, journal: pd.DataFrame) -> pd.DataFrame:
     """Journalled starts whose recording callback never came.
 
@@ -99,7 +100,6 @@ def missing_recording_callbacks(recordings: Any, journal: pd.DataFrame) -> pd.Da
         ``time``), ``transcription_requested`` and ``backfilled`` (True: the recording is in
         the frame only because it was recovered from the Recording list API). In journal order.
     """
-    require(recordings, ["recording_id"], "missing_recording_callbacks")
     columns = ["recording_id"] + (["backfilled"] if "backfilled" in recordings.columns else [])
     have = to_pandas(recordings, columns).drop_duplicates("recording_id")
     if "backfilled" not in have.columns:
@@ -121,6 +121,7 @@ def missing_recording_callbacks(recordings: Any, journal: pd.DataFrame) -> pd.Da
     }).reset_index(drop=True)
 
 
+@needs("recording_id", "conference_name", "recording_start", "received_at")
 def unexpected_callbacks(recordings: Any, journal: pd.DataFrame, *,
                          window: Any = UNANSWERED_START_WINDOW) -> pd.DataFrame:
     """Recording callbacks for recordings that no journalled start names.
@@ -133,8 +134,6 @@ def unexpected_callbacks(recordings: Any, journal: pd.DataFrame, *,
         conference that got no answer but may have started a recording, at most ``window``
         before ``recording_start``). Ordered as the recordings frame.
     """
-    require(recordings, ["recording_id", "conference_name", "recording_start", "received_at"],
-            "unexpected_callbacks")
     columns = ["recording_id", "conference_name", "recording_start", "received_at"]
     if "backfilled" in recordings.columns:
         columns.append("backfilled")
@@ -163,6 +162,7 @@ def unexpected_callbacks(recordings: Any, journal: pd.DataFrame, *,
     }).astype({"unanswered_start": bool})
 
 
+@needs("recording_id", "conference_name", "recording_end", "received_at")
 def missing_transcriptions(recordings: Any, transcriptions: Any, journal: pd.DataFrame, *,
                            threshold: Any = DEFAULT_TRANSCRIPTION_THRESHOLD,
                            now: Any = None) -> pd.DataFrame:
@@ -192,8 +192,6 @@ def missing_transcriptions(recordings: Any, transcriptions: Any, journal: pd.Dat
     [Timedelta('0 days 00:30:00')]
     """
     threshold = _as_threshold(threshold)
-    require(recordings, ["recording_id", "conference_name", "recording_end", "received_at"],
-            "missing_transcriptions")
     require(transcriptions, ["recording_id", "received_at"], "missing_transcriptions")
     rec = to_pandas(recordings, ["recording_id", "conference_name", "recording_end",
                                  "received_at"])
@@ -240,6 +238,7 @@ class Reconciliation:
         }
 
 
+@needs("recording_id")
 def reconcile(recordings: Any, transcriptions: Any, journal: pd.DataFrame, *,
               threshold: Any = DEFAULT_TRANSCRIPTION_THRESHOLD, now: Any = None
               ) -> Reconciliation:

@@ -24,11 +24,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ._common import is_dask, isin, require, to_pandas, utc
+from ._common import is_dask, isin, needs, require, to_pandas, utc
 
 __all__ = ["select"]
 
 
+@needs("recording_id")
 def select(recordings: Any, transcriptions: Any, *, since: Any = None, until: Any = None,
            conferences: Iterable[str] | None = None) -> tuple[Any, Any]:
     """The recordings started in ``[since, until)`` in ``conferences``, and their transcriptions.

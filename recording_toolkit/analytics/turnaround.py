@@ -26,14 +26,19 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import exact_quantiles, lookup, require, to_pandas
+from ._common import exact_quantiles, lookup, needs, require, to_pandas
 
 __all__ = ["PUBLISHED_TURNAROUND_MINUTES", "turnaround_seconds", "turnaround_stats"]
+
+#: A joined frame alone, or recordings (with ``transcriptions`` given).
+_JOINED = ("recording_id", "recording_end", "transcription_received_at")
+_ENDS = ("recording_id", "recording_end")
 
 #: Turnarounds Plivo has published, in minutes.
 PUBLISHED_TURNAROUND_MINUTES = (5, 30)
 
 
+@needs(*_JOINED, alternatives=[_ENDS])
 def turnaround_seconds(recordings: Any, transcriptions: Any = None) -> pd.Series:
     """Seconds from recording end to transcription callback, per recording, where both are known.
 
@@ -62,12 +67,10 @@ def turnaround_seconds(recordings: Any, transcriptions: Any = None) -> pd.Series
     {'a': 120.0}
     """
     if transcriptions is None:
-        require(recordings, ["recording_id", "recording_end", "transcription_received_at"],
-                "turnaround_seconds")
+        require(recordings, _JOINED, "turnaround_seconds")
         pairs = recordings[["recording_id", "recording_end", "transcription_received_at"]]
         pairs = pairs.rename(columns={"transcription_received_at": "received_at"})
     else:
-        require(recordings, ["recording_id", "recording_end"], "turnaround_seconds")
         require(transcriptions, ["recording_id", "received_at"], "turnaround_seconds")
         # Narrow columns joined in pandas: exact quantiles need them there anyway, and a join
         # on Dask would shuffle both frames.
@@ -85,6 +88,7 @@ def turnaround_seconds(recordings: Any, transcriptions: Any = None) -> pd.Series
                      name="turnaround_seconds")
 
 
+@needs(*_JOINED, alternatives=[_ENDS])
 def turnaround_stats(recordings: Any, transcriptions: Any = None, *,
                      within_minutes: Sequence[float] = PUBLISHED_TURNAROUND_MINUTES
                      ) -> dict[str, Any]:
