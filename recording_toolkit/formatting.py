@@ -363,6 +363,15 @@ LABELS: dict[str, str] = {
     "lines": "Lines read",
     "quarantined": "Lines quarantined",
     "duplicates": "Duplicates dropped",
+    # data-quality checks and reconciliation counts
+    "non_positive_duration": "Zero or negative duration",
+    "in_the_future": "Dated in the future",
+    "started": "Recordings started",
+    "recording_callbacks_missing": "Started, no recording callback",
+    "recording_callbacks_backfilled": "Recording callbacks backfilled",
+    "unexpected_callbacks": "Callbacks nobody here started",
+    "unexpected_after_unanswered_start": "Of those, after a start that got no answer",
+    "transcriptions_missing": "Transcriptions requested but missing",
 }
 
 _UNIT_WORDS = {"ms": "(ms)", "bytes": "size", "seconds": "", "minutes": "minutes"}
