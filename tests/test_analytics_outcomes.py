@@ -43,9 +43,11 @@ def test_outcome_counts_of_a_joined_frame():
     joined = join_recordings(recordings_frame(), transcriptions_frame())
     counts = analytics.outcome_counts(joined)
     # r1..r3 transcribed, r4 failed, r5 has no callback and no journal: unknown.
-    assert counts.values.tolist() == [["transcribed", "Transcribed", 3],
-                                      ["failed", f"Failed: {rules.ERROR_TOO_SHORT}", 1],
-                                      ["unknown", "Unknown", 1]]
+    assert counts["share"].tolist() == [0.6, 0.2, 0.2]
+    assert counts[["outcome", "label", "count"]].values.tolist() == [
+        ["transcribed", "Transcribed", 3],
+        ["failed", f"Failed: {rules.ERROR_TOO_SHORT}", 1],
+        ["unknown", "Unknown", 1]]
 
 
 def test_turnaround_from_frames_and_from_a_joined_frame():

@@ -32,15 +32,31 @@ Examples
 from __future__ import annotations
 
 from ._accessor import RecAccessor, accessor_methods
-from .billing import billing_audit, billing_mismatches, rate_mismatches
+from .billing import (
+    audit_counts,
+    billing_audit,
+    billing_by_day,
+    billing_mismatches,
+    rate_mismatches,
+)
 from .cost import (
     charge_total,
+    charges_over_time,
+    conference_totals,
     effective_price_per_minute,
     monthly_costs,
+    projection_start,
     storage_projection,
     transcription_charges,
 )
-from .durations import billed_minutes, duration_stats, duration_summary, minutes_over_time
+from .durations import (
+    billed_minutes,
+    duration_distribution,
+    duration_stats,
+    duration_summary,
+    minutes_over_time,
+    rounding_overhead,
+)
 from .eligibility import eligibility_vs_outcome, transcription_eligibility, wav_to_mp3_savings
 from .outcomes import (
     outcome_counts,
@@ -59,17 +75,20 @@ from .reconciliation import (
     unexpected_callbacks,
 )
 from .selection import select
-from .turnaround import turnaround_seconds, turnaround_stats
+from .turnaround import turnaround_distribution, turnaround_seconds, turnaround_stats
 
 __all__ = [  # every public function here is also a method of df.rec (generated below)
     "QUALITY_CHECKS",
-    "RecAccessor",
-    "Reconciliation",
+    "audit_counts",
     "billed_minutes",
     "billing_audit",
+    "billing_by_day",
     "billing_mismatches",
     "charge_total",
+    "charges_over_time",
+    "conference_totals",
     "data_quality",
+    "duration_distribution",
     "duration_stats",
     "duration_summary",
     "effective_price_per_minute",
@@ -79,9 +98,13 @@ __all__ = [  # every public function here is also a method of df.rec (generated 
     "missing_transcriptions",
     "monthly_costs",
     "outcome_counts",
+    "projection_start",
     "quality_counts",
     "rate_mismatches",
+    "RecAccessor",
     "reconcile",
+    "Reconciliation",
+    "rounding_overhead",
     "select",
     "storage_projection",
     "transcription_charges",
@@ -91,6 +114,7 @@ __all__ = [  # every public function here is also a method of df.rec (generated 
     "transcription_errors",
     "transcription_rate_stats",
     "transcription_success_rate",
+    "turnaround_distribution",
     "turnaround_seconds",
     "turnaround_stats",
     "unexpected_callbacks",

@@ -32,7 +32,8 @@ from ..config import RateCard
 from ._common import lookup, needs, require, to_pandas
 
 __all__ = ["AUDIT_COLUMNS", "DEFAULT_TOLERANCE", "RATE_MISMATCH_COLUMNS", "RATE_TOLERANCE",
-           "billing_audit", "billing_mismatches", "mismatches_in", "rate_mismatches"]
+           "audit_counts", "billing_audit", "billing_by_day", "billing_mismatches",
+           "mismatches_in", "rate_mismatches"]
 
 #: Charges closer than this to the expected one are taken as right (Plivo rounds money).
 DEFAULT_TOLERANCE = 0.005
@@ -187,3 +188,93 @@ def rate_mismatches(transcriptions: Any, rates: RateCard, *,
         "card_rate": pd.Series(card, index=frame.index, dtype="Float64")[off],
         "difference": difference[off],
     })[RATE_MISMATCH_COLUMNS].reset_index(drop=True)
+
+
+@needs("duration_ms", "transcription_rate", "expected_charge", "transcription_charge",
+       "failed", "mismatch")
+def audit_counts(audit: pd.DataFrame) -> dict[str, int]:
+    """How many rows of a :func:`billing_audit` frame could be checked, and why not the rest.
+
+    A row is checked when both its expected and its charged amount are known. The rest have
+    ``no_duration`` (neither the recording nor the callback says how long it was),
+    ``no_rate`` (no price to multiply by) or ``no_charge`` (the callback reports none); a row
+    counts under the first reason that applies.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tr = pd.DataFrame({"recording_id": ["a", "b"], "transcription_rate": [0.05, 0.05],
+    ...                    "transcription_charge": [0.05, 0.05], "duration": [30, None],
+    ...                    "error": [None, None]})
+    >>> audit_counts(billing_audit(tr))
+    {'audited': 2, 'checked': 1, 'unchecked': 1, 'no_duration': 1, 'no_rate': 0, 'no_charge': 0, 'mismatches': 0}
+    """
+    no_duration = audit["duration_ms"].isna() & ~audit["failed"]
+    no_rate = audit["transcription_rate"].isna() & ~audit["failed"] & ~no_duration
+    no_charge = audit["transcription_charge"].isna() & ~no_duration & ~no_rate
+    checked = audit[["expected_charge", "transcription_charge"]].notna().all(axis=1)
+    return {"audited": len(audit), "checked": int(checked.sum()),
+            "unchecked": int((~checked).sum()), "no_duration": int(no_duration.sum()),
+            "no_rate": int(no_rate.sum()), "no_charge": int(no_charge.sum()),
+            "mismatches": int(audit["mismatch"].sum())}
+
+
+@needs(*_AUDITED, "received_at")
+def billing_by_day(transcriptions: Any, recordings: Any = None, *,
+                   tolerance: float = DEFAULT_TOLERANCE, rates: RateCard | None = None
+                   ) -> dict[str, Any]:
+    """The billing audit per UTC day of the transcription callback: charged minus expected.
+
+    Arguments as :func:`billing_audit`, whose rows this adds up.
+
+    Returns
+    -------
+    dict
+        ``by_day``: indexed by day (naive UTC, every day between the first and the last),
+        ``checked`` (transcriptions with both amounts), ``expected``, ``charged``,
+        ``difference`` (charged minus expected) and ``mismatches``; ``counts``:
+        :func:`audit_counts` of all the rows; ``difference``: the total difference;
+        ``tolerance``; ``no_time``: checked rows with no ``received_at`` (in the totals,
+        on no day).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tr = pd.DataFrame({"recording_id": ["a", "b"], "transcription_rate": [0.05, 0.05],
+    ...                    "transcription_charge": [0.10, 0.70], "duration": [90, 600],
+    ...                    "error": [None, None], "received_at": pd.to_datetime(
+    ...                        ["2026-11-02 10:00", "2026-11-03 10:00"], utc=True)})
+    >>> by_day = billing_by_day(tr)
+    >>> by_day["by_day"]["difference"].tolist(), round(by_day["difference"], 6)
+    ([0.0, 0.2], 0.2)
+    """
+    from ._common import period_start
+
+    audit = billing_audit(transcriptions, recordings, tolerance=tolerance, rates=rates)
+    times = to_pandas(transcriptions, ["received_at"])["received_at"].reset_index(drop=True)
+    checked = audit[["expected_charge", "transcription_charge"]].notna().all(axis=1) \
+        .to_numpy(dtype=bool)
+    timed = checked & times.notna().to_numpy(dtype=bool)
+    rows = audit[timed]
+    values = pd.DataFrame({
+        "checked": 1,
+        "expected": rows["expected_charge"].astype(float),
+        "charged": rows["transcription_charge"].astype(float),
+        "difference": rows["difference"].astype(float),
+        "mismatches": rows["mismatch"].astype(int),
+    }, index=rows.index)
+    columns = ["checked", "expected", "charged", "difference", "mismatches"]
+    if values.empty:
+        by_day = pd.DataFrame({c: pd.Series(dtype=float) for c in columns},
+                              index=pd.DatetimeIndex([], name="day"))
+    else:
+        days = period_start(times[timed], "D")
+        sums = values.groupby(days.to_numpy()).sum()
+        full = pd.date_range(sums.index.min(), sums.index.max(), freq="D", name="day")
+        by_day = sums.reindex(full, fill_value=0)
+        by_day[["checked", "mismatches"]] = by_day[["checked", "mismatches"]].astype(int)
+        by_day[["expected", "charged", "difference"]] = \
+            by_day[["expected", "charged", "difference"]].round(6)
+    return {"by_day": by_day[columns], "counts": audit_counts(audit),
+            "difference": round(float(audit["difference"][checked].astype(float).sum()), 6),
+            "tolerance": tolerance, "no_time": int((checked & ~timed).sum())}

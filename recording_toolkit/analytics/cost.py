@@ -28,9 +28,13 @@ from ..config import RateCard
 from ._common import compute, lookup, needs, period_start, require, to_pandas, utc
 
 __all__ = [
+    "UNKNOWN_CONFERENCE",
     "charge_total",
+    "charges_over_time",
+    "conference_totals",
     "effective_price_per_minute",
     "monthly_costs",
+    "projection_start",
     "storage_projection",
     "transcription_charges",
 ]
@@ -113,6 +117,104 @@ def transcription_charges(transcriptions: Any, recordings: Any = None, *,
     return out
 
 
+@needs("transcription_charge", "received_at")
+def charges_over_time(transcriptions: Any, freq: str = "D") -> dict[str, Any]:
+    """Transcription charges per day or month of the callback, every period present.
+
+    Returns
+    -------
+    dict
+        ``by_period``: indexed by the period's start (naive UTC), ``transcriptions`` and
+        ``charge`` (0 for periods between the first and last without callbacks); ``total``:
+        :func:`charge_total` of all the callbacks; ``no_time``: callbacks with no
+        ``received_at`` (in ``total``, not in any period) and their ``no_time_charge``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tr = pd.DataFrame({"transcription_charge": [0.05, 0.10, 0.20],
+    ...     "received_at": pd.to_datetime(["2026-11-02 09:00", "2026-11-04 10:00", None],
+    ...                                   utc=True)})
+    >>> c = charges_over_time(tr)
+    >>> c["by_period"]["charge"].tolist(), c["total"], c["no_time"]
+    ([0.05, 0.0, 0.1], 0.35, 1)
+    """
+    if freq not in ("D", "M"):
+        raise ValueError(f"freq: {freq!r} is not one of 'D', 'M'")
+    frame = to_pandas(transcriptions, ["transcription_charge", "received_at"])
+    charge = frame["transcription_charge"].astype("Float64").fillna(0.0).astype(float)
+    timed = frame["received_at"].notna().to_numpy(dtype=bool)
+    out = pd.DataFrame({"transcriptions": 1, "charge": charge}, index=frame.index)[timed]
+    if out.empty:
+        by_period = pd.DataFrame({"transcriptions": pd.Series(dtype=int),
+                                  "charge": pd.Series(dtype=float)},
+                                 index=pd.DatetimeIndex([], name="period"))
+    else:
+        starts = period_start(frame["received_at"][timed], freq)
+        sums = out.groupby(starts.to_numpy()).sum()
+        full = pd.date_range(sums.index.min(), sums.index.max(),
+                             freq="D" if freq == "D" else "MS", name="period")
+        by_period = sums.reindex(full, fill_value=0)
+        by_period["transcriptions"] = by_period["transcriptions"].astype(int)
+    return {"by_period": by_period, "total": charge_total(frame),
+            "no_time": int((~timed).sum()), "no_time_charge": float(charge[~timed].sum())}
+
+
+#: The group of transcriptions whose recording (so whose conference) is not known.
+UNKNOWN_CONFERENCE = "(unknown)"
+
+
+@needs("conference_name", "recording_id", "recording_duration_ms")
+def conference_totals(recordings: Any, transcriptions: Any = None) -> pd.DataFrame:
+    """Recordings, recorded minutes and transcription charges per conference.
+
+    Parameters
+    ----------
+    recordings
+        ``schema.RECORDINGS`` rows with ``transcriptions``; or a joined frame
+        (``schema.JOINED``, its ``transcription_charge``) alone.
+    transcriptions
+        ``schema.TRANSCRIPTIONS`` rows. Those whose recording is not among ``recordings``
+        are the :data:`UNKNOWN_CONFERENCE` row, so the charges add up to
+        :func:`charge_total` (a joined frame holds only transcriptions of its recordings).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``conference_name``: ``recordings``, ``recorded_minutes``,
+        ``transcription_charge``; largest charge first, then most minutes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rec = pd.DataFrame({"recording_id": ["a", "b"], "conference_name": ["eng", "sales"],
+    ...                     "recording_duration_ms": [60_000, 120_000]})
+    >>> tr = pd.DataFrame({"recording_id": ["a", "x"], "transcription_charge": [0.05, 0.1],
+    ...                    "error": [None, None]})
+    >>> conference_totals(rec, tr)["transcription_charge"].to_dict()
+    {'(unknown)': 0.1, 'eng': 0.05, 'sales': 0.0}
+    """
+    from .durations import duration_stats
+
+    stats = duration_stats(recordings, by="conference_name")
+    out = pd.DataFrame({"recordings": stats["recordings"].astype(int),
+                        "recorded_minutes": stats["total_minutes"].astype(float)})
+    if transcriptions is None:
+        require(recordings, ["transcription_charge"], "conference_totals")
+        frame = to_pandas(recordings, ["conference_name", "transcription_charge"])
+        charges = frame["transcription_charge"].astype("Float64").fillna(0.0).astype(float) \
+            .groupby(frame["conference_name"].to_numpy()).sum()
+    else:
+        charges = transcription_charges(transcriptions, recordings, by="conference")["charge"]
+    out = out.join(charges.rename("transcription_charge"), how="outer")
+    out[["recordings"]] = out[["recordings"]].fillna(0).astype(int)
+    out = out.fillna({"recorded_minutes": 0.0, "transcription_charge": 0.0})
+    out.index = out.index.astype(str)
+    out.index.name = "conference_name"
+    return out.sort_values(["transcription_charge", "recorded_minutes"], ascending=False,
+                           kind="stable")
+
+
 @needs("recording_id", "transcription_charge", "duration", "error")
 def effective_price_per_minute(transcriptions: Any, recordings: Any = None) -> float | None:
     """What one minute of successfully transcribed audio cost, all charges included.
@@ -157,8 +259,9 @@ def storage_projection(recordings: Any, *, rates: RateCard | None = None, months
     """Projected storage cost of each of the coming ``months`` calendar months.
 
     A recording is billed in a month when its free period has ended by the month's end
-    (a whole month's charge: Plivo bills storage monthly). The first month is the one holding
-    ``now`` (default: the current time).
+    (a whole month's charge: Plivo bills storage monthly). The first month is
+    :func:`projection_start`: the one holding ``now``, by default the month of the latest
+    recording's start, so the same data projects from the same month wherever it is shown.
 
     Returns
     -------
@@ -169,10 +272,37 @@ def storage_projection(recordings: Any, *, rates: RateCard | None = None, months
     if months < 1:
         raise ValueError(f"months: {months!r} must be at least 1")
     rates = rates or RateCard()
-    now = pd.Timestamp.now(tz="UTC") if now is None else utc(now)
-    first = now.tz_localize(None).to_period("M")
+    first = projection_start(recordings, now=now).to_period("M")
     return _storage_by_month(recordings, pd.period_range(first, periods=months, freq="M"),
                              rates)
+
+
+@needs("recording_start")
+def projection_start(recordings: Any, *, now: Any = None) -> pd.Timestamp:
+    """The first month of a storage projection (its first day, naive UTC).
+
+    The month holding ``now`` when given; otherwise the month of the latest
+    ``recording_start`` in the data (a log is projected from its own end, as reconciliation
+    judges a log as of its own latest callback), or the current month when there is none.
+    One rule, so the report, the Dashboard and a notebook start their projection at the
+    same month.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rec = pd.DataFrame({"recording_start": pd.to_datetime(
+    ...     ["2026-10-30 10:00", "2026-11-15 23:00"], utc=True)})
+    >>> projection_start(rec).strftime("%Y-%m-%d")
+    '2026-11-01'
+    >>> projection_start(rec, now="2027-01-20").strftime("%Y-%m-%d")
+    '2027-01-01'
+    """
+    if now is None:
+        (latest,) = compute(recordings["recording_start"].max())
+        moment = pd.Timestamp.now(tz="UTC") if pd.isna(latest) else utc(latest)
+    else:
+        moment = utc(now)
+    return moment.tz_localize(None).to_period("M").start_time
 
 
 def _storage_by_month(recordings: Any, periods: pd.PeriodIndex, rates: RateCard

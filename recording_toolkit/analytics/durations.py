@@ -42,8 +42,10 @@ __all__ = [
     "DURATION_GROUPS",
     "billed_minutes",
     "duration_stats",
+    "duration_distribution",
     "duration_summary",
     "minutes_over_time",
+    "rounding_overhead",
 ]
 
 #: Groupings :func:`duration_stats` knows by name besides any column: periods of
@@ -230,3 +232,145 @@ def minutes_over_time(recordings: Any, freq: str = "D") -> pd.DataFrame:
     out["recordings"] = out["recordings"].astype(int)
     out["billed_minutes"] = out["billed_minutes"].round().astype("Int64")
     return out[columns]
+
+
+@needs("recording_id", "recording_duration_ms")
+def duration_distribution(recordings: Any, *, bins: int = 30, log: bool = True
+                          ) -> dict[str, Any]:
+    """A histogram of recording durations in minutes, with the median and p95 to mark on it.
+
+    Parameters
+    ----------
+    bins
+        Number of bins, evenly spaced in minutes, or on a log scale with ``log``.
+    log
+        Log-spaced bins (short and hour-long recordings both show); recordings of zero length
+        cannot be placed on a log axis and are left out, and counted, as ``not_positive``.
+
+    Returns
+    -------
+    dict
+        ``edges`` and ``counts`` (numpy arrays, minutes; ``len(edges) == bins + 1`` unless
+        empty), ``drawn`` (recordings in the histogram), ``recordings`` (distinct ids, as
+        :func:`duration_summary` counts them), ``no_duration``, ``not_positive``, ``log``,
+        and ``median_minutes`` / ``p95_minutes`` of every recording with a duration (the
+        figures of :func:`duration_summary`, in minutes; None when there is none).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = duration_distribution(pd.DataFrame({"recording_id": ["a", "b", "c"],
+    ...     "recording_duration_ms": [60_000, 120_000, None]}), bins=2, log=False)
+    >>> d["counts"].tolist(), d["edges"].tolist(), d["median_minutes"], d["no_duration"]
+    ([1, 1], [1.0, 1.5, 2.0], 1.5, 1)
+    """
+    import numpy as np
+
+    if bins < 1:
+        raise ValueError(f"bins: {bins!r} must be at least 1")
+    summary = duration_summary(recordings)
+    ms = to_pandas(recordings, ["recording_duration_ms"])["recording_duration_ms"]
+    minutes = (ms.astype("Float64") / 60_000).dropna().astype(float)
+    no_duration = int(len(ms) - len(minutes))
+    positive = minutes[minutes > 0] if log else minutes
+    if positive.empty:
+        edges, counts = np.array([]), np.array([], dtype=int)
+    elif log:
+        low, high = float(positive.min()), float(positive.max())
+        edges = np.geomspace(low, high if high > low else low * 10, bins + 1)
+        counts, edges = np.histogram(positive, bins=edges)
+    else:
+        counts, edges = np.histogram(positive, bins=bins)
+
+    def in_minutes(seconds: float | None) -> float | None:
+        return None if seconds is None else seconds / 60
+
+    return {"edges": edges, "counts": counts, "drawn": int(len(positive)),
+            "recordings": summary["count"], "no_duration": no_duration,
+            "not_positive": int(len(minutes) - len(positive)), "log": log,
+            "median_minutes": in_minutes(summary["median_seconds"]),
+            "p95_minutes": in_minutes(summary["p95_seconds"])}
+
+
+@needs("recording_duration_ms", "recording_start")
+def rounding_overhead(recordings: Any, transcriptions: Any = None, *, rates: Any = None,
+                      freq: str = "D") -> dict[str, Any]:
+    """What billing in whole minutes adds to the recorded minutes, in minutes, % and money.
+
+    Plivo bills each recording in whole minutes, rounded up, at least one
+    (:func:`recording_toolkit.rules.billed_minutes`): a 61-second recording is billed as two
+    minutes. The overhead is billed minus recorded minutes. It costs money twice: in
+    transcription charges (each successful transcription is charged per billed minute, at the
+    rate its callback reports) and in storage (per billed minute and month, once stored past
+    the free days; ``rates.storage_per_minute_month``).
+
+    Parameters
+    ----------
+    transcriptions
+        ``schema.TRANSCRIPTIONS`` rows, for the transcription charges the overhead caused
+        (optional: without them ``transcription_charge`` is None).
+    rates
+        A :class:`~recording_toolkit.config.RateCard` (default: its documented defaults).
+    freq
+        Periods of ``by_period``, as :func:`minutes_over_time`.
+
+    Returns
+    -------
+    dict
+        ``recorded_minutes``, ``billed_minutes``, ``overhead_minutes``, ``overhead_share``
+        (of the recorded minutes; None when nothing was recorded), ``transcription_charge``
+        (overhead minutes of the successfully transcribed recordings x their rate),
+        ``transcribed_overhead_minutes``, ``storage_per_month`` (overhead minutes x the
+        storage price) and ``by_period`` (:func:`minutes_over_time` with
+        ``overhead_minutes`` and ``overhead_share``). Recordings with no start or duration are
+        left out of everything (``left_out``) so the figures add up with the chart.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rec = pd.DataFrame({"recording_id": ["a", "b"], "recording_duration_ms": [61_000, 60_000],
+    ...     "recording_start": pd.to_datetime(["2026-11-02 09:00"] * 2, utc=True)})
+    >>> tr = pd.DataFrame({"recording_id": ["a"], "transcription_rate": [0.05],
+    ...                    "error": [None]})
+    >>> o = rounding_overhead(rec, tr)
+    >>> o["billed_minutes"], round(o["overhead_minutes"], 4), round(o["transcription_charge"], 4)
+    (3, 0.9833, 0.0492)
+    """
+    from ..config import RateCard
+    from ._common import lookup
+
+    rates = rates or RateCard()
+    frame = to_pandas(recordings, [c for c in ("recording_id", "recording_duration_ms",
+                                               "recording_start") if c in recordings.columns])
+    known = frame.dropna(subset=["recording_duration_ms", "recording_start"])
+    ms = known["recording_duration_ms"].astype("Int64")
+    recorded = float(ms.astype("Float64").sum()) / 60_000 if len(ms) else 0.0
+    billed = int(rules.billed_minutes(ms).sum()) if len(ms) else 0
+    overhead = billed - recorded
+    by_period = minutes_over_time(known, freq)
+    by_period["overhead_minutes"] = by_period["billed_minutes"].astype(float) \
+        - by_period["recorded_minutes"]
+    share = by_period["overhead_minutes"] / by_period["recorded_minutes"].where(
+        by_period["recorded_minutes"] > 0)
+    by_period["overhead_share"] = share.astype(float)
+    charge = transcribed = None
+    if transcriptions is not None:
+        require(transcriptions, ["recording_id", "transcription_rate", "error"],
+                "rounding_overhead")
+        tr = to_pandas(transcriptions, ["recording_id", "transcription_rate", "error"])
+        tr = tr[tr["error"].isna().to_numpy(dtype=bool)].drop_duplicates("recording_id")
+        own = lookup(tr["recording_id"], known["recording_id"], ms) if "recording_id" in \
+            known.columns else pd.Series(pd.NA, index=tr.index, dtype="Int64")
+        has = own.notna().to_numpy(dtype=bool)
+        extra = (rules.billed_minutes(own[has]).astype(float)
+                 - own[has].astype("Float64").astype(float) / 60_000)
+        rate = tr["transcription_rate"].astype("Float64")[has].fillna(
+            rates.transcription_per_minute).astype(float)
+        transcribed = float(extra.sum())
+        charge = float((extra.to_numpy() * rate.to_numpy()).sum())
+    return {"recorded_minutes": recorded, "billed_minutes": billed,
+            "overhead_minutes": overhead,
+            "overhead_share": overhead / recorded if recorded > 0 else None,
+            "transcribed_overhead_minutes": transcribed, "transcription_charge": charge,
+            "storage_per_month": overhead * rates.storage_per_minute_month,
+            "left_out": int(len(frame) - len(known)), "by_period": by_period}

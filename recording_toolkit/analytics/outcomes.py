@@ -174,15 +174,18 @@ def outcome_counts(frame: Any) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``outcome`` (one of :data:`OUTCOMES`), ``label`` (``"Failed: <error>"`` for failures)
-        and ``count``, in :data:`OUTCOMES` order, failures by count (descending) then text.
+        ``outcome`` (one of :data:`OUTCOMES`), ``label`` (``"Failed: <error>"`` for failures),
+        ``count`` and ``share`` (of all the recordings counted), in :data:`OUTCOMES` order, failures by count (descending) then text.
         Outcomes with no recording are left out.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> outcome_counts(pd.DataFrame({"error": [None, "too long", None]})).values.tolist()
+    >>> counts = outcome_counts(pd.DataFrame({"error": [None, "too long", None]}))
+    >>> counts[["outcome", "label", "count"]].values.tolist()
     [['transcribed', 'Transcribed', 2], ['failed', 'Failed: too long', 1]]
+    >>> counts["share"].round(3).tolist()
+    [0.667, 0.333]
     """
     if "transcription_status" in frame.columns:
         require(frame, ["transcription_error"], "outcome_counts")
@@ -204,5 +207,8 @@ def outcome_counts(frame: Any) -> pd.DataFrame:
                 rows.append((outcome, f"Failed: {reason}", int(count)))
         else:
             rows.append((outcome, _LABELS[outcome], int(mask.sum())))
-    return pd.DataFrame(rows, columns=["outcome", "label", "count"]).astype(
+    out = pd.DataFrame(rows, columns=["outcome", "label", "count"]).astype(
         {"outcome": object, "label": object, "count": int})
+    total = int(out["count"].sum())
+    out["share"] = out["count"] / total if total else pd.Series(dtype=float)
+    return out

@@ -28,7 +28,8 @@ import pandas as pd
 
 from ._common import exact_quantiles, lookup, needs, require, to_pandas
 
-__all__ = ["PUBLISHED_TURNAROUND_MINUTES", "turnaround_seconds", "turnaround_stats"]
+__all__ = ["PUBLISHED_TURNAROUND_MINUTES", "turnaround_distribution", "turnaround_seconds",
+           "turnaround_stats"]
 
 #: A joined frame alone, or recordings (with ``transcriptions`` given).
 _JOINED = ("recording_id", "recording_end", "transcription_received_at")
@@ -120,3 +121,40 @@ def turnaround_stats(recordings: Any, transcriptions: Any = None, *,
         share = float((seconds <= mark * 60).mean()) if seconds.size else None
         out[f"within_{mark:g}_minutes"] = share
     return out
+
+
+@needs(*_JOINED, alternatives=[_ENDS])
+def turnaround_distribution(recordings: Any, transcriptions: Any = None, *,
+                            within_minutes: Sequence[float] = PUBLISHED_TURNAROUND_MINUTES
+                            ) -> dict[str, Any]:
+    """:func:`turnaround_stats` with the turnarounds themselves, for a cumulative chart.
+
+    Arguments as :func:`turnaround_stats`. Returns its figures and ``minutes`` (each
+    measured turnaround in minutes, ascending, as a numpy array), ``marks`` (the
+    ``within_minutes``, with ``shares`` the share within each), and ``unmeasured``:
+    transcription callbacks whose recording's end is not known (left out), counted only when
+    ``transcriptions`` is given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rec = pd.DataFrame({"recording_id": ["a"],
+    ...                     "recording_end": pd.to_datetime(["2026-11-02 10:00"], utc=True)})
+    >>> tr = pd.DataFrame({"recording_id": ["a", "x"], "received_at": pd.to_datetime(
+    ...     ["2026-11-02 10:03", "2026-11-02 10:04"], utc=True)})
+    >>> d = turnaround_distribution(rec, tr)
+    >>> d["minutes"].tolist(), d["shares"], d["unmeasured"]
+    ([3.0], [1.0, 1.0], 1)
+    """
+    import numpy as np
+
+    seconds = turnaround_seconds(recordings, transcriptions)
+    stats = turnaround_stats(recordings, transcriptions, within_minutes=within_minutes)
+    unmeasured = 0
+    if transcriptions is not None:
+        ids = to_pandas(transcriptions, ["recording_id"])["recording_id"]
+        unmeasured = int(ids.nunique(dropna=True) - seconds.size)
+    return {**stats, "minutes": np.sort(seconds.to_numpy(dtype=float) / 60),
+            "marks": list(within_minutes),
+            "shares": [stats[f"within_{m:g}_minutes"] for m in within_minutes],
+            "unmeasured": unmeasured}
