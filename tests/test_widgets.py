@@ -19,7 +19,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from recording_toolkit import schema
+from recording_toolkit import formatting, schema
 from recording_toolkit.client import AsyncRecordingClient, RecordingClient
 from recording_toolkit.receiver import CallbackReceiver
 from recording_toolkit.sandbox import Sandbox
@@ -213,6 +213,85 @@ def test_panel_refuses_the_async_client(sandbox):
         RecordingPanel(client)
 
 
+class FakeClock:
+    """A clock the test moves by hand: elapsed times without waiting for them."""
+
+    def __init__(self) -> None:
+        self.now = pd.Timestamp("2026-11-24 09:00", tz="UTC").to_pydatetime()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += pd.Timedelta(seconds=seconds).to_pytimedelta()
+
+
+def _eventually(predicate, timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds have passed (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_panel_marks_each_recording_conference_with_its_elapsed_time(sandbox, panel_factory):
+    clock = FakeClock()
+    panel = panel_factory(_client(sandbox), transcribe=False, clock=clock)
+    assert "Not recording" in panel.recording_now.value
+    panel.conference.value = "weekly sync"
+    panel.start.click()
+    assert panel.wait(30)
+    assert panel.recording_conferences == ["weekly sync"]
+    assert "Recording" in panel.recording_now.value and "weekly sync" in panel.recording_now.value
+    assert "0:00" in panel.recording_now.value
+    clock.advance(30)
+    panel.conference.value = "design review"
+    panel.start.click()
+    assert panel.wait(30)
+    clock.advance(45)  # weekly sync: 1:15 in; design review: 0:45 in
+    # The marker is redrawn every second by the panel itself.
+    assert _eventually(lambda: "1:15" in panel.recording_now.value
+                       and "0:45" in panel.recording_now.value)
+    marker = panel.recording_now.value
+    assert marker.index("weekly sync") < marker.index("design review")
+
+    panel.conference.value = "weekly sync"
+    panel.stop.click()
+    assert panel.wait(30)
+    assert "Stopped recording weekly sync after 1:15" in panel.message.value
+    assert panel.recording_conferences == ["design review"]
+    assert "weekly sync" not in panel.recording_now.value
+
+
+def test_panel_says_so_when_stop_is_pressed_with_nothing_recording(sandbox, panel_factory):
+    panel = panel_factory(_client(sandbox), transcribe=False)
+    panel.conference.value = "quiet room"
+    panel.stop.click()
+    assert panel.wait(30)
+    assert "Nothing was recording in quiet room" in panel.message.value
+    assert "Stopped recording" not in panel.message.value
+    assert panel.requests["status"].tolist() == ["nothing recording"]
+    assert "Not recording" in panel.recording_now.value
+
+
+def test_panel_table_keeps_its_column_widths_with_a_long_error(sandbox, panel_factory):
+    client = _client(sandbox)
+    panel = panel_factory(client, transcribe=False)
+    client.close()  # every request now fails with the client's own (long) error
+    panel.conference.value = "x" * 300  # and a name far wider than its column
+    panel.start.click()
+    assert panel.wait(30)
+    table = panel.table.value
+    assert "table-layout:fixed" in table and "<colgroup>" in table
+    error = panel.requests["error"].iloc[0]
+    # Long values stay on one line, cut with an ellipsis; the tooltip has all of it.
+    assert f'title="{html.escape(error, quote=True)}"' in table
+    assert f'title="{"x" * 300}"' in table
+    assert table.count("text-overflow:ellipsis") >= 2
+
+
 # Dashboard -----------------------------------------------------------------------------------
 
 
@@ -313,11 +392,15 @@ def test_dashboard_date_range_selects_utc_days(log_dir, dashboards):
 def test_dashboard_metric_choice_redraws_the_chart(log_dir, dashboards):
     dash = Dashboard(log_dir)
     dashboards.append(dash)
+    from recording_toolkit.views import VIEWS
+
+    # The chart menu is the views registry (the outcomes chart is always shown beside it).
+    assert [key for _, key in dash.metric.options] == [k for k in VIEWS if k != "outcomes"]
     seen = {dash.chart.value}
-    for key in ("cost", "conferences", "durations", "turnaround", "audit", "storage"):
+    for _, key in dash.metric.options[1:]:
         dash.metric.value = key
         seen.add(dash.chart.value)
-    assert len(seen) == 7  # each metric draws a different picture
+    assert len(seen) == len(dash.metric.options)  # each metric draws a different picture
 
 
 def test_dashboard_empty_selection_still_draws(log_dir, dashboards):
@@ -406,8 +489,8 @@ def test_dashboard_shows_the_report_figures_for_the_same_selection(dashboards):
     assert _summary_figure(dash, "Recordings") == f"{expected['recordings']['count']:,}"
     assert _summary_figure(dash, "Billed minutes") == \
         f"{expected['recordings']['billed_minutes']:,}"
-    assert _summary_figure(dash, "Transcription charges (USD)") == \
-        f"{expected['transcriptions']['charge_total']:,.2f}"
+    assert _summary_figure(dash, "Transcription charges") == \
+        formatting.money(expected["transcriptions"]["charge_total"], "USD")
     recordings, _ = dash.selection()
     assert set(recordings["conference_name"]) <= set(chosen)
     assert (recordings["recording_start"] >= pd.Timestamp("2026-11-09", tz="UTC")).all()
@@ -437,5 +520,140 @@ def test_dashboard_picks_up_a_journal_that_appears_later(log_dir, tmp_path, dash
 def _outcome_labels(dash: Dashboard) -> set[str]:
     from recording_toolkit import analytics
 
-    recordings, transcriptions = dash.selection()
-    return set(analytics.outcome_counts(dash._joined(recordings, transcriptions))["label"])
+    return set(analytics.outcome_counts(dash.frames().joined)["label"])
+
+
+def _png_size(value) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(bytes(value))).size
+
+
+def test_dashboard_charts_are_drawn_at_the_size_they_are_shown(log_dir, dashboards):
+    dash = Dashboard(log_dir, chart_width=600)
+    dashboards.append(dash)
+    for _, key in dash.metric.options:
+        dash.metric.value = key
+        for image in (dash.chart, dash.outcomes):
+            width, height = _png_size(image.value)
+            # The page shows the picture at exactly its pixel size: no rescaling, no blur.
+            assert width == 600
+            assert (image.layout.width, image.layout.height) == (f"{width}px", f"{height}px")
+            assert (image.width, image.height) == (str(width), str(height))
+    with pytest.raises(ValueError, match="chart_width"):
+        Dashboard(log_dir, chart_width=50)
+
+
+def test_dashboard_dates_are_typed_as_iso_days(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    dash.start_date.text.value = "2026-11-21"  # typed, then Enter
+    assert dash.start_date.value == pd.Timestamp("2026-11-21").date()
+    assert dash.selection()[0]["recording_id"].tolist() == ["r3"]
+    dash.start_date.text.value = "11/20/2026"  # a browser locale's habit: refused, said why
+    assert "YYYY-MM-DD" in dash.start_date.error and "From" in dash.start_date.error
+    assert dash.selection()[0]["recording_id"].tolist() == ["r3"]  # the last good day holds
+    dash.start_date.text.value = ""
+    assert dash.start_date.value is None and dash.start_date.error == ""
+    assert len(dash.selection()[0]) == 3
+    dash.end_date.value = "2026-11-20"  # code may set a date or an ISO string
+    assert dash.end_date.text.value == "2026-11-20"
+    assert sorted(dash.selection()[0]["recording_id"]) == ["r1", "r2"]
+    dash.start_date.value = "2026-11-21"
+    assert "end date (2026-11-20) is before the start date" in dash.status.value
+
+
+def test_dashboard_conference_search_select_all_and_clear(dashboards):
+    dash = Dashboard(ROOT / "data" / "callbacks")
+    dashboards.append(dash)
+    picker = dash.conferences
+    total = len(picker.options)
+    assert total > 20
+    assert f"None selected: all {total}" in picker.chosen.value
+    picker.search.value = "sales"
+    matching = [name for name in picker.options if "sales" in name]
+    assert list(picker.list.options) == matching and 1 < len(matching) < total
+    picker.select_all.click()
+    assert picker.value == tuple(matching)
+    assert f"{len(matching)} of {total} selected" in picker.chosen.value
+    recordings, _ = dash.selection()
+    assert set(recordings["conference_name"]) == set(matching)
+    assert _summary_figure(dash, "Conferences") == str(len(matching))
+    # What was chosen stays chosen while another search hides it.
+    picker.search.value = "legal"
+    picker.list.value = ("legal-calls",)
+    picker.search.value = ""
+    assert picker.value == tuple(n for n in picker.options if n in {*matching, "legal-calls"})
+    assert f"{len(matching) + 1} of {total} selected" in picker.chosen.value
+    picker.clear.click()
+    assert picker.value == () and f"None selected: all {total}" in picker.chosen.value
+    assert _summary_figure(dash, "Conferences") == str(total)
+
+
+def test_dashboard_latest_callbacks_follow_the_conference_filter(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    assert all(rid in dash.recent.value for rid in ("r1", "r2", "r3"))
+    dash.conferences.value = ("beta",)
+    assert ">r2<" in dash.recent.value
+    assert ">r1<" not in dash.recent.value and ">r3<" not in dash.recent.value
+    assert "of the selection" in dash.recent_title.value
+    dash.conferences.value = ("alpha",)
+    assert ">r1<" in dash.recent.value and ">r3<" in dash.recent.value  # and transcriptions
+    assert "Recording file size too large" in dash.recent.value
+    assert ">r2<" not in dash.recent.value
+
+
+def test_dashboard_export_writes_the_selection_tables_with_raw_values(log_dir, tmp_path,
+                                                                      dashboards):
+    from recording_toolkit.widgets._export import excel_available
+
+    target = tmp_path / "exported"
+    dash = Dashboard(log_dir, export_folder=target)
+    dashboards.append(dash)
+    dash.conferences.value = ("alpha",)
+    dash.export.click()
+    by_conference = pd.read_csv(target / "by_conference.csv")
+    # Only the selection, with raw numbers (no currency signs or separators).
+    assert by_conference.iloc[:, 0].tolist() == ["alpha"]
+    charges = [c for c in by_conference.columns if "charge" in c]
+    assert charges and by_conference[charges[0]].tolist() == [0.1]
+    selection = json.loads((target / "selection.json").read_text())
+    assert selection["conferences"] == ["alpha"]
+    message = dash.export_message.value
+    assert str(target) in message and "CSV" in message
+    assert (target / "tables.xlsx").exists() == excel_available()
+    if not excel_available():
+        assert "openpyxl" in message
+    # A folder that cannot be made is one clear message naming it.
+    (tmp_path / "a-file").write_text("")
+    dash.export_folder.value = str(tmp_path / "a-file" / "sub")
+    dash.export.click()
+    assert "could not write" in dash.export_message.value
+    assert "a-file" in dash.export_message.value
+
+
+def test_dashboard_export_workbook_has_a_sheet_per_table(log_dir, tmp_path, dashboards):
+    openpyxl = pytest.importorskip("openpyxl")
+    dash = Dashboard(log_dir, export_folder=tmp_path / "xl")
+    dashboards.append(dash)
+    dash.export.click()
+    csvs = sorted(p.stem for p in (tmp_path / "xl").glob("*.csv"))
+    book = openpyxl.load_workbook(tmp_path / "xl" / "tables.xlsx", read_only=True)
+    assert len(book.sheetnames) == len(csvs)
+    assert "tables.xlsx" in dash.export_message.value
+
+
+def test_dashboard_saved_output_has_a_static_picture(log_dir, dashboards):
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    bundle = dash._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    static = data["text/html"]
+    # Both charts as embedded pictures at their pixel size, and the figures of the summary.
+    assert static.count('src="data:image/png;base64,') == 2
+    assert f'width="{dash.chart.width}" height="{dash.chart.height}"' in static
+    assert ">3<" in static and "Latest callbacks" in static

@@ -1,7 +1,13 @@
-"""``Dashboard``: filters, a summary and charts over callback logs, optionally live."""
+"""``Dashboard``: filters, a summary and charts over callback logs, optionally live.
+
+Every chart is one of :data:`recording_toolkit.views.VIEWS`, the report's own, drawn at exactly
+the pixel size the page shows it (nothing is rescaled by the browser, so nothing is blurred or
+squashed), and narrow enough for a notebook beside JupyterLab's file browser at 1100 px.
+"""
 
 from __future__ import annotations
 
+import html
 import os
 import threading
 from collections.abc import Sequence
@@ -12,30 +18,36 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import pandas as pd
 
-from .. import plots
-from ._render import dot, figure_png, html_table
+from .. import formatting as fmt
+from ..views import VIEWS, frames_of, render_png
+from ._day import DayField
+from ._export import excel_available, export_tables
+from ._picker import ConferencePicker
+from ._render import dot, html_table
 
 if TYPE_CHECKING:
     from ..config import RateCard
     from ..load import LoadResult
+    from ..views import Frames
 
 __all__ = ["METRICS", "Dashboard"]
 
-#: The charts the metric menu offers: value -> label.
-METRICS: dict[str, str] = {
-    "minutes": "Recorded and billed minutes per day",
-    "cost": "Transcription cost per day",
-    "conferences": "Top conferences by transcription cost",
-    "durations": "Duration distribution",
-    "turnaround": "Transcription turnaround",
-    "audit": "Billing audit (expected vs charged)",
-    "storage": "Storage cost projection",
-}
+#: The view shown beside the summary, whatever the chart menu says.
+OUTCOMES = "outcomes"
 
-_RECENT_COLUMNS = [("new", ""), ("received", "Received (UTC)"), ("event", "Callback"),
+#: The charts the chart menu offers (key -> title): every view of
+#: :data:`recording_toolkit.views.VIEWS` but the outcomes, which is always shown.
+METRICS: dict[str, str] = {key: view.title for key, view in VIEWS.items() if key != OUTCOMES}
+
+#: Chart width in pixels: fits a notebook's output area at 1100 px with the file browser open.
+CHART_WIDTH = 640
+
+_RECENT_COLUMNS = [("new", ""), ("received", "Received"), ("event", "Callback"),
                    ("recording_id", "Recording id"), ("conference_name", "Conference"),
                    ("detail", "Detail")]
-
+_RECENT_WIDTHS = {"new": "1.5em", "received": "10.5em", "event": "7em", "recording_id": "12em",
+                  "conference_name": "9em"}
+_RECENT_CLIP = ("recording_id", "conference_name", "detail")
 
 def _source_paths(source: Any) -> list[str] | None:
     """The log paths to (re)load ``source`` from, or None when it is already loaded data."""
@@ -90,29 +102,41 @@ class Dashboard(widgets.VBox):
         A path that does not exist yet (a client's journal before its first request) means no
         journal until it appears; the status line says so.
     metric
-        The chart shown first (a key of :data:`METRICS`).
+        The chart shown first (a key of :data:`METRICS`, i.e. of
+        :data:`recording_toolkit.views.VIEWS`).
     live, interval
         Start in live mode, reloading every ``interval`` seconds.
     recent
         How many of the latest callbacks the live feed shows.
+    chart_width
+        Width of the charts in pixels; each is drawn at exactly that width and its own aspect
+        ratio, and shown unscaled. The default fits JupyterLab at 1100 px with the file browser
+        open; widen it on a wide screen.
+    export_folder
+        Where :attr:`export` writes the selection's tables (a folder; created when needed).
 
     Attributes
     ----------
     start_date, end_date
-        ``DatePicker``\\ s: recordings that started on these UTC days or between them (empty:
-        no bound).
+        :class:`DayField`\\ s: recordings that started on these UTC days or between them, typed
+        as ``YYYY-MM-DD`` (empty: no bound). ``.value`` is a ``date`` or None.
     conferences
-        ``SelectMultiple`` of conference names (nothing selected: every conference).
+        :class:`ConferencePicker`: a search box, the list, *Select all*, *Clear* and how many
+        are selected; ``.value`` is the chosen names (none chosen: every conference).
     metric
         ``Dropdown`` choosing :attr:`chart`'s contents.
     summary
-        The key figures of the selection (``HTML``).
+        The key figures of the selection (``HTML``), formatted for reading.
     chart, outcomes
-        The chosen chart and the transcription outcomes chart (``Image`` widgets, PNG).
+        The chosen chart and the transcription outcomes chart (``Image`` widgets, PNG, shown at
+        their pixel size). :attr:`chart_note` says what the chart leaves out, if anything.
     live
         ``ToggleButton``: reload the log every few seconds and show new callbacks.
     recent
-        The latest callbacks, newest first, new ones marked (``HTML``).
+        The latest callbacks of the selection, newest first, new ones marked (``HTML``).
+    export_folder, export, export_message
+        Where to write, the button that writes the selection's tables (CSV, and one Excel
+        workbook when openpyxl is installed), and what it wrote where.
     status
         What was loaded, from where and when, or what went wrong.
 
@@ -122,17 +146,23 @@ class Dashboard(widgets.VBox):
 
         dash = Dashboard("data/")
         dash.conferences.value = ("weekly-sync",)
+        dash.start_date.value = "2026-11-09"
         dash.metric.value = "cost"
+        dash.export.click()            # the tables of this selection, as CSV
         dash.start_live(interval=2); ...; dash.stop_live()
     """
 
     def __init__(self, source: Any, *, rates: RateCard | None = None, journal: Any = None,
                  metric: str = "minutes", live: bool = False, interval: float = 5.0,
-                 recent: int = 8, chart_size: tuple[float, float] = (7.5, 3.8)) -> None:
+                 recent: int = 8, chart_width: int = CHART_WIDTH,
+                 export_folder: str | os.PathLike[str] = "dashboard-export") -> None:
         if metric not in METRICS:
             raise ValueError(f"metric: {metric!r} is not one of {sorted(METRICS)}")
         if interval <= 0:
             raise ValueError(f"interval: {interval!r} must be a positive number of seconds")
+        if not isinstance(chart_width, int) or chart_width < 200:
+            raise ValueError(f"chart_width: {chart_width!r} must be a whole number of pixels, "
+                             "200 or more")
         from ..config import RateCard
 
         self.source = source
@@ -142,31 +172,39 @@ class Dashboard(widgets.VBox):
         self._journal_frame: pd.DataFrame | None = None
         self.interval = interval
         self.recent_count = recent
-        self.chart_size = chart_size
+        self.chart_width = chart_width
         self._lock = threading.RLock()
         self._signature: tuple[tuple[str, int, int], ...] | None = None
         self._seen: set[tuple[str, str]] = set()
+        self._new: set[tuple[str, str]] = set()
         self._live_thread: threading.Thread | None = None
         self._live_stop = threading.Event()
         self._updating = False
+        self._frames: Frames | None = None
         self.loads = 0
         self.refreshes = 0
+        self.last_export: Any = None  # what the last export wrote (an Export), if any
 
-        self.start_date = widgets.DatePicker(description="From", value=None)
-        self.end_date = widgets.DatePicker(description="To", value=None)
-        self.conferences = widgets.SelectMultiple(
-            options=[], description="Conferences", rows=6,
-            tooltip="Nothing selected: every conference", style={"description_width": "initial"})
+        self.start_date = DayField("From")
+        self.end_date = DayField("To")
+        self.conferences = ConferencePicker(rows=8)
         self.metric = widgets.Dropdown(options=[(label, key) for key, label in METRICS.items()],
                                        value=metric, description="Chart",
-                                       layout=widgets.Layout(width="28em"))
+                                       layout=widgets.Layout(width="22em"))
         self.live = widgets.ToggleButton(value=False, description="Live", icon="refresh",
                                          tooltip="Reload the log every few seconds",
                                          disabled=self._paths is None)
-        self.summary = widgets.HTML()
-        self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        self.outcomes = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        self.recent = widgets.HTML()
+        self.export_folder = widgets.Text(value=os.fspath(export_folder), description="Folder",
+                                          layout=widgets.Layout(width="22em"))
+        self.export = widgets.Button(description="Export tables", icon="download",
+                                     tooltip="Write the selection's tables to the folder")
+        self.export_message = widgets.HTML()
+        self.summary = widgets.HTML(layout=widgets.Layout(width="19em", margin="0 1em 0 0"))
+        self.chart = self._image()
+        self.chart_note = widgets.HTML()
+        self.outcomes = self._image()
+        self.recent_title = widgets.HTML("<b>Latest callbacks</b>")
+        self.recent = widgets.HTML(layout=widgets.Layout(width="100%", max_width="52em"))
         self.status = widgets.HTML()
 
         self.result: LoadResult = self._load() if self._paths is not None else source
@@ -176,19 +214,35 @@ class Dashboard(widgets.VBox):
             control.observe(self._on_change, names="value")
         self.metric.observe(self._on_metric, names="value")
         self.live.observe(self._on_live, names="value")
+        self.export.on_click(self._on_export)
         self.refresh()
+        wrap = widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%")
+        filters = widgets.VBox([
+            self.start_date, self.end_date,
+            widgets.HTML('<span style="color:var(--jp-ui-font-color2,#616161)">Days are UTC, '
+                         "as YYYY-MM-DD; empty: no bound.</span>"),
+            self.metric, self.live,
+        ], layout=widgets.Layout(margin="0 2em 0.5em 0"))
         super().__init__([
-            widgets.HBox([widgets.VBox([self.start_date, self.end_date, self.metric,
-                                        self.live]),
-                          self.conferences]),
+            widgets.HBox([filters, self.conferences], layout=wrap),
             self.status,
-            widgets.HBox([self.summary, self.outcomes]),
+            widgets.HBox([self.summary, self.outcomes], layout=wrap),
             self.chart,
-            widgets.HTML("<b>Latest callbacks</b>"),
+            self.chart_note,
+            self.recent_title,
             self.recent,
-        ])
+            widgets.HBox([self.export_folder, self.export],
+                         layout=widgets.Layout(flex_flow="row wrap", align_items="center",
+                                               margin="0.75em 0 0 0")),
+            self.export_message,
+        ], layout=widgets.Layout(width="100%"))
         if live:
             self.start_live()
+
+    @staticmethod
+    def _image() -> widgets.Image:
+        # Shown at exactly its pixel size (set with each picture); never stretched by the page.
+        return widgets.Image(format="png", layout=widgets.Layout(flex="0 0 auto"))
 
     # -- loading --
 
@@ -229,13 +283,11 @@ class Dashboard(widgets.VBox):
 
     def _update_conference_options(self) -> None:
         names = self.result.recordings["conference_name"].dropna().astype(str).unique()
-        options = sorted(names)
-        if list(self.conferences.options) != options:
-            chosen = tuple(v for v in self.conferences.value if v in options)
+        options = tuple(sorted(names))
+        if tuple(self.conferences.options) != options:
             self._updating = True  # one refresh for the whole change, not one per trait
             try:
                 self.conferences.options = options
-                self.conferences.value = chosen
             finally:
                 self._updating = False
 
@@ -248,18 +300,21 @@ class Dashboard(widgets.VBox):
     def _on_metric(self, change: Any = None) -> None:
         # Only the chart shows the metric: the summary and the outcomes stay as they are.
         with self._lock:
-            recordings, transcriptions = self.selection()
-            self._draw_chart(recordings, transcriptions, self._joined(recordings,
-                                                                      transcriptions))
+            if self._frames is None:
+                self.refresh()
+            else:
+                self._draw_chart(self._frames)
 
     def filters(self) -> dict[str, Any]:
         """The controls as :func:`~recording_toolkit.analytics.select` /
         :func:`~recording_toolkit.report.summarize` arguments: ``since``, ``until`` (UTC
-        midnights, ``until`` exclusive, so the end day is included) and ``conferences``."""
+        midnights, ``until`` exclusive, so the end day is included) and ``conferences`` (None
+        when none or all are selected: every conference)."""
         start, end = self.start_date.value, self.end_date.value
+        picker = self.conferences
         return {"since": None if start is None else _utc_midnight(start),
                 "until": None if end is None else _utc_midnight(end) + pd.Timedelta(days=1),
-                "conferences": tuple(self.conferences.value) or None}
+                "conferences": None if picker.every else tuple(picker.value)}
 
     def selection(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The recordings and transcriptions the controls select (copies of the frames)."""
@@ -269,30 +324,63 @@ class Dashboard(widgets.VBox):
                                             **self.filters())
         return recordings.copy(), transcriptions.copy()
 
+    def frames(self) -> Frames:
+        """The selection as :class:`recording_toolkit.views.Frames`, what every chart draws."""
+        recordings, transcriptions = self.selection()
+        return frames_of(recordings, transcriptions, rates=self.rates, journal=self._journal())
+
+    def summarize(self) -> Any:
+        """:func:`recording_toolkit.report.summarize` of the selection (the summary's figures,
+        and the tables :attr:`export` writes)."""
+        from ..report import summarize
+
+        return summarize(self.result, rates=self.rates, journal=self._journal(),
+                         **self.filters())
+
     # -- drawing --
 
     def refresh(self) -> None:
         """Recompute the summary and redraw the charts for the current controls."""
-        from ..report import summarize
-
         with self._lock:
             filters = self.filters()
             if filters["since"] is not None and filters["until"] is not None and \
                     filters["until"] <= filters["since"]:
-                self.status.value = dot("error") + "The end date is before the start date."
+                self.status.value = dot("error") + (
+                    f"The end date ({self.end_date.value}) is before the start date "
+                    f"({self.start_date.value}): nothing to show.")
                 return
-            recordings, transcriptions = self.selection()
-            joined = self._joined(recordings, transcriptions)
+            frames = self.frames()
+            self._frames = frames
             # The report's own figures for the same selection: one definition of each number.
-            summary = summarize(self.result, rates=self.rates, **filters)
+            summary = self.summarize()
             self.summary.value = _summary_table(summary.to_dict(), self.rates.currency)
-            self._draw_chart(recordings, transcriptions, joined)
-            self.outcomes.value = figure_png(
-                lambda ax: plots.plot_transcription_outcomes(joined, ax=ax),
-                size=(self.chart_size[0] * 0.8, self.chart_size[1] * 0.8))
-            self.recent.value = self._recent_table()
+            self._draw_chart(frames)
+            self._draw(self.outcomes, OUTCOMES, frames)
+            self.recent.value = self._recent_table(frames)
+            self.recent_title.value = "<b>Latest callbacks</b>" + (
+                "" if all(v is None for v in filters.values()) else " of the selection")
             self.status.value = self._status_line()
             self.refreshes += 1
+
+    def _draw(self, image: widgets.Image, key: str, frames: Frames) -> Any:
+        """Draw view ``key`` into ``image`` at :attr:`chart_width` and the view's own aspect."""
+        view = VIEWS[key]
+        width = self.chart_width
+        height = max(1, round(width * view.size[1] / view.size[0]))
+        result = view.compute(frames)
+        png = render_png(view, result, currency=self.rates.currency, width_px=width,
+                         height_px=height)
+        image.value = png
+        image.width, image.height = str(width), str(height)
+        image.layout.width, image.layout.height = f"{width}px", f"{height}px"
+        return result
+
+    def _draw_chart(self, frames: Frames) -> None:
+        view = VIEWS[self.metric.value]
+        result = self._draw(self.chart, view.key, frames)
+        note = view.note(result) if view.note is not None else ""
+        self.chart_note.value = (f'<span style="color:var(--jp-ui-font-color2,#616161)">'
+                                 f"{html.escape(note)}</span>") if note else ""
 
     def _journal(self) -> pd.DataFrame | None:
         if self.journal is None or isinstance(self.journal, pd.DataFrame):
@@ -307,41 +395,13 @@ class Dashboard(widgets.VBox):
             self._journal_frame = load_journal(self.journal)
         return self._journal_frame
 
-    def _joined(self, recordings: pd.DataFrame, transcriptions: pd.DataFrame) -> pd.DataFrame:
-        from ..load import join_recordings
-
-        return join_recordings(recordings, transcriptions, journal=self._journal())
-
-    def _draw_chart(self, recordings: pd.DataFrame, transcriptions: pd.DataFrame,
-                    joined: pd.DataFrame) -> None:
-        self.chart.value = figure_png(
-            lambda ax: self._draw_metric(ax, recordings, transcriptions, joined),
-            size=self.chart_size)
-
-    def _draw_metric(self, ax: Any, recordings: pd.DataFrame, transcriptions: pd.DataFrame,
-                     joined: pd.DataFrame) -> None:
-        currency = self.rates.currency
-        key = self.metric.value
-        if key == "minutes":
-            plots.plot_minutes_per_day(recordings, ax=ax)
-        elif key == "cost":
-            plots.plot_cost_per_day(transcriptions, ax=ax, currency=currency)
-        elif key == "conferences":
-            plots.plot_top_conferences(joined, ax=ax, currency=currency)
-        elif key == "durations":
-            plots.plot_duration_distribution(recordings, ax=ax, log=True)
-        elif key == "turnaround":
-            plots.plot_turnaround(joined, ax=ax)
-        elif key == "audit":
-            plots.plot_billing_audit(joined, ax=ax, currency=currency)
-        elif key == "storage":
-            plots.plot_storage_projection(recordings, ax=ax, rates=self.rates)
-
-    def _recent_table(self) -> str:
-        rows = _recent_callbacks(self.result, self.recent_count)
+    def _recent_table(self, frames: Frames) -> str:
+        rows = _recent_callbacks(frames.recordings, frames.transcriptions,
+                                 self.result.recordings, self.recent_count)
         for row in rows:
             row["new"] = dot("busy") if (row["event"], row["recording_id"]) in self._new else ""
-        return html_table(rows, _RECENT_COLUMNS, raw=("new",), empty="No callbacks yet.")
+        return html_table(rows, _RECENT_COLUMNS, raw=("new",), widths=_RECENT_WIDTHS,
+                          clip=_RECENT_CLIP, empty="No callbacks yet.")
 
     def _status_line(self) -> str:
         stats = getattr(self.result, "stats", None)
@@ -349,10 +409,10 @@ class Dashboard(widgets.VBox):
         where = ", ".join(self._paths) if self._paths else "loaded data"
         n_rec = len(self.result.recordings)
         n_tr = len(self.result.transcriptions)
-        text = (f"{n_rec:,} recordings and {n_tr:,} transcriptions from "
+        text = (f"{fmt.count(n_rec)} recordings and {fmt.count(n_tr)} transcriptions from "
                 f"<code>{_escape(where)}</code>")
         if stats.get("quarantined"):
-            text += f"; {stats['quarantined']:,} lines quarantined"
+            text += f"; {fmt.count(stats['quarantined'])} lines quarantined"
         if self.journal is not None and not isinstance(self.journal, pd.DataFrame) and \
                 not Path(self.journal).exists():
             text += f"; no journal at <code>{_escape(os.fspath(self.journal))}</code> yet"
@@ -360,6 +420,75 @@ class Dashboard(widgets.VBox):
         if self.live_running:
             text += f"; live, every {self.interval:g} s"
         return text + "."
+
+    # -- export --
+
+    def _on_export(self, button: Any = None) -> None:
+        folder = self.export_folder.value.strip()
+        if not folder:
+            self.export_message.value = dot("error") + "Folder: type where to write the tables."
+            return
+        filters = self.filters()
+        selection = {"since": filters["since"], "until (exclusive)": filters["until"],
+                     "conferences": list(filters["conferences"] or []) or "all",
+                     "written_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        try:
+            with self._lock:
+                written = export_tables(self.summarize(), folder, selection)
+        except OSError as exc:
+            self.export_message.value = dot("error") + _escape(
+                f"Folder {folder!r}: could not write the tables: {exc.strerror or exc}")
+            return
+        text = (f"{dot('ok')}Wrote {len(written.csv)} tables as CSV"
+                + (f" and <code>{written.workbook.name}</code> (a sheet each)"
+                   if written.workbook else "")
+                + f" to <code>{_escape(str(written.folder))}</code>.")
+        if written.workbook is None and not excel_available():
+            text += " Install openpyxl for an Excel workbook too."
+        self.last_export = written
+        self.export_message.value = text
+
+    # -- a picture for saved notebooks --
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget, plus a static picture of it (``text/html``): what a saved notebook
+        shows where the widget itself cannot be restored (a viewer without a kernel, an HTML
+        export)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if data is None:
+            return bundle
+        data["text/html"] = self.static_html()
+        return bundle
+
+    def static_html(self) -> str:
+        """The dashboard as it looks now, as self-contained HTML (charts as embedded PNG)."""
+        import base64
+
+        def picture(image: widgets.Image, alt: str) -> str:
+            if not image.value:
+                return ""
+            data = base64.b64encode(bytes(image.value)).decode("ascii")
+            return (f'<img src="data:image/png;base64,{data}" width="{image.width}" '
+                    f'height="{image.height}" alt="{html.escape(alt)}" '
+                    'style="max-width:none;flex:0 0 auto">')
+
+        filters = self.filters()
+        chosen = ("every conference" if filters["conferences"] is None else
+                  ", ".join(filters["conferences"]))
+        days = (f"{self.start_date.value or '…'} to {self.end_date.value or '…'} (UTC)"
+                if filters["since"] or filters["until"] else "all days")
+        return (
+            '<div class="recording-toolkit-dashboard">'
+            f"<p><b>Dashboard</b> (a picture of it as it was shown: run the cell for the "
+            f"controls). Selection: {html.escape(days)}; {html.escape(chosen)}.</p>"
+            f"<p>{self.status.value}</p>"
+            '<div style="display:flex;flex-wrap:wrap;align-items:flex-start;gap:1em">'
+            f"<div>{self.summary.value}</div>{picture(self.outcomes, 'Transcription outcomes')}"
+            "</div>"
+            f"<div>{picture(self.chart, METRICS[self.metric.value])}</div>"
+            f"<div>{self.chart_note.value}</div>"
+            f"<p>{self.recent_title.value}</p>{self.recent.value}</div>")
 
     # -- live mode --
 
@@ -419,7 +548,8 @@ class Dashboard(widgets.VBox):
             if thread is not None and thread is not threading.current_thread():
                 thread.join(10.0)
         for name in ("start_date", "end_date", "conferences", "metric", "live", "summary",
-                     "chart", "outcomes", "recent", "status"):
+                     "chart", "chart_note", "outcomes", "recent_title", "recent", "status",
+                     "export_folder", "export", "export_message"):
             child = self.__dict__.get(name)
             if child is not None:
                 child.close()
@@ -429,7 +559,6 @@ class Dashboard(widgets.VBox):
         where = ", ".join(self._paths) if self._paths else "loaded data"
         return (f"<Dashboard {where!r} recordings={len(self.result.recordings)} "
                 f"live={self.live_running}>")
-
 
 # helpers -------------------------------------------------------------------------------------
 
@@ -450,21 +579,23 @@ def _callback_keys(result: Any) -> list[tuple[str, str]]:
     return keys
 
 
-def _recent_callbacks(result: Any, n: int) -> list[dict[str, Any]]:
-    """The ``n`` latest callbacks of both kinds, newest first, as table rows."""
-    recordings = result.recordings.nlargest(n, "received_at") if len(result.recordings) else \
-        result.recordings
-    transcriptions = result.transcriptions.nlargest(n, "received_at") if len(
-        result.transcriptions) else result.transcriptions
-    conference = dict(zip(result.recordings["recording_id"].astype(str),
-                          result.recordings["conference_name"], strict=True))
+def _recent_callbacks(recordings: pd.DataFrame, transcriptions: pd.DataFrame,
+                      every_recording: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+    """The ``n`` latest callbacks of the selected ``recordings`` and ``transcriptions``, newest
+    first, as table rows (a transcription's conference is its recording's, from
+    ``every_recording``)."""
+    recordings = recordings.nlargest(n, "received_at") if len(recordings) else recordings
+    transcriptions = transcriptions.nlargest(n, "received_at") if len(
+        transcriptions) else transcriptions
+    conference = dict(zip(every_recording["recording_id"].astype(str),
+                          every_recording["conference_name"], strict=True))
     rows = []
     for rec in recordings.itertuples(index=False):
         seconds = rec.recording_duration_ms / 1000 if pd.notna(rec.recording_duration_ms) else None
         rows.append({"at": rec.received_at, "event": "recording",
                      "recording_id": str(rec.recording_id),
                      "conference_name": _text(rec.conference_name),
-                     "detail": f"{seconds:,.1f} s" if seconds is not None else ""})
+                     "detail": fmt.clock(seconds) if seconds is not None else ""})
     for tr in transcriptions.itertuples(index=False):
         rows.append({"at": tr.received_at, "event": "transcription",
                      "recording_id": str(tr.recording_id),
@@ -473,7 +604,7 @@ def _recent_callbacks(result: Any, n: int) -> list[dict[str, Any]]:
     rows = sorted((r for r in rows if pd.notna(r["at"])), key=lambda r: r["at"],
                   reverse=True)[:n]
     for row in rows:
-        row["received"] = row.pop("at").strftime("%Y-%m-%d %H:%M:%S")
+        row["received"] = fmt.timestamp(row.pop("at"), seconds=True)
     return rows
 
 
@@ -491,26 +622,20 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
 
 
 def _summary_table(data: dict[str, Any], currency: str) -> str:
-    """The key figures of a summary (``report.Summary.to_dict()``) as a two-column table."""
-
-    def number(value: Any, fmt: str) -> str:
-        return "–" if value is None else fmt.format(value)
-
+    """The key figures of a summary (``report.Summary.to_dict()``) as a two-column table, each
+    figure formatted as everywhere else (:mod:`recording_toolkit.formatting`)."""
     rows = [
-        ("Recordings", number(_get(data, "recordings.count"), "{:,}")),
-        ("Conferences", number(_get(data, "recordings.conferences"), "{:,}")),
-        ("Recorded minutes", number(_get(data, "recordings.total_minutes"), "{:,.1f}")),
-        ("Billed minutes", number(_get(data, "recordings.billed_minutes"), "{:,}")),
-        ("Median duration", number(_get(data, "recordings.duration_seconds.median"),
-                                   "{:,.0f} s")),
-        ("Transcriptions received", number(_get(data, "transcriptions.received"), "{:,}")),
-        ("Transcription success rate", number(_get(data, "transcriptions.success_rate"),
-                                              "{:.1%}")),
-        ("Transcription coverage", number(_get(data, "transcriptions.coverage"), "{:.1%}")),
-        (f"Transcription charges ({currency})",
-         number(_get(data, "transcriptions.charge_total"), "{:,.2f}")),
-        ("Median turnaround", number(_get(data, "transcriptions.turnaround_seconds.median"),
-                                     "{:,.0f} s")),
+        ("Recordings", fmt.count(_get(data, "recordings.count"))),
+        ("Conferences", fmt.count(_get(data, "recordings.conferences"))),
+        ("Recorded minutes", fmt.number(_get(data, "recordings.total_minutes"))),
+        ("Billed minutes", fmt.count(_get(data, "recordings.billed_minutes"))),
+        ("Median duration", fmt.clock(_get(data, "recordings.duration_seconds.median"))),
+        ("Transcriptions received", fmt.count(_get(data, "transcriptions.received"))),
+        ("Transcription success rate", fmt.percent(_get(data, "transcriptions.success_rate"))),
+        ("Transcription coverage", fmt.percent(_get(data, "transcriptions.coverage"))),
+        ("Transcription charges", fmt.money(_get(data, "transcriptions.charge_total"),
+                                            currency)),
+        ("Median turnaround", fmt.span(_get(data, "transcriptions.turnaround_seconds.median"))),
     ]
     return html_table([{"figure": k, "value": v} for k, v in rows],
                       [("figure", "Selection"), ("value", "")])

@@ -1,0 +1,98 @@
+"""Writing a selection's tables to a folder: CSV always, one Excel workbook when openpyxl is there.
+
+The tables are the report's (``Summary.tables``) for the selection, with the report's raw values:
+a CSV from the Dashboard reads like one from ``recording-toolkit report --csv``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from ..report import Summary
+
+__all__ = ["Export", "excel_available", "export_tables"]
+
+WORKBOOK = "tables.xlsx"
+SELECTION = "selection.json"
+
+
+def excel_available() -> bool:
+    """True when pandas can write ``.xlsx`` here (openpyxl is importable)."""
+    return importlib.util.find_spec("openpyxl") is not None
+
+
+@dataclass
+class Export:
+    """What an export wrote: the folder, each table's CSV, and the workbook (None without one)."""
+
+    folder: Path
+    csv: dict[str, Path] = field(default_factory=dict)
+    workbook: Path | None = None
+    selection: Path | None = None
+
+
+def export_tables(summary: Summary, folder: str | os.PathLike[str],
+                  selection: dict[str, Any] | None = None, *,
+                  excel: bool | None = None) -> Export:
+    """Write every table of ``summary`` as ``<name>.csv`` into ``folder`` (created if needed),
+    ``tables.xlsx`` with one sheet per table when ``excel`` (default: when openpyxl is there),
+    and ``selection.json`` saying which selection the tables are of.
+    """
+    from ..report import write_csv
+
+    target = Path(folder).expanduser().resolve()
+    written = write_csv(summary, target)
+    result = Export(folder=target, csv={name: Path(path) for name, path in written.items()})
+    if excel is None:
+        excel = excel_available()
+    if excel:
+        result.workbook = target / WORKBOOK
+        _write_workbook(summary.tables, result.workbook)
+    if selection is not None:
+        result.selection = target / SELECTION
+        result.selection.write_text(json.dumps(selection, indent=2, default=str) + "\n")
+    return result
+
+
+def _write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
+    """One sheet per table. Excel has no time zones (times are written as UTC without one) and no
+    durations (written as ``<name>_seconds``)."""
+    used: set[str] = set()
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in tables.items():
+            sheet = _sheet_name(name, used)
+            _for_excel(frame).to_excel(writer, sheet_name=sheet,
+                                       index=not isinstance(frame.index, pd.RangeIndex))
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    """Excel's sheet names: at most 31 characters, none of ``[]:*?/\\``, unique."""
+    clean = "".join("_" if c in '[]:*?/\\' else c for c in name)[:31] or "table"
+    candidate, n = clean, 2
+    while candidate.casefold() in used:
+        suffix = f"~{n}"
+        candidate, n = clean[:31 - len(suffix)] + suffix, n + 1
+    used.add(candidate.casefold())
+    return candidate
+
+
+def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            out[column] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif pd.api.types.is_timedelta64_dtype(series.dtype):
+            out = out.drop(columns=[column]).assign(**{f"{column}_seconds":
+                                                       series.dt.total_seconds()})
+    if isinstance(out.index, pd.DatetimeIndex) and out.index.tz is not None:
+        out.index = out.index.tz_convert("UTC").tz_localize(None)
+    return out
