@@ -171,9 +171,10 @@ def test_a_rate_card_price_unlike_the_callbacks_rate_is_reported_as_rate_mismatc
     page = (tmp_path / "r.html")
     write_html(dearer, page, charts=False)
     text = page.read_text("utf-8")
-    assert "Price mismatches" in text and "<td class=n>0.06</td>" in text
+    assert "Callback prices unlike the rate card" in text
+    assert "<td class='n'>$0.06/min</td>" in text and "<td class='n'>-$0.01/min</td>" in text
     write_html(same, page, charts=False)
-    assert "is the rate card&#x27;s 0.05 USD per minute" in page.read_text("utf-8")
+    assert "price is the rate card&#x27;s $0.05/min." in page.read_text("utf-8")
 
 
 def test_rate_card_from_the_environment_and_a_toml_file_reaches_the_summary(tmp_path):
@@ -213,7 +214,8 @@ def test_summary_shows_in_a_notebook_and_by_key():
     with pytest.raises(KeyError, match="recordings.nope"):
         summary.get("recordings.nope")
     page = summary._repr_html_()
-    assert "<table>" in page and "Transcription coverage" in page and "60.0%" in page
+    assert "<table" in page and "Coverage (recordings with a transcription)" in page
+    assert "60.0%" in page and "$0.90" in page          # the charges, with their currency
     assert "5 recordings in 3 conferences" in repr(summary)
 
 
@@ -256,7 +258,8 @@ def test_billing_chart_and_cost_table_count_the_same_transcriptions(tmp_path, mo
     # rX has no recording callback: audited on its own duration, and drawn all the same
     assert audited == 5 and summary.details["billing"]["unchecked"] == 0
     assert titles == [f"Billing audit of {audited} transcriptions"]
-    assert f"<th>billing audited</th><td class='n'>{audited}</td>" in page.read_text("utf-8")
+    assert (f"<th scope='row'>Transcriptions audited</th><td class='n'>{audited}</td>"
+            in page.read_text("utf-8"))
 
 
 def test_conferences_table_labels_and_explains_the_row_without_a_recording_callback(tmp_path):
@@ -265,7 +268,7 @@ def test_conferences_table_labels_and_explains_the_row_without_a_recording_callb
     write_html(summary, page, charts=False)
     text = page.read_text("utf-8")
     assert "(unknown)" not in text
-    assert "<td>(no recording callback)</td>" in text
+    assert "<td class='t name'>(no recording callback)</td>" in text
     assert ("(no recording callback): 1 transcription callback(s) whose recording callback is"
             " not in the logs") in text
     assert "not among the 3 conferences counted" in text

@@ -1,62 +1,88 @@
-"""The key figures table: the stable figures with a label, a format and their dotted key.
+"""The key figures table: the stable figures with a label in words, formatted, and their key.
 
 One table, shown both by :meth:`Summary._repr_html_ <recording_toolkit.report.Summary>` in a
 notebook and at the top of the HTML report, so the two never disagree on a label or a format.
+Each row ends with the figure's dotted key inside ``<code>``, for a reader who cross-checks the
+JSON summary; the values are formatted by :mod:`recording_toolkit.formatting`.
 """
 
 from __future__ import annotations
 
 import html
-import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from .. import formatting as fmt
 
 if TYPE_CHECKING:
     from ._summary import Summary
 
-_FIGURES = [
-    ("Recordings", "recordings.count", "{:,}"),
-    ("Conferences", "recordings.conferences", "{:,}"),
-    ("Recorded minutes", "recordings.total_minutes", "{:,.1f}"),
-    ("Billed minutes", "recordings.billed_minutes", "{:,}"),
-    ("Mean duration", "recordings.duration_seconds.mean", "{:,.1f} s"),
-    ("Median duration", "recordings.duration_seconds.median", "{:,.1f} s"),
-    ("p95 duration", "recordings.duration_seconds.p95", "{:,.1f} s"),
-    ("Longest recording", "recordings.duration_seconds.max", "{:,.1f} s"),
-    ("mp3 recordings", "recordings.by_format.mp3", "{:,}"),
-    ("wav recordings", "recordings.by_format.wav", "{:,}"),
-    ("Transcriptions received", "transcriptions.received", "{:,}"),
-    ("Transcriptions succeeded", "transcriptions.succeeded", "{:,}"),
-    ("Transcriptions failed", "transcriptions.failed", "{:,}"),
-    ("Transcription success rate", "transcriptions.success_rate", "{:.1%}"),
-    ("Transcription coverage", "transcriptions.coverage", "{:.1%}"),
-    ("Transcription charges", "transcriptions.charge_total", "{:,.2f}"),
-    ("Median turnaround", "transcriptions.turnaround_seconds.median", "{:,.0f} s"),
-    ("p95 turnaround", "transcriptions.turnaround_seconds.p95", "{:,.0f} s"),
-    ("Files read", "source.files", "{:,}"),
-    ("Lines read", "source.lines", "{:,}"),
-    ("Lines quarantined", "source.quarantined", "{:,}"),
-    ("Duplicates dropped", "source.duplicates", "{:,}"),
+__all__ = ["FIGURES", "figure_text", "figures_table"]
+
+
+def _recorded_minutes(value: Any) -> str:
+    return fmt.MISSING if fmt.is_missing(value) else f"{fmt.number(value)} min"
+
+
+def _whole_minutes(value: Any) -> str:
+    return fmt.MISSING if fmt.is_missing(value) else f"{fmt.count(value)} min"
+
+
+#: (label, dotted key, how the value is shown); the currency is the rate card's.
+FIGURES: list[tuple[str, str, str]] = [
+    ("Recordings", "recordings.count", "count"),
+    ("Conferences", "recordings.conferences", "count"),
+    ("Recorded minutes", "recordings.total_minutes", "recorded_minutes"),
+    ("Billed minutes (each recording rounded up)", "recordings.billed_minutes", "whole_minutes"),
+    ("Mean duration", "recordings.duration_seconds.mean", "minutes"),
+    ("Median duration", "recordings.duration_seconds.median", "minutes"),
+    ("95th percentile duration", "recordings.duration_seconds.p95", "minutes"),
+    ("Longest recording", "recordings.duration_seconds.max", "minutes"),
+    ("Recordings as mp3", "recordings.by_format.mp3", "count"),
+    ("Recordings as wav", "recordings.by_format.wav", "count"),
+    ("Transcriptions received", "transcriptions.received", "count"),
+    ("Transcriptions succeeded", "transcriptions.succeeded", "count"),
+    ("Transcriptions failed", "transcriptions.failed", "count"),
+    ("Success rate (of transcriptions received)", "transcriptions.success_rate", "percent"),
+    ("Coverage (recordings with a transcription)", "transcriptions.coverage", "percent"),
+    ("Transcription charges", "transcriptions.charge_total", "money"),
+    ("Median turnaround", "transcriptions.turnaround_seconds.median", "minutes"),
+    ("95th percentile turnaround", "transcriptions.turnaround_seconds.p95", "minutes"),
+    ("Files read", "source.files", "count"),
+    ("Lines read", "source.lines", "count"),
+    ("Lines quarantined", "source.quarantined", "count"),
+    ("Duplicates dropped", "source.duplicates", "count"),
 ]
 
 
-def _fmt(value: Any, spec: str = "{}") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "–"
-    try:
-        return spec.format(value)
-    except (TypeError, ValueError):
-        return str(value)
+def _formatter(kind: str, currency: str) -> Callable[[Any], str]:
+    return {
+        "count": fmt.count,
+        "recorded_minutes": _recorded_minutes,
+        "whole_minutes": _whole_minutes,
+        "minutes": fmt.minutes,
+        "percent": fmt.percent,
+        "money": lambda v: fmt.money(v, currency),
+    }[kind]
 
 
-def _figures_table(summary: Summary) -> str:
-    currency = summary.rates.currency
+def figure_text(summary: Summary, key: str) -> str:
+    """One stable figure of ``summary`` as the report and the notebook show it."""
+    for _, known, kind in FIGURES:
+        if known == key:
+            return _formatter(kind, summary.rates.currency)(summary.get(key))
+    return fmt.value(summary.get(key))
+
+
+def figures_table(summary: Summary, *, keys: bool = True) -> str:
+    """The key figures as an HTML table: label, value, and (``keys``) the dotted key."""
     rows = []
-    for label, key, spec in _FIGURES:
-        if key == "transcriptions.charge_total":
-            label = f"{label} ({currency})"
-        rows.append(f"<tr><th>{html.escape(label)}</th><td class='n'>"
-                    f"{html.escape(_fmt(summary.get(key), spec))}</td>"
-                    f"<td class='note'><code>{html.escape(key)}</code></td></tr>")
-    return "<table>" + "".join(rows) + "</table>"
+    for label, key, _ in FIGURES:
+        code = f"<td class='key'><code>{html.escape(key)}</code></td>" if keys else ""
+        rows.append(f"<tr><th scope='row'>{html.escape(label)}</th><td class='n'>"
+                    f"{html.escape(figure_text(summary, key))}</td>{code}</tr>")
+    return "<table class='figures'>" + "".join(rows) + "</table>"
+
+
+# the names the summary module imported before the table was formatted
+_figures_table = figures_table

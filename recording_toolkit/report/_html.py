@@ -2,73 +2,408 @@
 
 :func:`render_html` lays out the page from a :class:`~recording_toolkit.report.Summary`'s
 figures, ``details`` and ``tables``; :func:`write_html` summarizes a load result when given one
-and writes the page. Only layout lives here: every number comes from the summary.
+and writes the page. Only layout lives here: every number comes from the summary (and the
+headline's earlier period from :mod:`._headline`), and every number a person reads is formatted
+by :mod:`recording_toolkit.formatting`. Raw keys appear only inside ``<code>``, for a reader
+who cross-checks the JSON or the CSV files.
+
+The page: a contents list, a headline band (four figures against the period before), the key
+figures, the charts at their natural size (two columns on a wide screen, one below 1200 px),
+then one section per subject, each table narrow enough for a 1100 px window.
 """
 
 from __future__ import annotations
 
+import base64
 import html
-import json
 import os
-from collections.abc import Mapping
+import re
+import struct
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from .. import formatting as fmt
 from .._version import __version__
-from ._charts import _charts
-from ._figures import _figures_table, _fmt
+from ._figures import figures_table
+from ._headline import HEADLINE_KEYS, Headline, headline
 from ._summary import NO_RECORDING_CALLBACK, Summary, summarize
 
 __all__ = ["render_html", "write_html"]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:72em;
-padding:0 1em;color:#222;background:#fff}
-h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;margin:.5em 0 1em}th,td{padding:2px 10px;text-align:left;
-border-bottom:1px solid #ddd;vertical-align:top}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.charts{display:flex;flex-wrap:wrap;gap:1em}.charts figure{margin:0}img{max-width:100%}
-.wide{overflow-x:auto}
-.note{color:#555;font-size:.9em}.warn{color:#a33}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;
+background:#fff;line-height:1.45;font-size:15px}
+main{max-width:1400px;margin:0 auto;padding:16px 24px 48px}
+h1{font-size:1.6em;margin:.4em 0 .2em}
+h2{font-size:1.3em;margin:2em 0 .6em;padding-bottom:.2em;border-bottom:1px solid #d0d7de}
+h3{font-size:1.05em;margin:1.4em 0 .4em}
+a{color:#0b5cad}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;
+color:#57606a;overflow-wrap:anywhere}
+.note{color:#57606a;font-size:.9em;max-width:60em}
+.warn{color:#a3262a}
+nav.contents{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.6em 1em;
+margin:1em 0}
+nav.contents ol{margin:.2em 0;padding-left:1.4em;columns:3 16em;column-gap:2em}
+nav.contents li{break-inside:avoid}
+nav.contents ol ol{columns:auto;padding-left:1.2em;font-size:.92em}
+.band{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:12px;margin:1em 0 .4em}
+.card{border:1px solid #d0d7de;border-radius:6px;padding:.7em 1em;background:#fbfcfd}
+.card .what{color:#57606a;font-size:.9em}
+.card .big{font-size:1.7em;font-weight:600;font-variant-numeric:tabular-nums;margin:.1em 0}
+.card .change{font-size:.88em;color:#57606a}
+.card .up{color:#1a7f37}.card .down{color:#a3262a}
+.grid{display:grid;grid-template-columns:minmax(0,1fr);gap:24px 32px;align-items:start}
+.charts figure{margin:0;min-width:0}
+.charts img{display:block;max-width:100%;height:auto}
+.charts figcaption{font-size:.92em;color:#57606a;margin-top:.3em}
+@media (min-width:1200px){.grid{grid-template-columns:repeat(2,minmax(0,1fr))}}
+@media (max-width:900px){.band{grid-template-columns:repeat(2,minmax(0,1fr))}}
+table{border-collapse:collapse;margin:.4em 0 .8em;font-variant-numeric:tabular-nums}
+th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #e3e7eb;vertical-align:top}
+thead th{vertical-align:bottom;border-bottom:2px solid #c4ccd5;font-weight:600;
+max-width:8em;white-space:normal;overflow-wrap:normal}
+tbody th{font-weight:normal;color:#1f2328}
+td.n{text-align:right;white-space:nowrap}th.n{text-align:right}
+td.t{max-width:28em;overflow-wrap:anywhere}td.name{white-space:nowrap}
+td.key{padding-left:1.5em}
+th.sorted::after{content:" \\2193";color:#57606a}
+.tables{display:flex;flex-wrap:wrap;gap:0 48px;align-items:flex-start}
+.tables>div{min-width:0;max-width:100%}
 """
 
-
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return _fmt(value, "{:,.0f}" if abs(value) >= 1e6 else "{:,.6g}")
-    if isinstance(value, pd.Timestamp):
-        if pd.isna(value):
-            return "–"
-        if value.tzinfo is None and value == value.normalize():  # a day or month
-            return value.strftime("%Y-%m-%d")
-        return value.isoformat()
-    if isinstance(value, pd.Timedelta):
-        return "–" if pd.isna(value) else str(value)
-    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
-        return "–"
-    return str(value)
+#: Columns shown as a recording id, file name or other token: in <code>, never formatted.
+_TOKENS = {"recording_id", "api_id", "call_uuid", "file", "record_url"}
+_SNAKE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+\b")
 
 
-def _frame_table(frame: pd.DataFrame, *, limit: int = 50, index: bool = True,
-                 empty: str = "None.") -> str:
+# -- cells ---------------------------------------------------------------------------------------
+
+def _prose(text: Any) -> str:
+    """Free text from the data (an error, a quarantine reason), escaped, with any field name in
+    it (``recording_duration_ms``) set as code, so it reads as a name and not as words."""
+    escaped = html.escape(str(text))
+    return _SNAKE.sub(lambda m: f"<code>{m.group(0)}</code>", escaped)
+
+
+def _month(value: Any) -> str:
+    return fmt.MISSING if fmt.is_missing(value) else pd.Timestamp(value).strftime("%Y-%m")
+
+
+def _whole(series: pd.Series) -> bool:
+    values = series.dropna()
+    return bool(len(values)) and bool((values == values.round()).all())
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table on the page: its name in the frame, its heading, its format."""
+
+    name: str
+    heading: str | None = None
+    show: Callable[[Any], str] | None = None
+    numeric: bool | None = None
+
+
+def _column_format(column: Column, series: pd.Series, currency: str
+                   ) -> tuple[Callable[[Any], str], str]:
+    """How a column's cells are written (HTML) and its cell class."""
+    name = column.name
+    numeric = column.numeric
+    if numeric is None:
+        numeric = (pd.api.types.is_numeric_dtype(series.dtype)
+                   and not pd.api.types.is_bool_dtype(series.dtype)) \
+            or pd.api.types.is_timedelta64_dtype(series.dtype)
+    css = "n" if numeric else "t"
+    if column.show is not None:
+        show = column.show
+        return (lambda v: html.escape(show(v))), css
+    if name == "conference_name":
+        return (lambda v: fmt.MISSING if fmt.is_missing(v) else html.escape(str(v))), "t name"
+    if name in _TOKENS:
+        return (lambda v: fmt.MISSING if fmt.is_missing(v) else
+                f"<code>{html.escape(str(v))}</code>"), "t"
+    if name == "month":
+        return (lambda v: html.escape(_month(v))), "t"
+    if name in {"day", "date"}:
+        return (lambda v: html.escape(fmt.day(v))), "t"
+    if name.endswith("_seconds"):
+        return (lambda v: html.escape(fmt.minutes(v))), "n"
+    if name.endswith("minutes") and pd.api.types.is_float_dtype(series.dtype) and _whole(series):
+        return (lambda v: html.escape(fmt.count(v))), "n"
+    shown = fmt.formatter_for(name, series, currency=currency)
+    if numeric or shown is not fmt.value:
+        return (lambda v: html.escape(shown(v))), css
+    return (lambda v: fmt.MISSING if fmt.is_missing(v) else _prose(v)), css
+
+
+def _table(frame: pd.DataFrame | None, *, currency: str, columns: Sequence[Column | str] = (),
+           limit: int = 100, empty: str = "None.", csv: str | None = None,
+           sorted_by: str | None = None) -> str:
+    """A frame as an HTML table: headings in words, every cell formatted.
+
+    ``columns`` picks and orders the columns shown (all, when empty); ``csv`` names the table's
+    CSV file for the note under it; ``sorted_by`` marks the column the rows are ordered by.
+    """
     if frame is None or frame.empty:
         return f"<p class='note'>{html.escape(empty)}</p>"
-    shown = frame.head(limit).reset_index() if index else frame.head(limit)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    shown = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
+    picked = [c if isinstance(c, Column) else Column(c) for c in columns] or \
+        [Column(str(c)) for c in shown.columns]
+    picked = [c for c in picked if c.name in shown.columns]
+    head, writers = [], []
+    for column in picked:
+        series = shown[column.name]
+        write, css = _column_format(column, series, currency)
+        writers.append((column.name, write, css))
+        classes = " ".join(x for x in (css if css == "n" else "",
+                                       "sorted" if column.name == sorted_by else "") if x)
+        head.append(f"<th scope='col'{f' class={chr(39)}{classes}{chr(39)}' if classes else ''}>"
+                    f"{html.escape(column.heading or fmt.label(column.name))}</th>")
     body = []
-    for row in shown.itertuples(index=False):
-        cells = "".join(
-            f"<td{' class=n' if isinstance(v, int | float) and not isinstance(v, bool) else ''}>"
-            f"{html.escape(_cell(v))}</td>" for v in row)
+    for _, row in shown.head(limit).iterrows():
+        cells = "".join(f"<td class='{css}'>{write(row[name])}</td>"
+                        for name, write, css in writers)
         body.append(f"<tr>{cells}</tr>")
-    more = ""
-    if len(frame) > limit:
-        more = (f"<p class='note'>First {limit:,} of {len(frame):,} rows; "
-                "<code>--csv</code> writes them all.</p>")
-    return f"<div class='wide'><table><tr>{head}</tr>{''.join(body)}</table></div>{more}"
+    notes = []
+    if len(shown) > limit:
+        notes.append(f"First {limit:,} of {len(shown):,} rows.")
+    hidden = len(shown.columns) - len(picked)
+    if csv:
+        every = "every row and column" if hidden or len(shown) > limit else "the same rows"
+        notes.append(f"The CSV file <code>{html.escape(csv)}.csv</code> (<code>--csv</code>)"
+                     f" holds {every}, with raw values.")
+    note = f"<p class='note'>{' '.join(notes)}</p>" if notes else ""
+    return (f"<table><thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody>"
+            f"</table>{note}")
+
+
+def _pairs(rows: Iterable[tuple[str, str, str | None]]) -> str:
+    """A two-column table of (label, formatted value, key or None) rows; the key as code."""
+    out = []
+    for label, text, key in rows:
+        code = f"<td class='key'><code>{html.escape(key)}</code></td>" if key else ""
+        out.append(f"<tr><th scope='row'>{html.escape(label)}</th>"
+                   f"<td class='n'>{html.escape(text)}</td>{code}</tr>")
+    return f"<table class='pairs'>{''.join(out)}</table>"
+
+
+# -- the page's parts ----------------------------------------------------------------------------
+
+@dataclass
+class _Page:
+    """The sections of the page, in order, with their subsections for the contents list."""
+
+    parts: list[str] = field(default_factory=list)
+    contents: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
+
+    def section(self, ident: str, title: str) -> None:
+        self.contents.append((ident, title, []))
+        self.parts.append(f"<h2 id='{ident}'>{html.escape(title)}</h2>")
+
+    def sub(self, ident: str, title: str) -> None:
+        self.contents[-1][2].append((ident, title))
+        self.parts.append(f"<h3 id='{ident}'>{html.escape(title)}</h3>")
+
+    def add(self, *parts: str) -> None:
+        self.parts.extend(p for p in parts if p)
+
+    def toc(self) -> str:
+        items = []
+        for ident, title, subs in self.contents:
+            inner = "".join(f"<li><a href='#{s}'>{html.escape(t)}</a></li>" for s, t in subs)
+            items.append(f"<li><a href='#{ident}'>{html.escape(title)}</a>"
+                         f"{f'<ol>{inner}</ol>' if inner else ''}</li>")
+        return (f"<nav class='contents' aria-label='Contents'><strong>Contents</strong>"
+                f"<ol>{''.join(items)}</ol></nav>")
+
+
+def _period(start: pd.Timestamp | None, end: pd.Timestamp | None, *, length: bool = True
+            ) -> str:
+    if start is None or end is None:
+        return "no time range"
+    if start == start.normalize() and end == end.normalize():
+        last = end - pd.Timedelta(days=1)
+        days = (end - start).days
+        dates = fmt.day(start) if last == start else f"{fmt.day(start)} to {fmt.day(last)}"
+        return dates if days == 1 or not length else f"{dates} ({days:,} days)"
+    return f"{fmt.timestamp(start)} to {fmt.timestamp(end)}" + \
+        (f" ({fmt.span(end - start)})" if length else "")
+
+
+def _change(key: str, now: Any, before: Any, currency: str) -> tuple[str, str]:
+    """The change from ``before`` to ``now`` in words, and its CSS class."""
+    if fmt.is_missing(before):
+        return "no figure for the period before", ""
+    if fmt.is_missing(now):
+        return f"was {_headline_text(key, before, currency)}", ""
+    delta = float(now) - float(before)
+    share = key.endswith(("success_rate", "coverage"))
+    was = f"from {_headline_text(key, before, currency)}"
+    if share:
+        points = delta * 100
+        if round(points, 1) == 0:
+            return f"unchanged {was}", ""
+        return (f"{'▲' if points > 0 else '▼'} {abs(points):.1f} points {was}",
+                "up" if points > 0 else "down")
+    if delta == 0:
+        return f"unchanged {was}", ""
+    amount = fmt.money(abs(delta), currency) if "charge" in key else \
+        f"{fmt.number(abs(delta))} min"
+    relative = f" ({fmt.percent(abs(delta) / abs(float(before)))})" if float(before) else ""
+    return f"{'▲' if delta > 0 else '▼'} {amount}{relative} {was}", ""
+
+
+def _headline_text(key: str, value: Any, currency: str) -> str:
+    if key.endswith("charge_total"):
+        return fmt.money(value, currency)
+    if key.endswith("total_minutes"):
+        return fmt.MISSING if fmt.is_missing(value) else f"{fmt.number(value)} min"
+    return fmt.percent(value)
+
+
+_HEADLINE_LABELS = {
+    "transcriptions.charge_total": "Spend on transcriptions",
+    "recordings.total_minutes": "Recorded minutes",
+    "transcriptions.success_rate": "Transcription success rate",
+    "transcriptions.coverage": "Coverage",
+}
+
+
+def _length(length: pd.Timedelta) -> str:
+    if length == length.round("D"):
+        days = length.days
+        return f"{days:,} day{'s' if days != 1 else ''}"
+    return fmt.span(length)
+
+
+def _headline_band(summary: Summary, head: Headline) -> str:
+    currency = summary.rates.currency
+    selected = any(v is not None for v in summary.details["selection"].values())
+    cards = []
+    for key in HEADLINE_KEYS:
+        now = head.current[key]
+        if head.previous is None:
+            change, css = "no earlier period to compare", ""
+        elif not head.previous_recordings:
+            change, css = ("nothing earlier in the logs" if not selected else
+                           "no recordings in the period before"), ""
+        else:
+            change, css = _change(key, now, head.previous[key], currency)
+        cards.append(
+            f"<div class='card' data-key='{html.escape(key)}'>"
+            f"<div class='what'>{html.escape(_HEADLINE_LABELS[key])}</div>"
+            f"<div class='big'>{html.escape(_headline_text(key, now, currency))}</div>"
+            f"<div class='change{f' {css}' if css else ''}'>{html.escape(change)}</div></div>")
+    if head.start is None or head.end is None:
+        when = "The recordings have no start time, so there is no period to compare."
+    else:
+        length = _length(head.end - head.start)
+        held = head.previous_recordings
+        when = (f"This period: {_period(head.start, head.end)}, by recording start (UTC)."
+                f" Each change is against the {length} before it"
+                f" ({_period(head.previous_start, head.start, length=False)}), which holds "
+                + (f"{held:,} recording{'s' if held != 1 else ''}." if held else
+                   "no recordings."))
+    received = summary.get("transcriptions.received")
+    recordings = summary.get("recordings.count")
+    return (f"<section id='headline' aria-label='Headline figures'><div class='band'>"
+            f"{''.join(cards)}</div><p class='note'>{html.escape(when)} Success rate: the share"
+            f" of the {fmt.count(received)} transcriptions received that succeeded. Coverage:"
+            f" the share of the {fmt.count(recordings)} recordings that have a successful"
+            f" transcription.</p></section>")
+
+
+def _moment(when: Any) -> str:
+    """A selection bound: the day alone when it is midnight UTC, else the day and time."""
+    stamp = pd.Timestamp(when)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return fmt.day(stamp) if stamp == stamp.normalize() else fmt.timestamp(stamp)
+
+
+def _selection(summary: Summary) -> str:
+    chosen = summary.details["selection"]
+    parts = []
+    if chosen.get("since"):
+        parts.append(f"started at or after {_moment(chosen['since'])}")
+    if chosen.get("until"):
+        parts.append(f"started before {_moment(chosen['until'])}")
+    if chosen.get("conferences") is not None:
+        names = ", ".join(chosen["conferences"]) or "none"
+        parts.append(f"in the conference{'s' if len(chosen['conferences']) != 1 else ''}"
+                     f" {names}")
+    if not parts:
+        return "<p>Every recording in the logs.</p>"
+    return f"<p>Selection: recordings {html.escape('; '.join(parts))}.</p>"
+
+
+def _image_size(url: str) -> tuple[int, int] | None:
+    """The pixel size of a PNG (from its header) or an SVG (its width and height) data URL."""
+    head, _, data = url.partition(",")
+    try:
+        if head.startswith("data:image/png;base64"):
+            raw = base64.b64decode(data[:64] + "=" * (-len(data[:64]) % 4))
+            width, height = struct.unpack(">II", raw[16:24])
+            return int(width), int(height)
+        if head.startswith("data:image/svg+xml"):
+            text = base64.b64decode(data).decode("utf-8") if head.endswith(";base64") else \
+                data
+            tag = re.search(r"<svg\b[^>]*>", text)
+            if tag:
+                w = re.search(r'\bwidth="([\d.]+)(?:pt|px)?"', tag.group(0))
+                h = re.search(r'\bheight="([\d.]+)(?:pt|px)?"', tag.group(0))
+                if w and h:
+                    scale = 4 / 3 if 'pt"' in tag.group(0) else 1.0
+                    return round(float(w.group(1)) * scale), round(float(h.group(1)) * scale)
+    except (ValueError, struct.error, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _chart_figures(charts: Sequence[tuple[str, str]]) -> str:
+    out = []
+    for title, url in charts:
+        size = _image_size(url)
+        dims = f" width='{size[0]}' height='{size[1]}'" if size else ""
+        out.append(f"<figure><img alt='{html.escape(title)}' src='{url}'{dims}>"
+                   f"<figcaption>{html.escape(title)}</figcaption></figure>")
+    return f"<div class='grid charts'>{''.join(out)}</div>"
+
+
+def _rate_card(summary: Summary) -> str:
+    rates = summary.rates
+    cur = rates.currency
+    return _pairs([
+        ("Transcription price", fmt.price(rates.transcription_per_minute, cur),
+         "transcription_per_minute"),
+        ("Storage price, per minute each month", fmt.price(rates.storage_per_minute_month, cur),
+         "storage_per_minute_month"),
+        ("Free storage", f"{rates.free_storage_days:,} days", "free_storage_days"),
+        ("Currency", cur, "currency"),
+    ])
+
+
+def _audit_note(summary: Summary) -> str:
+    billing = summary.details["billing"]
+    received = summary.get("transcriptions.received") or 0
+    audited, unchecked = billing["audited"], billing["unchecked"]
+    checked = audited - unchecked
+    if checked == received and audited == received:
+        text = (f"All {fmt.count(received)} transcriptions received were audited: each charge"
+                " against the rate card's price times its billed minutes.")
+    else:
+        text = f"{fmt.count(checked)} of {fmt.count(received)} transcriptions audited"
+        reasons = []
+        if unchecked:
+            reasons.append(f"{fmt.count(unchecked)} have no duration or no charge to check")
+        if received > audited:
+            reasons.append(f"{fmt.count(received - audited)} are not in the audit")
+        text += ("; " + "; ".join(reasons) if reasons else "") + "."
+    return f"<p class='note'>{html.escape(text)}</p>"
 
 
 def _no_recording_callback_note(by_conference: pd.DataFrame, conferences: Any) -> str:
@@ -83,93 +418,304 @@ def _no_recording_callback_note(by_conference: pd.DataFrame, conferences: Any) -
             " conferences counted.</p>")
 
 
-def _details_list(items: Mapping[str, Any]) -> str:
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td class='n'>"
-                   f"{html.escape(_cell(v) if not isinstance(v, dict | list) else json.dumps(v))}"
-                   f"</td></tr>" for k, v in items.items())
-    return f"<table>{rows}</table>"
+def _orphans(summary: Summary) -> int:
+    """Transcriptions whose recording callback is not in the selection (no conference, no end)."""
+    table = summary.tables["by_conference"]
+    if NO_RECORDING_CALLBACK not in table.index:
+        return 0
+    return int(table.loc[NO_RECORDING_CALLBACK, "transcriptions"])
+
+
+def _measured_note(what: str, measured: int, received: int, orphans: int) -> str:
+    """``1,611 of 1,628 transcriptions ...; 17 have no recording callback ...``."""
+    if measured == received:
+        return f"All {fmt.count(received)} transcriptions received {what}."
+    rest = received - measured
+    why = ("have no recording callback in the logs, so there is nothing to measure from"
+           if rest == orphans else "cannot be matched with a recording")
+    return (f"{fmt.count(measured)} of {fmt.count(received)} transcriptions {what};"
+            f" the other {fmt.count(rest)} {why}.")
+
+
+# -- the sections --------------------------------------------------------------------------------
+
+def _cost(page: _Page, summary: Summary) -> None:
+    d, t, cur = summary.details, summary.tables, summary.rates.currency
+    cost, billing = d["cost"], d["billing"]
+    page.section("cost", "Cost")
+    money = [("Transcription charges", fmt.money(cost["charge_total"], cur),
+              "cost.charge_total"),
+             ("Expected by the rate card", fmt.money(cost["expected_charge_total"], cur),
+              "cost.expected_charge_total"),
+             ("Price per successfully transcribed minute",
+              fmt.price(cost["effective_price_per_minute"], cur),
+              "cost.effective_price_per_minute"),
+             ("Storage, next month", fmt.money(cost["storage_cost_next_month"], cur),
+              "cost.storage_cost_next_month"),
+             ("Storage, next 12 months", fmt.money(cost["storage_cost_next_12_months"], cur),
+              "cost.storage_cost_next_12_months")]
+    audit = [("Transcriptions audited", fmt.count(billing["audited"]), "billing.audited"),
+             ("Charges that differ from the rate card", fmt.count(billing["mismatches"]),
+              "billing.mismatches"),
+             ("Audited without a duration or charge", fmt.count(billing["unchecked"]),
+              "billing.unchecked"),
+             ("Tolerance per charge", fmt.price(billing["tolerance"], cur, per=""),
+              "billing.tolerance"),
+             ("Callback prices unlike the rate card", fmt.count(billing["rate_mismatches"]),
+              "billing.rate_mismatches")]
+    page.add("<div class='tables'>",
+             f"<div><h3 id='cost-figures'>Charges and storage</h3>{_pairs(money)}</div>",
+             f"<div><h3 id='rate-card'>Rate card</h3>{_rate_card(summary)}"
+             "<p class='note'>Prices are the documented defaults unless set with"
+             " <code>--rates</code>, the environment or the price flags. Money is in"
+             f" {html.escape(cur)}.</p></div>",
+             f"<div><h3 id='billing-audit'>Billing audit</h3>{_pairs(audit)}"
+             f"{_audit_note(summary)}</div>",
+             "<div><h3 id='monthly-costs'>Monthly costs</h3>"
+             + _table(t["monthly_costs"], currency=cur, csv="monthly_costs",
+                      columns=["month", Column("transcription_charge", "Transcription charges"),
+                               Column("storage_cost", "Storage"),
+                               Column("total", show=lambda v: fmt.money(v, cur))])
+             + "</div>",
+             "</div>")
+    page.contents[-1][2].extend([("cost-figures", "Charges and storage"),
+                                 ("rate-card", "Rate card"), ("billing-audit", "Billing audit"),
+                                 ("monthly-costs", "Monthly costs")])
+    page.sub("storage-projection", "Storage projection (every recording kept)")
+    page.add(_table(t["storage_projection"], currency=cur, csv="storage_projection",
+                    columns=["month", Column("billed_recordings", "Recordings past the free"
+                                                                  " days"),
+                             Column("billed_minutes", "Minutes stored at a price"), "cost"]))
+    page.sub("billing-mismatches", "Charges that differ from the rate card")
+    page.add(_table(t["billing_mismatches"], currency=cur, csv="billing_mismatches",
+                    columns=["recording_id", Column("duration_ms", "Duration",
+                                                    lambda v: fmt.minutes(float(v) / 1000)
+                                                    if not fmt.is_missing(v) else fmt.MISSING),
+                             "billed_minutes", "transcription_rate", "expected_charge",
+                             Column("transcription_charge", "Charged"),
+                             Column("difference", "Charged minus expected",
+                                    lambda v: fmt.money(v, cur))],
+                    empty="Every charge matches the rate card's price times the billed"
+                          " minutes."))
+    page.sub("price-mismatches", "Callback prices unlike the rate card")
+    page.add(_table(t["rate_mismatches"], currency=cur, csv="rate_mismatches",
+                    columns=["recording_id", Column("transcription_rate", "Callback's price"),
+                             "card_rate", Column("difference", "Difference",
+                                                 lambda v: fmt.price(v, cur))],
+                    empty=f"Every callback's price is the rate card's"
+                          f" {fmt.price(summary.rates.transcription_per_minute, cur)}."))
+
+
+def _conferences(page: _Page, summary: Summary) -> None:
+    t, cur = summary.tables, summary.rates.currency
+    page.section("conferences", "Conferences")
+    page.add("<p class='note'>Ordered by transcription charges, highest first. Durations in"
+             " minutes. The billed minutes and the mean and longest duration of each"
+             " conference are in the CSV file.</p>",
+             _table(t["by_conference"], currency=cur, csv="by_conference",
+                    sorted_by="transcription_charge",
+                    columns=["conference_name",
+                             Column("transcription_charge", "Transcription charges"),
+                             "transcriptions", Column("failed", "Of them failed"),
+                             "recordings", "total_minutes", "median_seconds",
+                             Column("p95_seconds", "95th percentile duration")]),
+             _no_recording_callback_note(t["by_conference"],
+                                         summary.get("recordings.conferences")))
+
+
+def _days_and_formats(page: _Page, summary: Summary) -> None:
+    t, cur = summary.tables, summary.rates.currency
+    page.section("days", "Days and formats")
+    page.add("<div class='tables'>",
+             "<div><h3 id='by-day'>Days (UTC, by recording start)</h3>"
+             + _table(t["by_day"], currency=cur, csv="by_day", limit=62,
+                      columns=["day", "recordings", "recorded_minutes", "billed_minutes",
+                               Column("transcription_charge", "Transcription charges")])
+             + "<p class='note'>A day's charges are those of transcriptions received that"
+               " day.</p></div>",
+             "<div><h3 id='by-format'>Formats</h3>"
+             + _table(t["by_format"], currency=cur, csv="by_format",
+                      columns=["file_format", "recordings", "total_minutes", "billed_minutes",
+                               "median_seconds",
+                               Column("p95_seconds", "95th percentile duration")])
+             + "<p class='note'>The mean and longest duration of each format are in the CSV"
+               " file.</p>"
+             + "</div>", "</div>")
+    page.contents[-1][2].extend([("by-day", "Days"), ("by-format", "Formats")])
+
+
+def _transcriptions(page: _Page, summary: Summary) -> None:
+    d, t, cur = summary.details, summary.tables, summary.rates.currency
+    received = summary.get("transcriptions.received") or 0
+    orphans = _orphans(summary)
+    page.section("transcriptions", "Transcriptions")
+    rate = d["transcription_rate"]
+    distinct = rate.get("distinct") or []
+    prices = _pairs([
+        ("Callbacks stating a price", fmt.count(rate.get("count")), None),
+        ("Lowest", fmt.price(rate.get("min"), cur), None),
+        ("Median", fmt.price(rate.get("median"), cur), None),
+        ("Mean", fmt.price(rate.get("mean"), cur), None),
+        ("Highest", fmt.price(rate.get("max"), cur), None),
+        ("Prices seen", ", ".join(fmt.price(p, cur) for p in distinct[:5])
+         + (f" and {len(distinct) - 5:,} more" if len(distinct) > 5 else "")
+         if distinct else fmt.MISSING, None),
+    ])
+    turn = d["turnaround"]
+    marks = [(k, v) for k, v in turn.items() if k.startswith("within_")]
+    turnaround = _pairs([
+        ("Transcriptions measured", fmt.count(turn.get("count")), "turnaround.count"),
+        ("Median", fmt.minutes(turn.get("median_seconds")), "turnaround.median_seconds"),
+        ("95th percentile", fmt.minutes(turn.get("p95_seconds")), "turnaround.p95_seconds"),
+        ("Longest", fmt.minutes(turn.get("max_seconds")), "turnaround.max_seconds"),
+        *[(fmt.label(k), fmt.percent(v), f"turnaround.{k}") for k, v in marks],
+    ])
+    measured = _measured_note("have a turnaround (recording end to transcription callback)",
+                              int(turn.get("count") or 0), received, orphans)
+    errors = t["transcription_errors"]
+    failed = summary.get("transcriptions.failed") or 0
+    page.add("<div class='tables'>",
+             "<div><h3 id='errors'>Errors</h3>"
+             + _table(errors, currency=cur, csv="transcription_errors",
+                      columns=["error", Column("recordings", "Transcriptions")],
+                      empty="No transcription failed.")
+             + (f"<p class='note'>{fmt.count(failed)} of {fmt.count(received)} transcriptions"
+                " failed.</p>" if failed else "")
+             + "</div>",
+             f"<div><h3 id='turnaround'>Turnaround</h3>{turnaround}"
+             f"<p class='note'>{html.escape(measured)}</p></div>",
+             f"<div><h3 id='prices'>Price per minute stated by the callbacks</h3>{prices}</div>",
+             "</div>")
+    page.contents[-1][2].extend([("errors", "Errors"), ("turnaround", "Turnaround"),
+                                 ("prices", "Prices")])
+    elig = d["eligibility"]
+    page.sub("eligibility", "Eligibility: predicted against actual")
+    checked = _measured_note("were checked against the prediction from their duration",
+                             int(elig["predictions_checked"]), received, orphans)
+    page.add(_table(t["eligibility_vs_outcome"], currency=cur, csv="eligibility_vs_outcome",
+                    columns=[Column("predicted", "Predicted from the duration"),
+                             Column("actual", "What happened"), "recordings",
+                             Column("agree", "Prediction right")]),
+             _pairs([("Recordings predicted not eligible",
+                      fmt.count(elig["predicted_ineligible"]), "eligibility.predicted_ineligible"),
+                     ("Predictions checked", fmt.count(elig["predictions_checked"]),
+                      "eligibility.predictions_checked"),
+                     ("Predictions wrong", fmt.count(elig["predictions_wrong"]),
+                      "eligibility.predictions_wrong")]),
+             f"<p class='note'>{html.escape(checked)}</p>")
+    wav = elig["wav_to_mp3"]
+    page.sub("wav-as-mp3", "If the wav recordings had been mp3")
+    page.add(_pairs([
+        ("wav recordings", fmt.count(wav.get("wav_recordings")), "wav_to_mp3.wav_recordings"),
+        ("Their size as wav", fmt.size(wav.get("wav_bytes")), "wav_to_mp3.wav_bytes"),
+        ("Their size as mp3", fmt.size(wav.get("as_mp3_bytes")), "wav_to_mp3.as_mp3_bytes"),
+        ("Saved", fmt.size(wav.get("saved_bytes")), "wav_to_mp3.saved_bytes"),
+        ("Saved share", fmt.percent(wav.get("saved_share")), "wav_to_mp3.saved_share"),
+        ("Recordings that would become eligible for transcription",
+         fmt.count(wav.get("newly_eligible")), "wav_to_mp3.newly_eligible"),
+    ]))
+
+
+def _quality(page: _Page, summary: Summary) -> None:
+    d, t, cur = summary.details, summary.tables, summary.rates.currency
+    page.section("data-quality", "Data quality")
+    rows = [(fmt.label(k), fmt.count(v), f"quality.{k}") for k, v in d["quality"].items()]
+    rows += [("Lines quarantined", fmt.count(summary.get("source.quarantined")),
+              "source.quarantined"),
+             ("Duplicates dropped", fmt.count(summary.get("source.duplicates")),
+              "source.duplicates"),
+             ("Backfilled recordings (from the Recording list API)",
+              fmt.count(d.get("backfilled_recordings")), "backfilled_recordings")]
+    page.add(_pairs(rows))
+    page.sub("findings", "Recordings that contradict themselves or the clock")
+    page.add(_table(t["data_quality"], currency=cur, csv="data_quality",
+                    columns=[Column("check", show=fmt.label), "event", "recording_id",
+                             "detail"],
+                    empty="No recording contradicts itself or the clock."))
+    if "quarantine" in t:
+        page.sub("quarantine", "Quarantined lines")
+        page.add(_table(t["quarantine"], currency=cur, csv="quarantine",
+                        columns=["file", Column("line", numeric=True), "event", "reason"],
+                        empty="No line was quarantined."))
+
+
+def _reconciliation_note(summary: Summary, counts: Mapping[str, Any]) -> str:
+    """How the journal's starts become the recordings counted, when the numbers add up."""
+    started = counts.get("started")
+    missing = counts.get("recording_callbacks_missing")
+    unexpected = counts.get("unexpected_callbacks")
+    recordings = summary.get("recordings.count")
+    if None in (started, missing, unexpected) or started - missing + unexpected != recordings:
+        return ""
+    return (f"<p class='note'>The journal started {fmt.count(started)} recordings;"
+            f" {fmt.count(missing)} sent no recording callback and {fmt.count(unexpected)}"
+            f" callback(s) came for recordings not started here: {fmt.count(started)}"
+            f" − {fmt.count(missing)} + {fmt.count(unexpected)} = {fmt.count(recordings)}"
+            " recordings in the logs.</p>")
+
+
+def _reconciliation(page: _Page, summary: Summary) -> None:
+    d, t, cur = summary.details, summary.tables, summary.rates.currency
+    page.section("reconciliation", "Reconciliation with the request journal")
+    if d["reconciliation"] is None:
+        page.add("<p class='note'>No journal given (<code>--journal</code>).</p>")
+        return
+    counts = d["reconciliation"]
+    page.add(_pairs([(fmt.label(k), fmt.count(v), f"reconciliation.{k}")
+                     for k, v in counts.items()]), _reconciliation_note(summary, counts))
+    page.sub("missing-recording-callbacks", "Started, no recording callback")
+    page.add(_table(t["missing_recording_callbacks"], currency=cur,
+                    csv="missing_recording_callbacks",
+                    columns=["recording_id", "conference_name",
+                             Column("started_at", "Started (UTC)"),
+                             "transcription_requested", "backfilled"]))
+    page.sub("unexpected-callbacks", "Callbacks nobody here started")
+    page.add(_table(t["unexpected_callbacks"], currency=cur, csv="unexpected_callbacks",
+                    columns=["recording_id", "conference_name", "recording_start",
+                             "received_at", "backfilled",
+                             Column("unanswered_start", "After a start that got no answer")]))
+    page.sub("missing-transcriptions", "Transcriptions requested but missing")
+    page.add(_table(t["missing_transcriptions"], currency=cur, csv="missing_transcriptions",
+                    columns=["recording_id", "conference_name",
+                             Column("recording_end", "Recording ended (UTC)"), "overdue"]))
 
 
 def render_html(summary: Summary, *, title: str = "Conference recordings report",
                 charts: bool = True) -> str:
     """The HTML report of ``summary`` as text (what :func:`write_html` writes)."""
-    d, t = summary.details, summary.tables
-    currency = html.escape(summary.rates.currency)
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>",
-             f"<p class='note'>recording-toolkit {html.escape(__version__)}, generated"
-             f" {html.escape(summary.generated_at)} ({html.escape(summary.engine)} engine)."
-             " Days are UTC days.</p>"]
-    selection = {k: v for k, v in d["selection"].items() if v is not None}
-    if selection:
-        parts.append(f"<p>Selection: {html.escape(json.dumps(selection))}</p>")
-    parts += ["<h2>Key figures</h2>", _figures_table(summary)]
+    page = _Page()
+    page.section("key-figures", "Key figures")
+    page.add(figures_table(summary),
+             "<p class='note'>The last column is each figure's key in the JSON summary"
+             " (<code>report --json</code>).</p>")
     if charts:
-        parts.append("<h2>Charts</h2><div class='charts'>")
-        for name, url in _charts(summary):
-            parts.append(f"<figure><img alt='{html.escape(name)}' src='{url}'>"
-                         f"<figcaption class='note'>{html.escape(name)}</figcaption></figure>")
-        parts.append("</div>")
-    parts += [
-        "<h2>Cost</h2>", _details_list({**d["cost"], **{f"billing {k}": v
-                                                       for k, v in d["billing"].items()}}),
-        f"<p class='note'>Rate card (assumptions unless set): {html.escape(json.dumps(d['rates']))}."
-        f" Money in {currency}.</p>",
-        "<h3>Monthly costs</h3>", _frame_table(t["monthly_costs"]),
-        "<h3>Storage projection (every recording kept)</h3>",
-        _frame_table(t["storage_projection"]),
-        "<h3>Billing mismatches</h3>",
-        _frame_table(t["billing_mismatches"], index=False,
-                     empty="Every charge matches rate x billed minutes."),
-        "<h3>Price mismatches (callback's transcription_rate against the rate card)</h3>",
-        _frame_table(t["rate_mismatches"], index=False, limit=100,
-                     empty=f"Every callback's transcription_rate is the rate card's"
-                           f" {summary.rates.transcription_per_minute:g}"
-                           f" {summary.rates.currency} per minute."),
-        "<h2>Conferences</h2>", _frame_table(t["by_conference"], limit=30),
-        _no_recording_callback_note(t["by_conference"], summary.get("recordings.conferences")),
-        "<h2>Days</h2>", _frame_table(t["by_day"], limit=62),
-        "<h2>Formats</h2>", _frame_table(t["by_format"]),
-        "<h2>Transcriptions</h2>",
-        "<h3>Errors</h3>", _frame_table(t["transcription_errors"], index=False,
-                                        empty="No transcription failed."),
-        "<h3>Price per minute (transcription_rate)</h3>", _details_list(d["transcription_rate"]),
-        "<h3>Turnaround</h3>", _details_list(d["turnaround"]),
-        "<h3>Eligibility: predicted against actual</h3>",
-        _frame_table(t["eligibility_vs_outcome"], index=False),
-        _details_list({k: v for k, v in d["eligibility"].items() if k != "wav_to_mp3"}),
-        "<h3>wav recorded as mp3</h3>", _details_list(d["eligibility"]["wav_to_mp3"]),
-        "<h2>Data quality</h2>",
-        _details_list({**d["quality"], "lines quarantined": summary.get("source.quarantined"),
-                       "duplicates dropped": summary.get("source.duplicates")}),
-        _frame_table(t["data_quality"], index=False, limit=100,
-                     empty="No recording contradicts itself or the clock."),
-    ]
-    if "quarantine" in t:
-        shown = t["quarantine"][[c for c in ("file", "line", "event", "reason")
-                                 if c in t["quarantine"].columns]]
-        parts += ["<h3>Quarantined lines</h3>",
-                  _frame_table(shown, index=False, limit=100, empty="No line was quarantined.")]
-    parts.append("<h2>Reconciliation with the request journal</h2>")
-    if d["reconciliation"] is None:
-        parts.append("<p class='note'>No journal given.</p>")
-    else:
-        parts += [_details_list(d["reconciliation"]),
-                  "<h3>Started, no recording callback</h3>",
-                  _frame_table(t["missing_recording_callbacks"], index=False, limit=100),
-                  "<h3>Callbacks nobody here started</h3>",
-                  _frame_table(t["unexpected_callbacks"], index=False, limit=100),
-                  "<h3>Transcriptions requested but missing</h3>",
-                  _frame_table(t["missing_transcriptions"], index=False, limit=100)]
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
+        from ._charts import _charts
+
+        page.section("charts", "Charts")
+        page.add(_chart_figures(_charts(summary)))
+    _cost(page, summary)
+    _conferences(page, summary)
+    _days_and_formats(page, summary)
+    _transcriptions(page, summary)
+    _quality(page, summary)
+    _reconciliation(page, summary)
+    generated = summary.generated_at.replace("T", " ")[:16]
+    top = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+           "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+           f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><main>",
+           f"<h1>{html.escape(title)}</h1>",
+           f"<p class='note'>Made by recording-toolkit {html.escape(__version__)} on"
+           f" {html.escape(generated)} UTC from the {fmt.count(summary.get('source.files'))}"
+           f" log file(s) read ({html.escape(summary.engine)} engine). Times and days are"
+           " UTC.</p>",
+           _selection(summary), _headline_band(summary, headline(summary)), page.toc()]
+    return "\n".join([*top, *page.parts, "</main></body></html>\n"])
 
 
 def write_html(result_or_summary: Any, path: str | os.PathLike[str], *,
                title: str = "Conference recordings report", charts: bool = True,
                **summarize_options: Any) -> str:
-    """Write the self-contained HTML report (charts embedded as PNG) and return its path.
+    """Write the self-contained HTML report (charts embedded as images) and return its path.
 
     ``result_or_summary`` is a :class:`Summary` or a load result (then summarized with
     ``summarize_options``: ``rates``, ``journal``, ``since``, ...). ``charts=False`` leaves the
@@ -204,3 +750,4 @@ def write_html(result_or_summary: Any, path: str | os.PathLike[str], *,
     with open(target, "w", encoding="utf-8") as fh:
         fh.write(text)
     return target
+
