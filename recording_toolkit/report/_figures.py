@@ -86,3 +86,13 @@ def figures_table(summary: Summary, *, keys: bool = True) -> str:
 
 # the names the summary module imported before the table was formatted
 _figures_table = figures_table
+
+
+def summary_html(summary: Summary) -> str:
+    """How a :class:`Summary` shows in a notebook: a one-line caption and the key figures."""
+    caption = (f"Summary of {fmt.count(summary.get('recordings.count'))} recordings in"
+               f" {fmt.count(summary.get('recordings.conferences'))} conferences"
+               f" ({summary.engine} engine); keys for <code>summary.get(...)</code> on the"
+               " right")
+    return (f"<div><p style='margin:0 0 .3em'><strong>{caption}</strong></p>"
+            f"{figures_table(summary)}</div>")

@@ -8,7 +8,6 @@ the billing audit, eligibility or reconciliation. Kept apart from the writers (`
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -19,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from .. import analytics
+from .. import analytics, formatting
 from ..analytics._common import compute, distinct, is_dask, round6, to_pandas
 from ..config import RateCard
-from ._figures import _figures_table
+from ._figures import summary_html
 
 __all__ = ["NO_RECORDING_CALLBACK", "SUMMARY_KEYS", "Summary", "summarize"]
 
@@ -166,12 +165,11 @@ class Summary:
                 f" coverage {_percent(t['coverage'])}>")
 
     def _repr_html_(self) -> str:
-        return (f"<div><strong>Summary</strong> ({html.escape(self.engine)})"
-                f"{_figures_table(self)}</div>")
+        return summary_html(self)
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
+    return formatting.percent(value)
 
 
 def _choose(result: Any, since: Any, until: Any, conferences: Iterable[str] | None
