@@ -324,3 +324,21 @@ class RateCard:
         """Plain-data twin (for JSON summaries); ``only`` limits it to those keys."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         return {k: v for k, v in data.items() if only is None or k in only}
+
+    def _repr_html_(self) -> str:
+        """A small table in a notebook: each price in words and money, its field name as code."""
+        import html
+
+        from . import formatting as fmt
+
+        rows = [("Transcription price", fmt.price(self.transcription_per_minute, self.currency),
+                 "transcription_per_minute"),
+                ("Storage price, per minute each month",
+                 fmt.price(self.storage_per_minute_month, self.currency),
+                 "storage_per_minute_month"),
+                ("Free storage", f"{self.free_storage_days:,} days", "free_storage_days"),
+                ("Currency", self.currency, "currency")]
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+                       f"<td style='text-align:right'>{html.escape(text)}</td>"
+                       f"<td><code>{key}</code></td></tr>" for label, text, key in rows)
+        return f"<div><strong>Rate card</strong><table>{body}</table></div>"

@@ -12,6 +12,30 @@ import pandas as pd
 __all__ = ["LoadResult", "LoadStats"]
 
 
+#: The counts of :class:`LoadStats` in words, in the order a reader checks them.
+_STAT_LABELS = {
+    "files": "Files read", "cached_files": "Of them from the cache", "bytes": "Size read",
+    "lines": "Lines read", "blank_lines": "Blank lines (not counted)",
+    "recordings": "Recordings", "transcriptions": "Transcriptions",
+    "duplicates": "Duplicates dropped", "recording_duplicates": "Of them recording callbacks",
+    "transcription_duplicates": "Of them transcription callbacks",
+    "quarantined": "Lines quarantined",
+}
+
+
+def _stats_table(stats: LoadStats) -> str:
+    """The counts as a table: words, values with separators (the size in kB/MB/GB), keys."""
+    from .. import formatting as fmt
+
+    values = stats.to_dict()
+    rows = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+        f"<td style='text-align:right'>"
+        f"{html.escape(fmt.size(values[key]) if key == 'bytes' else fmt.count(values[key]))}"
+        f"</td><td><code>{key}</code></td></tr>" for key, label in _STAT_LABELS.items())
+    return f"<table>{rows}</table>"
+
+
 @dataclass(frozen=True)
 class LoadStats:
     """Counts of one load. Every line read is accounted for::
@@ -39,6 +63,9 @@ class LoadStats:
     def to_dict(self) -> dict[str, int]:
         """The counts as a plain dict (JSON-ready)."""
         return asdict(self)
+
+    def _repr_html_(self) -> str:
+        return f"<div><strong>Load statistics</strong>{_stats_table(self)}</div>"
 
 
 @dataclass(frozen=True)
@@ -75,15 +102,13 @@ class LoadResult:
 
     def _repr_html_(self) -> str:
         s = self.stats
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-                       f"<td style='text-align:right'>{v:,}</td></tr>"
-                       for k, v in s.to_dict().items())
         note = ""
         if s.quarantined:
             note = (f"<p>{s.quarantined:,} line(s) quarantined: see <code>.quarantine</code>"
                     " (file, line, reason, raw).</p>")
-        return (f"<div><strong>LoadResult</strong> ({html.escape(self.engine)})"
-                f"<table>{rows}</table>{note}</div>")
+        return (f"<div><strong>Loaded {s.recordings:,} recordings and {s.transcriptions:,}"
+                f" transcriptions</strong> ({html.escape(self.engine)} engine)"
+                f"{_stats_table(s)}{note}</div>")
 
     def to_dict(self) -> dict[str, Any]:
         """The statistics and the engine (the frames stay frames)."""
