@@ -70,7 +70,8 @@ def test_readable_output_without_flags(log):
     out, _ = _run(str(log))
     assert "recordings:" in out and "billed minutes:" in out
     assert "coverage:           60.0%" in out
-    assert "charges:            0.90 USD" in out
+    assert "charges:            $0.90" in out                # money with its currency
+    assert "recorded minutes:   13.0 min" in out
 
 
 def test_selection_flags(log):

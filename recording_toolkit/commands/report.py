@@ -109,31 +109,27 @@ RATE_FLAGS = {"transcription_per_minute": "--transcription-rate",
 
 
 _READABLE = [
-    ("recordings", "recordings.count", "{:,}"),
-    ("conferences", "recordings.conferences", "{:,}"),
-    ("recorded minutes", "recordings.total_minutes", "{:,.1f}"),
-    ("billed minutes", "recordings.billed_minutes", "{:,}"),
-    ("median duration", "recordings.duration_seconds.median", "{:,.1f} s"),
-    ("transcriptions", "transcriptions.received", "{:,}"),
-    ("success rate", "transcriptions.success_rate", "{:.1%}"),
-    ("coverage", "transcriptions.coverage", "{:.1%}"),
-    ("charges", "transcriptions.charge_total", "{:,.2f}"),
-    ("median turnaround", "transcriptions.turnaround_seconds.median", "{:,.0f} s"),
-    ("lines read", "source.lines", "{:,}"),
-    ("quarantined", "source.quarantined", "{:,}"),
-    ("duplicates", "source.duplicates", "{:,}"),
+    ("recordings", "recordings.count"),
+    ("conferences", "recordings.conferences"),
+    ("recorded minutes", "recordings.total_minutes"),
+    ("billed minutes", "recordings.billed_minutes"),
+    ("median duration", "recordings.duration_seconds.median"),
+    ("transcriptions", "transcriptions.received"),
+    ("success rate", "transcriptions.success_rate"),
+    ("coverage", "transcriptions.coverage"),
+    ("charges", "transcriptions.charge_total"),
+    ("median turnaround", "transcriptions.turnaround_seconds.median"),
+    ("lines read", "source.lines"),
+    ("quarantined", "source.quarantined"),
+    ("duplicates", "source.duplicates"),
 ]
 
 
 def _readable(summary: Any) -> str:
-    lines = []
-    for label, key, spec in _READABLE:
-        value = summary.get(key)
-        text = "–" if value is None else spec.format(value)
-        if key == "transcriptions.charge_total":
-            text += f" {summary.rates.currency}"
-        lines.append(f"{label + ':':<20}{text}")
-    return "\n".join(lines)
+    """The key figures for a person, formatted as the HTML report shows them."""
+    from ..report._figures import figure_text
+
+    return "\n".join(f"{label + ':':<20}{figure_text(summary, key)}" for label, key in _READABLE)
 
 
 #: How many of the logs' conferences a warning about an unknown one lists.
