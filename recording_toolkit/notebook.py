@@ -8,6 +8,9 @@ Three jobs a notebook would otherwise do in plain view, each in one line here:
   kernel stops, so two runs never mix.
 - :func:`wait_until`: wait, bounded in time, for something that happens in the background (a
   callback arriving, a live dashboard showing it), instead of a hand-written polling loop.
+- :func:`chart`: one of the report's and the Dashboard's charts (:data:`recording_toolkit.views.VIEWS`),
+  drawn at its natural size with the note that says what it left out, so a notebook shows the
+  very chart the report shows.
 - :func:`styled` and :func:`figures`: tables for people. Every number goes through
   :mod:`recording_toolkit.formatting` (money with its currency, prices with the precision they
   need, shares as percentages, sizes in MB, durations as ``m:ss``) and every column name is shown
@@ -27,11 +30,14 @@ True
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import html
 import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +48,7 @@ from . import formatting
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
-__all__ = ["figures", "styled", "wait_until", "workspace"]
+__all__ = ["Chart", "chart", "figures", "styled", "wait_until", "workspace"]
 
 #: Temporary folders made by :func:`workspace`; each is removed when the interpreter exits.
 _SCRATCH: list[tempfile.TemporaryDirectory[str]] = []
@@ -206,3 +212,55 @@ def figures(values: Mapping[str, Any], *, currency: str = "USD",
         shown = formatting.formatter_for(key, currency=currency)(raw)
         rows[formatting.label(key)] = shown
     return pd.Series(rows, dtype=object, name=title).to_frame()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of the views registry as a notebook shows it: the picture at its natural size,
+    its title and its note, and the figures behind it (``result``, ``table``)."""
+
+    key: str
+    title: str
+    png: bytes
+    note: str
+    result: Any
+    table: pd.DataFrame | None
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def _repr_html_(self) -> str:
+        width, height = _png_size(self.png)
+        data = base64.b64encode(self.png).decode("ascii")
+        note = f"<figcaption>{html.escape(self.note)}</figcaption>" if self.note else ""
+        return (f'<figure style="margin:0"><img src="data:image/png;base64,{data}"'
+                f' width="{width}" height="{height}" alt="{html.escape(self.title)}"'
+                f' style="max-width:none">{note}</figure>')
+
+    def __repr__(self) -> str:
+        width, height = _png_size(self.png)
+        return f"<Chart {self.key!r}: {self.title}, {width}x{height} px>"
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header (the IHDR chunk)."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def chart(key: str, frames: Any, *, currency: str | None = None) -> Chart:
+    """The chart ``key`` of :data:`recording_toolkit.views.VIEWS` over ``frames``
+    (:func:`recording_toolkit.views.frames_of`), as the report draws it.
+
+    ``currency`` defaults to the frames' rate card's.
+    """
+    from . import views
+
+    if key not in views.VIEWS:
+        raise KeyError(f"chart: no chart {key!r}; the charts are {', '.join(views.VIEWS)}")
+    view = views.VIEWS[key]
+    currency = currency or frames.rates.currency
+    result = view.compute(frames)
+    png = views.render_png(view, result, currency=currency)
+    return Chart(key=key, title=view.title, png=png,
+                 note=view.note(result) if view.note else "", result=result,
+                 table=view.table(result) if view.table else None)

@@ -117,3 +117,33 @@ def test_figures_is_text_in_words():
         "Saved share": "75.1%",
         "Wav size": "–",
     }
+
+
+def _frames():
+    from recording_toolkit import schema, views
+    from recording_toolkit.config import RateCard
+
+    recordings = schema.coerce(pd.DataFrame({
+        "recording_id": ["a", "b"], "conference_name": ["sales", "eng"],
+        "recording_duration_ms": [30_000, 95_000],
+        "recording_start": pd.to_datetime(["2026-11-23 10:00", "2026-11-24 11:00"], utc=True),
+    }), schema.RECORDINGS)
+    return views.frames_of(recordings, schema.empty(schema.TRANSCRIPTIONS),
+                           rates=RateCard(currency="EUR"))
+
+
+def test_chart_is_the_views_chart_at_its_natural_size_with_its_note():
+    from recording_toolkit import views
+
+    shown = notebook.chart("storage", _frames())
+    width, height = (round(side * 100) for side in views.VIEWS["storage"].size)
+    assert shown.png.startswith(b"\x89PNG") and notebook._png_size(shown.png) == (width, height)
+    page = shown._repr_html_()
+    assert f'width="{width}" height="{height}"' in page
+    assert shown.title in page and "November 2026" in shown.note and shown.note in page
+    assert list(shown.table.columns) == ["billed_recordings", "billed_minutes", "cost"]
+
+
+def test_chart_names_the_charts_there_are():
+    with pytest.raises(KeyError, match="storage"):
+        notebook.chart("pie", _frames())
