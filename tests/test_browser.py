@@ -1,9 +1,16 @@
-"""The notebooks in a real browser: JupyterLab headless, driven through Debian's Chromium.
+"""The notebooks and the HTML report in a real browser: JupyterLab headless and a file page,
+driven through Debian's Chromium.
 
 What a person would see: the quick-start and dashboard notebooks open in JupyterLab, every cell
 runs without a traceback, the charts are images in the page, and clicking Start in the
-``RecordingPanel`` puts the new recording's id into the rendered table. Screenshots go to
-``reports/browser/``.
+``RecordingPanel`` puts the new recording's id into the rendered table.
+
+How the report and the Dashboard read, at 1100 and 1440 px wide (JavaScript evaluated in the
+page, see ``_READER_CHECKS_JS``): nothing wider than the window or cut off inside a box; every
+chart image at its natural aspect ratio and not blown up; a contents list whose links land (the
+report); no internal ``snake_case`` key in the visible text outside ``<code>``; no number with
+five or more decimals; no whole number of five or more digits without separators. Screenshots go
+to ``reports/browser/``.
 
 JupyterLab runs from this interpreter (``sys.executable -m jupyterlab``) with its own Jupyter
 folders in a temporary directory, so the notebooks' ``python3`` kernel is this virtual
@@ -356,8 +363,22 @@ def test_quick_start_start_button_shows_the_new_recording_id(page, lab):
     screenshot(page, "quick-start-panel", panel)
 
 
-def test_dashboard_charts_render_and_a_recording_started_in_the_page_arrives_live(page, lab):
-    run_notebook(page, lab, "05_dashboard.ipynb")
+@pytest.fixture(scope="module")
+def dashboard_page(browser, lab: Lab) -> Iterator[object]:
+    """``05_dashboard.ipynb`` run once in a window 1440 px wide, for the tests that follow."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1800})
+    page = context.new_page()
+    try:
+        run_notebook(page, lab, "05_dashboard.ipynb")
+        yield page
+    finally:
+        context.close()
+
+
+def test_dashboard_charts_render_and_a_recording_started_in_the_page_arrives_live(
+        dashboard_page, lab):
+    page = dashboard_page
+    page.set_viewport_size({"width": 1440, "height": 1800})
     # The sample dashboard and the live one: a chosen chart and an outcomes chart each.
     decoded, images = decoded_widget_images(page)
     assert images == 4 and decoded == images
@@ -385,3 +406,274 @@ def test_dashboard_charts_render_and_a_recording_started_in_the_page_arrives_liv
     decoded, images = decoded_widget_images(page)
     assert images == 4 and decoded == images, "charts redrawn after the live reload"
     screenshot(page, "dashboard-live", live)
+
+
+# How the report and the Dashboard read ---------------------------------------------------------
+
+WIDTHS = (1100, 1440)
+
+#: Every check a page is held to, by name, with what a reader would notice when it fails.
+CHECKS = {
+    "fits_the_window": "elements wider than the window (the page scrolls sideways)",
+    "nothing_cut_off": "boxes whose content is cut off or scrolls sideways",
+    "charts_at_natural_size": "chart images stretched, squashed or blown up",
+    "contents_links_land": "a contents list that is missing or whose links land nowhere",
+    "no_internal_keys": "internal snake_case keys in the visible text outside <code>",
+    "no_long_decimals": "numbers with five or more decimals",
+    "big_numbers_have_separators": "whole numbers of five or more digits without separators",
+}
+
+#: One pass over the page, in the page. ``roots`` are CSS selectors of what is looked at (the
+#: report's body, the notebook's outputs); each finding names the element and shows its text.
+_READER_CHECKS_JS = r"""({roots, containWithinRoot}) => {
+  const viewport = document.documentElement.clientWidth;
+  const found = {fits_the_window: [], nothing_cut_off: [], charts_at_natural_size: [],
+                 contents_links_land: [], no_internal_keys: [], no_long_decimals: [],
+                 big_numbers_have_separators: []};
+  const stats = {charts: 0, elements: 0, contents_links: 0};
+  const short = (text, n = 70) => (text || '').replace(/\s+/g, ' ').trim().slice(0, n);
+  const describe = (el) => {
+    let name = el.tagName.toLowerCase();
+    if (el.id) name += '#' + el.id;
+    const cls = (el.getAttribute('class') || '').trim().split(/\s+/).filter(Boolean).slice(0, 2);
+    if (cls.length) name += '.' + cls.join('.');
+    const section = el.parentElement && el.parentElement.closest('[id]');
+    const heading = (() => {   // the nearest heading above, for a person to find the place
+      const all = Array.from(document.querySelectorAll('h1, h2, h3, h4'));
+      let last = null;
+      for (const h of all) {
+        if (h.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) last = h;
+      }
+      return last ? short(last.textContent, 40) : '';
+    })();
+    let where = heading ? ` under "${heading}"` : '';
+    if (section && section.id && !where) where = ` in #${section.id}`;
+    return `${name}${where}`;
+  };
+  const visible = (el) => {
+    const style = getComputedStyle(el);
+    return style.display !== 'none' && style.visibility !== 'hidden' &&
+           el.getClientRects().length > 0;
+  };
+  const rootElements = roots.flatMap(sel => Array.from(document.querySelectorAll(sel)));
+  const reported = [];
+  const inReported = (el) => reported.some(r => r !== el && r.contains(el));
+
+  for (const root of rootElements) {
+    const rootBox = root.getBoundingClientRect();
+    const left = containWithinRoot ? Math.max(0, rootBox.left) : 0;
+    const right = containWithinRoot ? Math.min(viewport, rootBox.right) : viewport;
+    for (const el of [root, ...root.querySelectorAll('*')]) {
+      if (!visible(el)) continue;
+      stats.elements += 1;
+      const box = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      // Wider than the window (or than the output it belongs to), outermost offender only.
+      const limitRight = el === root ? viewport : right;
+      const limitLeft = el === root ? 0 : left;
+      if (box.width > 0 && (box.right > limitRight + 1 || box.left < limitLeft - 1) &&
+          !inReported(el)) {
+        reported.push(el);
+        found.fits_the_window.push(
+          `${describe(el)}: spans x ${Math.round(box.left)}..${Math.round(box.right)} px, ` +
+          `allowed ${Math.round(limitLeft)}..${Math.round(limitRight)} px ` +
+          `("${short(el.innerText)}")`);
+      }
+      // Cut off inside a box: content wider than the box that clips or scrolls it.
+      if (['hidden', 'auto', 'scroll', 'clip'].includes(style.overflowX) &&
+          el.scrollWidth > el.clientWidth + 1 && el.tagName !== 'HTML' && el.tagName !== 'BODY') {
+        found.nothing_cut_off.push(
+          `${describe(el)}: content ${el.scrollWidth} px wide in a box ${el.clientWidth} px ` +
+          `wide (overflow-x: ${style.overflowX}) ("${short(el.innerText)}")`);
+      }
+      // Inline SVG charts scale without blur; they must only keep their aspect ratio.
+      if (el.tagName.toLowerCase() === 'svg' && !el.parentElement.closest('svg') &&
+          box.width >= 100 && el.viewBox && el.viewBox.baseVal && el.viewBox.baseVal.width) {
+        stats.charts += 1;
+        const vb = el.viewBox.baseVal;
+        const off = Math.abs((box.width / box.height) / (vb.width / vb.height) - 1);
+        if ((el.getAttribute('preserveAspectRatio') || '').includes('none') && off > 0.02) {
+          found.charts_at_natural_size.push(`${describe(el)}: SVG ${vb.width}x${vb.height} ` +
+            `drawn at ${Math.round(box.width)}x${Math.round(box.height)}, aspect ratio off by ` +
+            `${(off * 100).toFixed(1)} %`);
+        }
+      }
+      // Chart images: decoded, natural aspect ratio (within 2 %), not drawn larger than they
+      // are (a bitmap blown up is blurred; an SVG image may grow).
+      if (el.tagName === 'IMG' && el.complete && el.naturalWidth > 0) {
+        stats.charts += 1;
+        const pad = (a, b) => parseFloat(style[a]) + parseFloat(style[b]);
+        let w = el.clientWidth - pad('paddingLeft', 'paddingRight');
+        let h = el.clientHeight - pad('paddingTop', 'paddingBottom');
+        if (['contain', 'scale-down'].includes(style.objectFit)) {
+          let scale = Math.min(w / el.naturalWidth, h / el.naturalHeight);
+          if (style.objectFit === 'scale-down') scale = Math.min(scale, 1);
+          w = el.naturalWidth * scale; h = el.naturalHeight * scale;
+        }
+        const natural = el.naturalWidth / el.naturalHeight;
+        const shown = w / h;
+        const title = short(el.getAttribute('alt') || el.getAttribute('title') || '', 50);
+        const what = `${describe(el)}${title ? ` ("${title}")` : ''}: ` +
+                     `${el.naturalWidth}x${el.naturalHeight} drawn at ` +
+                     `${Math.round(w)}x${Math.round(h)}`;
+        if (Math.abs(shown / natural - 1) > 0.02) {
+          found.charts_at_natural_size.push(`${what}, aspect ratio off by ` +
+            `${(Math.abs(shown / natural - 1) * 100).toFixed(1)} %`);
+        } else if (w > el.naturalWidth + 0.5 && !/^data:image\/svg|\.svg(\?|$)/.test(el.src)) {
+          found.charts_at_natural_size.push(`${what}, blown up ` +
+            `${(w / el.naturalWidth * 100).toFixed(0)} %`);
+        }
+      }
+    }
+    // In-page links: each href="#id" must land on an element with that id.
+    for (const link of root.querySelectorAll('a[href^="#"]')) {
+      const id = decodeURIComponent(link.getAttribute('href').slice(1));
+      if (!id || !document.getElementById(id)) {
+        found.contents_links_land.push(
+          `link "${short(link.textContent, 40)}" to #${id} lands on no element`);
+      }
+    }
+    // The visible text, outside code: internal keys and unformatted numbers.
+    const skip = new Set(['CODE', 'SCRIPT', 'STYLE', 'NOSCRIPT', 'TEXTAREA', 'KBD', 'SAMP']);
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.nodeValue;
+      if (!text || !text.trim()) continue;
+      let parent = node.parentElement, hidden = false;
+      for (let p = parent; p && p !== root.parentElement; p = p.parentElement) {
+        if (skip.has(p.tagName)) { hidden = true; break; }
+      }
+      if (hidden || !parent || !visible(parent)) continue;
+      const where = `${describe(parent)} ("${short(text)}")`;
+      for (const m of text.matchAll(/\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g)) {
+        found.no_internal_keys.push(`"${m[0]}" in ${where}`);
+      }
+      // Dates, times and UUIDs are not numbers to format.
+      const plain = text
+        .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, ' ')
+        .replace(/\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?/g, ' ')
+        .replace(/\b\d{1,2}:\d{2}(?::\d{2})?\b/g, ' ');
+      for (const m of plain.matchAll(/\d\.\d{5,}/g)) {
+        found.no_long_decimals.push(`"${m[0]}" in ${where}`);
+      }
+      for (const m of plain.matchAll(/(?<![\w.,])\d{5,}(?!\w)/g)) {
+        found.big_numbers_have_separators.push(`"${m[0]}" in ${where}`);
+      }
+    }
+  }
+  return {found, stats};
+}"""
+
+#: The contents list: a <nav> (or an element whose id or class says contents/toc) of in-page
+#: links, one for each section heading of the page.
+_CONTENTS_JS = r"""() => {
+  const problems = [];
+  const lists = Array.from(document.querySelectorAll(
+    'nav, [id*="contents" i], [class*="contents" i], [id*="toc" i], [class*="toc" i]'))
+    .filter(el => el.querySelectorAll('a[href^="#"]').length >= 3);
+  if (!lists.length) {
+    return {problems: ['no contents list: no <nav> (or element named contents/toc) with three ' +
+                       'or more in-page links'], links: 0};
+  }
+  const targets = new Set(lists.flatMap(
+    el => Array.from(el.querySelectorAll('a[href^="#"]'),
+                     a => decodeURIComponent(a.getAttribute('href').slice(1)))));
+  for (const h of document.querySelectorAll('h2')) {
+    const section = h.closest('section[id]');
+    const ids = [h.id, section && section.id].filter(Boolean);
+    if (!ids.some(id => targets.has(id))) {
+      problems.push(`section "${h.textContent.trim().slice(0, 50)}" is not in the contents list` +
+                    (ids.length ? ` (its id: #${ids[0]})` : ' (it has no id to link to)'));
+    }
+  }
+  return {problems, links: targets.size};
+}"""
+
+
+def reader_findings(page, roots: list[str], *, contain_within_root: bool) -> dict:
+    """What the reader checks found in ``page`` (``found``: check -> list of findings;
+    ``stats``: how many elements and charts were looked at)."""
+    return page.evaluate(_READER_CHECKS_JS,
+                         {"roots": roots, "containWithinRoot": contain_within_root})
+
+
+def _message(what: str, findings: list[str], limit: int = 15) -> str:
+    shown = "\n  ".join(findings[:limit])
+    more = f"\n  ... and {len(findings) - limit} more" if len(findings) > limit else ""
+    return f"{what}: {len(findings)}\n  {shown}{more}"
+
+
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HTML report of the sample logs and journal, as ``report`` writes it."""
+    from recording_toolkit import write_html
+    from recording_toolkit.load import load_callbacks
+
+    result = load_callbacks(ROOT / "data" / "callbacks", progress=False)
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    write_html(result, path, journal=ROOT / "data" / "journal.jsonl")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report_findings(browser, report_html: Path) -> dict[int, dict]:
+    """The report opened at each width: its findings, and a full-page screenshot each."""
+    findings: dict[int, dict] = {}
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        try:
+            page.goto(report_html.as_uri(), wait_until="load")
+            page.wait_for_function("""() => Array.from(document.images).every(i => i.complete)""",
+                                   timeout=15_000)
+            result = reader_findings(page, ["body"], contain_within_root=False)
+            contents = page.evaluate(_CONTENTS_JS)
+            result["found"]["contents_links_land"].extend(contents["problems"])
+            result["stats"]["contents_links"] = contents["links"]
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"report-{width}.png"), full_page=True)
+            findings[width] = result
+        finally:
+            context.close()
+    return findings
+
+
+@pytest.mark.parametrize("check", list(CHECKS))
+@pytest.mark.parametrize("width", WIDTHS)
+def test_report_reads_well(report_findings, width, check):
+    result = report_findings[width]
+    assert result["stats"]["charts"] >= 4, "the report shows its charts as images"
+    problems = result["found"][check]
+    assert problems == [], _message(f"report at {width} px: {CHECKS[check]}", problems)
+
+
+#: What a reader sees of a notebook: the outputs and the rendered text, not the code.
+NOTEBOOK_ROOTS = [".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output",
+                  ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownOutput"]
+
+
+@pytest.fixture(scope="module")
+def dashboard_findings(dashboard_page) -> dict[int, dict]:
+    """The run dashboard notebook looked at in a window of each width (widest first)."""
+    page = dashboard_page
+    findings: dict[int, dict] = {}
+    for width in sorted(WIDTHS, reverse=True):
+        page.set_viewport_size({"width": width, "height": 1800})
+        page.wait_for_timeout(1_000)  # JupyterLab lays the panels out again
+        page.wait_for_function("""() => Array.from(document.querySelectorAll(
+            '.jp-OutputArea-output img')).every(i => i.complete)""", timeout=15_000)
+        findings[width] = reader_findings(page, NOTEBOOK_ROOTS, contain_within_root=True)
+        screenshot(page, f"dashboard-{width}")
+        screenshot(page, f"dashboard-sample-{width}", cell_output(page, "dash = Dashboard("))
+        screenshot(page, f"dashboard-live-{width}", cell_output(page, "live = Dashboard("))
+    page.set_viewport_size({"width": 1440, "height": 1800})
+    return findings
+
+
+@pytest.mark.parametrize("check", [c for c in CHECKS if c != "contents_links_land"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_dashboard_notebook_reads_well(dashboard_findings, width, check):
+    result = dashboard_findings[width]
+    assert result["stats"]["charts"] >= 4, "the dashboards show their charts as images"
+    problems = result["found"][check]
+    assert problems == [], _message(f"05_dashboard at {width} px: {CHECKS[check]}", problems)
