@@ -185,20 +185,26 @@ def styled(frame: pd.DataFrame | pd.Series, *, currency: str = "USD",
         styler.hide(axis="index")
     elif index_format is not None:
         styler.format_index(index_format, axis=0)
-    numeric = [c for c in frame.columns
-               if pd.api.types.is_numeric_dtype(frame[c].dtype)
-               or pd.api.types.is_timedelta64_dtype(frame[c].dtype)]
-    if numeric:
-        styler.set_properties(subset=numeric, **{"text-align": "right"})
+    # One rule per numeric column (not one per cell): a small page, the same in every run.
+    rules = [{"selector": f"td.col{i}", "props": [("text-align", "right")]}
+             for i, column in enumerate(frame.columns)
+             if not pd.api.types.is_bool_dtype(frame[column].dtype)
+             and (pd.api.types.is_numeric_dtype(frame[column].dtype)
+                  or pd.api.types.is_timedelta64_dtype(frame[column].dtype))]
+    if rules:
+        styler.set_table_styles(rules, overwrite=False)
     return styler
 
 
-def figures(values: Mapping[str, Any], *, currency: str = "USD",
-            title: str = "value") -> pd.DataFrame:
+def figures(values: Mapping[str, Any], *, currency: str = "USD", title: str = "value",
+            formats: Mapping[str, str | Callable[[Any], str]] | None = None,
+            labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """A few named figures as a two-column table: the name in words, the value formatted by
     its name (:func:`recording_toolkit.formatting.formatter_for`).
 
-    The table holds text, so it prints the same in a notebook, a terminal and a saved output.
+    ``formats`` overrides the choice for some keys as in :func:`styled`; ``labels`` gives some
+    keys other words than :func:`recording_toolkit.formatting.label`'s. The table holds text,
+    so it prints the same in a notebook, a terminal and a saved output.
 
     Examples
     --------
@@ -206,11 +212,24 @@ def figures(values: Mapping[str, Any], *, currency: str = "USD",
                             estimate
     Transcription price  $0.0004/min
     Size as mp3              2.50 GB
+    >>> figures({"max": 0.05}, formats={"max": "price"}, labels={"max": "Highest price"})
+                       value
+    Highest price  $0.05/min
     """
+    formats, labels = formats or {}, labels or {}
+    for what, keys in (("formats", formats), ("labels", labels)):
+        unknown = [key for key in keys if key not in values]
+        if unknown:
+            raise KeyError(f"figures: {what} names {', '.join(map(repr, unknown))}, which "
+                           f"{'is' if len(unknown) == 1 else 'are'} not among the figures "
+                           f"({', '.join(values)})")
     rows: dict[str, str] = {}
     for key, raw in values.items():
-        shown = formatting.formatter_for(key, currency=currency)(raw)
-        rows[formatting.label(key)] = shown
+        if key in formats:
+            shown = _formatter(formats[key], currency)(raw)
+        else:
+            shown = formatting.formatter_for(key, currency=currency)(raw)
+        rows[labels.get(key) or formatting.label(key)] = shown
     return pd.Series(rows, dtype=object, name=title).to_frame()
 
 

@@ -147,3 +147,18 @@ def test_chart_is_the_views_chart_at_its_natural_size_with_its_note():
 def test_chart_names_the_charts_there_are():
     with pytest.raises(KeyError, match="storage"):
         notebook.chart("pie", _frames())
+
+
+def test_figures_formats_and_labels_override_and_must_name_a_figure():
+    table = notebook.figures({"max": 0.05, "distinct": [0.05]}, formats={"max": "price"},
+                             labels={"max": "Highest price"})
+    assert table["value"].to_dict() == {"Highest price": "$0.05/min", "Distinct": "[0.05]"}
+    with pytest.raises(KeyError, match="'min'"):
+        notebook.figures({"max": 0.05}, labels={"min": "Lowest"})
+
+
+def test_styled_aligns_numeric_columns_right_with_one_rule_each():
+    frame = pd.DataFrame({"conference_name": ["a"] * 50, "charge": [1.0] * 50,
+                          "recordings": [1] * 50})
+    page = notebook.styled(frame).to_html()
+    assert page.count("text-align: right") == 2
