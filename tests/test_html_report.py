@@ -29,7 +29,7 @@ SAMPLE = ROOT / "data" / "callbacks"
 JOURNAL = ROOT / "data" / "journal.jsonl"
 NOW = "2026-12-01"
 
-SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 LONG_DECIMALS = re.compile(r"\d\.\d{5,}")
 BARE_INTEGER = re.compile(r"(?<![\d,.])\d{5,}(?![\d,])")
 

@@ -60,6 +60,7 @@ nav.contents ol ol{columns:auto;padding-left:1.2em;font-size:.92em}
 .grid{display:grid;grid-template-columns:minmax(0,1fr);gap:24px 32px;align-items:start}
 .charts figure{margin:0;min-width:0}
 .charts img{display:block;max-width:100%;height:auto}
+.charts figure.span{grid-column:1/-1}
 .charts figcaption{font-size:.92em;color:#57606a;margin-top:.3em}
 @media (min-width:1200px){.grid{grid-template-columns:repeat(2,minmax(0,1fr))}}
 @media (max-width:900px){.band{grid-template-columns:repeat(2,minmax(0,1fr))}}
@@ -70,10 +71,11 @@ max-width:8em;white-space:normal;overflow-wrap:normal}
 tbody th{font-weight:normal;color:#1f2328}
 td.n{text-align:right;white-space:nowrap}th.n{text-align:right}
 td.t{max-width:28em;overflow-wrap:anywhere}td.name{white-space:nowrap}
-td.key{padding-left:1.5em}
+td.key{padding-left:1.5em;white-space:nowrap}td.key code{overflow-wrap:normal}
 th.sorted::after{content:" \\2193";color:#57606a}
-.tables{display:flex;flex-wrap:wrap;gap:0 48px;align-items:flex-start}
-.tables>div{min-width:0;max-width:100%}
+.tables{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,540px),1fr));
+gap:8px 48px;align-items:start}
+.tables>div{min-width:0}
 """
 
 #: Columns shown as a recording id, file name or other token: in <code>, never formatted.
@@ -364,12 +366,18 @@ def _image_size(url: str) -> tuple[int, int] | None:
     return None
 
 
+#: How wide a chart can be and still sit in one of two columns at 1440 px; a wider one (the
+#: outcomes chart) spans both, so it is not shrunk.
+_COLUMN_PX = 720
+
+
 def _chart_figures(charts: Sequence[tuple[str, str]]) -> str:
     out = []
     for title, url in charts:
         size = _image_size(url)
         dims = f" width='{size[0]}' height='{size[1]}'" if size else ""
-        out.append(f"<figure><img alt='{html.escape(title)}' src='{url}'{dims}>"
+        wide = " class='span'" if size and size[0] > _COLUMN_PX else ""
+        out.append(f"<figure{wide}><img alt='{html.escape(title)}' src='{url}'{dims}>"
                    f"<figcaption>{html.escape(title)}</figcaption></figure>")
     return f"<div class='grid charts'>{''.join(out)}</div>"
 
@@ -476,16 +484,17 @@ def _cost(page: _Page, summary: Summary) -> None:
                       columns=["month", Column("transcription_charge", "Transcription charges"),
                                Column("storage_cost", "Storage"),
                                Column("total", show=lambda v: fmt.money(v, cur))])
+             + "<h3 id='storage-projection'>Storage projection (every recording kept)</h3>"
+             + _table(t["storage_projection"], currency=cur, csv="storage_projection",
+                      columns=["month",
+                               Column("billed_recordings", "Recordings past the free days"),
+                               Column("billed_minutes", "Minutes stored at a price"), "cost"])
              + "</div>",
              "</div>")
     page.contents[-1][2].extend([("cost-figures", "Charges and storage"),
                                  ("rate-card", "Rate card"), ("billing-audit", "Billing audit"),
-                                 ("monthly-costs", "Monthly costs")])
-    page.sub("storage-projection", "Storage projection (every recording kept)")
-    page.add(_table(t["storage_projection"], currency=cur, csv="storage_projection",
-                    columns=["month", Column("billed_recordings", "Recordings past the free"
-                                                                  " days"),
-                             Column("billed_minutes", "Minutes stored at a price"), "cost"]))
+                                 ("monthly-costs", "Monthly costs"),
+                                 ("storage-projection", "Storage projection")])
     page.sub("billing-mismatches", "Charges that differ from the rate card")
     page.add(_table(t["billing_mismatches"], currency=cur, csv="billing_mismatches",
                     columns=["recording_id", Column("duration_ms", "Duration",
