@@ -1,15 +1,23 @@
 """Charts of recordings, transcriptions and costs: ``plot_*(frame, *, ax=None, ...) -> Axes``.
 
-Every function takes the toolkit's typed frames (``schema.RECORDINGS``, ``schema.TRANSCRIPTIONS``
-or ``schema.JOINED``), draws on ``ax`` when one is given and otherwise on a new figure, and returns
-the axes. None calls ``plt.show()`` (a notebook shows the figure by itself) or changes
-matplotlib's global settings.
+Every ``plot_*`` function takes the toolkit's typed frames (``schema.RECORDINGS``,
+``schema.TRANSCRIPTIONS`` or ``schema.JOINED``), asks :mod:`recording_toolkit.analytics` for
+the figures, and draws them with the matching ``draw_*`` function on ``ax`` when one is given,
+otherwise on a new figure; it returns the axes. A ``draw_*`` function only draws what it is given
+(an analytics result): it computes no median, share or total of its own, so a chart cannot
+disagree with the table beside it. The report and the Dashboard draw the same functions through
+:mod:`recording_toolkit.views`. None calls ``plt.show()`` (a notebook shows the figure by
+itself) or changes matplotlib's global settings.
 
-The charts are meant to be put in front of people: axis labels carry their units, days are UTC
-days, and colours come from one palette (Okabe & Ito's, readable by colour-blind viewers and on
-both light and dark backgrounds). Transcription outcomes have one colour each, the same in every
-chart (:data:`OUTCOME_COLORS`). Text and reference lines take the current style's foreground, so
-the charts follow a dark style (``plt.style.context("dark_background")``) as well as the default.
+The charts are meant to be put in front of people and share one look (:data:`STYLE`, applied
+while a chart makes its own figure, and :func:`look` on any axes): a light grid, no top or right
+frame line, text about 10 pt, one palette (Okabe & Ito's, readable by colour-blind viewers and
+on light and dark backgrounds). Axis labels carry their units, days are UTC days, numbers in
+titles and labels are written by :mod:`recording_toolkit.formatting`, and reference lines
+(a median, a published turnaround) are labelled where they are drawn, never in a legend they
+could cross. Transcription outcomes have one colour each, the same in every chart
+(:data:`OUTCOME_COLORS`). Text and reference lines take the current style's foreground, so the
+charts follow a dark style (``plt.style.context("dark_background")``) as well as the default.
 
 An empty selection draws an empty chart that says so, rather than raising: the dashboard filters
 can select nothing.
@@ -33,16 +41,17 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from . import analytics
+from . import analytics, formatting
 from .analytics.billing import DEFAULT_TOLERANCE
 from .config import RateCard
 
@@ -53,10 +62,22 @@ __all__ = [
     "OUTCOME_COLORS",
     "OUTCOME_LABELS",
     "SERIES_COLORS",
+    "STYLE",
+    "draw_billing_differences",
+    "draw_charges_per_day",
+    "draw_conferences",
+    "draw_duration_distribution",
+    "draw_minutes_per_day",
+    "draw_outcomes",
+    "draw_rounding_overhead",
+    "draw_storage_projection",
+    "draw_turnaround",
+    "look",
     "plot_billing_audit",
     "plot_cost_per_day",
     "plot_duration_distribution",
     "plot_minutes_per_day",
+    "plot_rounding_overhead",
     "plot_storage_projection",
     "plot_top_conferences",
     "plot_transcription_outcomes",
@@ -89,6 +110,26 @@ SERIES_COLORS: dict[str, str] = {
     "expected": "#56B4E9",
     "storage": "#0072B2",
     "distribution": "#0072B2",
+    "overhead": "#E69F00",       # orange
+    "over": "#D55E00",           # vermillion: charged more than expected
+    "under": "#0072B2",          # blue: charged less
+}
+
+#: The shared look, as matplotlib settings: applied (``matplotlib.rc_context``) while a chart
+#: makes and draws its own figure, never globally. Sizes read at 100 % zoom at 100 dpi.
+#: No colours: text and lines follow the style in use (a dark one too).
+STYLE: dict[str, Any] = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.titleweight": "normal",
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.axisbelow": True,
 }
 
 _DEFAULT_SIZE = (7.0, 4.0)
@@ -105,6 +146,36 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = _DEFAULT_SIZE) -> Axes
 
     _, new_ax = plt.subplots(figsize=figsize, layout="constrained")
     return new_ax
+
+
+@contextlib.contextmanager
+def styled(ax: Axes | None = None) -> Iterator[None]:
+    """:data:`STYLE` in effect while a chart makes its own figure (``ax`` None) and draws."""
+    if ax is not None:
+        yield
+        return
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def look(ax: Axes, *, grid: str = "y") -> Axes:
+    """The shared look on ``ax``: a light grid across the value axis ``grid`` (``"x"``,
+    ``"y"``, ``"both"`` or ``""``), whose numbers get thousands separators; no top or right
+    frame line; the grid behind the data."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_axisbelow(True)
+    # The value axes (those with a grid) read 8,000, not 8000; dates, money and shares set
+    # their own labels after this.
+    for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+        if grid in (name, "both"):
+            axis.set_major_formatter(FuncFormatter(_plain_number))
+    if grid:
+        ax.grid(True, axis=grid, color=_ink(ax), alpha=0.12, linewidth=0.8)
+    return ax
 
 
 def _ink(ax: Axes) -> Any:
@@ -137,12 +208,6 @@ def _wrap_label(label: str) -> str:
                                    placeholder=" …")) or label
 
 
-def _share(part: int, whole: int) -> str:
-    """``part / whole`` as a whole percentage; "<1%" rather than "0%" for a few of many."""
-    share = part / whole
-    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
-
-
 def _whole_counts(axis: Any) -> None:
     """Ticks on whole numbers only: a count axis of a few recordings shows no 0.5."""
     from matplotlib.ticker import MaxNLocator
@@ -151,13 +216,50 @@ def _whole_counts(axis: Any) -> None:
 
 
 def _money(currency: str) -> str:
+    """The currency as an axis label names it."""
     return currency or "credit"
 
 
-def _fill_days(per_day: pd.Series) -> pd.Series:
-    """``per_day`` (indexed by day) with every day between the first and last, 0 when none."""
-    full = pd.date_range(per_day.index.min(), per_day.index.max(), freq="D")
-    return per_day.reindex(full, fill_value=0)
+def _say(text: str) -> str:
+    """``text`` as matplotlib shows it literally: a ``$`` would otherwise start mathtext."""
+    return text.replace("$", r"\$")
+
+
+def _money_text(amount: Any, currency: str = "USD", **options: Any) -> str:
+    """:func:`formatting.money`, safe for matplotlib text."""
+    return _say(formatting.money(amount, currency, **options))
+
+
+def _price_text(rate: Any, currency: str = "USD", **options: Any) -> str:
+    """:func:`formatting.price`, safe for matplotlib text."""
+    return _say(formatting.price(rate, currency, **options))
+
+
+def _money_axis(axis: Any, currency: str) -> None:
+    """Tick labels in money (``$1,200``; cents when the ticks need them)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def tick(value: float, _pos: Any = None) -> str:
+        locs = [abs(v) for v in axis.get_majorticklocs()]
+        whole = all(abs(v - round(v)) < 1e-9 for v in locs)
+        return _money_text(value, currency, decimals=0 if whole else None)
+
+    axis.set_major_formatter(FuncFormatter(tick))
+
+
+def _mark(ax: Axes, x: float, text: str, *, style: Any = "--", side: str = "right",
+          y: float = 0.97) -> None:
+    """A vertical reference line at ``x``, labelled beside it (``side`` of the line, at
+    ``y`` of the axes' height) rather than in a legend it could cross."""
+    from matplotlib.transforms import blended_transform_factory
+
+    ink = _ink(ax)
+    ax.axvline(x, color=ink, linestyle=style, linewidth=1)
+    where = blended_transform_factory(ax.transData, ax.transAxes)
+    pad = " " if side == "right" else ""
+    ax.text(x, y, f"{pad}{text} " if side == "left" else f"{pad}{text}", transform=where,
+            ha="left" if side == "right" else "right", va="top", color=ink,
+            fontsize="small")
 
 
 #: At most this many labelled days on a per-day chart; up to twice as many days, every other
@@ -289,9 +391,11 @@ def _readable_log_ticks(vmin: float, vmax: float) -> list[float]:
 
 def _plain_number(value: float, _pos: Any = None) -> str:
     """``value`` as people write it: 0.5, 2, 10, 1,000 (no powers of ten, no exponents)."""
-    if value >= 1 and value == round(value):
+    if value == 0:
+        return "0"
+    if abs(value) >= 1 and value == round(value):
         return f"{value:,.0f}"
-    return f"{value:.6g}" if value >= 1e-4 else f"{value:.1e}"
+    return f"{value:,.6g}" if abs(value) >= 1e-4 else f"{value:.1e}"
 
 
 def _readable_log_axis(axis: Any) -> None:
@@ -319,117 +423,256 @@ def _legend_above_bars(ax: Axes, tallest: float, **options: Any) -> None:
     colour, so a reference line passing under it does not cross its text, on any style.
     """
     ax.set_ylim(0, max(tallest, 1) / 0.75)
-    ax.legend(loc="best", ncols=2, framealpha=0.9, edgecolor="none", **options)
+    ax.legend(loc="best", ncols=2, frameon=False, **options)
 
 
-# The figures a chart shows come from recording_toolkit.analytics (one place for each); these
-# helpers only shape them for drawing.
 
 
-def _duration_minutes(recordings: pd.DataFrame) -> pd.Series:
-    """Each recording's duration in minutes, from ``recording_duration_ms`` (else seconds)."""
-    ms = recordings["recording_duration_ms"].astype("Float64")
-    if "recording_duration" in recordings.columns:
-        ms = ms.fillna(recordings["recording_duration"].astype("Float64") * 1000)
-    return (ms / 60_000).dropna().astype(float)
+def _headroom(ax: Axes, tallest: float, share: float = 0.8) -> None:
+    """The y axis from 0 to a little above ``tallest``: a band for the reference lines' labels."""
+    ax.set_ylim(0, max(float(tallest), 1.0) / share)
 
 
-def _minutes_per_day(recordings: pd.DataFrame) -> pd.DataFrame:
-    """Recorded (exact) and billed (whole, rounded up, at least one) minutes per UTC day."""
-    daily = analytics.minutes_over_time(recordings, "D")
-    return daily[["recorded_minutes", "billed_minutes"]].astype(float)
+# Drawings: each takes an analytics result, an Axes and the currency, and draws only that ------
 
 
-def _charge_per_day(transcriptions: pd.DataFrame) -> pd.Series:
-    charged = transcriptions.dropna(subset=["transcription_charge", "received_at"])
-    if charged.empty:
-        return pd.Series(dtype=float)
-    if "error" not in charged.columns:  # only the charges matter here
-        charged = charged.assign(error=pd.NA)
-    if "recording_id" not in charged.columns:
-        charged = charged.assign(recording_id=pd.NA)
-    daily = analytics.transcription_charges(charged, by="day")["charge"]
-    return _fill_days(daily.astype(float))
+def draw_minutes_per_day(daily: pd.DataFrame, ax: Axes, currency: str = "USD") -> Axes:
+    """Recorded and billed minutes per day, side by side, from
+    :func:`analytics.minutes_over_time` (``recorded_minutes``, ``billed_minutes``)."""
+    look(ax)
+    ax.set_ylabel("Minutes per day")
+    ax.set_xlabel("Day (UTC, recording start)")
+    if daily.empty:
+        return _no_data(ax, "recordings")
+    recorded = daily["recorded_minutes"].astype(float).to_numpy()
+    billed = daily["billed_minutes"].astype(float).to_numpy()
+    _bars_per_day(ax, daily.index, [
+        (recorded, SERIES_COLORS["recorded"], "Recorded"),
+        (billed, SERIES_COLORS["billed"], "Billed (whole minutes)"),
+    ])
+    _legend_above_bars(ax, float(max(recorded.max(), billed.max())))
+    ax.set_title(f"{formatting.number(recorded.sum(), decimals=0)} minutes recorded,"
+                 f" {formatting.count(billed.sum())} billed")
+    return ax
 
 
-def _joined_parts(joined: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A joined frame as the (transcriptions, recordings) pair the analytics take."""
-    has_callback = joined["transcription_status"].isin(["transcribed", "failed"]) \
-        if "transcription_status" in joined.columns else joined["transcription_charge"].notna()
-    rows = joined[has_callback.fillna(False).to_numpy(dtype=bool)]
-    transcriptions = pd.DataFrame({
-        "recording_id": rows["recording_id"],
-        "transcription_rate": rows["transcription_rate"],
-        "transcription_charge": rows["transcription_charge"],
-        "duration": pd.array([pd.NA] * len(rows), dtype="Int64"),
-        "error": rows["transcription_error"],
-    })
-    return transcriptions, joined
+def draw_rounding_overhead(overhead: dict[str, Any], ax: Axes, currency: str = "USD") -> Axes:
+    """Minutes billed beyond those recorded, per day, from :func:`analytics.rounding_overhead`;
+    the title says the overhead in % of the recorded minutes and in money."""
+    look(ax)
+    ax.set_ylabel("Minutes billed beyond recorded")
+    ax.set_xlabel("Day (UTC, recording start)")
+    daily = overhead["by_period"]
+    if daily.empty:
+        return _no_data(ax, "recordings")
+    extra = daily["overhead_minutes"].astype(float).to_numpy()
+    _bars_per_day(ax, daily.index, [(extra, SERIES_COLORS["overhead"], None)])
+    ax.set_ylim(0, max(float(extra.max()), 1.0) * 1.1)
+    money = []
+    if overhead.get("transcription_charge") is not None:
+        money.append(f"{_money_text(overhead['transcription_charge'], currency)}"
+                     " in transcription charges")
+    money.append(f"{_money_text(overhead['storage_per_month'], currency)} a month"
+                 " in storage")
+    ax.set_title(f"Whole-minute billing adds {formatting.percent(overhead['overhead_share'])}"
+                 f" ({formatting.count(overhead['overhead_minutes'])} min)\n"
+                 + ", ".join(money), fontsize="medium")
+    return ax
 
 
-def _per_conference(joined: pd.DataFrame, by: str) -> pd.Series:
-    named = joined[joined["conference_name"].notna().to_numpy(dtype=bool)]
-    if named.empty:
-        return pd.Series(dtype=float)
-    stats = analytics.duration_stats(named, by="conference_name")
-    if by == "cost":
-        transcriptions, recordings = _joined_parts(named)
-        charges = analytics.transcription_charges(transcriptions, recordings, by="conference")
-        totals = charges["charge"].reindex(stats.index, fill_value=0.0)
-    elif by == "minutes":
-        totals = stats["total_minutes"]
+def draw_charges_per_day(charges: dict[str, Any], ax: Axes, currency: str = "USD") -> Axes:
+    """Transcription charges per day of the callback, from :func:`analytics.charges_over_time`."""
+    look(ax)
+    ax.set_ylabel(f"Transcription charges per day ({_money(currency)})")
+    ax.set_xlabel("Day (UTC, transcription received)")
+    daily = charges["by_period"]
+    if daily.empty:
+        return _no_data(ax, "transcription charges")
+    _bars_per_day(ax, daily.index, [(daily["charge"].astype(float).to_numpy(),
+                                     SERIES_COLORS["charge"], "Charged")])
+    _money_axis(ax.yaxis, currency)
+    ax.set_title(f"{_money_text(charges['total'], currency)} charged for"
+                 f" {formatting.count(daily['transcriptions'].sum())} transcriptions")
+    return ax
+
+
+_CONFERENCE_MEASURES = {
+    "cost": ("transcription_charge", "Transcription charges ({currency})",
+             "transcription charges"),
+    "minutes": ("recorded_minutes", "Recorded minutes", "recorded minutes"),
+    "recordings": ("recordings", "Recordings", "recordings"),
+}
+
+
+def draw_conferences(top: dict[str, Any], ax: Axes, currency: str = "USD") -> Axes:
+    """The top conferences by one measure, largest at the top.
+
+    ``top``: ``totals`` (:func:`analytics.conference_totals`, the conferences to show, in
+    order), ``by`` (``"cost"``, ``"minutes"`` or ``"recordings"``) and ``conferences`` (how
+    many there are in all).
+    """
+    column, axis_label, what = _CONFERENCE_MEASURES[top["by"]]
+    look(ax, grid="x")
+    ax.set_xlabel(axis_label.format(currency=_money(currency)))
+    ax.set_ylabel("Conference")
+    if top["by"] == "recordings":
+        _whole_counts(ax.xaxis)
+    totals = top["totals"][column]
+    if totals.empty:
+        return _no_data(ax, "conferences")
+    shown = totals[::-1]  # largest at the top
+    names = [name if len(name) <= 32 else name[:31] + "…" for name in shown.index]
+    bars = ax.barh(names, shown.astype(float).to_numpy(), color=SERIES_COLORS["charge"])
+    if top["by"] == "cost":
+        labels = [_money_text(v, currency) for v in shown]
+        _money_axis(ax.xaxis, currency)
+    elif top["by"] == "minutes":
+        labels = [formatting.number(v, decimals=0) for v in shown]
     else:
-        totals = stats["recordings"]
-    totals = totals.astype(float)
-    totals.index = totals.index.astype(str)
-    return totals.sort_values(ascending=False, kind="stable")
+        labels = [formatting.count(v) for v in shown]
+    ax.bar_label(bars, labels=labels, padding=3, color=_ink(ax), fontsize="small")
+    ax.margins(x=0.15)
+    ax.set_title(f"Top {len(shown)} of {formatting.count(top['conferences'])} conferences"
+                 f" by {what}")
+    return ax
 
 
-def _outcome_counts(frame: pd.DataFrame) -> list[tuple[str, str, int]]:
-    """``(outcome, label, count)`` per outcome, failures split by their error text."""
-    return [(o, label, int(n)) for o, label, n in
-            analytics.outcome_counts(frame).itertuples(index=False)]
+def draw_duration_distribution(distribution: dict[str, Any], ax: Axes,
+                               currency: str = "USD") -> Axes:
+    """Histogram of recording durations with the median and p95 marked, from
+    :func:`analytics.duration_distribution`."""
+    look(ax)
+    ax.set_xlabel("Recording duration (minutes)")
+    ax.set_ylabel("Recordings")
+    _whole_counts(ax.yaxis)
+    edges, counts = distribution["edges"], distribution["counts"]
+    if len(counts) == 0:
+        return _no_data(ax, "recordings")
+    if distribution["log"]:
+        ax.set_xscale("log")
+        _readable_log_axis(ax.xaxis)
+    ax.hist(edges[:-1], bins=edges, weights=counts, color=SERIES_COLORS["distribution"],
+            edgecolor="none")
+    _headroom(ax, counts.max())
+    median, p95 = distribution["median_minutes"], distribution["p95_minutes"]
+    if median is not None:
+        _mark(ax, median, f"median {formatting.number(median)} min", side="left")
+    if p95 is not None:
+        _mark(ax, p95, f"p95 {formatting.number(p95)} min", style=":", side="right")
+    ax.set_title(f"Duration of {formatting.count(distribution['drawn'])} recordings")
+    return ax
 
 
-def _turnaround_minutes(joined: pd.DataFrame) -> pd.Series:
-    """Minutes from recording end to transcription callback, where both are known."""
-    return analytics.turnaround_seconds(joined) / 60
+def draw_outcomes(counts: pd.DataFrame, ax: Axes, currency: str = "USD") -> Axes:
+    """Recordings per transcription outcome, failures per reason, with count and share, from
+    :func:`analytics.outcome_counts`. Failure reasons are wrapped at 28 characters (at most
+    three lines), so a long error text leaves the bars and the title room."""
+    look(ax, grid="x")
+    ax.set_xlabel("Recordings")
+    ax.set_ylabel("Transcription outcome")
+    _whole_counts(ax.xaxis)
+    if counts.empty:
+        return _no_data(ax, "recordings")
+    rows = counts.iloc[::-1]  # first outcome at the top
+    labels = [_wrap_label(label) for label in rows["label"]]
+    bars = ax.barh(labels, rows["count"].to_numpy(),
+                   color=[OUTCOME_COLORS[outcome] for outcome in rows["outcome"]])
+    ax.bar_label(bars, labels=[f"{formatting.count(c)} ({formatting.percent(s)})"
+                               for c, s in zip(rows["count"], rows["share"], strict=True)],
+                 padding=3, color=_ink(ax), fontsize="small")
+    ax.margins(x=0.22)
+    # Short: it is centred over the bars, which the (wrapped) outcome labels leave narrow.
+    ax.set_title(f"Outcomes of {formatting.count(counts['count'].sum())} recordings")
+    return ax
 
 
-def _is_audit(frame: pd.DataFrame) -> bool:
-    """Whether ``frame`` is already :func:`analytics.billing_audit`'s result."""
-    return "expected_charge" in frame.columns
+def draw_turnaround(distribution: dict[str, Any], ax: Axes, currency: str = "USD", *,
+                    log: bool = False) -> Axes:
+    """Cumulative share of transcriptions by turnaround, the published marks labelled with
+    the share within each, from :func:`analytics.turnaround_distribution`."""
+    from matplotlib.ticker import PercentFormatter
 
-
-def _billing_audit(frame: pd.DataFrame, tolerance: float | None) -> pd.DataFrame:
-    """Per transcription: the expected charge (rate x billed minutes; nothing for a failed
-    transcription), the charged one, and whether they differ by more than ``tolerance``
-    (None: an audit frame's own ``mismatch``, else the analytics' default tolerance)."""
-    if _is_audit(frame):
-        audit = frame
-    elif "recording_duration_ms" in frame.columns:
-        audit = analytics.billing_audit(*_joined_parts(frame))
+    look(ax, grid="both")
+    ax.set_xlabel("Turnaround (minutes from recording end to transcription)")
+    ax.set_ylabel("Share of transcriptions")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    minutes = distribution["minutes"]
+    if log:
+        minutes = minutes[minutes > 0]
+    if len(minutes) == 0:
+        return _no_data(ax, "transcriptions")
+    ax.ecdf(minutes, color=OUTCOME_COLORS["transcribed"])
+    marks = distribution["marks"]
+    styles = itertools.cycle(("--", ":", "-.", (0, (1, 4))))
+    for mark, share, style in zip(marks, distribution["shares"], styles):  # noqa: B905
+        _mark(ax, mark, f"{formatting.percent(share)} within {mark:g} min", style=style,
+              y=0.12)
+    if log:
+        ax.set_xscale("log")
+        _readable_log_axis(ax.xaxis)
     else:
-        audit = analytics.billing_audit(frame)
-    out = pd.DataFrame({"expected": audit["expected_charge"].astype("Float64"),
-                        "charged": audit["transcription_charge"].astype("Float64")})
-    keep = out.notna().all(axis=1).to_numpy(dtype=bool)
-    out = out[keep].astype(float)
-    if tolerance is None and "mismatch" in audit.columns:
-        off = audit["mismatch"][keep].astype(bool).to_numpy()
-    else:
-        limit = DEFAULT_TOLERANCE if tolerance is None else tolerance
-        off = ((out["charged"] - out["expected"]).abs() > limit).to_numpy()
-    return out.assign(mismatch=off)
+        # The long tail would squeeze the part that matters: show up to the 99th percentile,
+        # and always a little beyond the last mark, so every mark is on the chart.
+        right = max(float(np.quantile(minutes, 0.99)), 1.25 * max(marks, default=0))
+        ax.set_xlim(min(0.0, float(minutes[0])), right * 1.02 or 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Turnaround of {formatting.count(distribution['count'])} transcriptions"
+                 f" (median {formatting.span(distribution['median_seconds'])})")
+    return ax
 
 
-def _storage_projection(recordings: pd.DataFrame, *, months: int, rates: RateCard,
-                        now: pd.Timestamp) -> pd.Series:
-    """Storage cost of each coming calendar month (after each recording's free days)."""
-    return analytics.storage_projection(recordings, rates=rates, months=months, now=now)["cost"]
+def draw_billing_differences(audit: dict[str, Any], ax: Axes, currency: str = "USD") -> Axes:
+    """Charged minus expected transcription charges per day, from
+    :func:`analytics.billing_by_day`: bars above zero are overcharges, below undercharges."""
+    look(ax)
+    ax.set_ylabel(f"Charged minus expected ({_money(currency)})")
+    ax.set_xlabel("Day (UTC, transcription received)")
+    daily = audit["by_day"]
+    counts = audit["counts"]
+    tolerance = _price_text(audit["tolerance"], currency, per="")
+    if daily.empty:
+        return _no_data(ax, "charged transcriptions")
+    difference = daily["difference"].astype(float).to_numpy()
+    colours = [SERIES_COLORS["over"] if d > 0 else SERIES_COLORS["under"] for d in difference]
+    _bars_per_day(ax, daily.index, [(difference, colours, None)])
+    ax.axhline(0, color=_ink(ax), linewidth=0.8)
+    _money_axis(ax.yaxis, currency)
+    largest = float(np.abs(difference).max())
+    span = max(largest, 10 * audit["tolerance"], 0.01) * 1.15
+    ax.set_ylim(-span, span)
+    if largest == 0:
+        ax.text(0.5, 0.62, f"Every day's charges are as expected, to within {tolerance}"
+                " a transcription", transform=ax.transAxes, ha="center", va="center",
+                color=_ink(ax), fontsize="small")
+    off = counts["mismatches"]
+    ax.set_title(f"{formatting.count(counts['checked'])} transcriptions checked:"
+                 f" {formatting.count(off)} off by more than {tolerance},"
+                 f" {_money_text(audit['difference'], currency)} in all")
+    return ax
 
 
-# Charts ------------------------------------------------------------------------------------
+def draw_storage_projection(projection: dict[str, Any], ax: Axes, currency: str = "USD") -> Axes:
+    """Projected storage cost per coming month, from :func:`analytics.storage_projection`.
+
+    ``projection``: :func:`analytics.storage_outlook` (``months``, ``rates``,
+    ``recordings``)."""
+    look(ax)
+    rates: RateCard = projection["rates"]
+    ax.set_ylabel(f"Storage cost per month ({_money(currency)})")
+    ax.set_xlabel("Month")
+    months = projection["months"]
+    if months.empty or projection["recordings"] == 0:
+        return _no_data(ax, "recordings")
+    _bars_per_month(ax, months.index, months["cost"].astype(float).to_numpy())
+    _money_axis(ax.yaxis, currency)
+    total = _money_text(months["cost"].sum(), currency)
+    ax.set_title(f"{total} over {len(months)} months: {rates.free_storage_days} days free, then"
+                 f" {_price_text(rates.storage_per_minute_month, currency, per='')}"
+                 " per minute and month")
+    return ax
+
+
+# Charts of frames: analytics, then the drawing ------------------------------------------------
 
 
 def plot_duration_distribution(recordings: pd.DataFrame, *, ax: Axes | None = None,
@@ -440,7 +683,7 @@ def plot_duration_distribution(recordings: pd.DataFrame, *, ax: Axes | None = No
     Parameters
     ----------
     recordings
-        ``schema.RECORDINGS`` rows (``recording_duration_ms``; seconds when ms is missing).
+        ``schema.RECORDINGS`` rows (``recording_id``, ``recording_duration_ms``).
     log
         Logarithmic duration axis with log-spaced bins: short and hour-long recordings both show.
     bins
@@ -452,61 +695,42 @@ def plot_duration_distribution(recordings: pd.DataFrame, *, ax: Axes | None = No
     --------
     >>> import pandas as pd
     >>> from recording_toolkit import schema
-    >>> recordings = schema.coerce(pd.DataFrame({"recording_duration_ms": [60_000, 120_000]}),
+    >>> recordings = schema.coerce(pd.DataFrame({"recording_id": ["a", "b"],
+    ...                                          "recording_duration_ms": [60_000, 120_000]}),
     ...                            schema.RECORDINGS)
     >>> ax = plot_duration_distribution(recordings, log=True, bins=5)
     >>> ax.get_xscale(), ax.get_xlabel()
     ('log', 'Recording duration (minutes)')
     """
-    _require(recordings, ["recording_duration_ms"], "plot_duration_distribution")
-    ax = _axes(ax)
-    ax.set_xlabel("Recording duration (minutes)")
-    ax.set_ylabel("Recordings")
-    _whole_counts(ax.yaxis)
-    minutes = _duration_minutes(recordings)
-    if log:
-        minutes = minutes[minutes > 0]
-    if minutes.empty:
-        return _no_data(ax, "recordings")
-    if log:
-        low, high = minutes.min(), minutes.max()
-        edges = np.geomspace(low, high if high > low else low * 10, bins + 1)
-        ax.set_xscale("log")
-        _readable_log_axis(ax.xaxis)
-    else:
-        edges = bins
-    counts, _, _ = ax.hist(minutes, bins=edges, color=SERIES_COLORS["distribution"],
-                           edgecolor="none")
-    if marks:
-        for q, style in ((0.5, "--"), (0.95, ":")):
-            value = float(minutes.quantile(q))
-            name = "median" if q == 0.5 else "p95"
-            ax.axvline(value, color=_ink(ax), linestyle=style, linewidth=1,
-                       label=f"{name} {value:.1f} min")
-        _legend_above_bars(ax, float(counts.max()))
-    ax.set_title(f"Duration of {len(minutes):,} recordings")
-    return ax
+    distribution = analytics.duration_distribution(recordings, bins=bins, log=log)
+    if not marks:
+        distribution = {**distribution, "median_minutes": None, "p95_minutes": None}
+    with styled(ax):
+        return draw_duration_distribution(distribution, _axes(ax))
 
 
 def plot_minutes_per_day(recordings: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Recorded and billed minutes per UTC day of recording start, side by side.
 
     Billed minutes are whole minutes, rounded up, at least one per recording (``rules``), so
-    the gap between the bars is what rounding costs.
+    the gap between the bars is what rounding costs (:func:`plot_rounding_overhead`).
     """
-    _require(recordings, ["recording_duration_ms", "recording_start"], "plot_minutes_per_day")
-    ax = _axes(ax)
-    ax.set_ylabel("Minutes per day")
-    ax.set_xlabel("Day (UTC, recording start)")
-    daily = _minutes_per_day(recordings)
-    if daily.empty:
-        return _no_data(ax, "recordings")
-    _bars_per_day(ax, daily.index, [
-        (daily["recorded_minutes"].to_numpy(), SERIES_COLORS["recorded"], "Recorded"),
-        (daily["billed_minutes"].to_numpy(), SERIES_COLORS["billed"], "Billed (whole minutes)"),
-    ])
-    _legend_above_bars(ax, float(daily.to_numpy().max()))
-    return ax
+    daily = analytics.minutes_over_time(recordings, "D")
+    with styled(ax):
+        return draw_minutes_per_day(daily, _axes(ax))
+
+
+def plot_rounding_overhead(recordings: pd.DataFrame, transcriptions: pd.DataFrame | None = None,
+                           *, ax: Axes | None = None, rates: RateCard | None = None) -> Axes:
+    """Minutes billed beyond those recorded, per day, with the overhead in % and money.
+
+    ``transcriptions`` (optional) adds what the overhead cost in transcription charges;
+    ``rates`` prices it in storage (:func:`analytics.rounding_overhead`).
+    """
+    rates = rates or RateCard()
+    overhead = analytics.rounding_overhead(recordings, transcriptions, rates=rates)
+    with styled(ax):
+        return draw_rounding_overhead(overhead, _axes(ax), rates.currency)
 
 
 def plot_cost_per_day(transcriptions: pd.DataFrame, *, ax: Axes | None = None,
@@ -515,23 +739,9 @@ def plot_cost_per_day(transcriptions: pd.DataFrame, *, ax: Axes | None = None,
 
     ``transcriptions`` is ``schema.TRANSCRIPTIONS`` (``transcription_charge``, ``received_at``).
     """
-    _require(transcriptions, ["transcription_charge", "received_at"], "plot_cost_per_day")
-    ax = _axes(ax)
-    ax.set_ylabel(f"Transcription charge per day ({_money(currency)})")
-    ax.set_xlabel("Day (UTC, transcription received)")
-    daily = _charge_per_day(transcriptions)
-    if daily.empty:
-        return _no_data(ax, "transcription charges")
-    _bars_per_day(ax, daily.index, [(daily.to_numpy(), SERIES_COLORS["charge"], "Charged")])
-    ax.set_title(f"Transcription charges: {daily.sum():,.2f} {_money(currency)} in all")
-    return ax
-
-
-_CONFERENCE_MEASURES = {
-    "cost": "Transcription charge ({currency})",
-    "minutes": "Recorded minutes",
-    "recordings": "Recordings",
-}
+    charges = analytics.charges_over_time(transcriptions, "D")
+    with styled(ax):
+        return draw_charges_per_day(charges, _axes(ax), currency)
 
 
 def plot_top_conferences(joined: pd.DataFrame, *, n: int = 10, by: str = "cost",
@@ -542,37 +752,15 @@ def plot_top_conferences(joined: pd.DataFrame, *, n: int = 10, by: str = "cost",
     ----------
     joined
         One row per recording with its transcription (``load.join_recordings``; the columns
-        ``conference_name``, ``recording_duration_ms`` and ``transcription_charge``).
+        ``conference_name``, ``recording_id``, ``recording_duration_ms`` and
+        ``transcription_charge``).
     by
         ``"cost"``, ``"minutes"`` or ``"recordings"``.
     """
-    if by not in _CONFERENCE_MEASURES:
-        raise ValueError(f"by: {by!r} is not one of {sorted(_CONFERENCE_MEASURES)}")
-    if n < 1:
-        raise ValueError(f"n: {n!r} must be at least 1")
-    needed = {"cost": "transcription_charge", "minutes": "recording_duration_ms",
-              "recordings": "recording_id"}[by]
-    _require(joined, ["conference_name", needed], "plot_top_conferences")
-    ax = _axes(ax)
-    label = _CONFERENCE_MEASURES[by].format(currency=_money(currency))
-    ax.set_xlabel(label)
-    if by == "recordings":
-        _whole_counts(ax.xaxis)
-    ax.set_ylabel("Conference")
-    totals = _per_conference(joined, by)
-    if totals.empty:
-        return _no_data(ax, "conferences")
-    top = totals.head(n)[::-1]  # largest at the top
-    names = [name if len(name) <= 32 else name[:31] + "…" for name in top.index]
-    bars = ax.barh(names, top.to_numpy(), color=SERIES_COLORS["charge"])
-    fmt = "{:,.2f}" if by == "cost" else "{:,.0f}"
-    ax.bar_label(bars, labels=[fmt.format(v) for v in top.to_numpy()], padding=3,
-                 color=_ink(ax), fontsize="small")
-    ax.margins(x=0.15)
-    what = {"cost": "transcription cost", "minutes": "recorded minutes",
-            "recordings": "recordings"}[by]
-    ax.set_title(f"Top {len(top)} of {len(totals):,} conferences by {what}")
-    return ax
+    totals = analytics.conference_totals(joined)
+    with styled(ax):
+        return draw_conferences(analytics.top_conferences(totals, by=by, n=n), _axes(ax),
+                                currency)
 
 
 def plot_transcription_outcomes(frame: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -580,144 +768,57 @@ def plot_transcription_outcomes(frame: pd.DataFrame, *, ax: Axes | None = None) 
 
     ``frame`` is a joined frame (``transcription_status``, ``transcription_error``: every
     outcome) or a transcriptions frame (``error``: transcribed or failed only). Bars take their
-    outcome's colour from :data:`OUTCOME_COLORS`. Failure reasons are wrapped at 28
-    characters (at most three lines), so a long error text leaves the bars and the title room.
+    outcome's colour from :data:`OUTCOME_COLORS`.
     """
-    if "transcription_status" in frame.columns:
-        _require(frame, ["transcription_status", "transcription_error"],
-                 "plot_transcription_outcomes")
-    else:
-        _require(frame, ["error"], "plot_transcription_outcomes")
-    ax = _axes(ax)
-    ax.set_xlabel("Recordings")
-    ax.set_ylabel("Transcription outcome")
-    _whole_counts(ax.xaxis)
-    rows = _outcome_counts(frame)
-    if not rows:
-        return _no_data(ax, "recordings")
-    rows = rows[::-1]  # first outcome at the top
-    labels = [_wrap_label(label) for _, label, _ in rows]
-    counts = [count for _, _, count in rows]
-    bars = ax.barh(labels, counts, color=[OUTCOME_COLORS[outcome] for outcome, _, _ in rows])
-    total = sum(counts)
-    ax.bar_label(bars, labels=[f"{c:,} ({_share(c, total)})" for c in counts], padding=3,
-                 color=_ink(ax), fontsize="small")
-    ax.margins(x=0.2)
-    # Short: it is centred over the bars, which the (wrapped) outcome labels leave narrow.
-    ax.set_title(f"Outcomes of {total:,} recordings")
-    return ax
+    counts = analytics.outcome_counts(frame)
+    with styled(ax):
+        return draw_outcomes(counts, _axes(ax))
 
 
 def plot_turnaround(joined: pd.DataFrame, *, ax: Axes | None = None,
                     marks: Sequence[float] = (5, 30), log: bool = False) -> Axes:
-    """Empirical CDF of transcription turnaround, with the share within each mark.
+    """Cumulative share of transcriptions by turnaround, with the share within each mark.
 
     Turnaround is the time from the recording's end to its transcription callback. Plivo has
     published two figures for it, "under 5 minutes" and "about 30 minutes": those are the
     default ``marks`` (minutes).
     """
-    _require(joined, ["recording_end", "transcription_received_at"], "plot_turnaround")
-    ax = _axes(ax)
-    ax.set_xlabel("Turnaround (minutes from recording end to transcription)")
-    ax.set_ylabel("Share of transcriptions")
-    from matplotlib.ticker import PercentFormatter
-
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    minutes = _turnaround_minutes(joined)
-    if log:
-        minutes = minutes[minutes > 0]
-    if minutes.empty:
-        return _no_data(ax, "transcriptions")
-    ax.ecdf(minutes, color=OUTCOME_COLORS["transcribed"], label="Transcriptions")
-    ink = _ink(ax)
-    styles = itertools.cycle(("--", ":", "-.", (0, (1, 4))))
-    for mark, style in zip(marks, styles):  # noqa: B905 (styles never run out)
-        share = float((minutes <= mark).mean())
-        ax.axvline(mark, color=ink, linestyle=style, linewidth=1,
-                   label=f"{share:.0%} within {mark:g} min")
-    if log:
-        ax.set_xscale("log")
-        _readable_log_axis(ax.xaxis)
-    else:
-        # The long tail would squeeze the part that matters: show up to the 99th percentile,
-        # and always a little beyond the last mark, so every share in the legend has its line
-        # on the chart (all faster than 30 minutes shows as the curve done well before it).
-        right = max(float(minutes.quantile(0.99)), 1.25 * max(marks, default=0))
-        ax.set_xlim(min(0.0, float(minutes.min())), right * 1.02 or 1)
-    ax.set_ylim(0, 1.02)
-    ax.legend(frameon=False, loc="lower right")
-    ax.set_title(f"Turnaround of {len(minutes):,} transcriptions "
-                 f"(median {minutes.median():.1f} min)")
-    return ax
+    distribution = analytics.turnaround_distribution(joined, within_minutes=marks)
+    with styled(ax):
+        return draw_turnaround(distribution, _axes(ax), log=log)
 
 
-def plot_billing_audit(frame: pd.DataFrame, *, ax: Axes | None = None,
-                       tolerance: float | None = None, currency: str = "USD") -> Axes:
-    """Expected against charged transcription cost, one marker per distinct pair.
+def plot_billing_audit(frame: pd.DataFrame, recordings: pd.DataFrame | None = None, *,
+                       ax: Axes | None = None, tolerance: float = DEFAULT_TOLERANCE,
+                       currency: str = "USD") -> Axes:
+    """Charged minus expected transcription charges, per UTC day of the callback.
 
-    The expected charge is ``transcription_rate`` x billed minutes (whole minutes rounded up, at
-    least one) of the recording (``recording_duration_ms`` of a joined frame, else the
-    callback's ``duration``); a failed transcription is expected to cost nothing. Points on
-    the diagonal are billed as expected; mismatches are drawn in the failure colour. Marker
-    area grows with the number of transcriptions at that point.
+    The expected charge is ``transcription_rate`` x billed minutes (whole minutes rounded up,
+    at least one) of the recording; a failed transcription is expected to cost nothing
+    (:func:`analytics.billing_audit`). A day's bar is the sum of its differences: above zero
+    Plivo charged more than expected, below less; the title counts the transcriptions off by
+    more than ``tolerance``.
 
     Parameters
     ----------
     frame
-        A joined frame (``load.join_recordings``), a transcriptions frame, or the result of
-        :func:`analytics.billing_audit` (``expected_charge``, ``transcription_charge``).
-    tolerance
-        Charges further than this from the expected one are mismatches. None: an audit
-        frame's own ``mismatch`` column (the tolerance it was computed with), else
-        :data:`analytics.billing.DEFAULT_TOLERANCE`.
+        A transcriptions frame (with ``recordings`` for their exact durations), or a joined
+        frame (``load.join_recordings``) alone.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from recording_toolkit import analytics
     >>> tr = pd.DataFrame({"recording_id": ["a", "b"], "transcription_rate": [0.05, 0.05],
     ...                    "transcription_charge": [0.10, 0.70], "duration": [90, 600],
-    ...                    "error": [None, None]})
-    >>> ax = plot_billing_audit(analytics.billing_audit(tr))
-    >>> [t.get_text() for t in ax.get_legend().get_texts()][:2]
-    ['As expected (1)', 'Mismatch (1)']
+    ...                    "error": [None, None], "received_at": pd.to_datetime(
+    ...                        ["2026-11-02 10:00", "2026-11-03 10:00"], utc=True)})
+    >>> ax = plot_billing_audit(tr)
+    >>> ax.get_title()
+    '2 transcriptions checked: 1 off by more than $0.005, $0.20 in all'
     """
-    if _is_audit(frame):
-        _require(frame, ["expected_charge", "transcription_charge"], "plot_billing_audit")
-    else:
-        _require(frame, ["transcription_rate", "transcription_charge"], "plot_billing_audit")
-        if "recording_duration_ms" in frame.columns:
-            _require(frame, ["transcription_error"], "plot_billing_audit")
-        else:
-            _require(frame, ["duration", "error"], "plot_billing_audit")
-    if tolerance is not None and tolerance < 0:
-        raise ValueError(f"tolerance: {tolerance!r} must be >= 0")
-    ax = _axes(ax, figsize=(5.5, 5.0))
-    money = _money(currency)
-    ax.set_xlabel(f"Expected charge ({money})")
-    ax.set_ylabel(f"Charged ({money})")
-    audit = _billing_audit(frame, tolerance)
-    if audit.empty:
-        return _no_data(ax, "charged transcriptions")
-    pairs = audit.round(6).value_counts().rename("count").reset_index()
-    off = pairs["mismatch"]
-    scale = 200 / math.sqrt(pairs["count"].max())
-    for mismatch, outcome, name in ((False, "transcribed", "As expected"),
-                                    (True, "failed", "Mismatch")):
-        part = pairs[off == mismatch]
-        n = int(part["count"].sum())
-        ax.scatter(part["expected"], part["charged"], s=20 + scale * np.sqrt(part["count"]),
-                   color=OUTCOME_COLORS[outcome], alpha=0.8, label=f"{name} ({n:,})",
-                   edgecolors="none")
-    top = float(max(pairs["expected"].max(), pairs["charged"].max())) * 1.05 or 1.0
-    ax.plot([0, top], [0, top], color=_ink(ax), linewidth=1, linestyle="--",
-            label="charged = expected")
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_aspect("equal", adjustable="box")
-    ax.legend(frameon=False, loc="upper left")
-    ax.set_title(f"Billing audit of {len(audit):,} transcriptions")
-    return ax
+    audit = analytics.billing_by_day(frame, recordings, tolerance=tolerance)
+    with styled(ax):
+        return draw_billing_differences(audit, _axes(ax), currency)
 
 
 def plot_storage_projection(recordings: pd.DataFrame, *, months: int = 12,
@@ -727,23 +828,10 @@ def plot_storage_projection(recordings: pd.DataFrame, *, months: int = 12,
 
     A recording is stored free for ``rates.free_storage_days`` days from its start, then costs
     ``rates.storage_per_minute_month`` per rounded minute each month, as long as it is kept.
-    ``now`` (default: the current time) sets the first month.
+    The first month holds ``now``, by default the latest recording's start
+    (:func:`analytics.projection_start`).
     """
-    _require(recordings, ["recording_duration_ms", "recording_start"], "plot_storage_projection")
-    if months < 1:
-        raise ValueError(f"months: {months!r} must be at least 1")
     rates = rates or RateCard()
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    if now.tzinfo is None:
-        now = now.tz_localize("UTC")
-    ax = _axes(ax)
-    ax.set_ylabel(f"Storage cost per month ({_money(rates.currency)})")
-    ax.set_xlabel("Month")
-    if recordings.dropna(subset=["recording_duration_ms", "recording_start"]).empty:
-        return _no_data(ax, "recordings")
-    projection = _storage_projection(recordings, months=months, rates=rates, now=now)
-    _bars_per_month(ax, projection.index, projection.to_numpy())
-    ax.set_title(f"Storage after {rates.free_storage_days} free days, "
-                 f"at {rates.storage_per_minute_month:g} {_money(rates.currency)}"
-                 " per minute-month")
-    return ax
+    result = analytics.storage_outlook(recordings, rates=rates, months=months, now=now)
+    with styled(ax):
+        return draw_storage_projection(result, _axes(ax), rates.currency)

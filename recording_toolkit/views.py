@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from . import formatting
 from .config import RateCard
 
 if TYPE_CHECKING:
@@ -94,46 +95,218 @@ def frames_of(recordings: Any, transcriptions: Any, *, rates: RateCard | None = 
 
 
 # The views ---------------------------------------------------------------------------------
+# Each compute calls analytics only; each draw is a plots.draw_* function; each note says in
+# words what the chart leaves out, with the same counts the summary gives.
 
 
-def _plot(name: str, frame: str, **options: Any) -> tuple[Callable[[Frames], Any],
-                                                          Callable[[Any, Axes, str], Axes]]:
-    def compute(frames: Frames) -> Any:
-        return frames
+def _draw(name: str, part: str | None = None) -> Callable[[Any, Axes, str], Axes]:
+    """``plots.<name>`` of the result (or of ``result[part]``)."""
 
-    def draw(result: Frames, ax: Axes, currency: str) -> Axes:
+    def draw(result: Any, ax: Axes, currency: str) -> Axes:
         from . import plots
 
-        extra = dict(options)
-        if name in ("plot_cost_per_day", "plot_top_conferences", "plot_billing_audit"):
-            extra["currency"] = currency
-        if name == "plot_storage_projection":
-            extra.update(rates=result.rates, now=result.now)
-        return getattr(plots, name)(getattr(result, frame), ax=ax, **extra)
+        return getattr(plots, name)(result if part is None else result[part], ax, currency)
 
-    return compute, draw
+    draw.__name__ = name
+    return draw
 
 
-def _view(key: str, title: str, name: str, frame: str, size: tuple[float, float] = (7.0, 4.0),
-          **options: Any) -> View:
-    compute, draw = _plot(name, frame, **options)
-    return View(key=key, title=title, compute=compute, draw=draw, size=size)
+def _no_start_or_duration(frames: Frames) -> int:
+    rec = frames.recordings
+    return int(len(rec) - len(rec[["recording_duration_ms", "recording_start"]].dropna()))
+
+
+def _minutes(frames: Frames) -> dict[str, Any]:
+    from . import analytics
+
+    return {"daily": analytics.minutes_over_time(frames.recordings, "D"),
+            "left_out": _no_start_or_duration(frames)}
+
+
+def _left_out_recordings(n: int) -> str:
+    return "" if not n else (f"{formatting.count(n)} recording{'s' if n != 1 else ''} with no"
+                             " start or duration left out.")
+
+
+def _overhead(frames: Frames) -> dict[str, Any]:
+    from . import analytics
+
+    return analytics.rounding_overhead(frames.recordings, frames.transcriptions,
+                                       rates=frames.rates)
+
+
+def _overhead_note(result: dict[str, Any]) -> str:
+    words = (f"Plivo bills each recording in whole minutes, rounded up: "
+             f"{formatting.count(result['billed_minutes'])} billed for"
+             f" {formatting.number(result['recorded_minutes'])} recorded.")
+    if result.get("transcribed_overhead_minutes") is not None:
+        words += (f" {formatting.number(result['transcribed_overhead_minutes'])} of the extra"
+                  " minutes were transcribed, at the rate each callback reports.")
+    return " ".join(w for w in (words, _left_out_recordings(result["left_out"])) if w)
+
+
+def _cost(frames: Frames) -> dict[str, Any]:
+    from . import analytics
+
+    return analytics.charges_over_time(frames.transcriptions, "D")
+
+
+def _cost_note(result: dict[str, Any]) -> str:
+    n = result["no_time"]
+    if not n:
+        return ""
+    return (f"{formatting.count(n)} callback{'s' if n != 1 else ''} with no time received"
+            f" ({formatting.money(result['no_time_charge'])}) are in the total, on no day.")
+
+
+def _conferences(frames: Frames) -> dict[str, Any]:
+    from . import analytics
+
+    totals = analytics.conference_totals(frames.recordings, frames.transcriptions)
+    return {**analytics.top_conferences(totals, by="cost", n=10), "all": totals}
+
+
+def _conferences_note(result: dict[str, Any]) -> str:
+    from .analytics.cost import UNKNOWN_CONFERENCE
+
+    totals = result["all"]
+    if UNKNOWN_CONFERENCE not in totals.index:
+        return ""
+    unknown = totals.loc[UNKNOWN_CONFERENCE, "transcription_charge"]
+    return (f"{formatting.money(unknown)} was charged for transcriptions whose recording"
+            " callback is missing, so their conference is not known; it is not shown.")
+
+
+def _durations(frames: Frames) -> dict[str, Any]:
+    from . import analytics
+
+    return analytics.duration_distribution(frames.recordings, log=True)
+
+
+def _durations_note(result: dict[str, Any]) -> str:
+    parts = []
+    if result["no_duration"]:
+        parts.append(f"{formatting.count(result['no_duration'])} have no duration")
+    if result["not_positive"]:
+        parts.append(f"{formatting.count(result['not_positive'])} last 0 ms (not on a log"
+                     " axis)")
+    if not parts:
+        return ""
+    return (f"{formatting.count(result['drawn'])} of {formatting.count(result['recordings'])}"
+            f" recordings drawn; {' and '.join(parts)}.")
+
+
+def _outcomes(frames: Frames) -> dict[str, Any]:
+    from . import analytics
+
+    counts = analytics.transcription_counts(frames.transcriptions)
+    answered = analytics.outcome_counts(frames.joined)
+    drawn = int(answered.loc[answered["outcome"].isin(["transcribed", "failed"]),
+                             "count"].sum())
+    return {"counts": answered, "received": counts["received"], "answered": drawn}
+
+
+def _outcomes_note(result: dict[str, Any]) -> str:
+    counts = result["counts"]
+    words = []
+    pending = counts.loc[counts["outcome"] == "pending", "count"].sum()
+    if pending:
+        words.append(f"Pending: transcription asked for, no callback yet"
+                     f" ({formatting.count(pending)}).")
+    orphans = result["received"] - result["answered"]
+    if orphans:
+        words.append(f"{formatting.count(result['answered'])} of"
+                     f" {formatting.count(result['received'])} transcription callbacks are"
+                     f" counted here; {formatting.count(orphans)} are for recordings whose"
+                     " recording callback is missing.")
+    return " ".join(words)
+
+
+def _turnaround(frames: Frames) -> dict[str, Any]:
+    from . import analytics
+
+    return analytics.turnaround_distribution(frames.recordings, frames.transcriptions)
+
+
+def _turnaround_note(result: dict[str, Any]) -> str:
+    n = result["unmeasured"]
+    if not n:
+        return ""
+    total = result["count"] + n
+    return (f"{formatting.count(result['count'])} of {formatting.count(total)} transcriptions"
+            f" measured; {formatting.count(n)} have no recording callback, so no recording"
+            " end to measure from.")
+
+
+def _audit(frames: Frames) -> dict[str, Any]:
+    from . import analytics
+
+    return analytics.billing_by_day(frames.transcriptions, frames.recordings,
+                                    rates=frames.rates)
+
+
+def _audit_note(result: dict[str, Any]) -> str:
+    counts = result["counts"]
+    words = (f"{formatting.count(counts['checked'])} of {formatting.count(counts['audited'])}"
+             " transcriptions audited")
+    reasons = [(counts["no_duration"], "no duration to check"),
+               (counts["no_rate"], "no rate"), (counts["no_charge"], "no charge reported")]
+    why = [f"{formatting.count(n)} ha{'ve' if n != 1 else 's'} {what}" for n, what in reasons
+           if n]
+    words += ("; " + "; ".join(why)) if why else ""
+    words += (". Expected: the rate each callback reports x the recording's billed minutes"
+              " (a failed transcription: nothing).")
+    if result["no_time"]:
+        words += f" {formatting.count(result['no_time'])} with no time received are on no day."
+    return words
+
+
+def _storage(frames: Frames) -> dict[str, Any]:
+    from . import analytics
+
+    return analytics.storage_outlook(frames.recordings, rates=frames.rates, months=12,
+                                     now=frames.now)
+
+
+def _storage_note(result: dict[str, Any]) -> str:
+    words = (f"From {result['months'].index[0]:%B %Y}"
+             f" ({'the month of the latest recording' if result['now'] is None else 'now'}),"
+             " every recording kept.") if len(result["months"]) else ""
+    return " ".join(w for w in (words, _left_out_recordings(result["left_out"])) if w)
+
+
+def _table_of(key: str) -> Callable[[Any], pd.DataFrame]:
+    def table(result: Any) -> pd.DataFrame:
+        return result[key] if isinstance(result, dict) else result
+
+    return table
 
 
 #: The report's and the Dashboard's charts, in report order.
 VIEWS: dict[str, View] = {view.key: view for view in [
-    _view("minutes", "Recorded and billed minutes per day", "plot_minutes_per_day",
-          "recordings"),
-    _view("cost", "Transcription charges per day", "plot_cost_per_day", "transcriptions"),
-    _view("durations", "Recording durations", "plot_duration_distribution", "recordings",
-          log=True),
-    _view("conferences", "Top conferences by transcription cost", "plot_top_conferences",
-          "joined"),
-    _view("outcomes", "Transcription outcomes", "plot_transcription_outcomes", "joined",
-          size=(9.0, 4.0)),
-    _view("turnaround", "Transcription turnaround", "plot_turnaround", "joined"),
-    _view("audit", "Billing audit", "plot_billing_audit", "joined", size=(5.5, 5.0)),
-    _view("storage", "Storage cost projection", "plot_storage_projection", "recordings"),
+    View("minutes", "Recorded and billed minutes per day", _minutes,
+         _draw("draw_minutes_per_day", "daily"),
+         table=_table_of("daily"), note=lambda r: _left_out_recordings(r["left_out"])),
+    View("overhead", "Rounding overhead: billed beyond recorded minutes", _overhead,
+         _draw("draw_rounding_overhead"), table=_table_of("by_period"), note=_overhead_note),
+    View("cost", "Transcription charges per day", _cost, _draw("draw_charges_per_day"),
+         table=_table_of("by_period"), note=_cost_note),
+    View("conferences", "Top conferences by transcription charges", _conferences,
+         _draw("draw_conferences"), table=_table_of("all"), note=_conferences_note),
+    View("durations", "Recording durations", _durations, _draw("draw_duration_distribution"),
+         table=lambda r: pd.DataFrame({"from_minutes": r["edges"][:-1],
+                                       "to_minutes": r["edges"][1:],
+                                       "recordings": r["counts"]}),
+         note=_durations_note),
+    View("outcomes", "Transcription outcomes", _outcomes, _draw("draw_outcomes", "counts"),
+         size=(8.0, 4.0), table=_table_of("counts"), note=_outcomes_note),
+    View("turnaround", "Transcription turnaround", _turnaround, _draw("draw_turnaround"),
+         table=lambda r: pd.DataFrame({"within_minutes": r["marks"], "share": r["shares"]}),
+         note=_turnaround_note),
+    View("audit", "Billing audit: charged minus expected", _audit,
+         _draw("draw_billing_differences"), table=_table_of("by_day"), note=_audit_note),
+    View("storage", "Storage cost projection", _storage, _draw("draw_storage_projection"),
+         table=_table_of("months"), note=_storage_note),
 ]}
 
 
@@ -147,14 +320,27 @@ def _figure(view: View, result: Any, currency: str, width_px: int | None,
     from matplotlib.figure import Figure
 
     width, height = view.size
+    # A hair over the exact size: matplotlib truncates width x dpi to whole pixels.
     if width_px is not None:
-        width = width_px / dpi
+        width = (width_px + 1e-6) / dpi
     if height_px is not None:
-        height = height_px / dpi
+        height = (height_px + 1e-6) / dpi
     figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     view.draw(result, figure.add_subplot(), currency)
     return figure
+
+
+def _saved(view: View, result: Any, currency: str, width_px: int | None,
+           height_px: int | None, dpi: int, fmt: str) -> tuple[Any, bytes]:
+    """The figure drawn and saved in the shared look (:data:`plots.STYLE`)."""
+    from .plots import styled
+
+    buffer = io.BytesIO()
+    with styled():
+        figure = _figure(view, result, currency, width_px, height_px, dpi)
+        figure.savefig(buffer, format=fmt, dpi=dpi)
+    return figure, buffer.getvalue()
 
 
 def render_png(view: View, result: Any, *, currency: str, width_px: int | None = None,
@@ -167,10 +353,7 @@ def render_png(view: View, result: Any, *, currency: str, width_px: int | None =
     for name, value in (("width_px", width_px), ("height_px", height_px)):
         if value is not None and value < 1:
             raise ValueError(f"{name}: {value!r} must be a positive number of pixels")
-    figure = _figure(view, result, currency, width_px, height_px, dpi)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    return _saved(view, result, currency, width_px, height_px, dpi, "png")[1]
 
 
 def render_svg(view: View, result: Any, *, currency: str, width_px: int | None = None,
@@ -183,11 +366,9 @@ def render_svg(view: View, result: Any, *, currency: str, width_px: int | None =
     import re
 
     dpi = 100
-    figure = _figure(view, result, currency, width_px, height_px, dpi)
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", dpi=dpi)
-    width = round(figure.get_figwidth() * dpi)
-    height = round(figure.get_figheight() * dpi)
-    text = buffer.getvalue()
+    figure, data = _saved(view, result, currency, width_px, height_px, dpi, "svg")
+    width = int(figure.get_figwidth() * dpi)
+    height = int(figure.get_figheight() * dpi)
+    text = data.decode("utf-8")
     return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
                   rf'<svg\1 width="{width}px" height="{height}px"', text, count=1)

@@ -117,6 +117,7 @@ def _all_calls(recordings, transcriptions, joined):
         ("duration", lambda ax: plots.plot_duration_distribution(recordings, ax=ax)),
         ("duration-log", lambda ax: plots.plot_duration_distribution(recordings, ax=ax, log=True)),
         ("minutes", lambda ax: plots.plot_minutes_per_day(recordings, ax=ax)),
+        ("overhead", lambda ax: plots.plot_rounding_overhead(recordings, transcriptions, ax=ax)),
         ("cost", lambda ax: plots.plot_cost_per_day(transcriptions, ax=ax)),
         ("top", lambda ax: plots.plot_top_conferences(joined, ax=ax)),
         ("outcomes", lambda ax: plots.plot_transcription_outcomes(joined, ax=ax)),
@@ -183,7 +184,7 @@ def test_empty_selection_draws_an_empty_chart_that_says_so(recordings, transcrip
 
 
 def test_missing_column_is_named(recordings):
-    with pytest.raises(ValueError, match=r"plot_minutes_per_day.*recording_start"):
+    with pytest.raises(ValueError, match=r"minutes_over_time.*recording_start"):
         plots.plot_minutes_per_day(recordings.drop(columns=["recording_start"]))
 
 
@@ -195,9 +196,13 @@ def test_duration_histogram_counts_every_recording_in_minutes(recordings):
     assert ax.get_xlabel() == "Recording duration (minutes)"
     assert ax.get_ylabel() == "Recordings"
     assert sum(_heights(ax.containers[0])) == 5
-    # The median (1.0 min) and p95 lines, labelled in minutes.
-    assert [line.get_label() for line in ax.lines] == ["median 1.0 min", "p95 8.3 min"]
-    assert ax.lines[0].get_xdata()[0] == pytest.approx(61_000 / 60_000)
+    # The median (1.0 min) and p95 lines, labelled where they are drawn, in minutes: the
+    # figures of the summary (analytics.duration_summary), not the chart's own.
+    assert [t.get_text().strip() for t in ax.texts] == ["median 1.0 min", "p95 8.3 min"]
+    summary = analytics.duration_summary(recordings)
+    assert ax.lines[0].get_xdata()[0] == pytest.approx(summary["median_seconds"] / 60)
+    assert ax.lines[1].get_xdata()[0] == pytest.approx(summary["p95_seconds"] / 60)
+    assert ax.get_legend() is None  # no legend for a reference line to cross
 
 
 def test_duration_histogram_log_scale_spaces_bins_evenly_on_the_log_axis(recordings):
@@ -246,12 +251,16 @@ def _bars_under_legend(ax) -> list:
     [60_000, 61_000, 62_000, 3_000_000],         # the tallest bar at the left
     [60_000, 3_000_000, 3_010_000, 3_020_000],   # the tallest bar at the right
 ])
-def test_duration_legend_covers_no_bar(ms):
+def test_duration_marks_labels_cover_no_bar_and_each_other(ms):
     recordings = schema.coerce(pd.DataFrame({"recording_duration_ms": ms}), schema.RECORDINGS)
     for log in (True, False):
         ax = plots.plot_duration_distribution(recordings, log=log)
-        assert [t.get_text() for t in ax.get_legend().get_texts()][0].startswith("median")
-        assert _bars_under_legend(ax) == [], log
+        ax.figure.canvas.draw()
+        median, p95 = (t.get_window_extent() for t in ax.texts)
+        assert not median.overlaps(p95), log
+        for label in (median, p95):
+            assert [p for p in ax.patches if p.get_height() > 0
+                    and p.get_window_extent().overlaps(label)] == [], log
 
 
 def test_minutes_per_day_has_recorded_and_billed_bars_for_every_day(recordings):
@@ -353,8 +362,8 @@ def test_cost_per_day_sums_charges_per_day_of_the_callback(transcriptions):
     # r0, r1 on the 20th (0.05 + 0.10); r2, r3 on the 22nd (0.70 + 0); r4's callback came
     # after midnight, on the 23rd (0).
     assert _heights(bars) == [0.15, 0.0, 0.70, 0.0]
-    assert ax.get_ylabel() == "Transcription charge per day (EUR)"
-    assert "0.85 EUR" in ax.get_title()
+    assert ax.get_ylabel() == "Transcription charges per day (EUR)"
+    assert ax.get_title() == "€0.85 charged for 5 transcriptions"
 
 
 def test_top_conferences_by_cost_largest_first(joined):
@@ -363,8 +372,9 @@ def test_top_conferences_by_cost_largest_first(joined):
     # beta 0.70 (r2 + r3 + pending r5), alpha 0.15; gamma 0 drops out. Largest at the top.
     assert [t.get_text() for t in ax.get_yticklabels()] == ["alpha", "beta"]
     assert _widths(bars) == [0.15, 0.70]
-    assert ax.get_xlabel() == "Transcription charge (USD)"
-    assert ax.get_title() == "Top 2 of 3 conferences by transcription cost"
+    assert [t.get_text() for t in ax.texts] == [r"\$0.15", r"\$0.70"]  # shown as $0.15
+    assert ax.get_xlabel() == "Transcription charges (USD)"
+    assert ax.get_title() == "Top 2 of 3 conferences by transcription charges"
 
 
 def test_top_conferences_by_minutes_and_bad_options(joined):
@@ -427,7 +437,7 @@ def test_outcomes_say_a_rare_outcome_is_under_one_percent(joined):
     rows = pd.concat([joined[joined["transcription_status"] == "transcribed"]] * 100
                      + [joined[joined["transcription_status"] == "pending"]], ignore_index=True)
     ax = plots.plot_transcription_outcomes(schema.coerce(rows, schema.JOINED))
-    assert [t.get_text() for t in ax.texts] == ["300 (100%)", "1 (<1%)"][::-1]
+    assert [t.get_text() for t in ax.texts] == ["300 (99.7%)", "1 (0.3%)"][::-1]
 
 
 def test_count_axes_tick_whole_recordings_only(joined):
@@ -453,9 +463,11 @@ def test_outcomes_from_a_transcriptions_frame(transcriptions):
 
 def test_turnaround_ecdf_marks_5_and_30_minutes_with_their_shares(joined):
     ax = plots.plot_turnaround(joined)
-    # Turnarounds 2, 4, 20, 40, 1 minutes: 3 of 5 within 5, 4 of 5 within 30.
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "Transcriptions", "60% within 5 min", "80% within 30 min"]
+    # Turnarounds 2, 4, 20, 40, 1 minutes: 3 of 5 within 5, 4 of 5 within 30; each mark
+    # labelled beside its line, not in a legend the line could cross.
+    assert [t.get_text().strip() for t in ax.texts] == [
+        "60.0% within 5 min", "80.0% within 30 min"]
+    assert ax.get_legend() is None
     marks = [line.get_xdata()[0] for line in ax.lines[1:]]
     assert marks == [5, 30]
     assert ax.get_xlabel().startswith("Turnaround (minutes")
@@ -469,66 +481,100 @@ def test_turnaround_keeps_the_marks_on_the_chart_when_all_are_faster(joined):
     fast = joined.copy()
     fast["transcription_received_at"] = fast["recording_end"] + pd.Timedelta(minutes=2)
     ax = plots.plot_turnaround(fast)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "Transcriptions", "100% within 5 min", "100% within 30 min"]
+    assert [t.get_text().strip() for t in ax.texts] == [
+        "100.0% within 5 min", "100.0% within 30 min"]
     low, high = ax.get_xlim()
     assert all(low < line.get_xdata()[0] < high for line in ax.lines[1:])
 
 
-def test_billing_audit_flags_the_overcharge(joined):
+def test_turnaround_share_short_of_all_is_not_rounded_up(joined):
+    """996 of 1,000 within 30 minutes reads 99.6%, never 100%."""
+    rows = joined[joined["transcription_status"] == "transcribed"].iloc[:1]
+    many = pd.concat([rows] * 1000, ignore_index=True)
+    late = many["recording_end"] + pd.Timedelta(minutes=40)
+    many["transcription_received_at"] = (many["recording_end"] + pd.Timedelta(minutes=2)) \
+        .where(many.index >= 4, late)
+    many["recording_id"] = [f"x{i}" for i in range(len(many))]
+    ax = plots.plot_turnaround(schema.coerce(many, schema.JOINED))
+    assert [t.get_text().strip() for t in ax.texts][1] == "99.6% within 30 min"
+
+
+def _difference_bars(ax) -> dict[str, float]:
+    return {_day_of(p.get_x()).strftime("%d"): round(float(p.get_height()), 6)
+            for p in ax.patches}
+
+
+def test_billing_audit_draws_charged_minus_expected_per_day(joined):
     ax = plots.plot_billing_audit(joined)
-    matches, mismatches = ax.collections
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "As expected (4)", "Mismatch (1)", "charged = expected"]
-    # r2: 10 billed minutes at 0.05 expected 0.50, charged 0.70.
-    assert mismatches.get_offsets().tolist() == [[0.5, 0.7]]
-    assert ax.get_xlabel() == "Expected charge (USD)"
-    assert ax.get_ylabel() == "Charged (USD)"
-    assert to_hex(mismatches.get_facecolor()[0]) == plots.OUTCOME_COLORS["failed"].lower()
+    # r2: 10 billed minutes at 0.05 expected 0.50, charged 0.70, called back on the 22nd.
+    assert _difference_bars(ax) == {"20": 0.0, "21": 0.0, "22": 0.2, "23": 0.0}
+    over = [p for p in ax.patches if p.get_height() > 0]
+    assert [to_hex(p.get_facecolor()) for p in over] == [plots.SERIES_COLORS["over"].lower()]
+    assert ax.get_ylabel() == "Charged minus expected (USD)"
+    assert ax.get_title() == (r"5 transcriptions checked: 1 off by more than \$0.005,"
+                              r" \$0.20 in all")
+    assert ax.get_legend() is None
 
 
-def test_billing_audit_from_transcriptions_uses_the_callback_duration(transcriptions):
-    # r1's callback says 90 s: 2 minutes, 0.10 expected and charged. The failed r3 and r4 are
-    # expected to cost nothing and charged nothing.
-    ax = plots.plot_billing_audit(transcriptions)
-    matches, mismatches = ax.collections
-    assert sorted(map(tuple, matches.get_offsets().tolist())) == [(0.0, 0.0), (0.05, 0.05),
-                                                                   (0.1, 0.1)]
-    assert mismatches.get_offsets().tolist() == [[0.5, 0.7]]
+def test_billing_audit_from_transcriptions_and_recordings_agree(recordings, transcriptions,
+                                                                joined):
+    # From the callbacks alone, r1's callback says 90 s: 2 minutes, 0.10 expected and
+    # charged; the failed r3 and r4 are expected to cost nothing and charged nothing.
+    for ax in (plots.plot_billing_audit(transcriptions),
+               plots.plot_billing_audit(transcriptions, recordings)):
+        assert _difference_bars(ax) == _difference_bars(plots.plot_billing_audit(joined))
 
 
-def test_billing_audit_takes_the_audit_frame_itself(joined, recordings, transcriptions):
-    audit = analytics.billing_audit(transcriptions, recordings)
-    from_audit = plots.plot_billing_audit(audit)
-    from_joined = plots.plot_billing_audit(joined)
-    assert [t.get_text() for t in from_audit.get_legend().get_texts()] == [
-        "As expected (4)", "Mismatch (1)", "charged = expected"]
-    for drawn, expected in zip(from_audit.collections, from_joined.collections, strict=True):
-        assert sorted(map(tuple, drawn.get_offsets().tolist())) == sorted(
-            map(tuple, expected.get_offsets().tolist()))
-    assert from_audit.get_title() == "Billing audit of 5 transcriptions"
-
-
-def test_billing_audit_frame_keeps_its_own_tolerance_unless_one_is_given(transcriptions):
-    # r2 is 0.20 over: within a 0.25 tolerance the audit says it matches, and so does the chart.
-    lenient = analytics.billing_audit(transcriptions, tolerance=0.25)
-    ax = plots.plot_billing_audit(lenient)
-    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == [
-        "As expected (5)", "Mismatch (0)"]
-    ax = plots.plot_billing_audit(lenient, tolerance=0.01)
-    assert ax.collections[1].get_offsets().tolist() == [[0.5, 0.7]]
+def test_billing_audit_tolerance(transcriptions):
+    # r2 is 0.20 over: within a 0.25 tolerance it counts as right.
+    ax = plots.plot_billing_audit(transcriptions, tolerance=0.25)
+    assert "0 off by more than" in ax.get_title() and "0.25" in ax.get_title()
     with pytest.raises(ValueError, match="tolerance"):
-        plots.plot_billing_audit(lenient, tolerance=-1)
-    with pytest.raises(ValueError, match=r"plot_billing_audit.*transcription_charge"):
-        plots.plot_billing_audit(lenient.drop(columns=["transcription_charge"]))
+        plots.plot_billing_audit(transcriptions, tolerance=-1)
+    with pytest.raises(ValueError, match=r"billing_by_day.*transcription_charge"):
+        plots.plot_billing_audit(transcriptions.drop(columns=["transcription_charge"]))
 
 
-def test_billing_audit_draws_equal_pairs_as_one_bigger_marker(transcriptions):
-    ax = plots.plot_billing_audit(transcriptions)
-    matches, _ = ax.collections
-    sizes = dict(zip(map(tuple, matches.get_offsets().tolist()), matches.get_sizes(),
-                     strict=True))
-    assert sizes[(0.0, 0.0)] > sizes[(0.05, 0.05)] == sizes[(0.1, 0.1)]  # r3 and r4 share 0/0
+def test_billing_audit_with_nothing_off_says_so(transcriptions):
+    right = transcriptions.assign(transcription_charge=[0.05, 0.10, 0.50, 0.0, 0.0])
+    ax = plots.plot_billing_audit(right)
+    assert any("as expected" in t.get_text() for t in ax.texts)
+    low, high = ax.get_ylim()
+    assert low < 0 < high  # the zero line in the middle, not at an edge
+
+
+def test_rounding_overhead_in_minutes_percent_and_money(recordings, transcriptions):
+    ax = plots.plot_rounding_overhead(recordings, transcriptions)
+    # Recorded 785 s = 13.083 min, billed 16: 2.917 min (22.3%) more. Of it, the
+    # transcribed r0..r2 (30 s, 90 s, 600 s) add 0.5 + 0.5 + 0 minutes at 0.05: $0.05.
+    heights = _heights(ax.containers[0])
+    assert heights == [round(3 - 2.0, 6), 0.0, round(13 - 665 / 60, 6)]
+    title = ax.get_title()
+    assert "22.3%" in title and "(3 min)" in title
+    assert r"\$0.05 in transcription charges" in title
+    assert ax.get_ylabel() == "Minutes billed beyond recorded"
+
+
+def test_value_axes_read_with_thousands_separators():
+    days = pd.date_range("2026-11-02", periods=3, freq="D", tz=UTC)
+    recordings = schema.coerce(pd.DataFrame({
+        "recording_id": ["a", "b", "c"], "recording_duration_ms": [600_000_000] * 3,
+        "recording_start": days}), schema.RECORDINGS)
+    ax = plots.plot_minutes_per_day(recordings)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert "10,000" in labels and not any(len(t) >= 5 and "," not in t for t in labels)
+
+
+def test_charts_share_one_look(recordings, transcriptions, joined):
+    for name, call in _all_calls(recordings, transcriptions, joined):
+        ax = call(None)
+        assert not ax.spines["top"].get_visible(), name
+        assert not ax.spines["right"].get_visible(), name
+        assert any(line.get_visible() for line in ax.get_xgridlines() + ax.get_ygridlines()) \
+            or any("No " in t.get_text() for t in ax.texts), name
+        assert ax.title.get_fontsize() == pytest.approx(plots.STYLE["axes.titlesize"]) or \
+            ax.title.get_fontsize() == pytest.approx(10), name
 
 
 def test_storage_projection_bars_stay_inside_their_month(recordings):

@@ -46,7 +46,9 @@ from .cost import (
     effective_price_per_minute,
     monthly_costs,
     projection_start,
+    storage_outlook,
     storage_projection,
+    top_conferences,
     transcription_charges,
 )
 from .durations import (
@@ -106,7 +108,9 @@ __all__ = [  # every public function here is also a method of df.rec (generated 
     "Reconciliation",
     "rounding_overhead",
     "select",
+    "storage_outlook",
     "storage_projection",
+    "top_conferences",
     "transcription_charges",
     "transcription_counts",
     "transcription_coverage",

@@ -51,7 +51,37 @@ AUDIT_COLUMNS = ["recording_id", "duration_ms", "duration_source", "billed_minut
                  "failed", "mismatch"]
 
 
-@needs(*_AUDITED)
+#: What the audit needs of a joined frame (``schema.JOINED``) instead.
+_JOINED = ("recording_id", "recording_duration_ms", "transcription_status",
+           "transcription_rate", "transcription_charge", "transcription_error")
+
+
+def _is_joined(frame: Any) -> bool:
+    return "transcription_status" in frame.columns and "error" not in frame.columns
+
+
+def _callbacks_of(joined: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A joined frame's transcription callbacks (the rows that had one), as the
+    (transcriptions, recordings) pair the audit takes: the recording's exact duration is
+    there, so no callback duration is needed."""
+    columns = list(_JOINED) + (["transcription_received_at"]
+                               if "transcription_received_at" in joined.columns else [])
+    frame = to_pandas(joined, columns)
+    rows = frame[frame["transcription_status"].isin(["transcribed", "failed"])
+                 .fillna(False).to_numpy(dtype=bool)]
+    transcriptions = pd.DataFrame({
+        "recording_id": rows["recording_id"],
+        "transcription_rate": rows["transcription_rate"],
+        "transcription_charge": rows["transcription_charge"],
+        "duration": pd.Series(pd.NA, index=rows.index, dtype="Int64"),
+        "error": rows["transcription_error"],
+        "received_at": rows["transcription_received_at"] if "transcription_received_at"
+        in rows.columns else pd.Series(pd.NaT, index=rows.index, dtype="datetime64[ms, UTC]"),
+    })
+    return transcriptions, rows[["recording_id", "recording_duration_ms"]]
+
+
+@needs(*_AUDITED, alternatives=[_JOINED])
 def billing_audit(transcriptions: Any, recordings: Any = None, *,
                   tolerance: float = DEFAULT_TOLERANCE, rates: RateCard | None = None
                   ) -> pd.DataFrame:
@@ -61,7 +91,9 @@ def billing_audit(transcriptions: Any, recordings: Any = None, *,
     ----------
     transcriptions
         ``schema.TRANSCRIPTIONS`` rows (``recording_id``, ``transcription_rate``,
-        ``transcription_charge``, ``duration``, ``error``).
+        ``transcription_charge``, ``duration``, ``error``); or a joined frame
+        (``schema.JOINED``) alone, whose recordings with a transcription callback are audited
+        with their exact duration.
     recordings
         ``schema.RECORDINGS`` rows, for the exact ``recording_duration_ms`` (optional).
     tolerance
@@ -79,6 +111,8 @@ def billing_audit(transcriptions: Any, recordings: Any = None, *,
     """
     if tolerance < 0:
         raise ValueError(f"tolerance: {tolerance!r} must be >= 0")
+    if recordings is None and _is_joined(transcriptions):
+        transcriptions, recordings = _callbacks_of(transcriptions)
     frame = to_pandas(transcriptions, list(_AUDITED))
     frame = frame.reset_index(drop=True)
     ms = (frame["duration"].astype("Int64") * 1000).astype("Int64")
@@ -117,7 +151,7 @@ def billing_audit(transcriptions: Any, recordings: Any = None, *,
     })[AUDIT_COLUMNS]
 
 
-@needs(*_AUDITED)
+@needs(*_AUDITED, alternatives=[_JOINED])
 def billing_mismatches(transcriptions: Any, recordings: Any = None, **options: Any
                        ) -> pd.DataFrame:
     """The rows of :func:`billing_audit` whose charge is off, largest difference first.
@@ -219,13 +253,13 @@ def audit_counts(audit: pd.DataFrame) -> dict[str, int]:
             "mismatches": int(audit["mismatch"].sum())}
 
 
-@needs(*_AUDITED, "received_at")
+@needs(*_AUDITED, "received_at", alternatives=[(*_JOINED, "transcription_received_at")])
 def billing_by_day(transcriptions: Any, recordings: Any = None, *,
                    tolerance: float = DEFAULT_TOLERANCE, rates: RateCard | None = None
                    ) -> dict[str, Any]:
     """The billing audit per UTC day of the transcription callback: charged minus expected.
 
-    Arguments as :func:`billing_audit`, whose rows this adds up.
+    Arguments as :func:`billing_audit` (a joined frame too), whose rows this adds up.
 
     Returns
     -------
@@ -250,6 +284,8 @@ def billing_by_day(transcriptions: Any, recordings: Any = None, *,
     """
     from ._common import period_start
 
+    if recordings is None and _is_joined(transcriptions):
+        transcriptions, recordings = _callbacks_of(transcriptions)
     audit = billing_audit(transcriptions, recordings, tolerance=tolerance, rates=rates)
     times = to_pandas(transcriptions, ["received_at"])["received_at"].reset_index(drop=True)
     checked = audit[["expected_charge", "transcription_charge"]].notna().all(axis=1) \

@@ -35,7 +35,9 @@ __all__ = [
     "effective_price_per_minute",
     "monthly_costs",
     "projection_start",
+    "storage_outlook",
     "storage_projection",
+    "top_conferences",
     "transcription_charges",
 ]
 
@@ -215,6 +217,46 @@ def conference_totals(recordings: Any, transcriptions: Any = None) -> pd.DataFra
                            kind="stable")
 
 
+#: What :func:`top_conferences` can rank by: the column of :func:`conference_totals`.
+CONFERENCE_MEASURES = {"cost": "transcription_charge", "minutes": "recorded_minutes",
+                       "recordings": "recordings"}
+
+
+@needs("recordings", "recorded_minutes", "transcription_charge")
+def top_conferences(totals: pd.DataFrame, *, by: str = "cost", n: int = 10) -> dict[str, Any]:
+    """The ``n`` largest conferences of a :func:`conference_totals` frame by ``by``.
+
+    Conferences whose total is zero, and the :data:`UNKNOWN_CONFERENCE` row, are not ranked.
+
+    Returns
+    -------
+    dict
+        ``totals`` (the top rows, largest first), ``by``, ``conferences`` (how many known
+        conferences there are in all) and ``unknown_charge`` (the charges of transcriptions
+        with no known conference, 0 when none).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> totals = pd.DataFrame({"recordings": [1, 2, 1], "recorded_minutes": [1.0, 5.0, 2.0],
+    ...     "transcription_charge": [0.1, 0.2, 0.0]}, index=["a", "b", "(unknown)"])
+    >>> top = top_conferences(totals, by="minutes", n=1)
+    >>> list(top["totals"].index), top["conferences"], top["unknown_charge"]
+    (['b'], 2, 0.0)
+    """
+    if by not in CONFERENCE_MEASURES:
+        raise ValueError(f"by: {by!r} is not one of {sorted(CONFERENCE_MEASURES)}")
+    if n < 1:
+        raise ValueError(f"n: {n!r} must be at least 1")
+    column = CONFERENCE_MEASURES[by]
+    unknown = totals.index == UNKNOWN_CONFERENCE
+    known = totals[~unknown]
+    ordered = known.sort_values(column, ascending=False, kind="stable")
+    ordered = ordered[(ordered[column] > 0).to_numpy(dtype=bool)]
+    return {"totals": ordered.head(n), "by": by, "conferences": len(known),
+            "unknown_charge": float(totals.loc[unknown, "transcription_charge"].sum())}
+
+
 @needs("recording_id", "transcription_charge", "duration", "error")
 def effective_price_per_minute(transcriptions: Any, recordings: Any = None) -> float | None:
     """What one minute of successfully transcribed audio cost, all charges included.
@@ -275,6 +317,33 @@ def storage_projection(recordings: Any, *, rates: RateCard | None = None, months
     first = projection_start(recordings, now=now).to_period("M")
     return _storage_by_month(recordings, pd.period_range(first, periods=months, freq="M"),
                              rates)
+
+
+@needs("recording_duration_ms", "recording_start")
+def storage_outlook(recordings: Any, *, rates: RateCard | None = None, months: int = 12,
+                    now: Any = None) -> dict[str, Any]:
+    """:func:`storage_projection` with what it counted, for a chart and its note.
+
+    Returns
+    -------
+    dict
+        ``months`` (the projection), ``rates``, ``now`` (as given), ``recordings`` (those
+        projected: start and duration known) and ``left_out`` (the rest).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rec = pd.DataFrame({"recording_duration_ms": [60_000, None], "recording_start":
+    ...                     pd.to_datetime(["2026-11-02", "2026-11-03"], utc=True)})
+    >>> outlook = storage_outlook(rec, months=2)
+    >>> outlook["recordings"], outlook["left_out"], len(outlook["months"])
+    (1, 1, 2)
+    """
+    rates = rates or RateCard()
+    frame = to_pandas(recordings, ["recording_duration_ms", "recording_start"])
+    known = int(len(frame.dropna()))
+    return {"months": storage_projection(recordings, rates=rates, months=months, now=now),
+            "rates": rates, "now": now, "recordings": known, "left_out": len(frame) - known}
 
 
 @needs("recording_start")
