@@ -9,7 +9,8 @@
   eligibility, reconciliation, data quality), also plain data;
 - ``tables``: every table behind them, as pandas DataFrames (``--csv`` writes each one);
   ``details`` and ``tables`` are computed on first use, so showing the stable figures stays cheap;
-- ``_repr_html_()``: the key figures as a table in a notebook.
+- ``_repr_html_()``: the key figures as a table in a notebook, formatted for people
+  (:mod:`recording_toolkit.formatting`), each with its dotted key.
 
 Stable keys (``to_dict()``), each defined over the deduplicated frames::
 
@@ -19,14 +20,18 @@ Stable keys (``to_dict()``), each defined over the deduplicated frames::
     transcriptions.received, .succeeded, .failed, .success_rate, .coverage, .charge_total,
     transcriptions.errors, transcriptions.turnaround_seconds.{median, p95}
 
-:func:`write_html` writes a self-contained HTML file (charts as embedded PNG) from a summary or a
-load result.
+:func:`write_html` writes a self-contained HTML file from a summary or a load result: a
+contents list, a headline band (spend, minutes, success rate and coverage against the period of
+the same length just before), the key figures, the charts as embedded images at their natural
+size, and every table with labels in words and formatted numbers. Raw keys appear there only
+inside ``<code>``; the JSON summary and the CSV tables keep raw values and keys.
 
 The package is split by job, one module each, so a change to the page's layout never touches how
 a figure is computed: ``_summary`` (:func:`summarize`, :class:`Summary`), ``_figures`` (the key
-figures table both the notebook view and the page show), ``_html`` (:func:`render_html`,
-:func:`write_html`), ``_charts`` (the page's embedded PNG charts, the one part that needs
-matplotlib) and ``_csv`` (:func:`write_csv`).
+figures table both the notebook view and the page show), ``_headline`` (the selection's
+figures against the period before, by the same analytics functions), ``_html``
+(:func:`render_html`, :func:`write_html`), ``_charts`` (the page's embedded charts, the one part
+that needs matplotlib) and ``_csv`` (:func:`write_csv`).
 
 Examples
 --------

@@ -371,14 +371,26 @@ def _image_size(url: str) -> tuple[int, int] | None:
 _COLUMN_PX = 720
 
 
-def _chart_figures(charts: Sequence[tuple[str, str]]) -> str:
+def _chart_parts(chart: Any) -> tuple[str, str, str]:
+    """(title, data URL, note) of one chart: a ``(title, url)`` or ``(title, url, note)``
+    tuple, or an object with ``title``, ``url`` and ``note``."""
+    if isinstance(chart, tuple | list):
+        title, url, *rest = chart
+        return str(title), str(url), str(rest[0] or "") if rest else ""
+    return str(chart.title), str(chart.url), str(getattr(chart, "note", "") or "")
+
+
+def _chart_figures(charts: Iterable[Any]) -> str:
     out = []
-    for title, url in charts:
+    for chart in charts:
+        title, url, note = _chart_parts(chart)
         size = _image_size(url)
         dims = f" width='{size[0]}' height='{size[1]}'" if size else ""
         wide = " class='span'" if size and size[0] > _COLUMN_PX else ""
+        said = f"<span class='note'> {html.escape(note)}</span>" if note else ""
         out.append(f"<figure{wide}><img alt='{html.escape(title)}' src='{url}'{dims}>"
-                   f"<figcaption>{html.escape(title)}</figcaption></figure>")
+                   f"<figcaption><strong>{html.escape(title)}</strong>{said}</figcaption>"
+                   "</figure>")
     return f"<div class='grid charts'>{''.join(out)}</div>"
 
 
