@@ -302,7 +302,9 @@ def _headline_band(summary: Summary, head: Headline) -> str:
             f"<div class='big'>{html.escape(_headline_text(key, now, currency))}</div>"
             f"<div class='change{f' {css}' if css else ''}'>{html.escape(change)}</div></div>")
     if head.start is None or head.end is None:
-        when = "The recordings have no start time, so there is no period to compare."
+        when = ("The recordings have no start time, so there is no period to compare."
+                if summary.get("recordings.count") else
+                "No recording is selected, so there is no period to compare.")
     else:
         length = _length(head.end - head.start)
         held = head.previous_recordings
