@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import numbers
 import os
 import tempfile
 import time
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from . import formatting
@@ -228,7 +230,10 @@ def figures(values: Mapping[str, Any], *, currency: str = "USD", title: str = "v
         if key in formats:
             shown = _formatter(formats[key], currency)(raw)
         else:
-            shown = formatting.formatter_for(key, currency=currency)(raw)
+            # a whole number stays whole (a count of minutes is not 62,444.0)
+            whole = isinstance(raw, numbers.Integral) and not isinstance(raw, bool | np.bool_)
+            series = pd.Series([raw], dtype="int64") if whole else None
+            shown = formatting.formatter_for(key, series, currency=currency)(raw)
         rows[labels.get(key) or formatting.label(key)] = shown
     return pd.Series(rows, dtype=object, name=title).to_frame()
 

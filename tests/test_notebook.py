@@ -6,6 +6,7 @@ import re
 import threading
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -162,3 +163,8 @@ def test_styled_aligns_numeric_columns_right_with_one_rule_each():
                           "recordings": [1] * 50})
     page = notebook.styled(frame).to_html()
     assert page.count("text-align: right") == 2
+
+
+def test_figures_keeps_whole_numbers_whole():
+    table = notebook.figures({"billed_minutes": np.int64(62444), "total_minutes": 61423.3771})
+    assert table["value"].tolist() == ["62,444", "61,423.4"]
