@@ -225,14 +225,13 @@ def _say(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def _money_text(amount: Any, currency: str = "USD", **options: Any) -> str:
-    """:func:`formatting.money`, safe for matplotlib text."""
-    return _say(formatting.money(amount, currency, **options))
+_money_text = formatting.money
+_price_text = formatting.price
 
 
-def _price_text(rate: Any, currency: str = "USD", **options: Any) -> str:
-    """:func:`formatting.price`, safe for matplotlib text."""
-    return _say(formatting.price(rate, currency, **options))
+def _title(ax: Axes, text: str, **options: Any) -> None:
+    """The chart's title, shown as written (a ``$`` in an amount starts no mathtext)."""
+    ax.set_title(text, parse_math=False, **options)
 
 
 def _money_axis(axis: Any, currency: str) -> None:
@@ -242,7 +241,7 @@ def _money_axis(axis: Any, currency: str) -> None:
     def tick(value: float, _pos: Any = None) -> str:
         locs = [abs(v) for v in axis.get_majorticklocs()]
         whole = all(abs(v - round(v)) < 1e-9 for v in locs)
-        return _money_text(value, currency, decimals=0 if whole else None)
+        return _say(formatting.money(value, currency, decimals=0 if whole else None))
 
     axis.set_major_formatter(FuncFormatter(tick))
 
@@ -259,7 +258,7 @@ def _mark(ax: Axes, x: float, text: str, *, style: Any = "--", side: str = "righ
     pad = " " if side == "right" else ""
     ax.text(x, y, f"{pad}{text} " if side == "left" else f"{pad}{text}", transform=where,
             ha="left" if side == "right" else "right", va="top", color=ink,
-            fontsize="small")
+            fontsize="small", parse_math=False)
 
 
 #: At most this many labelled days on a per-day chart; up to twice as many days, every other
@@ -451,7 +450,7 @@ def draw_minutes_per_day(daily: pd.DataFrame, ax: Axes, currency: str = "USD") -
         (billed, SERIES_COLORS["billed"], "Billed (whole minutes)"),
     ])
     _legend_above_bars(ax, float(max(recorded.max(), billed.max())))
-    ax.set_title(f"{formatting.number(recorded.sum(), decimals=0)} minutes recorded,"
+    _title(ax, f"{formatting.number(recorded.sum(), decimals=0)} minutes recorded,"
                  f" {formatting.count(billed.sum())} billed")
     return ax
 
@@ -474,7 +473,7 @@ def draw_rounding_overhead(overhead: dict[str, Any], ax: Axes, currency: str = "
                      " in transcription charges")
     money.append(f"{_money_text(overhead['storage_per_month'], currency)} a month"
                  " in storage")
-    ax.set_title(f"Whole-minute billing adds {formatting.percent(overhead['overhead_share'])}"
+    _title(ax, f"Whole-minute billing adds {formatting.percent(overhead['overhead_share'])}"
                  f" ({formatting.count(overhead['overhead_minutes'])} min)\n"
                  + ", ".join(money), fontsize="medium")
     return ax
@@ -491,7 +490,7 @@ def draw_charges_per_day(charges: dict[str, Any], ax: Axes, currency: str = "USD
     _bars_per_day(ax, daily.index, [(daily["charge"].astype(float).to_numpy(),
                                      SERIES_COLORS["charge"], "Charged")])
     _money_axis(ax.yaxis, currency)
-    ax.set_title(f"{_money_text(charges['total'], currency)} charged for"
+    _title(ax, f"{_money_text(charges['total'], currency)} charged for"
                  f" {formatting.count(daily['transcriptions'].sum())} transcriptions")
     return ax
 
@@ -530,9 +529,10 @@ def draw_conferences(top: dict[str, Any], ax: Axes, currency: str = "USD") -> Ax
         labels = [formatting.number(v, decimals=0) for v in shown]
     else:
         labels = [formatting.count(v) for v in shown]
-    ax.bar_label(bars, labels=labels, padding=3, color=_ink(ax), fontsize="small")
+    ax.bar_label(bars, labels=labels, padding=3, color=_ink(ax), fontsize="small",
+                 parse_math=False)
     ax.margins(x=0.15)
-    ax.set_title(f"Top {len(shown)} of {formatting.count(top['conferences'])} conferences"
+    _title(ax, f"Top {len(shown)} of {formatting.count(top['conferences'])} conferences"
                  f" by {what}")
     return ax
 
@@ -559,7 +559,7 @@ def draw_duration_distribution(distribution: dict[str, Any], ax: Axes,
         _mark(ax, median, f"median {formatting.number(median)} min", side="left")
     if p95 is not None:
         _mark(ax, p95, f"p95 {formatting.number(p95)} min", style=":", side="right")
-    ax.set_title(f"Duration of {formatting.count(distribution['drawn'])} recordings")
+    _title(ax, f"Duration of {formatting.count(distribution['drawn'])} recordings")
     return ax
 
 
@@ -579,10 +579,10 @@ def draw_outcomes(counts: pd.DataFrame, ax: Axes, currency: str = "USD") -> Axes
                    color=[OUTCOME_COLORS[outcome] for outcome in rows["outcome"]])
     ax.bar_label(bars, labels=[f"{formatting.count(c)} ({formatting.percent(s)})"
                                for c, s in zip(rows["count"], rows["share"], strict=True)],
-                 padding=3, color=_ink(ax), fontsize="small")
+                 padding=3, color=_ink(ax), fontsize="small", parse_math=False)
     ax.margins(x=0.22)
     # Short: it is centred over the bars, which the (wrapped) outcome labels leave narrow.
-    ax.set_title(f"Outcomes of {formatting.count(counts['count'].sum())} recordings")
+    _title(ax, f"Outcomes of {formatting.count(counts['count'].sum())} recordings")
     return ax
 
 
@@ -616,7 +616,7 @@ def draw_turnaround(distribution: dict[str, Any], ax: Axes, currency: str = "USD
         right = max(float(np.quantile(minutes, 0.99)), 1.25 * max(marks, default=0))
         ax.set_xlim(min(0.0, float(minutes[0])), right * 1.02 or 1)
     ax.set_ylim(0, 1.02)
-    ax.set_title(f"Turnaround of {formatting.count(distribution['count'])} transcriptions"
+    _title(ax, f"Turnaround of {formatting.count(distribution['count'])} transcriptions"
                  f" (median {formatting.span(distribution['median_seconds'])})")
     return ax
 
@@ -643,9 +643,9 @@ def draw_billing_differences(audit: dict[str, Any], ax: Axes, currency: str = "U
     if largest == 0:
         ax.text(0.5, 0.62, f"Every day's charges are as expected, to within {tolerance}"
                 " a transcription", transform=ax.transAxes, ha="center", va="center",
-                color=_ink(ax), fontsize="small")
+                color=_ink(ax), fontsize="small", parse_math=False)
     off = counts["mismatches"]
-    ax.set_title(f"{formatting.count(counts['checked'])} transcriptions checked:"
+    _title(ax, f"{formatting.count(counts['checked'])} transcriptions checked:"
                  f" {formatting.count(off)} off by more than {tolerance},"
                  f" {_money_text(audit['difference'], currency)} in all")
     return ax
@@ -666,7 +666,7 @@ def draw_storage_projection(projection: dict[str, Any], ax: Axes, currency: str 
     _bars_per_month(ax, months.index, months["cost"].astype(float).to_numpy())
     _money_axis(ax.yaxis, currency)
     total = _money_text(months["cost"].sum(), currency)
-    ax.set_title(f"{total} over {len(months)} months: {rates.free_storage_days} days free, then"
+    _title(ax, f"{total} over {len(months)} months: {rates.free_storage_days} days free, then"
                  f" {_price_text(rates.storage_per_minute_month, currency, per='')}"
                  " per minute and month")
     return ax

@@ -372,7 +372,7 @@ def test_top_conferences_by_cost_largest_first(joined):
     # beta 0.70 (r2 + r3 + pending r5), alpha 0.15; gamma 0 drops out. Largest at the top.
     assert [t.get_text() for t in ax.get_yticklabels()] == ["alpha", "beta"]
     assert _widths(bars) == [0.15, 0.70]
-    assert [t.get_text() for t in ax.texts] == [r"\$0.15", r"\$0.70"]  # shown as $0.15
+    assert [t.get_text() for t in ax.texts] == ["$0.15", "$0.70"]
     assert ax.get_xlabel() == "Transcription charges (USD)"
     assert ax.get_title() == "Top 2 of 3 conferences by transcription charges"
 
@@ -511,8 +511,7 @@ def test_billing_audit_draws_charged_minus_expected_per_day(joined):
     over = [p for p in ax.patches if p.get_height() > 0]
     assert [to_hex(p.get_facecolor()) for p in over] == [plots.SERIES_COLORS["over"].lower()]
     assert ax.get_ylabel() == "Charged minus expected (USD)"
-    assert ax.get_title() == (r"5 transcriptions checked: 1 off by more than \$0.005,"
-                              r" \$0.20 in all")
+    assert ax.get_title() == "5 transcriptions checked: 1 off by more than $0.005, $0.20 in all"
     assert ax.get_legend() is None
 
 
@@ -551,7 +550,7 @@ def test_rounding_overhead_in_minutes_percent_and_money(recordings, transcriptio
     assert heights == [round(3 - 2.0, 6), 0.0, round(13 - 665 / 60, 6)]
     title = ax.get_title()
     assert "22.3%" in title and "(3 min)" in title
-    assert r"\$0.05 in transcription charges" in title
+    assert "$0.05 in transcription charges" in title
     assert ax.get_ylabel() == "Minutes billed beyond recorded"
 
 
