@@ -107,11 +107,18 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 30.0,
         time.sleep(min(interval, left))
 
 
+def _month(when: Any) -> str:
+    return formatting.MISSING if formatting.is_missing(when) else \
+        pd.Timestamp(when).strftime("%Y-%m")
+
+
 def _index_formatter(index: pd.Index) -> Callable[[Any], str] | None:
     if isinstance(index, pd.DatetimeIndex):
         times = index.dropna()
         at_midnight = bool(len(times)) and bool(
             ((times - times.normalize()) == pd.Timedelta(0)).all())
+        if at_midnight and index.name == "month" and bool((times.day == 1).all()):
+            return _month
         return formatting.day if at_midnight else formatting.timestamp
     if isinstance(index, pd.PeriodIndex):
         return str
@@ -167,6 +174,7 @@ def styled(frame: pd.DataFrame | pd.Series, *, currency: str = "USD",
     if isinstance(frame, pd.Series):
         frame = frame.to_frame(frame.name if frame.name is not None else "value")
     hide_index = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
+    index_format = _index_formatter(frame.index)  # by the index's own name, before words
     if not hide_index and any(name is not None for name in frame.index.names):
         # a new frame sharing the data: the caller's index keeps its names
         frame = frame.rename_axis(index=[None if n is None else formatting.label(str(n))
@@ -182,7 +190,6 @@ def styled(frame: pd.DataFrame | pd.Series, *, currency: str = "USD",
     styler.set_uuid(_uuid(frame))
     styler.format(formatters)
     styler.format_index(lambda name: formatting.label(str(name)), axis=1)
-    index_format = _index_formatter(frame.index)
     if hide_index:
         styler.hide(axis="index")
     elif index_format is not None:

@@ -168,3 +168,11 @@ def test_styled_aligns_numeric_columns_right_with_one_rule_each():
 def test_figures_keeps_whole_numbers_whole():
     table = notebook.figures({"billed_minutes": np.int64(62444), "total_minutes": 61423.3771})
     assert table["value"].tolist() == ["62,444", "61,423.4"]
+
+
+def test_styled_shows_a_month_index_as_year_and_month():
+    frame = pd.DataFrame({"cost": [0.0, 2.65]},
+                         index=pd.DatetimeIndex(["2026-11-01", "2026-12-01"], name="month"))
+    cells = _cells(notebook.styled(frame).to_html())
+    assert "2026-11" in cells and "2026-12" in cells and "Month" in cells
+    assert "2026-11-01" not in cells
