@@ -58,7 +58,7 @@ nav.contents ol ol{columns:auto;padding-left:1.2em;font-size:.92em}
 .card .change{font-size:.88em;color:#57606a}
 .card .up{color:#1a7f37}.card .down{color:#a3262a}
 .grid{display:grid;grid-template-columns:minmax(0,1fr);gap:24px 32px;align-items:start}
-.charts figure{margin:0;min-width:0}
+.charts{grid-auto-flow:row dense}.charts figure{margin:0;min-width:0}
 .charts img{display:block;max-width:100%;height:auto}
 .charts figure.span{grid-column:1/-1}
 .charts figcaption{font-size:.92em;color:#57606a;margin-top:.3em}
