@@ -122,6 +122,9 @@ def _index_formatter(index: pd.Index) -> Callable[[Any], str] | None:
         return formatting.day if at_midnight else formatting.timestamp
     if isinstance(index, pd.PeriodIndex):
         return str
+    if pd.api.types.is_bool_dtype(index.dtype) or (
+            index.dtype == object and len(index) and all(isinstance(v, bool) for v in index)):
+        return formatting.value  # yes / no
     if pd.api.types.is_numeric_dtype(index.dtype) and not pd.api.types.is_bool_dtype(index.dtype):
         return formatting.value
     return None

@@ -176,3 +176,9 @@ def test_styled_shows_a_month_index_as_year_and_month():
     cells = _cells(notebook.styled(frame).to_html())
     assert "2026-11" in cells and "2026-12" in cells and "Month" in cells
     assert "2026-11-01" not in cells
+
+
+def test_styled_shows_a_true_false_index_as_yes_and_no():
+    counts = pd.Series([True, True, False]).value_counts().rename("recordings").to_frame()
+    cells = _cells(notebook.styled(counts).to_html())
+    assert "yes" in cells and "no" in cells and "True" not in cells
