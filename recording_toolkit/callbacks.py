@@ -18,6 +18,7 @@ from typing import Any, Literal
 from .errors import CallbackError
 
 __all__ = [
+    "field_text",
     "EVENT_KINDS",
     "RECORDING_FIELDS",
     "TRANSCRIPTION_FIELDS",
@@ -94,7 +95,7 @@ different values: 'r1' (as 'recording_id') and 'r2' (as 'RecordingID'); refusing
         if type(value) is str:  # nearly every value: form and query fields are text
             text = value
         elif isinstance(value, list | tuple):
-            texts = list(dict.fromkeys(_as_text(v) for v in value))
+            texts = list(dict.fromkeys(field_text(v) for v in value))
             if len(texts) > 1:
                 raise CallbackError(
                     f"field {name!r} holds {len(texts)} different values"
@@ -103,7 +104,7 @@ different values: 'r1' (as 'recording_id') and 'r2' (as 'RecordingID'); refusing
                 )
             text = texts[0] if texts else ""
         else:
-            text = _as_text(value)
+            text = field_text(value)
         snake = snake_case(name)
         if snake in out:
             if out[snake] != text:
@@ -144,7 +145,13 @@ def _shown(name: str, value: str) -> str:
     return f"{value[:_SHOWN_CHARS]!r}... ({len(value)} characters)"
 
 
-def _as_text(value: Any) -> str:
+def field_text(value: Any) -> str:
+    """A JSON field's value as text, the way Plivo signs it and the log stores it: ``null`` is
+    empty, booleans are ``true``/``false``, objects and arrays are JSON, the rest ``str()``.
+
+    >>> [field_text(v) for v in (None, True, 3, "a", [1])]
+    ['', 'true', '3', 'a', '[1]']
+    """
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -64,7 +64,7 @@ from starlette.routing import Route
 
 from ._server import BackgroundServer
 from .callback_log import CallbackLog
-from .callbacks import EventKind, normalise_callback
+from .callbacks import EventKind, field_text, normalise_callback
 from .config import missing_credential
 from .errors import CallbackError, ConfigurationError, SignatureError
 from .signature import MA_SIGNATURE_HEADER, SIGNATURE_HEADER, SignatureVerifier
@@ -573,18 +573,6 @@ def _strict_pairs(text: str, what: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _text_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 def _parse(method: str, content_type: str, body: bytes, raw_query: bytes) -> _Parsed:
     """The request's callback fields, and the parameters its signature covers."""
     try:
@@ -610,7 +598,7 @@ def _parse(method: str, content_type: str, body: bytes, raw_query: bytes) -> _Pa
             return _Parsed([], [], f"the body is not valid JSON: {exc}")
         if not isinstance(data, dict):
             return _Parsed([], [], f"the JSON body is a {type(data).__name__}, not an object")
-        pairs = [(key, _text_value(value)) for key, value in data.items()]
+        pairs = [(key, field_text(value)) for key, value in data.items()]
         return _Parsed(list(query) + list(data.items()), pairs)
     if media in ("", "application/x-www-form-urlencoded"):
         try:

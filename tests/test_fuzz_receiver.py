@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from recording_toolkit.callback_log import CallbackLog
+from recording_toolkit.callbacks import field_text
 from recording_toolkit.receiver import MAX_BODY_BYTES, create_receiver_app
 from recording_toolkit.signature import signed_headers
 
@@ -142,19 +143,6 @@ def _form(pairs: list[tuple[str, str]]) -> bytes:
                     f"{quote(v, safe='', errors='surrogatepass')}" for k, v in pairs).encode()
 
 
-def _as_text(value: Any) -> str:
-    """A JSON value as the receiver signs it."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 @st.composite
 def callback_requests(draw) -> dict[str, Any]:
     path = draw(st.sampled_from(["/callbacks/recording", "/callbacks/transcription"]))
@@ -181,7 +169,7 @@ def callback_requests(draw) -> dict[str, Any]:
             body = json.dumps(obj).encode()
         else:  # the text itself: a lone surrogate is bytes that are not UTF-8
             body = json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")
-        signed_params = [(k, _as_text(v)) for k, v in obj.items()]
+        signed_params = [(k, field_text(v)) for k, v in obj.items()]
         content_type = "application/json"
     elif shape == "bytes":
         body = draw(st.binary(max_size=200) | st.sampled_from([
