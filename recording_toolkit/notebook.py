@@ -158,7 +158,7 @@ def styled(frame: pd.DataFrame | pd.Series, *, currency: str = "USD",
     (:func:`recording_toolkit.formatting.formatter_for`), names in words, numbers right-aligned.
 
     ``formats`` overrides the choice for some columns, by a formatting function's name
-    (``{"difference": "money"}``) or any callable. A meaningless 0, 1, 2... index is hidden; a date index is shown as ISO days. The frame is not
+    (``{"difference": "money"}``) or any callable. Row numbers (an unnamed index of integers) are hidden; a date index is shown as ISO days. The frame is not
     changed: ``styled(frame).data`` holds its raw values.
 
     Examples
@@ -176,7 +176,10 @@ def styled(frame: pd.DataFrame | pd.Series, *, currency: str = "USD",
     """
     if isinstance(frame, pd.Series):
         frame = frame.to_frame(frame.name if frame.name is not None else "value")
-    hide_index = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
+    # Row numbers (an unnamed index of integers, after a sort or a selection too) mean nothing
+    # to a reader.
+    hide_index = frame.index.nlevels == 1 and frame.index.name is None and \
+        pd.api.types.is_integer_dtype(frame.index.dtype)
     index_format = _index_formatter(frame.index)  # by the index's own name, before words
     if not hide_index and any(name is not None for name in frame.index.names):
         # a new frame sharing the data: the caller's index keeps its names

@@ -182,3 +182,9 @@ def test_styled_shows_a_true_false_index_as_yes_and_no():
     counts = pd.Series([True, True, False]).value_counts().rename("recordings").to_frame()
     cells = _cells(notebook.styled(counts).to_html())
     assert "yes" in cells and "no" in cells and "True" not in cells
+
+
+def test_styled_hides_row_numbers_even_after_a_sort():
+    frame = pd.DataFrame({"conference_name": ["b", "a"]}, index=[1002, 990]).sort_values(
+        "conference_name")
+    assert "1,002" not in notebook.styled(frame).to_html()
