@@ -158,8 +158,9 @@ def styled(frame: pd.DataFrame | pd.Series, *, currency: str = "USD",
     (:func:`recording_toolkit.formatting.formatter_for`), names in words, numbers right-aligned.
 
     ``formats`` overrides the choice for some columns, by a formatting function's name
-    (``{"difference": "money"}``) or any callable. Row numbers (an unnamed index of integers) are hidden; a date index is shown as ISO days. The frame is not
-    changed: ``styled(frame).data`` holds its raw values.
+    (``{"difference": "money"}``) or any callable. Row numbers (an unnamed index of integers)
+    are hidden; a date index is shown as ISO days, a month index as ``2026-11``. The frame is
+    not changed: ``styled(frame).data`` holds its raw values.
 
     Examples
     --------
