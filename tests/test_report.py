@@ -214,7 +214,7 @@ def test_summary_shows_in_a_notebook_and_by_key():
     with pytest.raises(KeyError, match="recordings.nope"):
         summary.get("recordings.nope")
     page = summary._repr_html_()
-    assert "<table" in page and "Coverage (recordings with a transcription)" in page
+    assert "<table" in page and "Coverage (of recordings)" in page
     assert "60.0%" in page and "$0.90" in page          # the charges, with their currency
     assert "5 recordings in 3 conferences" in repr(summary)
 
@@ -234,7 +234,7 @@ def test_html_report_is_self_contained_with_charts_tables_and_findings(tmp_path)
     assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
     assert not re.search(r"(src|href)=['\"]https?://", page)  # nothing fetched from elsewhere
     assert "end_before_start" in page                          # the data-quality finding
-    assert "Billing mismatches" in page and "r3" in page       # the overcharge
+    assert "Charges that differ from the rate card" in page and "<code>r3</code>" in page
     assert "Reconciliation with the request journal" in page
     assert rules.ERROR_TOO_SHORT in page
 

@@ -33,7 +33,7 @@ FIGURES: list[tuple[str, str, str]] = [
     ("Recordings", "recordings.count", "count"),
     ("Conferences", "recordings.conferences", "count"),
     ("Recorded minutes", "recordings.total_minutes", "recorded_minutes"),
-    ("Billed minutes (each recording rounded up)", "recordings.billed_minutes", "whole_minutes"),
+    ("Billed minutes (rounded up)", "recordings.billed_minutes", "whole_minutes"),
     ("Mean duration", "recordings.duration_seconds.mean", "minutes"),
     ("Median duration", "recordings.duration_seconds.median", "minutes"),
     ("95th percentile duration", "recordings.duration_seconds.p95", "minutes"),
@@ -43,11 +43,11 @@ FIGURES: list[tuple[str, str, str]] = [
     ("Transcriptions received", "transcriptions.received", "count"),
     ("Transcriptions succeeded", "transcriptions.succeeded", "count"),
     ("Transcriptions failed", "transcriptions.failed", "count"),
-    ("Success rate (of transcriptions received)", "transcriptions.success_rate", "percent"),
-    ("Coverage (recordings with a transcription)", "transcriptions.coverage", "percent"),
+    ("Success rate (of received)", "transcriptions.success_rate", "percent"),
+    ("Coverage (of recordings)", "transcriptions.coverage", "percent"),
     ("Transcription charges", "transcriptions.charge_total", "money"),
-    ("Median turnaround", "transcriptions.turnaround_seconds.median", "minutes"),
-    ("95th percentile turnaround", "transcriptions.turnaround_seconds.p95", "minutes"),
+    ("Median turnaround", "transcriptions.turnaround_seconds.median", "span"),
+    ("95th percentile turnaround", "transcriptions.turnaround_seconds.p95", "span"),
     ("Files read", "source.files", "count"),
     ("Lines read", "source.lines", "count"),
     ("Lines quarantined", "source.quarantined", "count"),
@@ -61,6 +61,7 @@ def _formatter(kind: str, currency: str) -> Callable[[Any], str]:
         "recorded_minutes": _recorded_minutes,
         "whole_minutes": _whole_minutes,
         "minutes": fmt.minutes,
+        "span": fmt.span,
         "percent": fmt.percent,
         "money": lambda v: fmt.money(v, currency),
     }[kind]
@@ -74,14 +75,22 @@ def figure_text(summary: Summary, key: str) -> str:
     return fmt.value(summary.get(key))
 
 
-def figures_table(summary: Summary, *, keys: bool = True) -> str:
-    """The key figures as an HTML table: label, value, and (``keys``) the dotted key."""
+def figures_table(summary: Summary, *, keys: bool = True, part: str | None = None) -> str:
+    """The key figures as an HTML table: label, value, and (``keys``) the dotted key;
+    ``part`` (``"recordings"``, ``"transcriptions"``, ``"source"``) keeps only those."""
     rows = []
     for label, key, _ in FIGURES:
+        if part is not None and not key.startswith(part + "."):
+            continue
         code = f"<td class='key'><code>{html.escape(key)}</code></td>" if keys else ""
         rows.append(f"<tr><th scope='row'>{html.escape(label)}</th><td class='n'>"
                     f"{html.escape(figure_text(summary, key))}</td>{code}</tr>")
-    return "<table class='figures'>" + "".join(rows) + "</table>"
+    caption = f"<caption>{_PARTS[part]}</caption>" if part is not None else ""
+    return f"<table class='figures'>{caption}" + "".join(rows) + "</table>"
+
+
+_PARTS = {"recordings": "Recordings", "transcriptions": "Transcriptions",
+          "source": "Logs read"}
 
 
 # the names the summary module imported before the table was formatted

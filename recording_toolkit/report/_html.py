@@ -71,6 +71,8 @@ max-width:8em;white-space:normal;overflow-wrap:normal}
 tbody th{font-weight:normal;color:#1f2328}
 td.n{text-align:right;white-space:nowrap}th.n{text-align:right}
 td.t{max-width:28em;overflow-wrap:anywhere}td.name{white-space:nowrap}
+caption{text-align:left;font-weight:600;padding:.2em 0 .3em}
+table.figures{min-width:min(100%,40em)}
 td.key{padding-left:1.5em;white-space:nowrap}td.key code{overflow-wrap:normal}
 th.sorted::after{content:" \\2193";color:#57606a}
 .tables{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,540px),1fr));
@@ -588,9 +590,9 @@ def _transcriptions(page: _Page, summary: Summary) -> None:
     marks = [(k, v) for k, v in turn.items() if k.startswith("within_")]
     turnaround = _pairs([
         ("Transcriptions measured", fmt.count(turn.get("count")), "turnaround.count"),
-        ("Median", fmt.minutes(turn.get("median_seconds")), "turnaround.median_seconds"),
-        ("95th percentile", fmt.minutes(turn.get("p95_seconds")), "turnaround.p95_seconds"),
-        ("Longest", fmt.minutes(turn.get("max_seconds")), "turnaround.max_seconds"),
+        ("Median", fmt.span(turn.get("median_seconds")), "turnaround.median_seconds"),
+        ("95th percentile", fmt.span(turn.get("p95_seconds")), "turnaround.p95_seconds"),
+        ("Longest", fmt.span(turn.get("max_seconds")), "turnaround.max_seconds"),
         *[(fmt.label(k), fmt.percent(v), f"turnaround.{k}") for k, v in marks],
     ])
     measured = _measured_note("have a turnaround (recording end to transcription callback)",
@@ -708,7 +710,10 @@ def render_html(summary: Summary, *, title: str = "Conference recordings report"
     """The HTML report of ``summary`` as text (what :func:`write_html` writes)."""
     page = _Page()
     page.section("key-figures", "Key figures")
-    page.add(figures_table(summary),
+    page.add("<div class='tables'>",
+             f"<div>{figures_table(summary, part='recordings')}</div>",
+             f"<div>{figures_table(summary, part='transcriptions')}"
+             f"{figures_table(summary, part='source')}</div>", "</div>",
              "<p class='note'>The last column is each figure's key in the JSON summary"
              " (<code>report --json</code>).</p>")
     if charts:
