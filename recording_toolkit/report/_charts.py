@@ -1,56 +1,67 @@
-"""The HTML report's charts: each drawn by :mod:`recording_toolkit.plots`, embedded as PNG.
+"""The HTML report's charts: every view of :data:`recording_toolkit.views.VIEWS`, as PNG.
 
 The only part of the report that needs matplotlib (imported on first use, so the summary and the
-CSV tables work without it). Each chart gets its own ``Figure``: no pyplot state is touched.
+CSV tables work without it). The charts, their titles and notes come from the views registry,
+the same one the Dashboard draws, so the two show the same charts with the same figures. Each
+is drawn at its natural size (:attr:`View.size <recording_toolkit.views.View.size>` at 100 dpi)
+and the page shows it at that size.
 """
 
 from __future__ import annotations
 
 import base64
-import io
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..views import Frames
     from ._summary import Summary
 
-
-def _png(draw: Callable[[Any], Any], size: tuple[float, float] = (7.0, 4.0)) -> str:
-    """A chart drawn by ``draw(ax)`` on its own Figure (no pyplot state), as a data URL."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=size, layout="constrained")
-    draw(figure.subplots())
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+#: Pixels per inch the report's charts are drawn at (one image pixel per CSS pixel).
+DPI = 100
 
 
-def _charts(summary: Summary) -> list[tuple[str, str]]:
-    from .. import plots
-    from ..load import join_recordings
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the page: its view's ``key``, ``title`` and ``note`` (what it leaves out,
+    in words; may be empty), and the PNG as a data ``url`` of ``width`` x ``height`` pixels."""
 
-    rec = summary.frames["recordings"]
-    tr = summary.frames["transcriptions"]
-    joined = join_recordings(rec, tr, journal=summary.frames["journal"])
+    key: str
+    title: str
+    url: str
+    width: int
+    height: int
+    note: str = ""
+
+
+def frames_of_summary(summary: Summary) -> Frames:
+    """The :class:`~recording_toolkit.views.Frames` of a summary's selection."""
+    from ..views import frames_of
+
+    frames = summary.frames
+    return frames_of(frames["recordings"], frames["transcriptions"], rates=summary.rates,
+                     journal=frames["journal"], now=frames.get("projection_now"))
+
+
+def charts(summary: Summary) -> list[Chart]:
+    """Every view of the registry, in report order, drawn from ``summary``'s frames."""
+    from ..views import VIEWS, render_png
+
+    frames = frames_of_summary(summary)
     currency = summary.rates.currency
-    draws: list[tuple[str, Callable[[Any], Any], tuple[float, float]]] = [
-        ("Recorded and billed minutes per day",
-         lambda ax: plots.plot_minutes_per_day(rec, ax=ax), (7.0, 4.0)),
-        ("Transcription charges per day",
-         lambda ax: plots.plot_cost_per_day(tr, ax=ax, currency=currency), (7.0, 4.0)),
-        ("Recording durations", lambda ax: plots.plot_duration_distribution(rec, ax=ax, log=True),
-         (7.0, 4.0)),
-        ("Top conferences by transcription cost",
-         lambda ax: plots.plot_top_conferences(joined, ax=ax, currency=currency), (7.0, 4.0)),
-        ("Transcription outcomes", lambda ax: plots.plot_transcription_outcomes(joined, ax=ax),
-         (9.0, 4.0)),
-        ("Transcription turnaround", lambda ax: plots.plot_turnaround(joined, ax=ax), (7.0, 4.0)),
-        ("Billing audit", lambda ax: plots.plot_billing_audit(summary.tables["billing_audit"],
-                                                              ax=ax, currency=currency),
-         (5.5, 5.0)),
-        ("Storage cost projection",
-         lambda ax: plots.plot_storage_projection(rec, ax=ax, rates=summary.rates),
-         (7.0, 4.0)),
-    ]
-    return [(title, _png(draw, size)) for title, draw, size in draws]
+    out = []
+    for view in VIEWS.values():
+        result = view.compute(frames)
+        width, height = (round(side * DPI) for side in view.size)
+        png = render_png(view, result, currency=currency, width_px=width, height_px=height,
+                         dpi=DPI)
+        out.append(Chart(key=view.key, title=view.title,
+                         url="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                         width=width, height=height,
+                         note=view.note(result) if view.note is not None else ""))
+    return out
+
+
+def _charts(summary: Summary) -> list[Chart]:
+    """:func:`charts` (the name the page's writer imports)."""
+    return charts(summary)

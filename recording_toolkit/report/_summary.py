@@ -83,6 +83,9 @@ class _Inputs:
     #: the load result before the selection: the report's headline compares the selection
     #: with the period just before it
     source: Any = None
+    #: ``now`` as given (None: not given), for where the storage projection starts: the data's
+    #: latest recording unless told otherwise, as the Dashboard and the notebooks have it.
+    given_now: pd.Timestamp | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,8 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
     tables["billing_mismatches"] = analytics.billing.mismatches_in(audit)
     tables["rate_mismatches"] = analytics.rate_mismatches(tr, rates)
     tables["monthly_costs"] = analytics.monthly_costs(rec, tr, rates=rates)
-    projection = analytics.storage_projection(rec, rates=rates, months=12, now=inputs.now)
+    projection = analytics.storage_projection(rec, rates=rates, months=12,
+                                              now=inputs.given_now)
     tables["storage_projection"] = projection
     eligibility = analytics.transcription_eligibility(rec)
     tables["eligibility_vs_outcome"] = analytics.eligibility_vs_outcome(rec, tr)
@@ -283,8 +287,7 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
         },
         "billing": {"audited": len(audit), "mismatches": len(tables["billing_mismatches"]),
                     # no expected or no charged amount: audited, but not drawn on the chart
-                    "unchecked": int(audit[["expected_charge", "transcription_charge"]]
-                                     .isna().any(axis=1).sum()),
+                    "unchecked": analytics.audit_counts(audit)["unchecked"],
                     "tolerance": analytics.billing.DEFAULT_TOLERANCE,
                     # the callback's own price against the rate card's
                     "card_rate": rates.transcription_per_minute,
@@ -326,8 +329,10 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
         transcriptions (:func:`recording_toolkit.analytics.select`). ``source.*`` still
         describes everything that was read.
     now
-        The present, for the storage projection and future-dated callbacks (default: the
-        current time). Reconciliation judges a log as of its own latest callback.
+        The present, for future-dated callbacks (default: the current time) and the storage
+        projection's first month (default: the month of the latest recording,
+        :func:`recording_toolkit.analytics.projection_start`). Reconciliation judges a log as
+        of its own latest callback.
     transcription_threshold
         How long a requested transcription may take before it counts as missing (default
         :data:`recording_toolkit.analytics.reconciliation.DEFAULT_TRANSCRIPTION_THRESHOLD`).
@@ -354,7 +359,8 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
     inputs = _Inputs(recordings=recordings, transcriptions=transcriptions,
                      quarantine=getattr(result, "quarantine", None), journal=journal,
                      selection=selection, now=now_ts, threshold=transcription_threshold,
-                     turnaround=turnaround, source=result)
+                     turnaround=turnaround, source=result,
+                     given_now=None if now is None else now_ts)
     return Summary(data=data, rates=rates, engine=engine,
                    generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
                    _inputs=inputs)
