@@ -8,7 +8,6 @@ trait assignment, which is safe from the worker threads the widgets use (writing
 from __future__ import annotations
 
 import html
-import io
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -95,18 +94,19 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, s
 
 
 def figure_png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7.0, 4.0),
-               dpi: int = 96) -> bytes:
-    """PNG bytes of a chart drawn by ``draw(ax)`` on a figure of its own.
+               dpi: int = 96, width_px: int | None = None, height_px: int | None = None
+               ) -> bytes:
+    """PNG bytes of a chart drawn by ``draw(ax)`` on a figure of its own, in the charts'
+    shared look; exactly ``width_px`` x ``height_px`` pixels when given.
 
-    The figure is made without pyplot: nothing is registered globally, nothing is shown twice
-    by the notebook, and it is safe in a worker thread.
+    Rendered by :func:`recording_toolkit.views.render_png` (the one place charts become
+    images): no pyplot, so nothing is registered globally, nothing is shown twice by the
+    notebook, and it is safe in a worker thread. Charts of the registry are drawn with
+    ``render_png(VIEWS[key], ...)`` directly; this is for any other drawing.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from ..views import View, render_png
 
-    figure = Figure(figsize=size, dpi=dpi, layout="constrained")
-    FigureCanvasAgg(figure)
-    draw(figure.add_subplot())
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    view = View(key="figure", title="", compute=lambda frames: None,
+                draw=lambda _result, ax, _currency: draw(ax), size=size)
+    return render_png(view, None, currency="", width_px=width_px, height_px=height_px,
+                      dpi=dpi)
