@@ -72,7 +72,7 @@ tbody th{font-weight:normal;color:#1f2328}
 td.n{text-align:right;white-space:nowrap}th.n{text-align:right}
 td.t{max-width:28em;overflow-wrap:anywhere}td.name{white-space:nowrap}
 caption{text-align:left;font-weight:600;padding:.2em 0 .3em}
-table.figures{min-width:min(100%,40em)}
+table.figures{min-width:min(100%,40em)}table.figures th{white-space:nowrap}
 td.key{padding-left:1.5em;white-space:nowrap}td.key code{overflow-wrap:normal}
 th.sorted::after{content:" \\2193";color:#57606a}
 .tables{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,540px),1fr));
