@@ -136,6 +136,8 @@ def _overhead(frames: Frames) -> dict[str, Any]:
 
 
 def _overhead_note(result: dict[str, Any]) -> str:
+    if not result["billed_minutes"]:
+        return _left_out_recordings(result["left_out"])
     words = (f"Plivo bills each recording in whole minutes, rounded up: "
              f"{formatting.count(result['billed_minutes'])} billed for"
              f" {formatting.number(result['recorded_minutes'])} recorded.")
@@ -247,14 +249,19 @@ def _audit(frames: Frames) -> dict[str, Any]:
 
 def _audit_note(result: dict[str, Any]) -> str:
     counts = result["counts"]
-    words = (f"{formatting.count(counts['checked'])} of {formatting.count(counts['audited'])}"
-             " transcriptions audited")
+    if not counts["audited"]:
+        return ""
+    if counts["checked"] == counts["audited"]:
+        words = f"All {formatting.count(counts['audited'])} transcription charges checked"
+    else:
+        words = (f"{formatting.count(counts['checked'])} of"
+                 f" {formatting.count(counts['audited'])} transcriptions audited")
     reasons = [(counts["no_duration"], "no duration to check"),
                (counts["no_rate"], "no rate"), (counts["no_charge"], "no charge reported")]
     why = [f"{formatting.count(n)} ha{'ve' if n != 1 else 's'} {what}" for n, what in reasons
            if n]
     words += ("; " + "; ".join(why)) if why else ""
-    words += (". Expected: the rate each callback reports x the recording's billed minutes"
+    words += (". Expected: the rate each callback reports × the recording's billed minutes"
               " (a failed transcription: nothing).")
     if result["no_time"]:
         words += f" {formatting.count(result['no_time'])} with no time received are on no day."
@@ -269,9 +276,11 @@ def _storage(frames: Frames) -> dict[str, Any]:
 
 
 def _storage_note(result: dict[str, Any]) -> str:
-    words = (f"From {result['months'].index[0]:%B %Y}"
-             f" ({'the month of the latest recording' if result['now'] is None else 'now'}),"
-             " every recording kept.") if len(result["months"]) else ""
+    words = ""
+    if result["recordings"]:
+        why = "the month of the latest recording" if result["now"] is None else "now"
+        words = (f"From {result['months'].index[0]:%B %Y} ({why}), assuming every recording"
+                 " is kept.")
     return " ".join(w for w in (words, _left_out_recordings(result["left_out"])) if w)
 
 
