@@ -266,3 +266,16 @@ def test_summary_rate_card_and_load_stats_show_formatted_in_a_notebook(sample):
     assert "$0.0004/min" in shown["rates"] and "Free storage" in shown["rates"]
     assert "1.83 MB" in shown["result"] and "Lines quarantined" in shown["stats"]
     assert "<code>transcriptions.charge_total</code>" in summary._repr_html_()
+
+
+def test_every_key_shown_beside_a_figure_is_a_path_in_the_json(sample):
+    _, summary, _ = sample
+    text = render_html(summary, charts=False)
+    keys = re.findall(r"<td class='key'><code>([^<]+)</code></td>", text)
+    data = summary.to_dict(details=True)
+    assert len(keys) >= 50
+    for key in keys:
+        value = data
+        for part in key.split("."):
+            assert isinstance(value, dict) and part in value, key
+            value = value[part]

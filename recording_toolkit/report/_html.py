@@ -66,7 +66,8 @@ nav.contents ol ol{columns:auto;padding-left:1.2em;font-size:.92em}
 @media (max-width:900px){.band{grid-template-columns:repeat(2,minmax(0,1fr))}}
 table{border-collapse:collapse;margin:.4em 0 .8em;font-variant-numeric:tabular-nums}
 th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #e3e7eb;vertical-align:top}
-thead th{vertical-align:bottom;border-bottom:2px solid #c4ccd5;font-weight:600;
+thead th{vertical-align:bottom;position:sticky;top:0;background:#fff;
+border-bottom:2px solid #c4ccd5;font-weight:600;
 max-width:8em;white-space:normal;overflow-wrap:normal}
 tbody th{font-weight:normal;color:#1f2328}
 td.n{text-align:right;white-space:nowrap}th.n{text-align:right}
@@ -186,11 +187,12 @@ def _table(frame: pd.DataFrame | None, *, currency: str, columns: Sequence[Colum
             f"</table>{note}")
 
 
-def _pairs(rows: Iterable[tuple[str, str, str | None]]) -> str:
-    """A two-column table of (label, formatted value, key or None) rows; the key as code."""
+def _pairs(rows: Iterable[tuple[str, str, str | None]], *, base: str = "") -> str:
+    """A two-column table of (label, formatted value, key or None) rows; the key (after
+    ``base``, its place in the JSON) as code."""
     out = []
     for label, text, key in rows:
-        code = f"<td class='key'><code>{html.escape(key)}</code></td>" if key else ""
+        code = f"<td class='key'><code>{html.escape(base + key)}</code></td>" if key else ""
         out.append(f"<tr><th scope='row'>{html.escape(label)}</th>"
                    f"<td class='n'>{html.escape(text)}</td>{code}</tr>")
     return f"<table class='pairs'>{''.join(out)}</table>"
@@ -403,11 +405,11 @@ def _rate_card(summary: Summary) -> str:
     cur = rates.currency
     return _pairs([
         ("Transcription price", fmt.price(rates.transcription_per_minute, cur),
-         "transcription_per_minute"),
+         "details.rates.transcription_per_minute"),
         ("Storage price, per minute each month", fmt.price(rates.storage_per_minute_month, cur),
-         "storage_per_minute_month"),
-        ("Free storage", f"{rates.free_storage_days:,} days", "free_storage_days"),
-        ("Currency", cur, "currency"),
+         "details.rates.storage_per_minute_month"),
+        ("Free storage", f"{rates.free_storage_days:,} days", "details.rates.free_storage_days"),
+        ("Currency", cur, "details.rates.currency"),
     ])
 
 
@@ -450,12 +452,12 @@ def _orphans(summary: Summary) -> int:
     return int(table.loc[NO_RECORDING_CALLBACK, "transcriptions"])
 
 
-def _measured_note(what: str, measured: int, received: int, orphans: int) -> str:
-    """``1,611 of 1,628 transcriptions ...; 17 have no recording callback ...``."""
+def _measured_note(what: str, measured: int, received: int, orphans: int, lacking: str) -> str:
+    """``1,611 of 1,628 transcriptions ...; the other 17 have no recording callback ...``."""
     if measured == received:
         return f"All {fmt.count(received)} transcriptions received {what}."
     rest = received - measured
-    why = ("have no recording callback in the logs, so there is nothing to measure from"
+    why = (f"have no recording callback in the logs, so there is no {lacking}"
            if rest == orphans else "cannot be matched with a recording")
     return (f"{fmt.count(measured)} of {fmt.count(received)} transcriptions {what};"
             f" the other {fmt.count(rest)} {why}.")
@@ -468,25 +470,25 @@ def _cost(page: _Page, summary: Summary) -> None:
     cost, billing = d["cost"], d["billing"]
     page.section("cost", "Cost")
     money = [("Transcription charges", fmt.money(cost["charge_total"], cur),
-              "cost.charge_total"),
+              "details.cost.charge_total"),
              ("Expected by the rate card", fmt.money(cost["expected_charge_total"], cur),
-              "cost.expected_charge_total"),
+              "details.cost.expected_charge_total"),
              ("Price per successfully transcribed minute",
               fmt.price(cost["effective_price_per_minute"], cur),
-              "cost.effective_price_per_minute"),
+              "details.cost.effective_price_per_minute"),
              ("Storage, next month", fmt.money(cost["storage_cost_next_month"], cur),
-              "cost.storage_cost_next_month"),
+              "details.cost.storage_cost_next_month"),
              ("Storage, next 12 months", fmt.money(cost["storage_cost_next_12_months"], cur),
-              "cost.storage_cost_next_12_months")]
-    audit = [("Transcriptions audited", fmt.count(billing["audited"]), "billing.audited"),
+              "details.cost.storage_cost_next_12_months")]
+    audit = [("Transcriptions audited", fmt.count(billing["audited"]), "details.billing.audited"),
              ("Charges that differ from the rate card", fmt.count(billing["mismatches"]),
-              "billing.mismatches"),
+              "details.billing.mismatches"),
              ("Audited without a duration or charge", fmt.count(billing["unchecked"]),
-              "billing.unchecked"),
+              "details.billing.unchecked"),
              ("Tolerance per charge", fmt.price(billing["tolerance"], cur, per=""),
-              "billing.tolerance"),
+              "details.billing.tolerance"),
              ("Callback prices unlike the rate card", fmt.count(billing["rate_mismatches"]),
-              "billing.rate_mismatches")]
+              "details.billing.rate_mismatches")]
     page.add("<div class='tables'>",
              f"<div><h3 id='cost-figures'>Charges and storage</h3>{_pairs(money)}</div>",
              f"<div><h3 id='rate-card'>Rate card</h3>{_rate_card(summary)}"
@@ -589,14 +591,15 @@ def _transcriptions(page: _Page, summary: Summary) -> None:
     turn = d["turnaround"]
     marks = [(k, v) for k, v in turn.items() if k.startswith("within_")]
     turnaround = _pairs([
-        ("Transcriptions measured", fmt.count(turn.get("count")), "turnaround.count"),
-        ("Median", fmt.span(turn.get("median_seconds")), "turnaround.median_seconds"),
-        ("95th percentile", fmt.span(turn.get("p95_seconds")), "turnaround.p95_seconds"),
-        ("Longest", fmt.span(turn.get("max_seconds")), "turnaround.max_seconds"),
-        *[(fmt.label(k), fmt.percent(v), f"turnaround.{k}") for k, v in marks],
-    ])
+        ("Transcriptions measured", fmt.count(turn.get("count")), "count"),
+        ("Median", fmt.span(turn.get("median_seconds")), "median_seconds"),
+        ("95th percentile", fmt.span(turn.get("p95_seconds")), "p95_seconds"),
+        ("Longest", fmt.span(turn.get("max_seconds")), "max_seconds"),
+        *[(fmt.label(k), fmt.percent(v), k) for k, v in marks],
+    ], base="details.turnaround.")
     measured = _measured_note("have a turnaround (recording end to transcription callback)",
-                              int(turn.get("count") or 0), received, orphans)
+                              int(turn.get("count") or 0), received, orphans,
+                              "recording end to measure from")
     errors = t["transcription_errors"]
     failed = summary.get("transcriptions.failed") or 0
     page.add("<div class='tables'>",
@@ -616,41 +619,42 @@ def _transcriptions(page: _Page, summary: Summary) -> None:
     elig = d["eligibility"]
     page.sub("eligibility", "Eligibility: predicted against actual")
     checked = _measured_note("were checked against the prediction from their duration",
-                             int(elig["predictions_checked"]), received, orphans)
+                             int(elig["predictions_checked"]), received, orphans,
+                             "duration to predict from")
     page.add(_table(t["eligibility_vs_outcome"], currency=cur, csv="eligibility_vs_outcome",
                     columns=[Column("predicted", "Predicted from the duration"),
                              Column("actual", "What happened"), "recordings",
                              Column("agree", "Prediction right")]),
              _pairs([("Recordings predicted not eligible",
-                      fmt.count(elig["predicted_ineligible"]), "eligibility.predicted_ineligible"),
+                      fmt.count(elig["predicted_ineligible"]), "predicted_ineligible"),
                      ("Predictions checked", fmt.count(elig["predictions_checked"]),
-                      "eligibility.predictions_checked"),
+                      "predictions_checked"),
                      ("Predictions wrong", fmt.count(elig["predictions_wrong"]),
-                      "eligibility.predictions_wrong")]),
+                      "predictions_wrong")], base="details.eligibility."),
              f"<p class='note'>{html.escape(checked)}</p>")
     wav = elig["wav_to_mp3"]
     page.sub("wav-as-mp3", "If the wav recordings had been mp3")
     page.add(_pairs([
-        ("wav recordings", fmt.count(wav.get("wav_recordings")), "wav_to_mp3.wav_recordings"),
-        ("Their size as wav", fmt.size(wav.get("wav_bytes")), "wav_to_mp3.wav_bytes"),
-        ("Their size as mp3", fmt.size(wav.get("as_mp3_bytes")), "wav_to_mp3.as_mp3_bytes"),
-        ("Saved", fmt.size(wav.get("saved_bytes")), "wav_to_mp3.saved_bytes"),
-        ("Saved share", fmt.percent(wav.get("saved_share")), "wav_to_mp3.saved_share"),
+        ("wav recordings", fmt.count(wav.get("wav_recordings")), "wav_recordings"),
+        ("Their size as wav", fmt.size(wav.get("wav_bytes")), "wav_bytes"),
+        ("Their size as mp3", fmt.size(wav.get("as_mp3_bytes")), "as_mp3_bytes"),
+        ("Saved", fmt.size(wav.get("saved_bytes")), "saved_bytes"),
+        ("Saved share", fmt.percent(wav.get("saved_share")), "saved_share"),
         ("Recordings that would become eligible for transcription",
-         fmt.count(wav.get("newly_eligible")), "wav_to_mp3.newly_eligible"),
-    ]))
+         fmt.count(wav.get("newly_eligible")), "newly_eligible"),
+    ], base="details.eligibility.wav_to_mp3."))
 
 
 def _quality(page: _Page, summary: Summary) -> None:
     d, t, cur = summary.details, summary.tables, summary.rates.currency
     page.section("data-quality", "Data quality")
-    rows = [(fmt.label(k), fmt.count(v), f"quality.{k}") for k, v in d["quality"].items()]
+    rows = [(fmt.label(k), fmt.count(v), f"details.quality.{k}") for k, v in d["quality"].items()]
     rows += [("Lines quarantined", fmt.count(summary.get("source.quarantined")),
               "source.quarantined"),
              ("Duplicates dropped", fmt.count(summary.get("source.duplicates")),
               "source.duplicates"),
              ("Backfilled recordings (from the Recording list API)",
-              fmt.count(d.get("backfilled_recordings")), "backfilled_recordings")]
+              fmt.count(d.get("backfilled_recordings")), "details.backfilled_recordings")]
     page.add(_pairs(rows))
     page.sub("findings", "Recordings that contradict themselves or the clock")
     page.add(_table(t["data_quality"], currency=cur, csv="data_quality",
@@ -686,7 +690,7 @@ def _reconciliation(page: _Page, summary: Summary) -> None:
         page.add("<p class='note'>No journal given (<code>--journal</code>).</p>")
         return
     counts = d["reconciliation"]
-    page.add(_pairs([(fmt.label(k), fmt.count(v), f"reconciliation.{k}")
+    page.add(_pairs([(fmt.label(k), fmt.count(v), f"details.reconciliation.{k}")
                      for k, v in counts.items()]), _reconciliation_note(summary, counts))
     page.sub("missing-recording-callbacks", "Started, no recording callback")
     page.add(_table(t["missing_recording_callbacks"], currency=cur,
