@@ -271,7 +271,7 @@ def test_summary_rate_card_and_load_stats_show_formatted_in_a_notebook(sample):
 def test_every_key_shown_beside_a_figure_is_a_path_in_the_json(sample):
     _, summary, _ = sample
     text = render_html(summary, charts=False)
-    keys = re.findall(r"<td class='key'><code>([^<]+)</code></td>", text)
+    keys = re.findall(r"<td class='key'[^>]*><code>([^<]+)</code></td>", text)
     data = summary.to_dict(details=True)
     assert len(keys) >= 50
     for key in keys:

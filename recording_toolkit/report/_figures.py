@@ -82,10 +82,14 @@ def figures_table(summary: Summary, *, keys: bool = True, part: str | None = Non
     for label, key, _ in FIGURES:
         if part is not None and not key.startswith(part + "."):
             continue
-        code = f"<td class='key'><code>{html.escape(key)}</code></td>" if keys else ""
-        rows.append(f"<tr><th scope='row'>{html.escape(label)}</th><td class='n'>"
+        # inline alignment too: a notebook shows the table without the report's style sheet
+        code = (f"<td class='key' style='text-align:left;padding-left:1.5em'><code>"
+                f"{html.escape(key)}</code></td>") if keys else ""
+        rows.append(f"<tr><th scope='row' style='text-align:left'>{html.escape(label)}</th>"
+                    f"<td class='n' style='text-align:right'>"
                     f"{html.escape(figure_text(summary, key))}</td>{code}</tr>")
-    caption = f"<caption>{_PARTS[part]}</caption>" if part is not None else ""
+    caption = f"<caption style='text-align:left'>{_PARTS[part]}</caption>" \
+        if part is not None else ""
     return f"<table class='figures'>{caption}" + "".join(rows) + "</table>"
 
 

@@ -95,6 +95,14 @@ def _prose(text: Any) -> str:
     return _SNAKE.sub(lambda m: f"<code>{m.group(0)}</code>", escaped)
 
 
+def _sentence(value: Any) -> str:
+    """A value of words (an outcome) starting with a capital, as the other rows do."""
+    if fmt.is_missing(value):
+        return fmt.MISSING
+    text = str(value)
+    return text[:1].upper() + text[1:]
+
+
 def _month(value: Any) -> str:
     return fmt.MISSING if fmt.is_missing(value) else pd.Timestamp(value).strftime("%Y-%m")
 
@@ -622,8 +630,8 @@ def _transcriptions(page: _Page, summary: Summary) -> None:
                              int(elig["predictions_checked"]), received, orphans,
                              "duration to predict from")
     page.add(_table(t["eligibility_vs_outcome"], currency=cur, csv="eligibility_vs_outcome",
-                    columns=[Column("predicted", "Predicted from the duration"),
-                             Column("actual", "What happened"), "recordings",
+                    columns=[Column("predicted", "Predicted from the duration", _sentence),
+                             Column("actual", "What happened", _sentence), "recordings",
                              Column("agree", "Prediction right")]),
              _pairs([("Recordings predicted not eligible",
                       fmt.count(elig["predicted_ineligible"]), "predicted_ineligible"),
