@@ -444,7 +444,7 @@ _READER_CHECKS_JS = r"""({roots, containWithinRoot}) => {
       for (const h of all) {
         if (h.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) last = h;
       }
-      return last ? short(last.textContent, 40) : '';
+      return last ? short(last.textContent.replace(/\u00b6/g, ''), 40) : '';  // no pilcrow
     })();
     let where = heading ? ` under "${heading}"` : '';
     if (section && section.id && !where) where = ` in #${section.id}`;
@@ -482,9 +482,11 @@ _READER_CHECKS_JS = r"""({roots, containWithinRoot}) => {
       // Cut off inside a box: content wider than the box that clips or scrolls it.
       if (['hidden', 'auto', 'scroll', 'clip'].includes(style.overflowX) &&
           el.scrollWidth > el.clientWidth + 1 && el.tagName !== 'HTML' && el.tagName !== 'BODY') {
+        const shown = el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' ?
+          `value "${short(el.value)}"` : `"${short(el.innerText)}"`;
         found.nothing_cut_off.push(
           `${describe(el)}: content ${el.scrollWidth} px wide in a box ${el.clientWidth} px ` +
-          `wide (overflow-x: ${style.overflowX}) ("${short(el.innerText)}")`);
+          `wide (overflow-x: ${style.overflowX}) (${shown})`);
       }
       // Inline SVG charts scale without blur; they must only keep their aspect ratio.
       if (el.tagName.toLowerCase() === 'svg' && !el.parentElement.closest('svg') &&
@@ -548,8 +550,9 @@ _READER_CHECKS_JS = r"""({roots, containWithinRoot}) => {
       for (const m of text.matchAll(/\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g)) {
         found.no_internal_keys.push(`"${m[0]}" in ${where}`);
       }
-      // Dates, times and UUIDs are not numbers to format.
+      // Dates, times, UUIDs and addresses (a port) are not numbers to format.
       const plain = text
+        .replace(/\bhttps?:\/\/\S+/g, ' ')
         .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, ' ')
         .replace(/\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?/g, ' ')
         .replace(/\b\d{1,2}:\d{2}(?::\d{2})?\b/g, ' ');
@@ -664,10 +667,24 @@ def dashboard_findings(dashboard_page) -> dict[int, dict]:
             '.jp-OutputArea-output img')).every(i => i.complete)""", timeout=15_000)
         findings[width] = reader_findings(page, NOTEBOOK_ROOTS, contain_within_root=True)
         screenshot(page, f"dashboard-{width}")
-        screenshot(page, f"dashboard-sample-{width}", cell_output(page, "dash = Dashboard("))
-        screenshot(page, f"dashboard-live-{width}", cell_output(page, "live = Dashboard("))
+        for name, source in (("sample", "dash = Dashboard("), ("live", "live = Dashboard(")):
+            whole_output_screenshot(page, f"dashboard-{name}-{width}", cell_output(page, source))
     page.set_viewport_size({"width": 1440, "height": 1800})
     return findings
+
+
+def whole_output_screenshot(page, name: str, locator) -> Path:
+    """A screenshot of all of ``locator``: the window is made taller than it for the picture,
+    since the notebook scrolls inside the page and clips what lies below the window."""
+    viewport = page.viewport_size
+    height = locator.evaluate("element => element.getBoundingClientRect().height")
+    page.set_viewport_size({"width": viewport["width"],
+                            "height": max(viewport["height"], int(height) + 400)})
+    try:
+        page.wait_for_timeout(500)
+        return screenshot(page, name, locator)
+    finally:
+        page.set_viewport_size(viewport)
 
 
 @pytest.mark.parametrize("check", [c for c in CHECKS if c != "contents_links_land"])
