@@ -344,10 +344,13 @@ def _moment(when: Any) -> str:
 def _selection(summary: Summary) -> str:
     chosen = summary.details["selection"]
     parts = []
-    if chosen.get("since"):
-        parts.append(f"started at or after {_moment(chosen['since'])}")
-    if chosen.get("until"):
-        parts.append(f"started before {_moment(chosen['until'])}")
+    since, until = chosen.get("since"), chosen.get("until")
+    if since and until:
+        parts.append(f"started on or after {_moment(since)} and before {_moment(until)}")
+    elif since:
+        parts.append(f"started on or after {_moment(since)}")
+    elif until:
+        parts.append(f"started before {_moment(until)}")
     if chosen.get("conferences") is not None:
         names = ", ".join(chosen["conferences"]) or "none"
         parts.append(f"in the conference{'s' if len(chosen['conferences']) != 1 else ''}"
