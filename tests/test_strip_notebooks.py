@@ -9,6 +9,7 @@ from __future__ import annotations
 import doctest
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -160,3 +161,41 @@ def test_committed_notebook_is_clean(name):
 
 def test_notebooks_folder_holds_only_the_expected_notebooks():
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(EXPECTED)
+
+
+# What a reader of the notebooks sees ---------------------------------------------------------
+
+def _cells(name):
+    return nbformat.read(NOTEBOOKS / name, as_version=4).cells
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_ends_by_saying_what_it_showed_in_two_or_three_sentences(name):
+    last = _cells(name)[-1]
+    assert last.cell_type == "markdown"
+    heading, _, text = last.source.partition("\n")
+    assert heading == "## What this showed"
+    sentences = re.findall(r"[.!?](?:\s|$)", text.strip())
+    assert 2 <= len(sentences) <= 3, text
+
+
+#: What set-up and polling look like written out in a notebook; recording_toolkit.notebook
+#: does them in one line (workspace(), wait_until()).
+SCAFFOLDING = ("tempfile", "RECORDING_TOOLKIT_DATA_DIR", "os.environ", "time.monotonic",
+               "while ", "TemporaryDirectory")
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_code_shows_no_test_scaffolding(name):
+    code = "\n".join(c.source for c in _cells(name) if c.cell_type == "code")
+    assert [s for s in SCAFFOLDING if s in code] == []
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_checks_few_small_outputs(name):
+    checked = [c for c in _cells(name)
+               if c.cell_type == "code" and strip_notebooks.CHECK_MARKER in c.source]
+    assert 1 <= len(checked) <= 4
+    for cell in checked:
+        # the marker and at most a few lines of code: a figure or two, not a computation
+        assert len(cell.source.splitlines()) <= 12, cell.source
