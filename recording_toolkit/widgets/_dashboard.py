@@ -42,12 +42,12 @@ METRICS: dict[str, str] = {key: view.title for key, view in VIEWS.items() if key
 #: Chart width in pixels: fits a notebook's output area at 1100 px with the file browser open.
 CHART_WIDTH = 640
 
-_RECENT_COLUMNS = [("new", ""), ("received", "Received"), ("event", "Callback"),
+_RECENT_COLUMNS = [("new", ""), ("received", "Received (UTC)"), ("event", "Callback"),
                    ("recording_id", "Recording id"), ("conference_name", "Conference"),
                    ("detail", "Detail")]
-_RECENT_WIDTHS = {"new": "1.5em", "received": "10.5em", "event": "7em", "recording_id": "12em",
-                  "conference_name": "9em"}
-_RECENT_CLIP = ("recording_id", "conference_name", "detail")
+_RECENT_WIDTHS = {"new": "1.5em", "received": "13.5em", "event": "8em",
+                  "recording_id": "10em", "conference_name": "10em"}
+_RECENT_CLIP = ("received", "event", "recording_id", "conference_name", "detail")
 
 def _source_paths(source: Any) -> list[str] | None:
     """The log paths to (re)load ``source`` from, or None when it is already loaded data."""
@@ -185,26 +185,30 @@ class Dashboard(widgets.VBox):
         self.refreshes = 0
         self.last_export: Any = None  # what the last export wrote (an Export), if any
 
-        self.start_date = DayField("From")
-        self.end_date = DayField("To")
+        self.start_date = DayField("From", width="14em")
+        self.end_date = DayField("To", width="14em")
         self.conferences = ConferencePicker(rows=8)
         self.metric = widgets.Dropdown(options=[(label, key) for key, label in METRICS.items()],
                                        value=metric, description="Chart",
-                                       layout=widgets.Layout(width="22em"))
+                                       style={"description_width": "3.5em"},
+                                       layout=widgets.Layout(width="23em"))
         self.live = widgets.ToggleButton(value=False, description="Live", icon="refresh",
                                          tooltip="Reload the log every few seconds",
                                          disabled=self._paths is None)
-        self.export_folder = widgets.Text(value=os.fspath(export_folder), description="Folder",
-                                          layout=widgets.Layout(width="22em"))
+        self.export_folder = widgets.Text(value=os.fspath(export_folder),
+                                          description="Export to",
+                                          style={"description_width": "initial"},
+                                          layout=widgets.Layout(width="23em"))
         self.export = widgets.Button(description="Export tables", icon="download",
                                      tooltip="Write the selection's tables to the folder")
         self.export_message = widgets.HTML()
-        self.summary = widgets.HTML(layout=widgets.Layout(width="19em", margin="0 1em 0 0"))
+        self.summary = widgets.HTML(layout=widgets.Layout(margin="0 1.5em 0.5em 0"))
         self.chart = self._image()
         self.chart_note = widgets.HTML()
         self.outcomes = self._image()
         self.recent_title = widgets.HTML("<b>Latest callbacks</b>")
-        self.recent = widgets.HTML(layout=widgets.Layout(width="100%", max_width="52em"))
+        self.recent = widgets.HTML(layout=widgets.Layout(width="100%", max_width="52em",
+                                                         margin="2px 0"))
         self.status = widgets.HTML()
 
         self.result: LoadResult = self._load() if self._paths is not None else source
@@ -226,9 +230,10 @@ class Dashboard(widgets.VBox):
         super().__init__([
             widgets.HBox([filters, self.conferences], layout=wrap),
             self.status,
-            widgets.HBox([self.summary, self.outcomes], layout=wrap),
-            self.chart,
-            self.chart_note,
+            # Side by side on a wide page, one under the other on a narrow one.
+            widgets.HBox([self.summary, widgets.VBox([self.chart, self.chart_note])],
+                         layout=wrap),
+            self.outcomes,
             self.recent_title,
             self.recent,
             widgets.HBox([self.export_folder, self.export],
@@ -409,10 +414,10 @@ class Dashboard(widgets.VBox):
         where = ", ".join(self._paths) if self._paths else "loaded data"
         n_rec = len(self.result.recordings)
         n_tr = len(self.result.transcriptions)
-        text = (f"{fmt.count(n_rec)} recordings and {fmt.count(n_tr)} transcriptions from "
+        text = (f"{_counted(n_rec, 'recording')} and {_counted(n_tr, 'transcription')} from "
                 f"<code>{_escape(where)}</code>")
         if stats.get("quarantined"):
-            text += f"; {fmt.count(stats['quarantined'])} lines quarantined"
+            text += f"; {_counted(stats['quarantined'], 'line')} quarantined"
         if self.journal is not None and not isinstance(self.journal, pd.DataFrame) and \
                 not Path(self.journal).exists():
             text += f"; no journal at <code>{_escape(os.fspath(self.journal))}</code> yet"
@@ -483,11 +488,11 @@ class Dashboard(widgets.VBox):
             f"<p><b>Dashboard</b> (a picture of it as it was shown: run the cell for the "
             f"controls). Selection: {html.escape(days)}; {html.escape(chosen)}.</p>"
             f"<p>{self.status.value}</p>"
-            '<div style="display:flex;flex-wrap:wrap;align-items:flex-start;gap:1em">'
-            f"<div>{self.summary.value}</div>{picture(self.outcomes, 'Transcription outcomes')}"
-            "</div>"
-            f"<div>{picture(self.chart, METRICS[self.metric.value])}</div>"
-            f"<div>{self.chart_note.value}</div>"
+            '<div style="display:flex;flex-wrap:wrap;align-items:flex-start;gap:1.5em">'
+            f"<div>{self.summary.value}</div>"
+            f"<div>{picture(self.chart, METRICS[self.metric.value])}"
+            f"<div>{self.chart_note.value}</div></div></div>"
+            f"<div>{picture(self.outcomes, VIEWS[OUTCOMES].title)}</div>"
             f"<p>{self.recent_title.value}</p>{self.recent.value}</div>")
 
     # -- live mode --
@@ -567,6 +572,11 @@ def _utc_midnight(day: date) -> pd.Timestamp:
     return pd.Timestamp(day.year, day.month, day.day, tz="UTC")
 
 
+def _counted(n: int, word: str) -> str:
+    """``1 recording``, ``1,997 recordings``."""
+    return f"{fmt.count(n)} {word}{'' if n == 1 else 's'}"
+
+
 def _escape(text: str) -> str:
     import html
 
@@ -638,4 +648,4 @@ def _summary_table(data: dict[str, Any], currency: str) -> str:
         ("Median turnaround", fmt.span(_get(data, "transcriptions.turnaround_seconds.median"))),
     ]
     return html_table([{"figure": k, "value": v} for k, v in rows],
-                      [("figure", "Selection"), ("value", "")])
+                      [("figure", "Selection"), ("value", "")], nowrap=True)

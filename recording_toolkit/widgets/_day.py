@@ -56,7 +56,8 @@ class DayField(widgets.VBox):
     def __init__(self, description: str, value: Any = None, *, width: str = "16em") -> None:
         self.description = description
         self.text = widgets.Text(description=description, placeholder="YYYY-MM-DD",
-                                 continuous_update=False, layout=widgets.Layout(width=width))
+                                 continuous_update=False, style={"description_width": "3.5em"},
+                                 layout=widgets.Layout(width=width))
         self.problem = widgets.HTML(layout=widgets.Layout(display="none"))
         self._syncing = False
         super().__init__([self.text, self.problem])

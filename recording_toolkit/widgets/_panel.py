@@ -27,9 +27,11 @@ _COLUMNS = [("time", "Time (UTC)"), ("action", "Action"), ("conference_name", "C
             ("status", "Status"), ("recording_id", "Recording id"), ("error", "Error")]
 #: Fixed column widths: a long error is cut with an ellipsis (its tooltip has all of it) instead
 #: of squeezing the other columns; the error column takes what is left.
-_WIDTHS = {"time": "5.5em", "action": "4em", "conference_name": "11em", "status": "11em",
-           "recording_id": "19em"}
+_WIDTHS = {"time": "6.5em", "action": "4em", "conference_name": "8.5em", "status": "12em",
+           "recording_id": "11em"}
 _CLIPPED = ("conference_name", "status", "recording_id", "error")
+#: Characters of a conference name the marker shows (the tooltip has all of it).
+_MARKER_NAME = 32
 #: How often the elapsed time of the running recordings is redrawn (seconds).
 _TICK = 1.0
 _ROW_KEYS = ("time", "action", "conference_name", "file_format", "transcription", "state",
@@ -124,9 +126,10 @@ class RecordingPanel(widgets.VBox):
                                     icon="circle", tooltip="Start recording the conference")
         self.stop = widgets.Button(description="Stop", icon="stop",
                                    tooltip="Stop recording the conference")
-        self.recording_now = widgets.HTML(layout=widgets.Layout(margin="0 0 0 1em"))
+        self.recording_now = widgets.HTML(layout=widgets.Layout(margin="0 0 0 1em",
+                                                                flex="1 1 auto"))
         self.message = widgets.HTML()
-        self.table = widgets.HTML(layout=widgets.Layout(width="100%"))
+        self.table = widgets.HTML(layout=widgets.Layout(width="100%", margin="2px 0"))
         self._rows: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._futures: set[Future[None]] = set()
@@ -294,8 +297,9 @@ class RecordingPanel(widgets.VBox):
         for name, (since, ids) in running:
             elapsed = clock_text(max(0.0, (now - since).total_seconds()))
             several = f" ({len(ids)} recordings)" if len(ids) > 1 else ""
-            parts.append(f'<span title="{_escape(", ".join(ids))}">{dot("recording")}'
-                         f"<b>Recording</b> {_escape(name)}{several} "
+            shown = name if len(name) <= _MARKER_NAME else name[:_MARKER_NAME - 1] + "…"
+            parts.append(f'<span title="{_escape(name)}: {_escape(", ".join(ids))}">'
+                         f"{dot('recording')}<b>Recording</b> {_escape(shown)}{several} "
                          f'<span style="font-variant-numeric:tabular-nums">{elapsed}</span>'
                          "</span>")
         self.recording_now.value = "&emsp;".join(parts)
@@ -332,7 +336,8 @@ class RecordingPanel(widgets.VBox):
                               "recording_id": row["recording_id"] or "",
                               "error": row["error"] or ""})
             self.table.value = html_table(shown, _COLUMNS, raw=("status",), widths=_WIDTHS,
-                                          clip=_CLIPPED, empty="No requests yet: press Start.")
+                                          clip=_CLIPPED, nowrap=True,
+                                          empty="No requests yet: press Start.")
 
     # -- for code and tests --
 

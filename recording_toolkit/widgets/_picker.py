@@ -57,9 +57,11 @@ class ConferencePicker(widgets.VBox):
             widgets.HTML("<b>Conferences</b>"),
             self.search,
             self.list,
+            # The count wraps below the buttons rather than widen the picker.
             widgets.HBox([self.select_all, self.clear, self.chosen],
-                         layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
-        ], layout=widgets.Layout(width="auto"))
+                         layout=widgets.Layout(align_items="center", flex_flow="row wrap",
+                                               max_width=width)),
+        ])
         self.options = tuple(options)
         self.search.observe(self._show, names="value")
         self.list.observe(self._on_list, names="value")
@@ -130,7 +132,7 @@ class ConferencePicker(widgets.VBox):
             self._busy = False
         total = len(self.options)
         if not self.value:
-            text = f"None selected: all {total:,} count"
+            text = f"None selected: every conference counts ({total:,})"
         else:
             text = f"{len(self.value):,} of {total:,} selected"
         if len(shown) != total:

@@ -52,14 +52,16 @@ def _plain(markup: str) -> str:
 
 def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], *,
                empty: str = "Nothing yet", raw: Sequence[str] = (),
-               widths: Mapping[str, str] | None = None, clip: Sequence[str] = ()) -> str:
+               widths: Mapping[str, str] | None = None, clip: Sequence[str] = (),
+               nowrap: bool = False) -> str:
     """An HTML table of ``rows`` (dicts) with ``columns`` as ``(key, header)`` pairs.
 
     Every value is HTML-escaped except those of the keys in ``raw`` (already markup made here).
 
     ``widths`` (key -> CSS width) fixes those columns' widths (``table-layout: fixed``): a long
     value cannot push the other columns around. The columns in ``clip`` stay on one line, end in
-    an ellipsis when too long and show the whole value as a tooltip.
+    an ellipsis when too long and show the whole value as a tooltip. ``nowrap`` keeps every
+    cell on one line (a short table of figures reads best so).
 
     Examples
     --------
@@ -69,13 +71,14 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, s
     if not rows:
         return f"<i>{html.escape(empty)}</i>"
     table_style = _TABLE_STYLE
+    cell_style = _CELL_STYLE + (";white-space:nowrap" if nowrap else "")
     colgroup = ""
     if widths:
         table_style += ";table-layout:fixed;width:100%"
         colgroup = "<colgroup>" + "".join(
             f'<col style="width:{widths[key]}">' if key in widths else "<col>"
             for key, _ in columns) + "</colgroup>"
-    head = "".join(f'<th style="{_CELL_STYLE}">{html.escape(title)}</th>' for _, title in columns)
+    head = "".join(f'<th style="{cell_style}">{html.escape(title)}</th>' for _, title in columns)
     body = []
     for row in rows:
         cells = []
@@ -85,9 +88,9 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, s
             shown = text if key in raw else html.escape(text)
             if key in clip and text:
                 tip = html.escape(_plain(text) if key in raw else text, quote=True)
-                cells.append(f'<td style="{_CELL_STYLE}{_CLIP_STYLE}" title="{tip}">{shown}</td>')
+                cells.append(f'<td style="{cell_style}{_CLIP_STYLE}" title="{tip}">{shown}</td>')
             else:
-                cells.append(f'<td style="{_CELL_STYLE}">{shown}</td>')
+                cells.append(f'<td style="{cell_style}">{shown}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<table style="{table_style}">{colgroup}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
