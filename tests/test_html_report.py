@@ -279,3 +279,12 @@ def test_every_key_shown_beside_a_figure_is_a_path_in_the_json(sample):
         for part in key.split("."):
             assert isinstance(value, dict) and part in value, key
             value = value[part]
+
+
+def test_headline_compares_the_same_conferences():
+    # beta recorded only on 3 Nov: the day before holds alpha's recordings, not beta's
+    summary = summarize(load_result(), now=NOW, since="2026-11-03", until="2026-11-04",
+                        conferences=["beta"])
+    page = Page(render_html(summary, charts=False))
+    assert {texts[2] for texts in page.cards.values()} == {"no recordings in the period before"}
+    assert "which holds no recordings" in page.text
