@@ -201,14 +201,15 @@ def styled(frame: pd.DataFrame | pd.Series, *, currency: str = "USD",
         styler.hide(axis="index")
     elif index_format is not None:
         styler.format_index(index_format, axis=0)
-    # One rule per numeric column (not one per cell): a small page, the same in every run.
-    rules = [{"selector": f"td.col{i}", "props": [("text-align", "right")]}
-             for i, column in enumerate(frame.columns)
-             if not pd.api.types.is_bool_dtype(frame[column].dtype)
-             and (pd.api.types.is_numeric_dtype(frame[column].dtype)
-                  or pd.api.types.is_timedelta64_dtype(frame[column].dtype))]
-    if rules:
-        styler.set_table_styles(rules, overwrite=False)
+    # One rule per column (not one per cell): numbers to the right, words to the left.
+    def side(column: Any) -> str:
+        dtype = frame[column].dtype
+        numeric = (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+                   ) or pd.api.types.is_timedelta64_dtype(dtype)
+        return "right" if numeric else "left"
+
+    styler.set_table_styles([{"selector": f"td.col{i}", "props": [("text-align", side(c))]}
+                             for i, c in enumerate(frame.columns)], overwrite=False)
     return styler
 
 

@@ -158,11 +158,11 @@ def test_figures_formats_and_labels_override_and_must_name_a_figure():
         notebook.figures({"max": 0.05}, labels={"min": "Lowest"})
 
 
-def test_styled_aligns_numeric_columns_right_with_one_rule_each():
+def test_styled_aligns_numbers_right_and_words_left_with_one_rule_per_column():
     frame = pd.DataFrame({"conference_name": ["a"] * 50, "charge": [1.0] * 50,
                           "recordings": [1] * 50})
     page = notebook.styled(frame).to_html()
-    assert page.count("text-align: right") == 2
+    assert page.count("text-align: right") == 2 and page.count("text-align: left") == 1
 
 
 def test_figures_keeps_whole_numbers_whole():
