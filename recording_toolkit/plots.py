@@ -212,7 +212,7 @@ def _whole_counts(axis: Any) -> None:
     """Ticks on whole numbers only: a count axis of a few recordings shows no 0.5."""
     from matplotlib.ticker import MaxNLocator
 
-    axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_locator(MaxNLocator(nbins="auto", integer=True, steps=[1, 2, 2.5, 5, 10]))
 
 
 def _money(currency: str) -> str:
@@ -230,8 +230,15 @@ _price_text = formatting.price
 
 
 def _title(ax: Axes, text: str, **options: Any) -> None:
-    """The chart's title, shown as written (a ``$`` in an amount starts no mathtext)."""
-    ax.set_title(text, parse_math=False, **options)
+    """The chart's title, shown as written (a ``$`` in an amount starts no mathtext), its
+    lines wrapped when the figure is too narrow for them. Set it last: it is measured against
+    the chart as laid out."""
+    title = ax.set_title(text, parse_math=False, **options)
+    longest = max(len(line) for line in text.split("\n"))
+    chars = longest
+    while chars > 24 and _overflows(ax, title, within=ax.figure):
+        chars = int(chars * 0.85)
+        title.set_text("\n".join(textwrap.fill(line, chars) for line in text.split("\n")))
 
 
 def _money_axis(axis: Any, currency: str) -> None:
@@ -246,19 +253,42 @@ def _money_axis(axis: Any, currency: str) -> None:
     axis.set_major_formatter(FuncFormatter(tick))
 
 
+def _overflows(ax: Axes, text: Any, within: Any = None) -> bool:
+    """Whether ``text`` would reach past the left or right side of the axes (or of
+    ``within``, e.g. the figure) as they will be laid out."""
+    figure = ax.figure
+    get = getattr(figure.canvas, "get_renderer", None) or getattr(figure, "_get_renderer", None)
+    if get is None:  # a canvas that cannot measure text: keep the side asked for
+        return False
+    renderer = get()
+    engine = figure.get_layout_engine()
+    if engine is not None:  # measure against the axes as they will be laid out
+        engine.execute(figure)
+    box = text.get_window_extent(renderer)
+    frame = (within or ax).get_window_extent(renderer)
+    return box.x0 < frame.x0 - 1 or box.x1 > frame.x1 + 1
+
+
 def _mark(ax: Axes, x: float, text: str, *, style: Any = "--", side: str = "right",
-          y: float = 0.97) -> None:
+          y: float = 0.97) -> Any:
     """A vertical reference line at ``x``, labelled beside it (``side`` of the line, at
-    ``y`` of the axes' height) rather than in a legend it could cross."""
+    ``y`` of the axes' height) rather than in a legend it could cross; the label goes to the
+    other side when it would not fit. Call it once the axis limits are set."""
     from matplotlib.transforms import blended_transform_factory
 
     ink = _ink(ax)
     ax.axvline(x, color=ink, linestyle=style, linewidth=1)
     where = blended_transform_factory(ax.transData, ax.transAxes)
-    pad = " " if side == "right" else ""
-    ax.text(x, y, f"{pad}{text} " if side == "left" else f"{pad}{text}", transform=where,
-            ha="left" if side == "right" else "right", va="top", color=ink,
-            fontsize="small", parse_math=False)
+    # On a patch of the background: a line it has to cross runs behind it, not through it.
+    label = ax.text(x, y, "", transform=where, va="top", color=ink, fontsize="small",
+                    parse_math=False, bbox={"facecolor": ax.get_facecolor(), "edgecolor": "none",
+                                            "pad": 1.0, "alpha": 0.9})
+    for place in (side, "left" if side == "right" else "right"):
+        label.set_text(f" {text}" if place == "right" else f"{text} ")
+        label.set_horizontalalignment("left" if place == "right" else "right")
+        if not _overflows(ax, label):
+            break
+    return label
 
 
 #: At most this many labelled days on a per-day chart; up to twice as many days, every other
@@ -427,6 +457,23 @@ def _legend_above_bars(ax: Axes, tallest: float, **options: Any) -> None:
 
 
 
+def _bar_labels(ax: Axes, bars: Any, labels: Sequence[str], *, inside_from: float = 0.55
+                ) -> None:
+    """Labels at the end of horizontal bars: inside the long ones (from ``inside_from`` of
+    the longest), beside the others, so no label runs off a narrow chart."""
+    widths = [patch.get_width() for patch in bars.patches]
+    longest = max(widths, default=0) or 1
+    ink = _ink(ax)
+    for patch, width, label in zip(bars.patches, widths, labels, strict=True):
+        inside = width >= inside_from * longest
+        y = patch.get_y() + patch.get_height() / 2
+        ax.annotate(label, (width, y), xytext=(-4 if inside else 3, 0),
+                    textcoords="offset points", ha="right" if inside else "left",
+                    va="center", fontsize="small", parse_math=False,
+                    color="white" if inside else ink)
+    ax.set_xlim(0, longest * 1.02)
+
+
 def _headroom(ax: Axes, tallest: float, share: float = 0.8) -> None:
     """The y axis from 0 to a little above ``tallest``: a band for the reference lines' labels."""
     ax.set_ylim(0, max(float(tallest), 1.0) / share)
@@ -529,9 +576,7 @@ def draw_conferences(top: dict[str, Any], ax: Axes, currency: str = "USD") -> Ax
         labels = [formatting.number(v, decimals=0) for v in shown]
     else:
         labels = [formatting.count(v) for v in shown]
-    ax.bar_label(bars, labels=labels, padding=3, color=_ink(ax), fontsize="small",
-                 parse_math=False)
-    ax.margins(x=0.15)
+    _bar_labels(ax, bars, labels)
     _title(ax, f"Top {len(shown)} of {formatting.count(top['conferences'])} conferences"
                  f" by {what}")
     return ax
@@ -558,7 +603,9 @@ def draw_duration_distribution(distribution: dict[str, Any], ax: Axes,
     if median is not None:
         _mark(ax, median, f"median {formatting.number(median)} min", side="left")
     if p95 is not None:
-        _mark(ax, p95, f"p95 {formatting.number(p95)} min", style=":", side="right")
+        label = _mark(ax, p95, f"p95 {formatting.number(p95)} min", style=":", side="right")
+        if label.get_horizontalalignment() == "right":  # beside the median's: a row lower
+            label.set_y(0.89)
     _title(ax, f"Duration of {formatting.count(distribution['drawn'])} recordings")
     return ax
 
@@ -577,10 +624,8 @@ def draw_outcomes(counts: pd.DataFrame, ax: Axes, currency: str = "USD") -> Axes
     labels = [_wrap_label(label) for label in rows["label"]]
     bars = ax.barh(labels, rows["count"].to_numpy(),
                    color=[OUTCOME_COLORS[outcome] for outcome in rows["outcome"]])
-    ax.bar_label(bars, labels=[f"{formatting.count(c)} ({formatting.percent(s)})"
-                               for c, s in zip(rows["count"], rows["share"], strict=True)],
-                 padding=3, color=_ink(ax), fontsize="small", parse_math=False)
-    ax.margins(x=0.22)
+    _bar_labels(ax, bars, [f"{formatting.count(c)} ({formatting.percent(s)})"
+                           for c, s in zip(rows["count"], rows["share"], strict=True)])
     # Short: it is centred over the bars, which the (wrapped) outcome labels leave narrow.
     _title(ax, f"Outcomes of {formatting.count(counts['count'].sum())} recordings")
     return ax
@@ -603,10 +648,6 @@ def draw_turnaround(distribution: dict[str, Any], ax: Axes, currency: str = "USD
         return _no_data(ax, "transcriptions")
     ax.ecdf(minutes, color=OUTCOME_COLORS["transcribed"])
     marks = distribution["marks"]
-    styles = itertools.cycle(("--", ":", "-.", (0, (1, 4))))
-    for mark, share, style in zip(marks, distribution["shares"], styles):  # noqa: B905
-        _mark(ax, mark, f"{formatting.percent(share)} within {mark:g} min", style=style,
-              y=0.12)
     if log:
         ax.set_xscale("log")
         _readable_log_axis(ax.xaxis)
@@ -615,6 +656,10 @@ def draw_turnaround(distribution: dict[str, Any], ax: Axes, currency: str = "USD
         # and always a little beyond the last mark, so every mark is on the chart.
         right = max(float(np.quantile(minutes, 0.99)), 1.25 * max(marks, default=0))
         ax.set_xlim(min(0.0, float(minutes[0])), right * 1.02 or 1)
+    styles = itertools.cycle(("--", ":", "-.", (0, (1, 4))))
+    for mark, share, style in zip(marks, distribution["shares"], styles):  # noqa: B905
+        _mark(ax, mark, f"{formatting.percent(share)} within {mark:g} min", style=style,
+              y=0.12)
     ax.set_ylim(0, 1.02)
     _title(ax, f"Turnaround of {formatting.count(distribution['count'])} transcriptions"
                  f" (median {formatting.span(distribution['median_seconds'])})")
