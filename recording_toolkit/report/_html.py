@@ -167,7 +167,10 @@ def _table(frame: pd.DataFrame | None, *, currency: str, columns: Sequence[Colum
     shown = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
     picked = [c if isinstance(c, Column) else Column(c) for c in columns] or \
         [Column(str(c)) for c in shown.columns]
-    picked = [c for c in picked if c.name in shown.columns]
+    absent = [c.name for c in picked if c.name not in shown.columns]
+    if absent:  # a column renamed where the table is computed: say so, do not drop it
+        raise ValueError(f"report table {csv or '?'}: no column(s) {absent}; it has"
+                         f" {[str(c) for c in shown.columns]}")
     head, writers = [], []
     for column in picked:
         series = shown[column.name]
@@ -175,7 +178,8 @@ def _table(frame: pd.DataFrame | None, *, currency: str, columns: Sequence[Colum
         writers.append((column.name, write, css))
         classes = " ".join(x for x in (css if css == "n" else "",
                                        "sorted" if column.name == sorted_by else "") if x)
-        head.append(f"<th scope='col'{f' class={chr(39)}{classes}{chr(39)}' if classes else ''}>"
+        attribute = f" class='{classes}'" if classes else ""
+        head.append(f"<th scope='col'{attribute}>"
                     f"{html.escape(column.heading or fmt.label(column.name))}</th>")
     body = []
     for _, row in shown.head(limit).iterrows():
