@@ -288,3 +288,12 @@ def test_headline_compares_the_same_conferences():
     page = Page(render_html(summary, charts=False))
     assert {texts[2] for texts in page.cards.values()} == {"no recordings in the period before"}
     assert "which holds no recordings" in page.text
+
+
+def test_a_column_missing_from_its_table_is_named_not_dropped():
+    import pandas as pd
+
+    from recording_toolkit.report._html import _table
+
+    with pytest.raises(ValueError, match=r"report table by_day: no column\(s\) \['cost'\]"):
+        _table(pd.DataFrame({"charge": [1.0]}), currency="USD", columns=["cost"], csv="by_day")
