@@ -105,7 +105,7 @@ class RecordingPanel(widgets.VBox):
         self._recording: dict[str, tuple[datetime, list[str]]] = {}
         self._ticker: threading.Thread | None = None
         self._ticker_stop = threading.Event()
-        wide = widgets.Layout(width="32em")
+        wide = widgets.Layout(width="40em", max_width="100%")  # a receiver's URLs fit
         label_style = {"description_width": "11em"}
         self.conference = widgets.Text(value=conference, description="Conference",
                                        placeholder="name of a live conference",

@@ -132,7 +132,7 @@ class ConferencePicker(widgets.VBox):
             self._busy = False
         total = len(self.options)
         if not self.value:
-            text = f"None selected: every conference counts ({total:,})"
+            text = f"All {total:,} (none selected)"
         else:
             text = f"{len(self.value):,} of {total:,} selected"
         if len(shown) != total:

@@ -26,8 +26,11 @@ _CELL_STYLE = (
     "padding:2px 10px;text-align:left;vertical-align:top;"
     "border-bottom:1px solid var(--jp-border-color2,#ccc)"
 )
-# One line, cut with an ellipsis: a long error keeps its column's width (the tooltip has it all).
-_CLIP_STYLE = ";white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
+# A long value wraps inside its column (anywhere: ids and URLs have no spaces) and stops after
+# two lines with an ellipsis; the tooltip has all of it. Nothing sticks out sideways, so the
+# other columns keep their widths.
+_CLIP_STYLE = ("white-space:normal;overflow-wrap:anywhere;display:-webkit-box;"
+               "-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden")
 
 
 #: The red of a recording light: a colour of its own, never one that means an error.
@@ -59,8 +62,9 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, s
     Every value is HTML-escaped except those of the keys in ``raw`` (already markup made here).
 
     ``widths`` (key -> CSS width) fixes those columns' widths (``table-layout: fixed``): a long
-    value cannot push the other columns around. The columns in ``clip`` stay on one line, end in
-    an ellipsis when too long and show the whole value as a tooltip. ``nowrap`` keeps every
+    value cannot push the other columns around. The values in ``clip`` wrap within their
+    column, at most two lines ending in an ellipsis, with the whole value as a tooltip (nothing
+    is cut off sideways). ``nowrap`` keeps every
     cell on one line (a short table of figures reads best so).
 
     Examples
@@ -88,7 +92,8 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, s
             shown = text if key in raw else html.escape(text)
             if key in clip and text:
                 tip = html.escape(_plain(text) if key in raw else text, quote=True)
-                cells.append(f'<td style="{cell_style}{_CLIP_STYLE}" title="{tip}">{shown}</td>')
+                cells.append(f'<td style="{cell_style}" title="{tip}">'
+                             f'<div style="{_CLIP_STYLE}">{shown}</div></td>')
             else:
                 cells.append(f'<td style="{cell_style}">{shown}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
