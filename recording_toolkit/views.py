@@ -123,9 +123,13 @@ def _minutes(frames: Frames) -> dict[str, Any]:
             "left_out": _no_start_or_duration(frames)}
 
 
+def _n(n: int, word: str, words: str | None = None) -> str:
+    """``n`` and the word for it: ``1 recording``, ``1,611 recordings``."""
+    return f"{formatting.count(n)} {word if n == 1 else (words or word + 's')}"
+
+
 def _left_out_recordings(n: int) -> str:
-    return "" if not n else (f"{formatting.count(n)} recording{'s' if n != 1 else ''} with no"
-                             " start or duration left out.")
+    return "" if not n else f"{_n(n, 'recording')} with no start or duration left out."
 
 
 def _overhead(frames: Frames) -> dict[str, Any]:
@@ -157,8 +161,9 @@ def _cost_note(result: dict[str, Any]) -> str:
     n = result["no_time"]
     if not n:
         return ""
-    return (f"{formatting.count(n)} callback{'s' if n != 1 else ''} with no time received"
-            f" ({formatting.money(result['no_time_charge'])}) are in the total, on no day.")
+    return (f"{_n(n, 'callback')} with no time received"
+            f" ({formatting.money(result['no_time_charge'])}) {'is' if n == 1 else 'are'} in"
+            " the total, on no day.")
 
 
 def _conferences(frames: Frames) -> dict[str, Any]:
@@ -218,9 +223,9 @@ def _outcomes_note(result: dict[str, Any]) -> str:
     orphans = result["received"] - result["answered"]
     if orphans:
         words.append(f"{formatting.count(result['answered'])} of"
-                     f" {formatting.count(result['received'])} transcription callbacks are"
-                     f" counted here; {formatting.count(orphans)} are for recordings whose"
-                     " recording callback is missing.")
+                     f" {_n(result['received'], 'transcription callback')} counted here;"
+                     f" {formatting.count(orphans)} {'is' if orphans == 1 else 'are'} for"
+                     f" {_n(orphans, 'recording')} whose recording callback is missing.")
     return " ".join(words)
 
 
@@ -235,9 +240,9 @@ def _turnaround_note(result: dict[str, Any]) -> str:
     if not n:
         return ""
     total = result["count"] + n
-    return (f"{formatting.count(result['count'])} of {formatting.count(total)} transcriptions"
-            f" measured; {formatting.count(n)} have no recording callback, so no recording"
-            " end to measure from.")
+    return (f"{formatting.count(result['count'])} of {_n(total, 'transcription')}"
+            f" measured; {formatting.count(n)} {'has' if n == 1 else 'have'} no recording"
+            " callback, so no recording end to measure from.")
 
 
 def _audit(frames: Frames) -> dict[str, Any]:
@@ -258,13 +263,14 @@ def _audit_note(result: dict[str, Any]) -> str:
                  f" {formatting.count(counts['audited'])} transcriptions audited")
     reasons = [(counts["no_duration"], "no duration to check"),
                (counts["no_rate"], "no rate"), (counts["no_charge"], "no charge reported")]
-    why = [f"{formatting.count(n)} ha{'ve' if n != 1 else 's'} {what}" for n, what in reasons
+    why = [f"{formatting.count(n)} {'has' if n == 1 else 'have'} {what}" for n, what in reasons
            if n]
     words += ("; " + "; ".join(why)) if why else ""
     words += (". Expected: the rate each callback reports × the recording's billed minutes"
               " (a failed transcription: nothing).")
     if result["no_time"]:
-        words += f" {formatting.count(result['no_time'])} with no time received are on no day."
+        n = result["no_time"]
+        words += f" {formatting.count(n)} with no time received {'is' if n == 1 else 'are'} on no day."
     return words
 
 

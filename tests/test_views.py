@@ -115,7 +115,7 @@ def test_notes_and_titles_state_the_summarys_counts(summary, results):
     assert f"{formatting.count(received - measured)} have no recording callback" in turnaround
     # outcomes count recordings; the note says which callbacks are not among them
     outcomes = views.VIEWS["outcomes"].note(results["outcomes"])
-    assert f"of {formatting.count(received)} transcription callbacks" in outcomes
+    assert f"of {formatting.count(received)} transcription callbacks counted" in outcomes
     # the audit checks the same transcriptions the summary counts
     audit = views.VIEWS["audit"].note(results["audit"])
     assert formatting.count(audited) in audit
