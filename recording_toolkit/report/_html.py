@@ -580,7 +580,6 @@ def _days_and_formats(page: _Page, summary: Summary) -> None:
                       columns=["file_format", "recordings", "total_minutes", "billed_minutes",
                                "median_seconds",
                                Column("p95_seconds", "95th percentile duration")])
-
              + "</div>", "</div>")
     page.contents[-1][2].extend([("by-day", "Days"), ("by-format", "Formats")])
 
