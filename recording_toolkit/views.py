@@ -224,8 +224,9 @@ def _outcomes_note(result: dict[str, Any]) -> str:
     if orphans:
         words.append(f"{formatting.count(result['answered'])} of"
                      f" {_n(result['received'], 'transcription callback')} counted here;"
-                     f" {formatting.count(orphans)} {'is' if orphans == 1 else 'are'} for"
-                     f" {_n(orphans, 'recording')} whose recording callback is missing.")
+                     f" the other {formatting.count(orphans)}"
+                     f" {'is' if orphans == 1 else 'are'} for recordings whose recording"
+                     " callback is missing.")
     return " ".join(words)
 
 
@@ -314,7 +315,7 @@ VIEWS: dict[str, View] = {view.key: view for view in [
                                        "recordings": r["counts"]}),
          note=_durations_note),
     View("outcomes", "Transcription outcomes", _outcomes, _draw("draw_outcomes", "counts"),
-         size=(8.0, 4.0), table=_table_of("counts"), note=_outcomes_note),
+         table=_table_of("counts"), note=_outcomes_note),
     View("turnaround", "Transcription turnaround", _turnaround, _draw("draw_turnaround"),
          table=lambda r: pd.DataFrame({"within_minutes": r["marks"], "share": r["shares"]}),
          note=_turnaround_note),
