@@ -620,6 +620,9 @@ def test_dashboard_export_writes_the_selection_tables_with_raw_values(log_dir, t
     assert by_conference.iloc[:, 0].tolist() == ["alpha"]
     charges = [c for c in by_conference.columns if "charge" in c]
     assert charges and by_conference[charges[0]].tolist() == [0.1]
+    # The figures behind each chart go with them, raw too: alpha recorded on two days.
+    per_day = pd.read_csv(target / "chart_minutes.csv")
+    assert len(per_day) == 2 and per_day["billed_minutes"].sum() == 12
     selection = json.loads((target / "selection.json").read_text())
     assert selection["conferences"] == ["alpha"]
     message = dash.export_message.value

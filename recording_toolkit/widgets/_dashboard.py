@@ -206,6 +206,7 @@ class Dashboard(widgets.VBox):
         self.chart = self._image()
         self.chart_note = widgets.HTML()
         self.outcomes = self._image()
+        self.outcomes_note = widgets.HTML()
         self.recent_title = widgets.HTML("<b>Latest callbacks</b>")
         self.recent = widgets.HTML(layout=widgets.Layout(width="100%", max_width="52em",
                                                          margin="2px 0"))
@@ -233,7 +234,7 @@ class Dashboard(widgets.VBox):
             # Side by side on a wide page, one under the other on a narrow one.
             widgets.HBox([self.summary, widgets.VBox([self.chart, self.chart_note])],
                          layout=wrap),
-            self.outcomes,
+            widgets.VBox([self.outcomes, self.outcomes_note]),
             self.recent_title,
             self.recent,
             widgets.HBox([self.export_folder, self.export],
@@ -360,7 +361,8 @@ class Dashboard(widgets.VBox):
             summary = self.summarize()
             self.summary.value = _summary_table(summary.to_dict(), self.rates.currency)
             self._draw_chart(frames)
-            self._draw(self.outcomes, OUTCOMES, frames)
+            self.outcomes_note.value = _note(VIEWS[OUTCOMES],
+                                             self._draw(self.outcomes, OUTCOMES, frames))
             self.recent.value = self._recent_table(frames)
             self.recent_title.value = "<b>Latest callbacks</b>" + (
                 "" if all(v is None for v in filters.values()) else " of the selection")
@@ -382,10 +384,7 @@ class Dashboard(widgets.VBox):
 
     def _draw_chart(self, frames: Frames) -> None:
         view = VIEWS[self.metric.value]
-        result = self._draw(self.chart, view.key, frames)
-        note = view.note(result) if view.note is not None else ""
-        self.chart_note.value = (f'<span style="color:var(--jp-ui-font-color2,#616161)">'
-                                 f"{html.escape(note)}</span>") if note else ""
+        self.chart_note.value = _note(view, self._draw(self.chart, view.key, frames))
 
     def _journal(self) -> pd.DataFrame | None:
         if self.journal is None or isinstance(self.journal, pd.DataFrame):
@@ -439,12 +438,16 @@ class Dashboard(widgets.VBox):
                      "written_at": datetime.now(UTC).isoformat(timespec="seconds")}
         try:
             with self._lock:
-                written = export_tables(self.summarize(), folder, selection)
+                frames = self.frames()
+                charts = {key: view.table(view.compute(frames))
+                          for key, view in VIEWS.items() if view.table is not None}
+                written = export_tables(self.summarize(), folder, selection, charts=charts)
         except OSError as exc:
             self.export_message.value = dot("error") + _escape(
                 f"Folder {folder!r}: could not write the tables: {exc.strerror or exc}")
             return
-        text = (f"{dot('ok')}Wrote {len(written.csv)} tables as CSV"
+        text = (f"{dot('ok')}Wrote {len(written.csv)} tables as CSV (the report's and each "
+                "chart's)"
                 + (f" and <code>{written.workbook.name}</code> (a sheet each)"
                    if written.workbook else "")
                 + f" to <code>{_escape(str(written.folder))}</code>.")
@@ -492,7 +495,8 @@ class Dashboard(widgets.VBox):
             f"<div>{self.summary.value}</div>"
             f"<div>{picture(self.chart, METRICS[self.metric.value])}"
             f"<div>{self.chart_note.value}</div></div></div>"
-            f"<div>{picture(self.outcomes, VIEWS[OUTCOMES].title)}</div>"
+            f"<div>{picture(self.outcomes, VIEWS[OUTCOMES].title)}"
+            f"<div>{self.outcomes_note.value}</div></div>"
             f"<p>{self.recent_title.value}</p>{self.recent.value}</div>")
 
     # -- live mode --
@@ -553,8 +557,8 @@ class Dashboard(widgets.VBox):
             if thread is not None and thread is not threading.current_thread():
                 thread.join(10.0)
         for name in ("start_date", "end_date", "conferences", "metric", "live", "summary",
-                     "chart", "chart_note", "outcomes", "recent_title", "recent", "status",
-                     "export_folder", "export", "export_message"):
+                     "chart", "chart_note", "outcomes", "outcomes_note", "recent_title",
+                     "recent", "status", "export_folder", "export", "export_message"):
             child = self.__dict__.get(name)
             if child is not None:
                 child.close()
@@ -570,6 +574,13 @@ class Dashboard(widgets.VBox):
 
 def _utc_midnight(day: date) -> pd.Timestamp:
     return pd.Timestamp(day.year, day.month, day.day, tz="UTC")
+
+
+def _note(view: Any, result: Any) -> str:
+    """The view's note on ``result`` (what the chart leaves out, and why) as a quiet line."""
+    note = view.note(result) if view.note is not None else ""
+    return (f'<span style="color:var(--jp-ui-font-color2,#616161)">{html.escape(note)}</span>'
+            if note else "")
 
 
 def _counted(n: int, word: str) -> str:

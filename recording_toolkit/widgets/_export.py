@@ -1,7 +1,8 @@
 """Writing a selection's tables to a folder: CSV always, one Excel workbook when openpyxl is there.
 
 The tables are the report's (``Summary.tables``) for the selection, with the report's raw values:
-a CSV from the Dashboard reads like one from ``recording-toolkit report --csv``.
+a CSV from the Dashboard reads like one from ``recording-toolkit report --csv``. The figures
+behind each chart can go with them (``chart_<view>.csv``), written the same way.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -41,21 +44,26 @@ class Export:
 
 def export_tables(summary: Summary, folder: str | os.PathLike[str],
                   selection: dict[str, Any] | None = None, *,
+                  charts: Mapping[str, pd.DataFrame] | None = None,
                   excel: bool | None = None) -> Export:
     """Write every table of ``summary`` as ``<name>.csv`` into ``folder`` (created if needed),
-    ``tables.xlsx`` with one sheet per table when ``excel`` (default: when openpyxl is there),
-    and ``selection.json`` saying which selection the tables are of.
+    each of ``charts`` (view key -> its table) as ``chart_<key>.csv``, ``tables.xlsx`` with one
+    sheet per table when ``excel`` (default: when openpyxl is there), and ``selection.json``
+    saying which selection the tables are of.
     """
     from ..report import write_csv
 
     target = Path(folder).expanduser().resolve()
-    written = write_csv(summary, target)
+    tables = dict(summary.tables)
+    tables.update({f"chart_{key}": frame for key, frame in (charts or {}).items()})
+    # write_csv reads nothing but ``.tables``: the report's CSV rules for every table here.
+    written = write_csv(SimpleNamespace(tables=tables), target)  # type: ignore[arg-type]
     result = Export(folder=target, csv={name: Path(path) for name, path in written.items()})
     if excel is None:
         excel = excel_available()
     if excel:
         result.workbook = target / WORKBOOK
-        _write_workbook(summary.tables, result.workbook)
+        _write_workbook(tables, result.workbook)
     if selection is not None:
         result.selection = target / SELECTION
         result.selection.write_text(json.dumps(selection, indent=2, default=str) + "\n")
