@@ -233,12 +233,17 @@ def _title(ax: Axes, text: str, **options: Any) -> None:
     """The chart's title, shown as written (a ``$`` in an amount starts no mathtext), its
     lines wrapped when the figure is too narrow for them. Set it last: it is measured against
     the chart as laid out."""
-    title = ax.set_title(text, parse_math=False, **options)
-    longest = max(len(line) for line in text.split("\n"))
-    chars = longest
-    while chars > 24 and _overflows(ax, title, within=ax.figure):
+    _wrap_to_fit(ax, ax.set_title(text, parse_math=False, **options), within=ax.figure)
+
+
+def _wrap_to_fit(ax: Axes, label: Any, within: Any = None) -> None:
+    """Wrap ``label``'s lines, shorter and shorter, until it fits across ``within`` (the
+    axes by default)."""
+    text = label.get_text()
+    chars = max(len(line) for line in text.split("\n"))
+    while chars > 20 and _overflows(ax, label, within=within):
         chars = int(chars * 0.85)
-        title.set_text("\n".join(textwrap.fill(line, chars) for line in text.split("\n")))
+        label.set_text("\n".join(textwrap.fill(line, chars) for line in text.split("\n")))
 
 
 def _money_axis(axis: Any, currency: str) -> None:
@@ -266,14 +271,15 @@ def _overflows(ax: Axes, text: Any, within: Any = None) -> bool:
         engine.execute(figure)
     box = text.get_window_extent(renderer)
     frame = (within or ax).get_window_extent(renderer)
-    return box.x0 < frame.x0 - 1 or box.x1 > frame.x1 + 1
+    return box.x0 < frame.x0 + 2 or box.x1 > frame.x1 - 2
 
 
 def _mark(ax: Axes, x: float, text: str, *, style: Any = "--", side: str = "right",
-          y: float = 0.97) -> Any:
+          y: float = 0.97, avoid: Sequence[Any] = ()) -> Any:
     """A vertical reference line at ``x``, labelled beside it (``side`` of the line, at
     ``y`` of the axes' height) rather than in a legend it could cross; the label goes to the
-    other side when it would not fit. Call it once the axis limits are set."""
+    other side when it would not fit there, and a row further in when it would cover one of
+    the labels in ``avoid``. Call it once the axis limits are set."""
     from matplotlib.transforms import blended_transform_factory
 
     ink = _ink(ax)
@@ -288,6 +294,15 @@ def _mark(ax: Axes, x: float, text: str, *, style: Any = "--", side: str = "righ
         label.set_horizontalalignment("left" if place == "right" else "right")
         if not _overflows(ax, label):
             break
+    renderer = ax.figure.canvas.get_renderer() if hasattr(ax.figure.canvas, "get_renderer") \
+        else None
+    if renderer is not None and avoid:
+        step = -0.08 if y > 0.5 else 0.08
+        for row in range(1, 4):
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other.get_window_extent(renderer)) for other in avoid):
+                break
+            label.set_y(y + row * step)
     return label
 
 
@@ -603,9 +618,8 @@ def draw_duration_distribution(distribution: dict[str, Any], ax: Axes,
     if median is not None:
         _mark(ax, median, f"median {formatting.number(median)} min", side="left")
     if p95 is not None:
-        label = _mark(ax, p95, f"p95 {formatting.number(p95)} min", style=":", side="right")
-        if label.get_horizontalalignment() == "right":  # beside the median's: a row lower
-            label.set_y(0.89)
+        _mark(ax, p95, f"p95 {formatting.number(p95)} min", style=":", side="right",
+              avoid=ax.texts[-1:] if median is not None else ())
     _title(ax, f"Duration of {formatting.count(distribution['drawn'])} recordings")
     return ax
 
@@ -638,7 +652,7 @@ def draw_turnaround(distribution: dict[str, Any], ax: Axes, currency: str = "USD
     from matplotlib.ticker import PercentFormatter
 
     look(ax, grid="both")
-    ax.set_xlabel("Turnaround (minutes from recording end to transcription)")
+    ax.set_xlabel("Minutes from recording end to transcription")
     ax.set_ylabel("Share of transcriptions")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     minutes = distribution["minutes"]
@@ -657,9 +671,10 @@ def draw_turnaround(distribution: dict[str, Any], ax: Axes, currency: str = "USD
         right = max(float(np.quantile(minutes, 0.99)), 1.25 * max(marks, default=0))
         ax.set_xlim(min(0.0, float(minutes[0])), right * 1.02 or 1)
     styles = itertools.cycle(("--", ":", "-.", (0, (1, 4))))
+    labels: list[Any] = []
     for mark, share, style in zip(marks, distribution["shares"], styles):  # noqa: B905
-        _mark(ax, mark, f"{formatting.percent(share)} within {mark:g} min", style=style,
-              y=0.12)
+        labels.append(_mark(ax, mark, f"{formatting.percent(share)} within {mark:g} min",
+                            style=style, y=0.12, avoid=labels))
     ax.set_ylim(0, 1.02)
     _title(ax, f"Turnaround of {formatting.count(distribution['count'])} transcriptions"
                  f" (median {formatting.span(distribution['median_seconds'])})")
@@ -686,9 +701,10 @@ def draw_billing_differences(audit: dict[str, Any], ax: Axes, currency: str = "U
     span = max(largest, 10 * audit["tolerance"], 0.01) * 1.15
     ax.set_ylim(-span, span)
     if largest == 0:
-        ax.text(0.5, 0.62, f"Every day's charges are as expected, to within {tolerance}"
-                " a transcription", transform=ax.transAxes, ha="center", va="center",
-                color=_ink(ax), fontsize="small", parse_math=False)
+        _wrap_to_fit(ax, ax.text(
+            0.5, 0.62, f"Every day's charges are as expected, to within {tolerance} a"
+            " transcription", transform=ax.transAxes, ha="center", va="center",
+            color=_ink(ax), fontsize="small", parse_math=False))
     off = counts["mismatches"]
     _title(ax, f"{formatting.count(counts['checked'])} transcriptions checked:"
                  f" {formatting.count(off)} off by more than {tolerance},"

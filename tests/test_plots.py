@@ -470,7 +470,7 @@ def test_turnaround_ecdf_marks_5_and_30_minutes_with_their_shares(joined):
     assert ax.get_legend() is None
     marks = [line.get_xdata()[0] for line in ax.lines[1:]]
     assert marks == [5, 30]
-    assert ax.get_xlabel().startswith("Turnaround (minutes")
+    assert ax.get_xlabel() == "Minutes from recording end to transcription"
     assert ax.get_ylabel() == "Share of transcriptions"
     step = ax.lines[0]
     assert max(step.get_xdata()) == pytest.approx(40)
