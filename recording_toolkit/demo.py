@@ -39,6 +39,7 @@ from datetime import time as dt_time
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import formatting as fmt
 from .errors import ConfigurationError, PlivoAPIError, TransportError
 from .receiver import CallbackReceiver
 from .sandbox import Faults, ManualClock, Sandbox
@@ -376,18 +377,14 @@ def _summary_lines(summary: Mapping[str, Any], *, currency: str = "") -> list[st
     errors = "; ".join(f"{count:,} x {text!r}" for text, count in tx["errors"].items()) or "none"
 
     charged = tx["charge_total"]
-
-    def minutes(value: float | None) -> str:
-        return "n/a" if value is None else f"{value / 60:.1f} min"
-
-    def percent(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.1%}"
+    minutes, percent = fmt.minutes, fmt.percent
 
     return [
         f"  log:           {source['lines']:,} lines in {source['files']:,} file(s),"
         f" {source['duplicates']:,} duplicates dropped, {source['quarantined']:,} quarantined",
         f"  recordings:    {rec['count']:,} in {rec['conferences']:,} conferences ({formats})",
-        f"  minutes:       {rec['total_minutes']:,.1f} recorded, {rec['billed_minutes']:,}"
+        f"  minutes:       {fmt.number(rec['total_minutes'])} recorded,"
+        f" {fmt.count(rec['billed_minutes'])}"
         " billed (whole minutes, at least one per recording)",
         f"  durations:     median {minutes(seconds['median'])}, p95 {minutes(seconds['p95'])},"
         f" longest {minutes(seconds['max'])}",
@@ -395,8 +392,8 @@ def _summary_lines(summary: Mapping[str, Any], *, currency: str = "") -> list[st
         f" {tx['failed']:,} failed (success rate {percent(tx['success_rate'])});"
         f" coverage {percent(tx['coverage'])} of recordings",
         f"  errors:        {errors}",
-        f"  turnaround:    median {minutes(turnaround['median'])},"
-        f" p95 {minutes(turnaround['p95'])} from recording end to transcript",
-        f"  charged:       {' '.join(filter(None, [f'{charged:,.2f}', currency]))}"
+        f"  turnaround:    median {fmt.span(turnaround['median'])},"
+        f" p95 {fmt.span(turnaround['p95'])} from recording end to transcript",
+        f"  charged:       {fmt.money(charged, currency or 'USD')}"
         " for transcription",
     ]

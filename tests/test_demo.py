@@ -74,7 +74,8 @@ def test_prints_the_headline_figures(demo):
     assert f"{s['recordings']['count']:,} in {s['recordings']['conferences']:,} conferences" in text
     assert f"{s['recordings']['billed_minutes']:,} billed" in text
     assert f"{s['transcriptions']['received']:,} received" in text
-    assert f"{s['transcriptions']['charge_total']:,.2f} USD for transcription" in text
+    assert f"${s['transcriptions']['charge_total']:,.2f} for transcription" in text
+    assert f"coverage {s['transcriptions']['coverage']:.1%} of recordings" in text
     assert "report.html" in text
     assert result.ground_truth["api"]  # the sandbox's own account is part of the result
 
