@@ -6,7 +6,8 @@ runs without a traceback, the charts are images in the page, and clicking Start 
 ``RecordingPanel`` puts the new recording's id into the rendered table.
 
 How the report and the Dashboard read, at 1100 and 1440 px wide (JavaScript evaluated in the
-page, see ``_READER_CHECKS_JS``): nothing wider than the window or cut off inside a box; every
+page, see ``_READER_CHECKS_JS``): nothing wider than the window or cut off inside a box (text
+clipped sideways, or clamped to fewer lines than it needs); every
 chart image at its natural aspect ratio and not blown up; a contents list whose links land (the
 report); no internal ``snake_case`` key in the visible text outside ``<code>``; no number with
 five or more decimals; no whole number of five or more digits without separators. Screenshots go
@@ -415,7 +416,7 @@ WIDTHS = (1100, 1440)
 #: Every check a page is held to, by name, with what a reader would notice when it fails.
 CHECKS = {
     "fits_the_window": "elements wider than the window (the page scrolls sideways)",
-    "nothing_cut_off": "boxes whose content is cut off or scrolls sideways",
+    "nothing_cut_off": "boxes whose content is cut off (sideways or below) or scrolls sideways",
     "charts_at_natural_size": "chart images stretched, squashed or blown up",
     "contents_links_land": "a contents list that is missing or whose links land nowhere",
     "no_internal_keys": "internal snake_case keys in the visible text outside <code>",
@@ -487,6 +488,15 @@ _READER_CHECKS_JS = r"""({roots, containWithinRoot}) => {
         found.nothing_cut_off.push(
           `${describe(el)}: content ${el.scrollWidth} px wide in a box ${el.clientWidth} px ` +
           `wide (overflow-x: ${style.overflowX}) (${shown})`);
+      }
+      // Cut off below: text taller than a box that hides the rest (a clamp to a few lines).
+      // A box that scrolls down (a list) shows everything in turn and is not counted.
+      if (['hidden', 'clip'].includes(style.overflowY) && el.children.length === 0 &&
+          (el.innerText || '').trim() && el.scrollHeight > el.clientHeight + 2) {
+        found.nothing_cut_off.push(
+          `${describe(el)}: text ${el.scrollHeight} px tall in a box ${el.clientHeight} px ` +
+          `tall (overflow-y: ${style.overflowY}) ("${short(el.innerText)}"; shown: ` +
+          `${el.closest('[title]') ? 'in full only as a tooltip' : 'cut'})`);
       }
       // Inline SVG charts scale without blur; they must only keep their aspect ratio.
       if (el.tagName.toLowerCase() === 'svg' && !el.parentElement.closest('svg') &&
