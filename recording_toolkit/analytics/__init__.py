@@ -2,12 +2,18 @@
 
 Each function takes frames first (``schema.RECORDINGS``, ``schema.TRANSCRIPTIONS``,
 ``schema.JOINED``, the journal's ``schema.JOURNAL``) and returns a frame, a Series or a dict; none
-reads a file, calls Plivo or draws. One module per topic:
+reads a file, calls Plivo or draws. Each declares, where it is defined, the columns it needs of
+its first frame (``@needs(...)``, :func:`._common.needs`): it checks them itself, and the
+``df.rec`` accessor is generated from those declarations. The functions behind a chart return
+every figure the chart shows (counts, medians, shares, what was left out), so
+:mod:`recording_toolkit.plots` only draws. One module per topic:
 
 ========================  ==============================================================
-:mod:`.durations`         counts, recorded and billed minutes, typical and extreme lengths
-:mod:`.cost`              charges, effective price per minute, storage projection, months
-:mod:`.billing`           expected against charged, per transcription
+:mod:`.durations`         counts, recorded and billed minutes, typical and extreme lengths,
+                          the duration histogram, what whole-minute billing adds
+:mod:`.cost`              charges (per day, per conference), effective price per minute,
+                          storage projection and where it starts, months
+:mod:`.billing`           expected against charged, per transcription and per day
 :mod:`.outcomes`          coverage, success rate, errors, the price (``transcription_rate``)
 :mod:`.turnaround`        recording end to transcription callback
 :mod:`.eligibility`       which recordings can be transcribed; what mp3 would save
@@ -16,7 +22,8 @@ reads a file, calls Plivo or draws. One module per topic:
 :mod:`.selection`         a time range and some conferences
 ========================  ==============================================================
 
-Importing this package registers the ``df.rec`` accessor (:class:`RecAccessor`).
+Importing this package registers the ``df.rec`` accessor (:class:`RecAccessor`): every public
+function here is also a method of a frame that has its columns.
 
 Examples
 --------
