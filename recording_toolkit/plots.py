@@ -9,9 +9,9 @@ disagree with the table beside it. The report and the Dashboard draw the same fu
 :mod:`recording_toolkit.views`. None calls ``plt.show()`` (a notebook shows the figure by
 itself) or changes matplotlib's global settings.
 
-The charts are meant to be put in front of people and share one look (:data:`STYLE`, applied
-while a chart makes its own figure, and :func:`look` on any axes): a light grid, no top or right
-frame line, text about 10 pt, one palette (Okabe & Ito's, readable by colour-blind viewers and
+The charts are meant to be put in front of people and share one look (:func:`look`, with the
+sizes of :data:`STYLE`, set on each chart's own axes): a light grid, no top or right frame
+line, text about 10 pt, one palette (Okabe & Ito's, readable by colour-blind viewers and
 on light and dark backgrounds). Axis labels carry their units, days are UTC days, numbers in
 titles and labels are written by :mod:`recording_toolkit.formatting`, and reference lines
 (a median, a published turnaround) are labelled where they are drawn, never in a legend they
@@ -41,11 +41,10 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -115,21 +114,14 @@ SERIES_COLORS: dict[str, str] = {
     "under": "#0072B2",          # blue: charged less
 }
 
-#: The shared look, as matplotlib settings: applied (``matplotlib.rc_context``) while a chart
-#: makes and draws its own figure, never globally. Sizes read at 100 % zoom at 100 dpi.
-#: No colours: text and lines follow the style in use (a dark one too).
-STYLE: dict[str, Any] = {
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.titleweight": "normal",
-    "axes.labelsize": 10,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.fontsize": 9,
-    "legend.frameon": False,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.axisbelow": True,
+#: The shared look's sizes, in points: readable at 100 % zoom at 100 dpi. :func:`look` sets
+#: them on each chart's own text, so no global setting (``rcParams``) is touched: charts drawn
+#: in worker threads at the same time cannot disturb each other or the notebook's settings.
+STYLE: dict[str, float] = {
+    "title": 11,
+    "label": 10,
+    "ticks": 9,
+    "legend": 9,
 }
 
 _DEFAULT_SIZE = (7.0, 4.0)
@@ -148,26 +140,17 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = _DEFAULT_SIZE) -> Axes
     return new_ax
 
 
-@contextlib.contextmanager
-def styled(ax: Axes | None = None) -> Iterator[None]:
-    """:data:`STYLE` in effect while a chart makes its own figure (``ax`` None) and draws."""
-    if ax is not None:
-        yield
-        return
-    import matplotlib
-
-    with matplotlib.rc_context(STYLE):
-        yield
-
-
 def look(ax: Axes, *, grid: str = "y") -> Axes:
     """The shared look on ``ax``: a light grid across the value axis ``grid`` (``"x"``,
     ``"y"``, ``"both"`` or ``""``), whose numbers get thousands separators; no top or right
-    frame line; the grid behind the data."""
+    frame line; the grid behind the data; the text sizes of :data:`STYLE`."""
     from matplotlib.ticker import FuncFormatter
 
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_axisbelow(True)
+    ax.tick_params(labelsize=STYLE["ticks"])
+    ax.xaxis.label.set_fontsize(STYLE["label"])
+    ax.yaxis.label.set_fontsize(STYLE["label"])
     # The value axes (those with a grid) read 8,000, not 8000; dates, money and shares set
     # their own labels after this.
     for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
@@ -233,6 +216,7 @@ def _title(ax: Axes, text: str, **options: Any) -> None:
     """The chart's title, shown as written (a ``$`` in an amount starts no mathtext), its
     lines wrapped when the figure is too narrow for them. Set it last: it is measured against
     the chart as laid out."""
+    options.setdefault("fontsize", STYLE["title"])
     _wrap_to_fit(ax, ax.set_title(text, parse_math=False, **options), within=ax.figure)
 
 
@@ -467,7 +451,7 @@ def _legend_above_bars(ax: Axes, tallest: float, **options: Any) -> None:
     colour, so a reference line passing under it does not cross its text, on any style.
     """
     ax.set_ylim(0, max(tallest, 1) / 0.75)
-    ax.legend(loc="best", ncols=2, frameon=False, **options)
+    ax.legend(loc="best", ncols=2, frameon=False, fontsize=STYLE["legend"], **options)
 
 
 
@@ -537,7 +521,7 @@ def draw_rounding_overhead(overhead: dict[str, Any], ax: Axes, currency: str = "
                  " in storage")
     _title(ax, f"Whole-minute billing adds {formatting.percent(overhead['overhead_share'])}"
                  f" ({formatting.count(overhead['overhead_minutes'])} min)\n"
-                 + ", ".join(money), fontsize="medium")
+                 + ", ".join(money))
     return ax
 
 
@@ -766,8 +750,7 @@ def plot_duration_distribution(recordings: pd.DataFrame, *, ax: Axes | None = No
     distribution = analytics.duration_distribution(recordings, bins=bins, log=log)
     if not marks:
         distribution = {**distribution, "median_minutes": None, "p95_minutes": None}
-    with styled(ax):
-        return draw_duration_distribution(distribution, _axes(ax))
+    return draw_duration_distribution(distribution, _axes(ax))
 
 
 def plot_minutes_per_day(recordings: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -777,8 +760,7 @@ def plot_minutes_per_day(recordings: pd.DataFrame, *, ax: Axes | None = None) ->
     the gap between the bars is what rounding costs (:func:`plot_rounding_overhead`).
     """
     daily = analytics.minutes_over_time(recordings, "D")
-    with styled(ax):
-        return draw_minutes_per_day(daily, _axes(ax))
+    return draw_minutes_per_day(daily, _axes(ax))
 
 
 def plot_rounding_overhead(recordings: pd.DataFrame, transcriptions: pd.DataFrame | None = None,
@@ -790,8 +772,7 @@ def plot_rounding_overhead(recordings: pd.DataFrame, transcriptions: pd.DataFram
     """
     rates = rates or RateCard()
     overhead = analytics.rounding_overhead(recordings, transcriptions, rates=rates)
-    with styled(ax):
-        return draw_rounding_overhead(overhead, _axes(ax), rates.currency)
+    return draw_rounding_overhead(overhead, _axes(ax), rates.currency)
 
 
 def plot_cost_per_day(transcriptions: pd.DataFrame, *, ax: Axes | None = None,
@@ -801,8 +782,7 @@ def plot_cost_per_day(transcriptions: pd.DataFrame, *, ax: Axes | None = None,
     ``transcriptions`` is ``schema.TRANSCRIPTIONS`` (``transcription_charge``, ``received_at``).
     """
     charges = analytics.charges_over_time(transcriptions, "D")
-    with styled(ax):
-        return draw_charges_per_day(charges, _axes(ax), currency)
+    return draw_charges_per_day(charges, _axes(ax), currency)
 
 
 def plot_top_conferences(joined: pd.DataFrame, *, n: int = 10, by: str = "cost",
@@ -819,8 +799,7 @@ def plot_top_conferences(joined: pd.DataFrame, *, n: int = 10, by: str = "cost",
         ``"cost"``, ``"minutes"`` or ``"recordings"``.
     """
     totals = analytics.conference_totals(joined)
-    with styled(ax):
-        return draw_conferences(analytics.top_conferences(totals, by=by, n=n), _axes(ax),
+    return draw_conferences(analytics.top_conferences(totals, by=by, n=n), _axes(ax),
                                 currency)
 
 
@@ -832,8 +811,7 @@ def plot_transcription_outcomes(frame: pd.DataFrame, *, ax: Axes | None = None) 
     outcome's colour from :data:`OUTCOME_COLORS`.
     """
     counts = analytics.outcome_counts(frame)
-    with styled(ax):
-        return draw_outcomes(counts, _axes(ax))
+    return draw_outcomes(counts, _axes(ax))
 
 
 def plot_turnaround(joined: pd.DataFrame, *, ax: Axes | None = None,
@@ -845,8 +823,7 @@ def plot_turnaround(joined: pd.DataFrame, *, ax: Axes | None = None,
     default ``marks`` (minutes).
     """
     distribution = analytics.turnaround_distribution(joined, within_minutes=marks)
-    with styled(ax):
-        return draw_turnaround(distribution, _axes(ax), log=log)
+    return draw_turnaround(distribution, _axes(ax), log=log)
 
 
 def plot_billing_audit(frame: pd.DataFrame, recordings: pd.DataFrame | None = None, *,
@@ -878,8 +855,7 @@ def plot_billing_audit(frame: pd.DataFrame, recordings: pd.DataFrame | None = No
     '2 transcriptions checked: 1 off by more than $0.005, $0.20 in all'
     """
     audit = analytics.billing_by_day(frame, recordings, tolerance=tolerance)
-    with styled(ax):
-        return draw_billing_differences(audit, _axes(ax), currency)
+    return draw_billing_differences(audit, _axes(ax), currency)
 
 
 def plot_storage_projection(recordings: pd.DataFrame, *, months: int = 12,
@@ -894,5 +870,4 @@ def plot_storage_projection(recordings: pd.DataFrame, *, months: int = 12,
     """
     rates = rates or RateCard()
     result = analytics.storage_outlook(recordings, rates=rates, months=months, now=now)
-    with styled(ax):
-        return draw_storage_projection(result, _axes(ax), rates.currency)
+    return draw_storage_projection(result, _axes(ax), rates.currency)

@@ -349,13 +349,10 @@ def _figure(view: View, result: Any, currency: str, width_px: int | None,
 
 def _saved(view: View, result: Any, currency: str, width_px: int | None,
            height_px: int | None, dpi: int, fmt: str) -> tuple[Any, bytes]:
-    """The figure drawn and saved in the shared look (:data:`plots.STYLE`)."""
-    from .plots import styled
-
+    """The figure drawn and saved; no global setting is touched (safe in worker threads)."""
     buffer = io.BytesIO()
-    with styled():
-        figure = _figure(view, result, currency, width_px, height_px, dpi)
-        figure.savefig(buffer, format=fmt, dpi=dpi)
+    figure = _figure(view, result, currency, width_px, height_px, dpi)
+    figure.savefig(buffer, format=fmt, dpi=dpi)
     return figure, buffer.getvalue()
 
 

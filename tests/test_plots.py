@@ -572,8 +572,9 @@ def test_charts_share_one_look(recordings, transcriptions, joined):
         assert not ax.spines["right"].get_visible(), name
         assert any(line.get_visible() for line in ax.get_xgridlines() + ax.get_ygridlines()) \
             or any("No " in t.get_text() for t in ax.texts), name
-        assert ax.title.get_fontsize() == pytest.approx(plots.STYLE["axes.titlesize"]) or \
-            ax.title.get_fontsize() == pytest.approx(10), name
+        assert ax.title.get_fontsize() == plots.STYLE["title"] or not ax.get_title(), name
+        assert ax.xaxis.label.get_fontsize() == plots.STYLE["label"], name
+        assert ax.xaxis.get_ticklabels()[0].get_fontsize() == plots.STYLE["ticks"], name
 
 
 def test_storage_projection_bars_stay_inside_their_month(recordings):
