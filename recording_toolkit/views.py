@@ -64,7 +64,25 @@ class Frames:
 
 @dataclass(frozen=True)
 class View:
-    """One chart: its title in words, what it computes, how it is drawn (module docstring)."""
+    """One chart (see the module docstring).
+
+    Attributes
+    ----------
+    key
+        Its name in :data:`VIEWS` (``"minutes"``, ``"audit"``, ...).
+    title
+        What it shows, in words, for a heading or a menu.
+    compute
+        ``compute(frames)``: the figures, from :mod:`recording_toolkit.analytics` only.
+    draw
+        ``draw(result, ax, currency)``: draws exactly those figures (a ``plots.draw_*``).
+    size
+        The natural size in inches; at 100 dpi, pixels / 100.
+    table
+        ``table(result)``: the figures behind the chart, raw values (for CSV or a table).
+    note
+        ``note(result)``: what the chart leaves out and why, in words ("" when nothing).
+    """
 
     key: str
     title: str
@@ -111,16 +129,13 @@ def _draw(name: str, part: str | None = None) -> Callable[[Any, Axes, str], Axes
     return draw
 
 
-def _no_start_or_duration(frames: Frames) -> int:
-    rec = frames.recordings
-    return int(len(rec) - len(rec[["recording_duration_ms", "recording_start"]].dropna()))
-
-
 def _minutes(frames: Frames) -> dict[str, Any]:
     from . import analytics
 
-    return {"daily": analytics.minutes_over_time(frames.recordings, "D"),
-            "left_out": _no_start_or_duration(frames)}
+    # minutes_over_time per day, with how many recordings had no start or duration
+    minutes = analytics.rounding_overhead(frames.recordings, rates=frames.rates)
+    daily = minutes["by_period"][["recordings", "recorded_minutes", "billed_minutes"]]
+    return {"daily": daily, "left_out": minutes["left_out"]}
 
 
 def _n(n: int, word: str, words: str | None = None) -> str:
