@@ -332,7 +332,8 @@ VIEWS: dict[str, View] = {view.key: view for view in [
     View("outcomes", "Transcription outcomes", _outcomes, _draw("draw_outcomes", "counts"),
          table=_table_of("counts"), note=_outcomes_note),
     View("turnaround", "Transcription turnaround", _turnaround, _draw("draw_turnaround"),
-         table=lambda r: pd.DataFrame({"within_minutes": r["marks"], "share": r["shares"]}),
+         table=lambda r: pd.DataFrame([{k: v for k, v in r.items()
+                                        if k not in ("minutes", "marks", "shares")}]),
          note=_turnaround_note),
     View("audit", "Billing audit: charged minus expected", _audit,
          _draw("draw_billing_differences"), table=_table_of("by_day"), note=_audit_note),
