@@ -254,7 +254,8 @@ def open_notebook(page, lab: Lab, name: str) -> str:
 
 
 def run_all_cells(page, lab: Lab, name: str) -> list[str]:
-    """Run every cell (menu Run > Run All Cells) and wait until none is queued or running."""
+    """Run every cell (menu Run > Run All Cells) and wait until none is queued or running,
+    or until a cell failed (JupyterLab then runs none of the cells after it)."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     deadline = time.monotonic() + RUN_ALL_TIMEOUT
@@ -262,6 +263,8 @@ def run_all_cells(page, lab: Lab, name: str) -> list[str]:
     while time.monotonic() < deadline:
         prompts = page.evaluate(_PROMPTS_JS)
         if prompts and all(p not in ("[*]:", "[ ]:", "") for p in prompts):
+            return prompts
+        if prompts and "[*]:" not in prompts and tracebacks(page):
             return prompts
         page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / f"{Path(name).stem}-timeout.png"))
@@ -337,11 +340,11 @@ def run_notebook(page, lab: Lab, name: str) -> None:
     kernel = open_notebook(page, lab, name)
     prompts = run_all_cells(page, lab, name)
     assert lab.kernel_of(name)["id"] == kernel, "the kernel was replaced while the cells ran"
-    assert all(p.startswith("[") and p[1:-2].isdigit() for p in prompts), prompts
     errors = tracebacks(page)
     if errors:
         screenshot(page, f"{Path(name).stem}-error")
     assert errors == [], f"{name}: {errors[0][-2000:]}"
+    assert all(p.startswith("[") and p[1:-2].isdigit() for p in prompts), prompts
 
 
 def test_quick_start_start_button_shows_the_new_recording_id(page, lab):
