@@ -169,7 +169,8 @@ def _overhead_note(result: dict[str, Any]) -> str:
 def _cost(frames: Frames) -> dict[str, Any]:
     from . import analytics
 
-    return analytics.charges_over_time(frames.transcriptions, "D")
+    return {**analytics.charges_over_time(frames.transcriptions, "D"),
+            "currency": frames.rates.currency}
 
 
 def _cost_note(result: dict[str, Any]) -> str:
@@ -177,7 +178,8 @@ def _cost_note(result: dict[str, Any]) -> str:
     if not n:
         return ""
     return (f"{_n(n, 'callback')} with no time received"
-            f" ({formatting.money(result['no_time_charge'])}) {'is' if n == 1 else 'are'} in"
+            f" ({formatting.money(result['no_time_charge'], result['currency'])})"
+            f" {'is' if n == 1 else 'are'} in"
             " the total, on no day.")
 
 
@@ -185,18 +187,18 @@ def _conferences(frames: Frames) -> dict[str, Any]:
     from . import analytics
 
     totals = analytics.conference_totals(frames.recordings, frames.transcriptions)
-    return {**analytics.top_conferences(totals, by="cost", n=10), "all": totals}
+    return {**analytics.top_conferences(totals, by="cost", n=10), "all": totals,
+            "currency": frames.rates.currency}
 
 
 def _conferences_note(result: dict[str, Any]) -> str:
     from .analytics.cost import UNKNOWN_CONFERENCE
 
-    totals = result["all"]
-    if UNKNOWN_CONFERENCE not in totals.index:
+    if UNKNOWN_CONFERENCE not in result["all"].index:
         return ""
-    unknown = totals.loc[UNKNOWN_CONFERENCE, "transcription_charge"]
-    return (f"{formatting.money(unknown)} was charged for transcriptions whose recording"
-            " callback is missing, so their conference is not known; it is not shown.")
+    return (f"{formatting.money(result['unknown_charge'], result['currency'])} was charged for"
+            " transcriptions whose recording callback is missing, so their conference is not"
+            " known; it is not shown.")
 
 
 def _durations(frames: Frames) -> dict[str, Any]:

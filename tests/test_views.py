@@ -157,10 +157,15 @@ def test_storage_projection_starts_at_the_same_month_in_the_report_and_the_views
     assert views.VIEWS["storage"].compute(later)["months"].index[0] == pd.Timestamp("2027-03-01")
 
 
-def test_conferences_note_accounts_for_charges_with_no_conference(summary, results):
+def test_conferences_note_accounts_for_charges_with_no_conference(summary, results, frames):
+    frames_ = frames
     by_conference = summary.tables["by_conference"]["transcription_charge"]
     shown = results["conferences"]["all"]["transcription_charge"]
     assert shown.sum() == pytest.approx(by_conference.sum())
     unknown = results["conferences"]["unknown_charge"]
     assert unknown > 0
     assert formatting.money(unknown) in views.VIEWS["conferences"].note(results["conferences"])
+    euros = views.frames_of(*(getattr(frames_, n) for n in ("recordings", "transcriptions")),
+                            rates=RateCard(currency="EUR"))
+    note = views.VIEWS["conferences"].note(views.VIEWS["conferences"].compute(euros))
+    assert note.startswith("€")  # the rate card's currency, as the chart has it
