@@ -23,7 +23,7 @@ from recording_toolkit import formatting, schema
 from recording_toolkit.client import AsyncRecordingClient, RecordingClient
 from recording_toolkit.receiver import CallbackReceiver
 from recording_toolkit.sandbox import Sandbox
-from recording_toolkit.widgets import Dashboard, RecordingPanel
+from recording_toolkit.widgets import Dashboard, RecordingPanel, _render
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -183,7 +183,10 @@ def test_invalid_input_is_not_sent_and_names_the_field(sandbox, panel_factory):
     assert panel.wait(30)
     row = panel.requests.iloc[0]
     assert row["status"] == "not sent"
-    assert "conference_name" in row["error"]
+    assert "conference_name" in row["error"]  # the client's own words, in the data
+    assert "Conference: is empty" in panel.table.value  # the field's label, on the screen
+    assert "Conference: is empty" in panel.message.value
+    assert "conference_name" not in panel.table.value + panel.message.value
     assert sandbox.ground_truth()["recording_details"] == []
 
 
@@ -286,10 +289,11 @@ def test_panel_table_keeps_its_column_widths_with_a_long_error(sandbox, panel_fa
     table = panel.table.value
     assert "table-layout:fixed" in table and "<colgroup>" in table
     error = panel.requests["error"].iloc[0]
-    # Long values wrap within their column, two lines at most; the tooltip has all of it.
-    assert f'title="{html.escape(error, quote=True)}"' in table
-    assert f'title="{"x" * 300}"' in table
-    assert table.count("-webkit-line-clamp:2") >= 2 and "overflow-wrap:anywhere" in table
+    # The name wraps within its column; the error is shown whole on a line under its row,
+    # across the table, so no column is pushed aside and nothing is cut off.
+    assert "overflow-wrap:anywhere" in table and "x" * 300 in table
+    assert f'colspan="5" style="{_render._DETAIL_STYLE}">{html.escape(error)}</td>' in table
+    assert "overflow:hidden" not in table
 
 
 # Dashboard -----------------------------------------------------------------------------------

@@ -45,9 +45,9 @@ CHART_WIDTH = 640
 _RECENT_COLUMNS = [("new", ""), ("received", "Received (UTC)"), ("event", "Callback"),
                    ("recording_id", "Recording id"), ("conference_name", "Conference"),
                    ("detail", "Detail")]
-_RECENT_WIDTHS = {"new": "1.5em", "received": "13.5em", "event": "8em",
-                  "recording_id": "10em", "conference_name": "10em"}
-_RECENT_CLIP = ("received", "event", "recording_id", "conference_name", "detail")
+_RECENT_WIDTHS = {"new": "1.5em", "received": "12.5em", "event": "8em",
+                  "recording_id": "13em", "conference_name": "9em"}
+_RECENT_WRAP = ("recording_id", "conference_name", "detail")
 
 def _source_paths(source: Any) -> list[str] | None:
     """The log paths to (re)load ``source`` from, or None when it is already loaded data."""
@@ -405,7 +405,7 @@ class Dashboard(widgets.VBox):
         for row in rows:
             row["new"] = dot("busy") if (row["event"], row["recording_id"]) in self._new else ""
         return html_table(rows, _RECENT_COLUMNS, raw=("new",), widths=_RECENT_WIDTHS,
-                          clip=_RECENT_CLIP, empty="No callbacks yet.")
+                          wrap=_RECENT_WRAP, empty="No callbacks yet.")
 
     def _status_line(self) -> str:
         stats = getattr(self.result, "stats", None)

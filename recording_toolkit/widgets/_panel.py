@@ -24,12 +24,15 @@ if TYPE_CHECKING:
 __all__ = ["RecordingPanel"]
 
 _COLUMNS = [("time", "Time (UTC)"), ("action", "Action"), ("conference_name", "Conference"),
-            ("status", "Status"), ("recording_id", "Recording id"), ("error", "Error")]
-#: Fixed column widths: a long error is cut with an ellipsis (its tooltip has all of it) instead
-#: of squeezing the other columns; the error column takes what is left.
-_WIDTHS = {"time": "6.5em", "action": "4em", "conference_name": "8.5em", "status": "12em",
-           "recording_id": "11em"}
-_CLIPPED = ("conference_name", "status", "recording_id", "error")
+            ("status", "Status"), ("recording_id", "Recording id")]
+#: Fixed column widths (the conference takes what is left): a long value wraps within its
+#: column instead of pushing the others around; an error has a line of its own under its row.
+_WIDTHS = {"time": "6.5em", "action": "4em", "status": "11.5em", "recording_id": "13em"}
+_WRAPPED = ("conference_name", "recording_id")
+#: The client's names of the fields its refusals name, as the panel labels them.
+_FIELDS = {"conference_name": "Conference", "file_format": "File format",
+           "callback_url": "Recording callback", "transcription_url": "Transcription callback",
+           "transcription_type": "Transcribe"}
 #: Characters of a conference name the marker shows (the tooltip has all of it).
 _MARKER_NAME = 32
 #: How often the elapsed time of the running recordings is redrawn (seconds).
@@ -230,8 +233,10 @@ class RecordingPanel(widgets.VBox):
                         api_id=exc.api_id)
             message = dot("error") + _escape(str(exc))
         except ValidationError as exc:
+            # The refusal names the field as the panel labels it (the client's own name for
+            # it stays in :attr:`requests`).
             _fill_error(row, status="not sent", error=str(exc))
-            message = dot("error") + "Not sent: " + _escape(str(exc))
+            message = dot("error") + "Not sent: " + _escape(_in_panel_words(str(exc)))
         except TransportError as exc:
             _fill_error(row, status="no answer", error=str(exc))
             message = dot("error") + _escape(str(exc))
@@ -334,9 +339,9 @@ class RecordingPanel(widgets.VBox):
                 shown.append({**row, "time": row["time"].strftime("%H:%M:%S"),
                               "status": dot(row["state"]) + _escape(row["status"]),
                               "recording_id": row["recording_id"] or "",
-                              "error": row["error"] or ""})
+                              "error": _in_panel_words(row["error"] or "")})
             self.table.value = html_table(shown, _COLUMNS, raw=("status",), widths=_WIDTHS,
-                                          clip=_CLIPPED, nowrap=True,
+                                          wrap=_WRAPPED, detail="error", nowrap=True,
                                           empty="No requests yet: press Start.")
 
     # -- for code and tests --
@@ -395,6 +400,12 @@ class RecordingPanel(widgets.VBox):
 def _fill_error(row: dict[str, Any], *, status: str, error: str, code: int | None = None,
                 api_id: str | None = None) -> None:
     row.update(state="error", status=status, error=error, status_code=code, api_id=api_id)
+
+
+def _in_panel_words(error: str) -> str:
+    """``conference_name: is empty`` as ``Conference: is empty``: the label on the screen."""
+    field, sep, rest = error.partition(":")
+    return f"{_FIELDS[field]}{sep}{rest}" if sep and field in _FIELDS else error
 
 
 def _escape(text: str) -> str:

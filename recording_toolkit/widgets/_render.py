@@ -8,7 +8,6 @@ trait assignment, which is safe from the worker threads the widgets use (writing
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -19,18 +18,20 @@ __all__ = ["dot", "figure_png", "html_table"]
 # Tables take the notebook theme's own colours (JupyterLab's CSS variables, with fallbacks for
 # other front ends), so they read in light and dark themes alike.
 _TABLE_STYLE = (
-    "border-collapse:collapse;font-size:var(--jp-ui-font-size1,13px);"
+    "border-collapse:collapse;font-size:var(--jp-ui-font-size1,13px);line-height:1.4;"
     "font-family:var(--jp-ui-font-family,sans-serif)"
 )
 _CELL_STYLE = (
     "padding:2px 10px;text-align:left;vertical-align:top;"
     "border-bottom:1px solid var(--jp-border-color2,#ccc)"
 )
-# A long value wraps inside its column (anywhere: ids and URLs have no spaces) and stops after
-# two lines with an ellipsis; the tooltip has all of it. Nothing sticks out sideways, so the
-# other columns keep their widths.
-_CLIP_STYLE = ("white-space:normal;overflow-wrap:anywhere;display:-webkit-box;"
-               "-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden")
+# A long value breaks anywhere (ids and URLs have no spaces) and wraps within its column: nothing
+# sticks out sideways and nothing is hidden; the row grows taller instead.
+_WRAP_STYLE = ";white-space:normal;overflow-wrap:anywhere"
+# A row's detail (an error), on a line of its own under the row, across the whole table.
+_DETAIL_STYLE = ("padding:0 10px 4px 2em;text-align:left;white-space:normal;"
+                 "overflow-wrap:anywhere;color:var(--jp-error-color1,#c62828);"
+                 "border-bottom:1px solid var(--jp-border-color2,#ccc)")
 
 
 #: The red of a recording light: a colour of its own, never one that means an error.
@@ -48,24 +49,19 @@ def dot(state: str) -> str:
     return f'<span style="color:{colour}" title="{state}">&#9679;</span> '
 
 
-def _plain(markup: str) -> str:
-    """The text of a bit of markup made here (for a tooltip): tags dropped, entities read."""
-    return html.unescape(re.sub(r"<[^>]*>", "", markup)).strip()
-
-
 def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], *,
                empty: str = "Nothing yet", raw: Sequence[str] = (),
-               widths: Mapping[str, str] | None = None, clip: Sequence[str] = (),
-               nowrap: bool = False) -> str:
+               widths: Mapping[str, str] | None = None, wrap: Sequence[str] = (),
+               detail: str | None = None, nowrap: bool = False) -> str:
     """An HTML table of ``rows`` (dicts) with ``columns`` as ``(key, header)`` pairs.
 
     Every value is HTML-escaped except those of the keys in ``raw`` (already markup made here).
 
     ``widths`` (key -> CSS width) fixes those columns' widths (``table-layout: fixed``): a long
-    value cannot push the other columns around. The values in ``clip`` wrap within their
-    column, at most two lines ending in an ellipsis, with the whole value as a tooltip (nothing
-    is cut off sideways). ``nowrap`` keeps every
-    cell on one line (a short table of figures reads best so).
+    value cannot push the other columns around. The values in ``wrap`` break anywhere to stay
+    within their column (a row grows taller; nothing is cut off). A row's ``detail`` value (an
+    error), when it has one, is shown in full on a line of its own under the row, across the
+    table. ``nowrap`` keeps the other cells on one line (a short table of figures reads best so).
 
     Examples
     --------
@@ -85,18 +81,20 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, s
     head = "".join(f'<th style="{cell_style}">{html.escape(title)}</th>' for _, title in columns)
     body = []
     for row in rows:
+        note = "" if detail is None or row.get(detail) is None else str(row[detail])
+        # A row with a detail line under it shares its bottom border with that line.
+        style = cell_style + (";border-bottom:none" if note else "")
         cells = []
         for key, _ in columns:
             value = row.get(key)
             text = "" if value is None else str(value)
             shown = text if key in raw else html.escape(text)
-            if key in clip and text:
-                tip = html.escape(_plain(text) if key in raw else text, quote=True)
-                cells.append(f'<td style="{cell_style}" title="{tip}">'
-                             f'<div style="{_CLIP_STYLE}">{shown}</div></td>')
-            else:
-                cells.append(f'<td style="{cell_style}">{shown}</td>')
+            extra = _WRAP_STYLE if key in wrap else ""
+            cells.append(f'<td style="{style}{extra}">{shown}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
+        if note:
+            body.append(f'<tr><td colspan="{len(columns)}" style="{_DETAIL_STYLE}">'
+                        f"{html.escape(note)}</td></tr>")
     return (f'<table style="{table_style}">{colgroup}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
 
