@@ -210,6 +210,18 @@ def test_table_escapes_what_the_user_typed(sandbox, panel_factory):
     assert "<img" not in panel.table.value and "&lt;img" in panel.table.value
 
 
+def test_panel_saved_output_has_a_static_picture(sandbox, panel_factory):
+    panel = panel_factory(_client(sandbox), transcribe=False)
+    panel.conference.value = "weekly sync"
+    panel.start.click()
+    assert panel.wait(30)
+    bundle = panel._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert panel.requests["recording_id"].iloc[0] in data["text/html"]
+    assert "Recording</b> weekly sync" in data["text/html"]
+
+
 def test_panel_refuses_the_async_client(sandbox):
     client = AsyncRecordingClient(sandbox.auth_id, sandbox.auth_token, base_url=sandbox.base_url)
     with pytest.raises(TypeError, match="blocking RecordingClient"):

@@ -373,6 +373,24 @@ class RecordingPanel(widgets.VBox):
             "status": "string", "status_code": "Int64", "recording_id": "string",
             "api_id": "string", "error": "string", "transcription": "boolean"})
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget, plus a static picture of it (``text/html``) for a saved notebook shown
+        where the widget cannot be restored."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if data is not None:
+            data["text/html"] = self.static_html()
+        return bundle
+
+    def static_html(self) -> str:
+        """The panel's state as it looks now, as HTML: what is recording, the last answer and
+        the table of requests."""
+        with self._lock:
+            return ('<div class="recording-toolkit-panel"><p><b>Record a conference</b> (a '
+                    "picture of the panel as it was shown: run the cell for the controls)</p>"
+                    f"<p>{self.recording_now.value}</p><p>{self.message.value}</p>"
+                    f"{self.table.value}</div>")
+
     def close(self) -> None:
         """Finish the request in flight, stop the worker thread and close the widgets."""
         # Also called by Widget.__del__, possibly on a panel whose __init__ raised.
