@@ -639,12 +639,16 @@ def draw_turnaround(distribution: dict[str, Any], ax: Axes, currency: str = "USD
     ax.set_xlabel("Minutes from recording end to transcription")
     ax.set_ylabel("Share of transcriptions")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    minutes = distribution["minutes"]
+    minutes, cumulative = distribution["minutes"], distribution["cumulative"]
     if log:
-        minutes = minutes[minutes > 0]
+        shown = minutes > 0
+        minutes, cumulative = minutes[shown], cumulative[shown]
     if len(minutes) == 0:
         return _no_data(ax, "transcriptions")
-    ax.ecdf(minutes, color=OUTCOME_COLORS["transcribed"])
+    # the cumulative shares as analytics gives them, from the share before the first drawn
+    before = float(cumulative[0]) - 1 / distribution["count"]
+    ax.step(np.concatenate([minutes[:1], minutes]), np.concatenate([[before], cumulative]),
+            where="post", color=OUTCOME_COLORS["transcribed"])
     marks = distribution["marks"]
     if log:
         ax.set_xscale("log")

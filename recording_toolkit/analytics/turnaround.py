@@ -130,7 +130,8 @@ def turnaround_distribution(recordings: Any, transcriptions: Any = None, *,
     """:func:`turnaround_stats` with the turnarounds themselves, for a cumulative chart.
 
     Arguments as :func:`turnaround_stats`. Returns its figures and ``minutes`` (each
-    measured turnaround in minutes, ascending, as a numpy array), ``marks`` (the
+    measured turnaround in minutes, ascending, as a numpy array) with ``cumulative`` (the
+    share of the measured ones done by then, the last 1.0), ``marks`` (the
     ``within_minutes``, with ``shares`` the share within each), and ``unmeasured``:
     transcription callbacks whose recording's end is not known (left out), counted only when
     ``transcriptions`` is given.
@@ -143,8 +144,8 @@ def turnaround_distribution(recordings: Any, transcriptions: Any = None, *,
     >>> tr = pd.DataFrame({"recording_id": ["a", "x"], "received_at": pd.to_datetime(
     ...     ["2026-11-02 10:03", "2026-11-02 10:04"], utc=True)})
     >>> d = turnaround_distribution(rec, tr)
-    >>> d["minutes"].tolist(), d["shares"], d["unmeasured"]
-    ([3.0], [1.0, 1.0], 1)
+    >>> d["minutes"].tolist(), d["cumulative"].tolist(), d["shares"], d["unmeasured"]
+    ([3.0], [1.0], [1.0, 1.0], 1)
     """
     import numpy as np
 
@@ -154,7 +155,10 @@ def turnaround_distribution(recordings: Any, transcriptions: Any = None, *,
     if transcriptions is not None:
         ids = to_pandas(transcriptions, ["recording_id"])["recording_id"]
         unmeasured = int(ids.nunique(dropna=True) - seconds.size)
-    return {**stats, "minutes": np.sort(seconds.to_numpy(dtype=float) / 60),
+    minutes = np.sort(seconds.to_numpy(dtype=float) / 60)
+    return {**stats, "minutes": minutes,
+            "cumulative": np.arange(1, minutes.size + 1) / minutes.size if minutes.size
+            else np.array([]),
             "marks": list(within_minutes),
             "shares": [stats[f"within_{m:g}_minutes"] for m in within_minutes],
             "unmeasured": unmeasured}
