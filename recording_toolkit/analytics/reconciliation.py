@@ -238,7 +238,7 @@ class Reconciliation:
         }
 
 
-@needs("recording_id")
+@needs("recording_id", "conference_name", "recording_start", "recording_end", "received_at")
 def reconcile(recordings: Any, transcriptions: Any, journal: pd.DataFrame, *,
               threshold: Any = DEFAULT_TRANSCRIPTION_THRESHOLD, now: Any = None
               ) -> Reconciliation:
