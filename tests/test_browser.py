@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -707,3 +708,64 @@ def test_dashboard_notebook_reads_well(dashboard_findings, width, check):
     assert result["stats"]["charts"] >= 4, "the dashboards show their charts as images"
     problems = result["found"][check]
     assert problems == [], _message(f"05_dashboard at {width} px: {CHECKS[check]}", problems)
+
+
+def _png(width: int, height: int) -> str:
+    """A grey PNG of ``width`` x ``height`` pixels, as a data URL."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    png = (b"\x89PNG\r\n\x1a\n"
+           + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def test_reader_checks_find_each_kind_of_problem_and_nothing_else(browser):
+    """The checks above, on a page with one problem of each kind beside its harmless twin."""
+    square = _png(100, 100)
+    page_html = f"""<!doctype html><html><body style="margin:0;font:16px sans-serif">
+      <nav><a href="#one">One</a> <a href="#two">Two</a> <a href="#gone">Gone</a></nav>
+      <h2 id="one">One</h2><h2 id="two">Two</h2><h2>Three</h2>
+      <div id="wide" style="width:1500px">too wide</div>
+      <div id="sideways" style="width:80px;overflow:hidden;white-space:nowrap">unbrokenlongword
+        </div>
+      <div id="clamped" style="width:80px;height:1.2em;overflow:hidden">one two three four</div>
+      <div style="width:80px;height:3em;overflow:auto">a list that scrolls down: one two
+        three four five six seven eight</div>
+      <img id="squashed" src="{square}" width="100" height="50">
+      <img id="blown-up" src="{square}" width="300" height="300">
+      <img src="{square}" width="50" height="50">
+      <p>charge_total 0.911243 1611000 1,611,000 0.0508 2026-11-02 14:05:33
+         0d138530-9e17-4bb8-a0ed-42028ab3a1e1 http://127.0.0.1:34419/callbacks
+         <code>fine_key 0.123456 99999</code></p>
+    </body></html>"""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    try:
+        page.set_content(page_html, wait_until="load")
+        result = reader_findings(page, ["body"], contain_within_root=False)
+        contents = page.evaluate(_CONTENTS_JS)
+    finally:
+        context.close()
+    found = result["found"]
+    # What each check found: the element's tag and id, or the quoted text.
+    only = {name: [re.match(r'"[^"]*"|[\w#.-]+', f).group(0) for f in findings]
+            for name, findings in found.items()}
+    assert only["fits_the_window"] == ["div#wide"]
+    assert only["nothing_cut_off"] == ["div#sideways", "div#clamped"]
+    assert only["charts_at_natural_size"] == ["img#squashed", "img#blown-up"]
+    assert "aspect ratio off by 100.0 %" in found["charts_at_natural_size"][0]
+    assert "blown up 300 %" in found["charts_at_natural_size"][1]
+    assert found["contents_links_land"] == ['link "Gone" to #gone lands on no element']
+    assert contents["problems"] == ['section "Three" is not in the contents list '
+                                    "(it has no id to link to)"]
+    assert only["no_internal_keys"] == ['"charge_total"']
+    assert only["no_long_decimals"] == ['"0.911243"']
+    assert only["big_numbers_have_separators"] == ['"1611000"']
