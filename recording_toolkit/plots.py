@@ -172,13 +172,6 @@ def _no_data(ax: Axes, what: str) -> Axes:
     return ax
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], chart: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{chart}: the frame has no column(s) {missing}; "
-                         f"it has {list(frame.columns)}")
-
-
 #: Category labels (failure reasons, conference names) are wrapped at this many characters,
 #: to at most this many lines: a long error text must not squeeze the bars off the figure.
 _LABEL_WIDTH = 28
@@ -447,9 +440,7 @@ def _legend_above_bars(ax: Axes, tallest: float, **options: Any) -> None:
     """A one-row legend in a band left free above the tallest bar.
 
     With few bars any corner may hold one reaching the top; the band (a quarter of the axes
-    height) is where ``loc="best"`` then finds room. The legend's frame takes the axes
-    colour, so a reference line passing under it does not cross its text, on any style.
-    """
+    height) is where ``loc="best"`` then finds room."""
     ax.set_ylim(0, max(tallest, 1) / 0.75)
     ax.legend(loc="best", ncols=2, frameon=False, fontsize=STYLE["legend"], **options)
 
