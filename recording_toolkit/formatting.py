@@ -433,10 +433,12 @@ def formatter_for(name: str, series: pd.Series | None = None, *, currency: str =
         return percent
     if lowered.endswith("bytes"):
         return size
+    # durations in minutes, the unit the charts use; waits (turnaround) as spans, as their
+    # chart states them
     if lowered.endswith("_ms"):
-        return lambda v: clock(float(v) / 1000) if not is_missing(v) else MISSING
+        return lambda v: minutes(float(v) / 1000) if not is_missing(v) else MISSING
     if lowered.endswith("seconds") or lowered in {"duration", "recording_duration"}:
-        return clock
+        return span if "turnaround" in lowered or "wait" in lowered else minutes
     if lowered.endswith("minutes"):
         if dtype is not None and pd.api.types.is_integer_dtype(dtype):
             return count

@@ -120,6 +120,8 @@ def test_each_column_gets_the_formatter_of_its_kind():
         "billed_minutes": pd.array([1611], dtype="Int64"),
         "recordings": pd.array([12345], dtype="Int64"),
         "mean_seconds": [1845.5],
+        "turnaround_seconds": [117.0],
+        "recording_duration_ms": pd.array([1_845_500], dtype="Int64"),
     })
     shown = {name: fmt.formatter_for(name, frame[name], currency="USD")(frame[name].iloc[0])
              for name in frame.columns}
@@ -127,7 +129,8 @@ def test_each_column_gets_the_formatter_of_its_kind():
         "transcription_charge": "$24.98", "transcription_rate": "$0.05/min",
         "success_rate": "99.6%", "as_mp3_bytes": "45.6 MB", "overdue": "13 d 4 h",
         "received_at": "2026-11-02 14:05", "billed_minutes": "1,611", "recordings": "12,345",
-        "mean_seconds": "30:46",
+        "mean_seconds": "30.8 min", "turnaround_seconds": "1 min 57 s",
+        "recording_duration_ms": "30.8 min",
     }
 
 
