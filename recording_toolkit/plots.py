@@ -167,9 +167,29 @@ def _ink(ax: Axes) -> Any:
 
 
 def _no_data(ax: Axes, what: str) -> Axes:
+    """An empty chart that says so: no ticks or grid of a scale with nothing on it."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
     ax.text(0.5, 0.5, f"No {what} in this selection", transform=ax.transAxes,
             ha="center", va="center", color=_ink(ax), alpha=0.7)
+    _fit_ylabel(ax)
     return ax
+
+
+def _fit_ylabel(ax: Axes) -> None:
+    """The y axis label on two lines when the chart is too short for it on one."""
+    label = ax.yaxis.label
+    text = label.get_text()
+    if not text or "\n" in text:
+        return
+    figure = ax.figure
+    get = getattr(figure.canvas, "get_renderer", None)
+    if get is None:
+        return
+    renderer = get()
+    if label.get_window_extent(renderer).height > 0.9 * figure.bbox.height:
+        label.set_text(textwrap.fill(text, max(12, len(text) // 2 + 4)))
 
 
 #: Category labels (failure reasons, conference names) are wrapped at this many characters,
@@ -210,6 +230,7 @@ def _title(ax: Axes, text: str, **options: Any) -> None:
     lines wrapped when the figure is too narrow for them. Set it last: it is measured against
     the chart as laid out."""
     options.setdefault("fontsize", STYLE["title"])
+    _fit_ylabel(ax)  # first: a wrapped y label moves the axes, which the title centres on
     _wrap_to_fit(ax, ax.set_title(text, parse_math=False, **options), within=ax.figure)
 
 
@@ -224,13 +245,17 @@ def _wrap_to_fit(ax: Axes, label: Any, within: Any = None) -> None:
 
 
 def _money_axis(axis: Any, currency: str) -> None:
-    """Tick labels in money (``$1,200``; cents when the ticks need them)."""
+    """Tick labels in money (``$1,200``), with as many decimals as the ticks need to be told
+    apart and read right (``$0.025``, not ``$0.03``), up to four."""
     from matplotlib.ticker import FuncFormatter
 
     def tick(value: float, _pos: Any = None) -> str:
-        locs = [abs(v) for v in axis.get_majorticklocs()]
-        whole = all(abs(v - round(v)) < 1e-9 for v in locs)
-        return _say(formatting.money(value, currency, decimals=0 if whole else None))
+        locs = list(axis.get_majorticklocs())
+        places = next((d for d in range(5) if all(abs(v - round(v, d)) < 1e-9 for v in locs)),
+                      4)
+        if places == 1:
+            places = 2  # cents: $0.50, not $0.5
+        return _say(formatting.money(value, currency, decimals=places))
 
     axis.set_major_formatter(FuncFormatter(tick))
 
@@ -309,9 +334,9 @@ def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
 
     The bars of a day fill the middle 80% of it and never cross into the next; the day's
     one tick sits under their middle, labelled with the day (``Wed 25 Nov``; ``25 Nov`` past a
-    week), the year beside the axis. Up to ten days every day is labelled, up to twenty every
-    other day from the first, beyond that Mondays (every week or few); the other days keep an
-    unlabelled tick. With one or two days the axis still spans three, and there are no hour
+    week), the year beside the axis. Up to ten days (fewer on a narrow chart: as many as fit)
+    every day is labelled, up to twice that every other day from the first, beyond that
+    Mondays (every week or few); the other days keep an unlabelled tick. With one or two days the axis still spans three, and there are no hour
     ticks: the chart is per day.
     """
     import matplotlib.dates as mdates
@@ -319,18 +344,22 @@ def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
 
     starts = mdates.date2num(days.to_pydatetime())
     centres = _bars_in_periods(ax, starts, 1.0, series)
-    if len(days) <= _MAX_DAY_TICKS:
+    weekday = len(days) <= 7
+    # as many labels as fit side by side: about 70 pixels each ("Wed 25 Nov"), 55 ("25 Nov")
+    room = ax.figure.get_figwidth() * ax.figure.dpi * 0.75 / (70 if weekday else 55)
+    most = max(3, min(_MAX_DAY_TICKS, int(room)))
+    if len(days) <= most:
         labelled = centres
-    elif len(days) <= 2 * _MAX_DAY_TICKS:
+    elif len(days) <= 2 * most:
         labelled = centres[::2]
     else:
         mondays = centres[np.asarray(days.day_of_week) == 0]
         if len(mondays) == 0:  # more than ten days always holds a Monday; kept for safety
             mondays = centres[:1]
-        labelled = mondays[::math.ceil(len(mondays) / _MAX_DAY_TICKS)]
+        labelled = mondays[::math.ceil(len(mondays) / most)]
     ax.xaxis.set_major_locator(FixedLocator(labelled))
     ax.xaxis.set_minor_locator(FixedLocator(np.setdiff1d(centres, labelled)))
-    ax.xaxis.set_major_formatter(_day_formatter(weekday=len(days) <= 7))
+    ax.xaxis.set_major_formatter(_day_formatter(weekday=weekday))
     pad = max(0.0, (_MIN_DAYS_SHOWN - len(days)) / 2)
     ax.set_xlim(starts[0] - pad, starts[-1] + 1 + pad)
 
