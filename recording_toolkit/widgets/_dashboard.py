@@ -42,11 +42,11 @@ METRICS: dict[str, str] = {key: view.title for key, view in VIEWS.items() if key
 #: Chart width in pixels: fits a notebook's output area at 1100 px with the file browser open.
 CHART_WIDTH = 640
 
-_RECENT_COLUMNS = [("new", ""), ("received", "Received (UTC)"), ("event", "Callback"),
-                   ("recording_id", "Recording id"), ("conference_name", "Conference"),
-                   ("detail", "Detail")]
-_RECENT_WIDTHS = {"new": "1.5em", "received": "12.5em", "event": "8em",
-                  "recording_id": "13em", "conference_name": "9em"}
+_RECENT_COLUMNS = [("new", ""), ("received", "Received (UTC)"), ("recording_id", "Recording id"),
+                   ("conference_name", "Conference"), ("detail", "Callback")]
+#: The recording id takes what is left: one line on a wide page, two on a narrow one.
+_RECENT_WIDTHS = {"new": "1.5em", "received": "12.5em", "conference_name": "9em",
+                  "detail": "12em"}
 _RECENT_WRAP = ("recording_id", "conference_name", "detail")
 
 def _source_paths(source: Any) -> list[str] | None:
@@ -208,7 +208,7 @@ class Dashboard(widgets.VBox):
         self.outcomes = self._image()
         self.outcomes_note = widgets.HTML()
         self.recent_title = widgets.HTML("<b>Latest callbacks</b>")
-        self.recent = widgets.HTML(layout=widgets.Layout(width="100%", max_width="52em",
+        self.recent = widgets.HTML(layout=widgets.Layout(width="100%", max_width="62em",
                                                          margin="2px 0"))
         self.status = widgets.HTML()
 
@@ -616,12 +616,14 @@ def _recent_callbacks(recordings: pd.DataFrame, transcriptions: pd.DataFrame,
         rows.append({"at": rec.received_at, "event": "recording",
                      "recording_id": str(rec.recording_id),
                      "conference_name": _text(rec.conference_name),
-                     "detail": fmt.clock(seconds) if seconds is not None else ""})
+                     "detail": "Recording" + (f", {fmt.clock(seconds)}" if seconds is not None
+                                              else "")})
     for tr in transcriptions.itertuples(index=False):
         rows.append({"at": tr.received_at, "event": "transcription",
                      "recording_id": str(tr.recording_id),
                      "conference_name": _text(conference.get(str(tr.recording_id))),
-                     "detail": _text(tr.error) or "transcribed"})
+                     "detail": f"Transcription failed: {_text(tr.error)}" if _text(tr.error)
+                     else "Transcribed"})
     rows = sorted((r for r in rows if pd.notna(r["at"])), key=lambda r: r["at"],
                   reverse=True)[:n]
     for row in rows:
