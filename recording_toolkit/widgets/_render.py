@@ -8,12 +8,12 @@ trait assignment, which is safe from the worker threads the widgets use (writing
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..plots import OUTCOME_COLORS
 
-__all__ = ["dot", "figure_png", "html_table"]
+__all__ = ["dot", "html_table"]
 
 # Tables take the notebook theme's own colours (JupyterLab's CSS variables, with fallbacks for
 # other front ends), so they read in light and dark themes alike.
@@ -97,22 +97,3 @@ def html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, s
                         f"{html.escape(note)}</td></tr>")
     return (f'<table style="{table_style}">{colgroup}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
-
-
-def figure_png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7.0, 4.0),
-               dpi: int = 96, width_px: int | None = None, height_px: int | None = None
-               ) -> bytes:
-    """PNG bytes of a chart drawn by ``draw(ax)`` on a figure of its own, in the charts'
-    shared look; exactly ``width_px`` x ``height_px`` pixels when given.
-
-    Rendered by :func:`recording_toolkit.views.render_png` (the one place charts become
-    images): no pyplot, so nothing is registered globally, nothing is shown twice by the
-    notebook, and it is safe in a worker thread. Charts of the registry are drawn with
-    ``render_png(VIEWS[key], ...)`` directly; this is for any other drawing.
-    """
-    from ..views import View, render_png
-
-    view = View(key="figure", title="", compute=lambda frames: None,
-                draw=lambda _result, ax, _currency: draw(ax), size=size)
-    return render_png(view, None, currency="", width_px=width_px, height_px=height_px,
-                      dpi=dpi)
