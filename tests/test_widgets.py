@@ -385,7 +385,7 @@ def test_dashboard_conference_filter_updates_summary_and_charts(log_dir, dashboa
     dash.conferences.value = ("beta",)
     assert dash.refreshes == refreshes + 1
     assert _summary_figure(dash, "Recordings") == "1"
-    assert _summary_figure(dash, "Recorded minutes") == "0.5"
+    assert _summary_figure(dash, "Recorded minutes") == "0.5 min"
     assert _summary_figure(dash, "Transcriptions received") == "0"
     assert dash.chart.value != chart and dash.outcomes.value != outcomes
     recordings, transcriptions = dash.selection()
@@ -399,7 +399,7 @@ def test_dashboard_date_range_selects_utc_days(log_dir, dashboards):
     recordings, transcriptions = dash.selection()
     assert recordings["recording_id"].tolist() == ["r3"]
     assert transcriptions["recording_id"].tolist() == ["r3"]
-    assert _summary_figure(dash, "Billed minutes") == "10"
+    assert _summary_figure(dash, "Billed minutes (rounded up)") == "10 min"
     dash.start_date.value = None
     dash.end_date.value = pd.Timestamp("2026-11-20").date()
     assert sorted(dash.selection()[0]["recording_id"]) == ["r1", "r2"]
@@ -503,8 +503,10 @@ def test_dashboard_shows_the_report_figures_for_the_same_selection(dashboards):
     expected = summarize(loaded, conferences=chosen, since="2026-11-09").to_dict()
     assert 0 < expected["recordings"]["count"] < everything["recordings"]["count"]
     assert _summary_figure(dash, "Recordings") == f"{expected['recordings']['count']:,}"
-    assert _summary_figure(dash, "Billed minutes") == \
-        f"{expected['recordings']['billed_minutes']:,}"
+    assert _summary_figure(dash, "Billed minutes (rounded up)") == \
+        f"{expected['recordings']['billed_minutes']:,} min"
+    assert _summary_figure(dash, "Median duration") == formatting.minutes(
+        expected["recordings"]["duration_seconds"]["median"])
     assert _summary_figure(dash, "Transcription charges") == \
         formatting.money(expected["transcriptions"]["charge_total"], "USD")
     recordings, _ = dash.selection()

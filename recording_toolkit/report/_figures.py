@@ -17,7 +17,7 @@ from .. import formatting as fmt
 if TYPE_CHECKING:
     from ._summary import Summary
 
-__all__ = ["FIGURES", "figure_text", "figures_table"]
+__all__ = ["FIGURES", "figure_label", "figure_text", "figures_table", "format_figure"]
 
 
 def _recorded_minutes(value: Any) -> str:
@@ -67,12 +67,30 @@ def _formatter(kind: str, currency: str) -> Callable[[Any], str]:
     }[kind]
 
 
-def figure_text(summary: Summary, key: str) -> str:
-    """One stable figure of ``summary`` as the report and the notebook show it."""
+def format_figure(key: str, value: Any, currency: str) -> str:
+    """A stable figure's value (``key`` dotted, as in ``Summary.to_dict()``) as every view
+    shows it: the report, the notebook, the Dashboard and the command line.
+
+    >>> format_figure("recordings.duration_seconds.median", 1447, "USD")
+    '24.1 min'
+    """
     for _, known, kind in FIGURES:
         if known == key:
-            return _formatter(kind, summary.rates.currency)(summary.get(key))
-    return fmt.value(summary.get(key))
+            return _formatter(kind, currency)(value)
+    return fmt.value(value)
+
+
+def figure_label(key: str) -> str:
+    """A stable figure's label in words, the same in every view."""
+    for label, known, _ in FIGURES:
+        if known == key:
+            return label
+    return fmt.label(key)
+
+
+def figure_text(summary: Summary, key: str) -> str:
+    """One stable figure of ``summary`` as the report and the notebook show it."""
+    return format_figure(key, summary.get(key), summary.rates.currency)
 
 
 def figures_table(summary: Summary, *, keys: bool = True, part: str | None = None) -> str:

@@ -644,21 +644,20 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
     return data
 
 
+#: The stable figures the Dashboard's summary shows (labels and formats are the report's).
+_SUMMARY_KEYS = ["recordings.count", "recordings.conferences", "recordings.total_minutes",
+                 "recordings.billed_minutes", "recordings.duration_seconds.median",
+                 "transcriptions.received", "transcriptions.success_rate",
+                 "transcriptions.coverage", "transcriptions.charge_total",
+                 "transcriptions.turnaround_seconds.median"]
+
+
 def _summary_table(data: dict[str, Any], currency: str) -> str:
     """The key figures of a summary (``report.Summary.to_dict()``) as a two-column table, each
     figure formatted as everywhere else (:mod:`recording_toolkit.formatting`)."""
-    rows = [
-        ("Recordings", fmt.count(_get(data, "recordings.count"))),
-        ("Conferences", fmt.count(_get(data, "recordings.conferences"))),
-        ("Recorded minutes", fmt.number(_get(data, "recordings.total_minutes"))),
-        ("Billed minutes", fmt.count(_get(data, "recordings.billed_minutes"))),
-        ("Median duration", fmt.clock(_get(data, "recordings.duration_seconds.median"))),
-        ("Transcriptions received", fmt.count(_get(data, "transcriptions.received"))),
-        ("Transcription success rate", fmt.percent(_get(data, "transcriptions.success_rate"))),
-        ("Transcription coverage", fmt.percent(_get(data, "transcriptions.coverage"))),
-        ("Transcription charges", fmt.money(_get(data, "transcriptions.charge_total"),
-                                            currency)),
-        ("Median turnaround", fmt.span(_get(data, "transcriptions.turnaround_seconds.median"))),
-    ]
+    from ..report import figure_label, format_figure
+
+    rows = [(figure_label(key), format_figure(key, _get(data, key), currency))
+            for key in _SUMMARY_KEYS]
     return html_table([{"figure": k, "value": v} for k, v in rows],
                       [("figure", "Selection"), ("value", "")], nowrap=True)
