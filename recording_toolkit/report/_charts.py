@@ -3,8 +3,8 @@
 The only part of the report that needs matplotlib (imported on first use, so the summary and the
 CSV tables work without it). The charts, their titles and notes come from the views registry,
 the same one the Dashboard draws, so the two show the same charts with the same figures. Each
-is drawn at its natural size (:attr:`View.size <recording_toolkit.views.View.size>` at 100 dpi)
-and the page shows it at that size.
+is drawn at its natural size (:attr:`View.size <recording_toolkit.views.View.size>` at 100 dpi,
+no wider than a column of the page's grid) and the page shows it at that size.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 #: Pixels per inch the report's charts are drawn at (one image pixel per CSS pixel).
 DPI = 100
+#: The width of one of the page's two chart columns: a chart of the registry no wider than
+#: :data:`SPAN_PX` is drawn at most this wide (its aspect kept), so the column shows it at the
+#: size it was drawn; a wider one spans both columns at its natural size.
+COLUMN_PX = 640
+SPAN_PX = 720
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ def charts(summary: Summary) -> list[Chart]:
     for view in VIEWS.values():
         result = view.compute(frames)
         width, height = (round(side * DPI) for side in view.size)
+        if COLUMN_PX < width <= SPAN_PX:
+            width, height = COLUMN_PX, round(height * COLUMN_PX / width)
         png = render_png(view, result, currency=currency, width_px=width, height_px=height,
                          dpi=DPI)
         out.append(Chart(key=view.key, title=view.title,

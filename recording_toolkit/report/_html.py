@@ -8,7 +8,7 @@ by :mod:`recording_toolkit.formatting`. Raw keys appear only inside ``<code>``, 
 who cross-checks the JSON or the CSV files.
 
 The page: a contents list, a headline band (four figures against the period before), the key
-figures, the charts at their natural size (two columns on a wide screen, one below 1200 px),
+figures, the charts at their natural size (two columns on a wide screen, one below 1380 px),
 then one section per subject, each table narrow enough for a 1100 px window.
 """
 
@@ -27,6 +27,7 @@ import pandas as pd
 
 from .. import formatting as fmt
 from .._version import __version__
+from ._charts import COLUMN_PX
 from ._figures import figures_table
 from ._headline import HEADLINE_KEYS, Headline, headline
 from ._summary import NO_RECORDING_CALLBACK, Summary, summarize
@@ -62,7 +63,7 @@ nav.contents ol ol{columns:auto;padding-left:1.2em;font-size:.92em}
 .charts img{display:block;max-width:100%;height:auto}
 .charts figure.span{grid-column:1/-1}
 .charts figcaption{font-size:.92em;color:#57606a;margin-top:.3em}
-@media (min-width:1200px){.grid{grid-template-columns:repeat(2,minmax(0,1fr))}}
+@media (min-width:1380px){.grid{grid-template-columns:repeat(2,minmax(0,1fr))}}
 @media (max-width:900px){.band{grid-template-columns:repeat(2,minmax(0,1fr))}}
 table{border-collapse:collapse;margin:.4em 0 .8em;font-variant-numeric:tabular-nums}
 th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #e3e7eb;vertical-align:top}
@@ -387,9 +388,8 @@ def _image_size(url: str) -> tuple[int, int] | None:
     return None
 
 
-#: How wide a chart can be and still sit in one of two columns at 1440 px; a wider one (the
-#: outcomes chart) spans both, so it is not shrunk.
-_COLUMN_PX = 720
+#: A chart wider than a column (the outcomes chart) spans both, so it is not shrunk.
+_COLUMN_PX = COLUMN_PX
 
 
 def _chart_parts(chart: Any) -> tuple[str, str, str]:
