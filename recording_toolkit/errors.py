@@ -15,7 +15,8 @@ Every error the toolkit raises on purpose is a :class:`RecordingToolkitError`::
     │   └── ServerError               5xx
     ├── TransportError                no HTTP answer at all
     │   ├── ConnectError              never reached the server: nothing was started
-    │   └── TimeoutError              sent, no answer in time: it may have been processed
+    │   ├── TimeoutError              sent, no answer in time: it may have been processed
+    │   └── DownloadError             a media download ended short of (or past) its Content-Length
     ├── SignatureError                a callback's V3 signature does not prove it came from Plivo
     │   ├── MissingSignatureError
     │   ├── MissingNonceError
@@ -39,6 +40,7 @@ __all__ = [
     "CallbackError",
     "ConfigurationError",
     "ConnectError",
+    "DownloadError",
     "ForbiddenError",
     "InvalidRequestError",
     "LoadError",
@@ -223,6 +225,24 @@ class ConnectError(TransportError):
 
 class TimeoutError(TransportError):  # noqa: A001 - deliberately mirrors httpx's naming
     """The request was sent but no answer came in time; it may have been processed."""
+
+
+class DownloadError(TransportError):
+    """A recording's media download did not end as announced: the body was shorter (or longer)
+    than its ``Content-Length``, or the server sent a range other than the one asked for.
+
+    ``recording_id``, ``url`` (any password masked), ``expected_bytes`` and ``received_bytes``
+    say which file and how far it got. No complete-looking file is left behind: a short body stays
+    in its ``.part`` file, which the next download resumes.
+    """
+
+    def __init__(self, message: str, *, recording_id: str | None = None, url: str | None = None,
+                 expected_bytes: int | None = None, received_bytes: int | None = None) -> None:
+        self.recording_id = recording_id
+        self.url = url
+        self.expected_bytes = expected_bytes
+        self.received_bytes = received_bytes
+        super().__init__(message, method="GET")
 
 
 class SignatureError(RecordingToolkitError):
