@@ -81,11 +81,11 @@ JOINED: Mapping[str, object] = {
 }
 
 
-#: One row per start or stop call of the request journal (``load.load_journal``); the
+#: One row per start, stop or delete call of the request journal (``load.load_journal``); the
 #: ``options`` object of a line is flattened into its five columns.
 JOURNAL: Mapping[str, object] = {
     "time": TIME_US,
-    "action": pd.CategoricalDtype(["start", "stop"]),
+    "action": pd.CategoricalDtype(["start", "stop", "delete"]),
     "conference_name": STRING,
     "file_format": FILE_FORMAT,
     "transcription_type": STRING,        # <NA>: no transcription asked for
