@@ -20,6 +20,7 @@ every figure the chart shows (counts, medians, shares, what was left out), so
 :mod:`.reconciliation`    journal against callbacks: missing, unexpected, overdue
 :mod:`.quality`           durations and times that contradict themselves or the clock
 :mod:`.selection`         a time range and some conferences
+:mod:`.retention`         what a keep-N-days policy deletes and saves in storage
 ========================  ==============================================================
 
 Importing this package registers the ``df.rec`` accessor (:class:`RecAccessor`): every public
@@ -83,6 +84,7 @@ from .reconciliation import (
     reconcile,
     unexpected_callbacks,
 )
+from .retention import RetentionPlan, retention_plan
 from .selection import select
 from .turnaround import turnaround_distribution, turnaround_seconds, turnaround_stats
 
@@ -113,6 +115,8 @@ __all__ = [  # every public function here is also a method of df.rec (generated 
     "RecAccessor",
     "reconcile",
     "Reconciliation",
+    "retention_plan",
+    "RetentionPlan",
     "rounding_overhead",
     "select",
     "storage_outlook",
