@@ -29,6 +29,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._client_core import (
@@ -289,6 +290,34 @@ class RecordingClient(BaseRecordingClient):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # downloads (the logic lives in recording_toolkit.download) -----------------------------------
+
+    def download_recording(self, recording: Any, folder: str | os.PathLike[str], *,
+                           overwrite: bool = False) -> Path:
+        """Download one recording's audio to ``folder/{recording_id}.{format}``; returns the path.
+
+        ``recording`` is a Recording API object (a dict with ``recording_id``, ``recording_url``
+        or ``record_url`` and ``recording_format``) or a recording id, fetched first with
+        :meth:`get_recording`. Atomic (``.part`` then rename), resumable (a complete file is
+        skipped, a ``.part`` resumed with ``Range``), checked against ``Content-Length``; Basic
+        auth only when the media URL's host asks for it. See :mod:`recording_toolkit.download`.
+        """
+        from .download import download_one_sync
+
+        return download_one_sync(self, recording, folder, overwrite=overwrite).path
+
+    def download_recordings(self, recordings: Any, folder: str | os.PathLike[str], *,
+                            concurrency: int = 4, progress: bool = True,
+                            overwrite: bool = False) -> pd.DataFrame:
+        """Download many recordings (ids, Recording API objects or a DataFrame of them) with
+        ``concurrency`` threads. One row per input, in input order: ``recording_id``, ``path``,
+        ``bytes``, ``status`` (``downloaded``, ``already_complete``, ``failed``), ``error``;
+        a failure is that row's, never raised."""
+        from .download import download_many_sync
+
+        return download_many_sync(self, recordings, folder, concurrency=concurrency,
+                                  progress=progress, overwrite=overwrite)
+
 
 class AsyncRecordingClient(BaseRecordingClient):
     """The asyncio twin of :class:`RecordingClient`: same parameters, same behaviour; the
@@ -456,3 +485,21 @@ class AsyncRecordingClient(BaseRecordingClient):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    # downloads (the logic lives in recording_toolkit.download) -----------------------------------
+
+    async def download_recording(self, recording: Any, folder: str | os.PathLike[str], *,
+                                 overwrite: bool = False) -> Path:
+        """See :meth:`RecordingClient.download_recording`."""
+        from .download import download_one_async
+
+        return (await download_one_async(self, recording, folder, overwrite=overwrite)).path
+
+    async def download_recordings(self, recordings: Any, folder: str | os.PathLike[str], *,
+                                  concurrency: int = 4, progress: bool = True,
+                                  overwrite: bool = False) -> pd.DataFrame:
+        """See :meth:`RecordingClient.download_recordings`; ``concurrency`` tasks on this loop."""
+        from .download import download_many_async
+
+        return await download_many_async(self, recordings, folder, concurrency=concurrency,
+                                         progress=progress, overwrite=overwrite)
