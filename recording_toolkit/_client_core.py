@@ -62,11 +62,15 @@ if TYPE_CHECKING:
 __all__ = [
     "BULK_COLUMNS",
     "CALLBACK_METHODS",
+    "DELETE_COLUMNS",
+    "DELETE_STATUSES",
+    "LIST_FILTERS",
     "FILE_FORMATS",
     "MAX_CONFERENCE_NAME_BYTES",
     "START_OPTIONS",
     "TRANSCRIPTION_TYPES",
     "BaseRecordingClient",
+    "DeleteResult",
     "PreparedCall",
     "RecordingResult",
     "StartOptions",
@@ -74,9 +78,11 @@ __all__ = [
     "Trace",
     "conference_path",
     "parse_retry_fragment",
+    "plivo_time",
     "recording_windows",
     "check_text",
     "validate_conference_name",
+    "validate_list_filters",
     "validate_start_options",
 ]
 
@@ -371,23 +377,75 @@ def conference_path(auth_id: str, conference_name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RecordingResult:
-    """Plivo's answer to a start-recording request (HTTP 202).
+    """Plivo's answer to a start-recording request (HTTP 202, or any 2xx): it started.
 
     ``recording_id`` joins this to the recording and transcription callbacks; ``api_id`` is the
     one the recording callback repeats. ``requested_at`` is when the call began (UTC).
+
+    Plivo may accept a start without naming the recording (``{"api_id": ..., "message":
+    "async api spawned"}``, as its other record APIs answer when a callback URL is given):
+    ``recording_id`` and ``url`` are then None and :attr:`pending` is True; the recording
+    callback names it later, and reconciliation matches that callback to this start by
+    ``api_id``.
     """
 
     api_id: str | None
     message: str | None
-    recording_id: str
+    recording_id: str | None
     url: str | None
     conference_name: str
     requested_at: datetime
 
-    def to_dict(self) -> dict[str, str | None]:
-        """Plain data (``requested_at`` as ISO 8601 text), e.g. for JSON."""
-        return {"conference_name": self.conference_name, "recording_id": self.recording_id,
-                "api_id": self.api_id, "message": self.message, "url": self.url,
+    @property
+    def pending(self) -> bool:
+        """True when the answer had no ``recording_id``: the id comes with the callback."""
+        return self.recording_id is None
+
+    def to_dict(self) -> dict[str, str | bool | None]:
+        """Plain data (``requested_at`` as ISO 8601 text), e.g. for JSON; ``"pending": true``
+        is added when the recording id is still to come."""
+        data: dict[str, str | bool | None] = {
+            "conference_name": self.conference_name, "recording_id": self.recording_id,
+            "api_id": self.api_id, "message": self.message, "url": self.url,
+            "requested_at": format_time(self.requested_at)}
+        if self.pending:
+            data["pending"] = True
+        return data
+
+
+#: What :meth:`delete_recording` found: deleted now, or gone already (404); ``would_delete`` is
+#: a dry run's row, ``failed`` a bulk row whose delete raised.
+DELETE_STATUSES = ("deleted", "already_deleted", "would_delete", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResult:
+    """The outcome of deleting one recording: it is gone.
+
+    ``status`` is ``"deleted"`` (Plivo answered 2xx, normally 204) or ``"already_deleted"``
+    (404: nothing by that id, so deleting again is safe and not an error). ``status_code`` is
+    what Plivo answered; ``requested_at`` when the call began (UTC).
+    """
+
+    recording_id: str
+    status: str
+    status_code: int | None
+    requested_at: datetime
+    api_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Always True: a delete that failed raises instead of returning a result."""
+        return True
+
+    @property
+    def already_deleted(self) -> bool:
+        return self.status == "already_deleted"
+
+    def to_dict(self) -> dict[str, str | int | bool | None]:
+        """Plain data for JSON."""
+        return {"recording_id": self.recording_id, "ok": True, "status": self.status,
+                "status_code": self.status_code, "api_id": self.api_id,
                 "requested_at": format_time(self.requested_at)}
 
 
@@ -434,13 +492,14 @@ class StopResult:
 class PreparedCall:
     """One validated request, ready to send as many times as the retry policy allows."""
 
-    action: str                      # start | stop | list | get
+    action: str                      # start | stop | list | get | delete
     method: str
     path: str
     content: bytes | None = None
     params: Mapping[str, str] | None = None
     conference_name: str | None = None
     options: StartOptions | None = None
+    recording_id: str | None = None
 
     @property
     def headers(self) -> Mapping[str, str] | None:
@@ -491,6 +550,19 @@ def _snippet(response: httpx.Response) -> str:
 
 # -- listing recordings ----------------------------------------------------------------------------
 
+#: Text filters of the Recording list API (sent as given).
+TEXT_FILTERS = ("conference_name", "conference_uuid", "call_uuid", "from_number", "to_number")
+#: Time filters: sent in Plivo's ``YYYY-MM-DD HH:MM[:ss[.uuuuuu]]``, UTC.
+TIME_FILTERS = ("add_time", "add_time__gt", "add_time__gte", "add_time__lt", "add_time__lte")
+#: Whole-day filters on how long a recording has been stored (1 on its first day).
+STORAGE_FILTERS = ("recording_storage_duration", "recording_storage_duration__gt",
+                   "recording_storage_duration__gte", "recording_storage_duration__lt",
+                   "recording_storage_duration__lte")
+#: Every filter ``iter_recordings`` accepts, as the official SDK's ``recordings.list`` names them.
+LIST_FILTERS = TEXT_FILTERS + TIME_FILTERS + STORAGE_FILTERS
+_MAX_FILTER_TEXT = 512
+
+
 def _utc(value: object, field: str) -> datetime:
     if isinstance(value, str):
         try:
@@ -509,6 +581,75 @@ def _utc(value: object, field: str) -> datetime:
 
 def _plivo_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def plivo_time(value: object, *, field: str = "add_time") -> str:
+    """``value`` (datetime, date or ISO text; naive means UTC) as a Recording list time filter.
+
+    Plivo takes ``YYYY-MM-DD HH:MM[:ss[.uuuuuu]]`` in UTC: seconds always, microseconds only
+    when there are some, so the filter means exactly the moment given.
+
+    >>> plivo_time("2026-11-24T12:30:00+02:00")
+    '2026-11-24 10:30:00'
+    >>> plivo_time(datetime(2026, 11, 24, 10, 30, 5, 250))
+    '2026-11-24 10:30:05.000250'
+    """
+    moment = _utc(value, field)
+    text = _plivo_time(moment)
+    return f"{text}.{moment.microsecond:06d}" if moment.microsecond else text
+
+
+def validate_list_filters(filters: Mapping[str, object]) -> dict[str, str]:
+    """The Recording list API query parameters for ``filters``, each checked and serialised.
+
+    An unknown filter name is a :class:`ValidationError` naming it and the allowed ones (a typo
+    must not silently widen the listing to every recording). None means "not given". Text
+    filters must be non-empty printable text; time filters are serialised by
+    :func:`plivo_time`; ``recording_storage_duration`` filters are whole days >= 0.
+
+    >>> validate_list_filters({"add_time__gte": "2026-11-01", "recording_storage_duration__gt": 90})
+    {'add_time__gte': '2026-11-01 00:00:00', 'recording_storage_duration__gt': '90'}
+    >>> validate_list_filters({"conference": "x"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recording_toolkit.errors.ValidationError: conference: is not a Recording list filter; allowed: conference_name, conference_uuid, ...
+    """
+    unknown = sorted(set(filters) - set(LIST_FILTERS))
+    if unknown:
+        raise ValidationError(unknown[0], f"is not a Recording list filter; allowed:"
+                              f" {', '.join(LIST_FILTERS)}", value=filters[unknown[0]],
+                              allowed=LIST_FILTERS)
+    params: dict[str, str] = {}
+    for name in LIST_FILTERS:
+        value = filters.get(name)
+        if value is None:
+            continue
+        if name == "conference_name":
+            params[name] = validate_conference_name(value)
+        elif name in TEXT_FILTERS:
+            params[name] = _filter_text(value, name)
+        elif name in TIME_FILTERS:
+            params[name] = plivo_time(value, field=name)
+        else:
+            if (isinstance(value, bool) or not isinstance(value, int | str)
+                    or (isinstance(value, str) and not (value.isascii() and value.isdigit()))
+                    or int(value) < 0):
+                raise ValidationError(name, f"{_brief(repr(value))} is not a whole number of"
+                                      " days >= 0", value=value, allowed="a whole number >= 0")
+            params[name] = str(int(value))
+    return params
+
+
+def _filter_text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, f"{_brief(repr(value))} is not text", value=value,
+                              allowed="text")
+    check_text(value, field=field)
+    if not value.strip() or _CONTROL.search(value) or len(value) > _MAX_FILTER_TEXT:
+        raise ValidationError(field, f"{_brief(value)} is empty, too long or contains control"
+                              f" characters; give printable text of at most {_MAX_FILTER_TEXT}"
+                              " characters", value=value, allowed="printable text")
+    return value
 
 
 def recording_windows(since: object = None, until: object = None, *,
@@ -537,33 +678,86 @@ def recording_windows(since: object = None, until: object = None, *,
     return windows
 
 
+def _next_page(params: Mapping[str, str], next_url: object,
+               count: int) -> dict[str, str] | None:
+    """The next page's query from ``meta.next``, followed as given, or None at the end.
+
+    ``meta.next`` is a URL whose query carries an opaque ``cursor`` or a plain ``offset`` (and
+    perhaps a new ``limit``), as the official SDK's pager reads it (``plivo/base.py``
+    ``_next_page_params``). A cursor replaces the offset (sending both would pin some servers
+    to the first page); a ``next`` with neither moves the offset on by the page's size when
+    walking by offset, and ends a cursor walk. An offset that is not a number ends the walk.
+    """
+    if not next_url:
+        return None
+    query = parse_qs(urlsplit(str(next_url)).query)
+    following = dict(params)
+    limit = query.get("limit", [None])[0]
+    if limit is not None and limit.isascii() and limit.isdigit() \
+            and 1 <= int(limit) <= MAX_PAGE_SIZE:
+        following["limit"] = str(int(limit))
+    cursor = query.get("cursor", [None])[0]
+    if cursor:
+        following.pop("offset", None)
+        following["cursor"] = cursor
+        return following
+    offset = query.get("offset", [None])[0]
+    if offset is not None:
+        if not (offset.isascii() and offset.isdigit()):
+            return None
+        following["offset"] = str(int(offset))
+        return following
+    if "cursor" in params or "offset" not in params:
+        return None
+    following["offset"] = str(int(params["offset"]) + count)
+    return following
+
+
 class RecordingPager:
-    """Walks the Recording list API: windows of <= 30 days, pages of ``limit`` via ``offset``.
+    """Walks the Recording list API: per window (or once, with no window), page after page.
 
     :meth:`first` gives the first call; :meth:`feed` takes a page's JSON and returns the new
     recordings on it plus the next call (or None at the end). Pages are followed through
-    ``meta.next``; a recording seen twice (the list shifted while paging) is yielded once.
+    ``meta.next`` as given, by offset or by cursor (see :func:`_next_page`); a window ends when
+    ``next`` is null, the page is empty, or ``next`` names a page already asked for (a server
+    that repeats itself is never followed round in a loop). A recording seen twice (the list
+    shifted while paging) is yielded once.
+
+    ``windows`` are ``(add_time__gte, add_time__lt)`` pairs (see :func:`recording_windows`);
+    ``[None]`` means one walk with ``filters`` alone.
     """
 
-    def __init__(self, auth_id: str, windows: list[tuple[str, str]], *,
-                 conference_name: str | None, limit: int) -> None:
+    def __init__(self, auth_id: str, windows: list[tuple[str, str]] | list[None], *,
+                 conference_name: str | None = None, limit: int,
+                 filters: Mapping[str, str] | None = None) -> None:
         self._path = f"/v1/Account/{auth_id}/Recording/"
         self._windows = list(windows)
-        self._conference_name = conference_name
+        self._filters = dict(filters or {})
+        if conference_name is not None:
+            self._filters["conference_name"] = conference_name
         self._limit = limit
         self._window = 0
         self._seen: set[str] = set()
+        self._asked: set[tuple[tuple[str, str], ...]] = set()
 
-    def _call(self, offset: int) -> PreparedCall:
-        gte, lt = self._windows[self._window]
-        params = {"add_time__gte": gte, "add_time__lt": lt, "limit": str(self._limit),
-                  "offset": str(offset)}
-        if self._conference_name is not None:
-            params["conference_name"] = self._conference_name
+    def _call(self, params: dict[str, str]) -> PreparedCall:
+        self._asked.add(tuple(sorted(params.items())))
         return PreparedCall("list", "GET", self._path, params=params)
 
+    def _window_call(self) -> PreparedCall | None:
+        if self._window >= len(self._windows):
+            return None
+        window = self._windows[self._window]
+        params: dict[str, str] = {}
+        if window is not None:
+            params.update({"add_time__gte": window[0], "add_time__lt": window[1]})
+        params.update({"limit": str(self._limit), "offset": "0"})
+        params.update(self._filters)
+        self._asked.clear()
+        return self._call(params)
+
     def first(self) -> PreparedCall | None:
-        return self._call(0) if self._windows else None
+        return self._window_call()
 
     def feed(self, call: PreparedCall, body: Any) -> tuple[list[dict[str, Any]], PreparedCall | None]:
         if not isinstance(body, dict) or not isinstance(body.get("objects"), list):
@@ -582,16 +776,13 @@ class RecordingPager:
                 self._seen.add(rid)
             fresh.append(obj)
         meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
-        offset = int(call.params["offset"]) if call.params else 0
-        next_url = meta.get("next")
-        if next_url and body["objects"]:
-            next_offset = offset + len(body["objects"])
-            found = parse_qs(urlsplit(str(next_url)).query).get("offset")
-            if found and found[0].isdigit() and int(found[0]) > offset:
-                next_offset = int(found[0])
-            return fresh, self._call(next_offset)
+        following = None
+        if body["objects"]:
+            following = _next_page(call.params or {}, meta.get("next"), len(body["objects"]))
+        if following is not None and tuple(sorted(following.items())) not in self._asked:
+            return fresh, self._call(following)
         self._window += 1
-        return fresh, self._call(0) if self._window < len(self._windows) else None
+        return fresh, self._window_call()
 
 
 # -- bulk ------------------------------------------------------------------------------------------
@@ -604,6 +795,13 @@ BULK_COLUMNS: Mapping[str, str] = {
 }
 
 BulkRow = tuple[Any, ...]
+
+#: Columns and dtypes of the frame ``delete_recordings`` returns (``status``: see
+#: :data:`DELETE_STATUSES`; ``error`` is the exception's type and text when it failed).
+DELETE_COLUMNS: Mapping[str, str] = {
+    "recording_id": "string", "ok": "boolean", "status": "string", "status_code": "Int64",
+    "error": "string",
+}
 
 
 def _bulk_items(items: Any) -> list[Any]:
@@ -631,12 +829,16 @@ def _missing(value: Any) -> bool:
 
 
 def _bulk_frame(rows: list[BulkRow]) -> pd.DataFrame:
+    return _typed_frame(rows, BULK_COLUMNS)
+
+
+def _typed_frame(rows: list[BulkRow], spec: Mapping[str, str]) -> pd.DataFrame:
     import pandas as pd
 
     string = pd.StringDtype("pyarrow")
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(BULK_COLUMNS)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(spec)
     data = {}
-    for (name, dtype), values in zip(BULK_COLUMNS.items(), columns, strict=True):
+    for (name, dtype), values in zip(spec.items(), columns, strict=True):
         pinned = string if dtype == "string" else dtype
         data[name] = pd.array(list(values), dtype=pinned)
     return pd.DataFrame(data)
@@ -755,17 +957,36 @@ class BaseRecordingClient:
         rid = validate_conference_name(recording_id, field="recording_id")
         return PreparedCall("get", "GET", f"/v1/Account/{self.auth_id}/Recording/{_segment(rid)}/")
 
-    def _pager(self, *, conference_name: object, since: object, until: object,
-               limit: object) -> RecordingPager:
+    def _prepare_delete(self, recording_id: object) -> PreparedCall:
+        self._ensure_open()
+        rid = validate_conference_name(recording_id, field="recording_id")
+        return PreparedCall("delete", "DELETE",
+                            f"/v1/Account/{self.auth_id}/Recording/{_segment(rid)}/",
+                            recording_id=rid)
+
+    def _pager(self, *, since: object, until: object, limit: object,
+               filters: Mapping[str, object]) -> RecordingPager:
+        """Check every listing argument now (no I/O) and return the pager for them.
+
+        ``since``/``until`` are split into windows of at most 30 days; an ``add_time`` filter
+        instead asks exactly what it says, so the two cannot be mixed.
+        """
         self._ensure_open()
         if (not isinstance(limit, int) or isinstance(limit, bool)
                 or not 1 <= limit <= MAX_PAGE_SIZE):
             raise ValidationError("limit", f"{limit!r} is not a page size from 1 to"
                                   f" {MAX_PAGE_SIZE} (Plivo's maximum)", value=limit,
                                   allowed=(1, MAX_PAGE_SIZE))
-        name = None if conference_name is None else validate_conference_name(conference_name)
-        return RecordingPager(self.auth_id, recording_windows(since, until),
-                              conference_name=name, limit=limit)
+        params = validate_list_filters(filters)
+        timed = [name for name in TIME_FILTERS if name in params]
+        if timed and (since is not None or until is not None):
+            field = "since" if since is not None else "until"
+            raise ValidationError(field, f"give either since/until (split into windows of at"
+                                  f" most 30 days) or {timed[0]}, not both",
+                                  value=since if since is not None else until)
+        windows: list[tuple[str, str]] | list[None] = (
+            [None] if timed else recording_windows(since, until))
+        return RecordingPager(self.auth_id, windows, limit=limit, filters=params)
 
     # answers -------------------------------------------------------------------------------------
 
@@ -845,21 +1066,29 @@ class BaseRecordingClient:
 
     def _start_result(self, call: PreparedCall, trace: Trace,
                       response: httpx.Response) -> RecordingResult:
+        """Any 2xx means Plivo took the start; an answer without ``recording_id`` (or without
+        a JSON body) is a started recording whose id is pending (see :class:`RecordingResult`)."""
         trace.status = response.status_code
         body = _json(response)
-        rid = body.get("recording_id") if isinstance(body, dict) else None
-        if not isinstance(rid, str) or not rid:
-            raise PlivoAPIError(
-                f"the start was accepted (HTTP {response.status_code}) but the answer has no"
-                f" recording_id: {_snippet(response) or 'empty body'}",
-                status_code=response.status_code,
-                api_id=_text(body.get("api_id")) if isinstance(body, dict) else None,
-                conference_name=call.conference_name, method=call.method, may_have_started=True)
-        assert isinstance(body, dict) and call.conference_name is not None
+        body = body if isinstance(body, dict) else {}
+        rid = body.get("recording_id")
+        assert call.conference_name is not None
         return RecordingResult(api_id=_text(body.get("api_id")), message=_text(body.get("message")),
-                               recording_id=rid, url=_text(body.get("url")),
+                               recording_id=rid if isinstance(rid, str) and rid else None,
+                               url=_text(body.get("url")) or None,
                                conference_name=call.conference_name,
                                requested_at=trace.requested_at)
+
+    def _delete_result(self, call: PreparedCall, trace: Trace,
+                       response: httpx.Response | None) -> DeleteResult:
+        """``response`` None: Plivo answered 404, the recording is already gone."""
+        assert call.recording_id is not None
+        body = _json(response) if response is not None else None
+        return DeleteResult(
+            recording_id=call.recording_id,
+            status="deleted" if response is not None else "already_deleted",
+            status_code=trace.status, requested_at=trace.requested_at,
+            api_id=_text(body.get("api_id")) if isinstance(body, dict) else None)
 
     def _stop_result(self, call: PreparedCall, trace: Trace,
                      response: httpx.Response) -> StopResult:
@@ -881,18 +1110,21 @@ class BaseRecordingClient:
     # journal -------------------------------------------------------------------------------------
 
     def _record(self, call: PreparedCall, trace: Trace, *,
-                result: RecordingResult | StopResult | None = None,
+                result: RecordingResult | StopResult | DeleteResult | None = None,
                 error: BaseException | None = None) -> None:
-        """Append the call's outcome to the journal (start/stop only; never raises for I/O).
+        """Append the call's outcome to the journal (start, stop and delete; never raises for
+        I/O). A delete's line names its ``recording_id`` and has no conference or options; a
+        404 is journalled as ``ok`` (already deleted) with ``status`` 404.
 
         A call that failed before its first attempt was sent (the request could not be built,
         an interrupt while waiting for the rate limit) asked Plivo nothing, so, like a call
         refused by validation, it is not journalled: every line is a request the client set out
         to send.
         """
-        if self.journal is None or call.action not in ("start", "stop") or trace.attempts == 0:
+        if (self.journal is None or call.action not in ("start", "stop", "delete")
+                or trace.attempts == 0):
             return
-        if error is None:
+        if error is None or call.action == "delete":
             may_have_started = False
         else:
             # an interrupted start that got as far as sending may have started a recording
@@ -900,11 +1132,11 @@ class BaseRecordingClient:
                 error, "may_have_started", call.action == "start")
         record = journal_record(
             time=format_time(trace.requested_at), action=call.action,
-            conference_name=call.conference_name or "",
+            conference_name=None if call.action == "delete" else call.conference_name or "",
             options=call.options.journal_options() if call.options else None,
             ok=error is None, status=trace.status,
             api_id=getattr(result if error is None else error, "api_id", None),
-            recording_id=getattr(result, "recording_id", None),
+            recording_id=call.recording_id or getattr(result, "recording_id", None),
             error_type=None if error is None else type(error).__name__,
             error=None if error is None else (str(error) or type(error).__name__),
             may_have_started=bool(may_have_started), attempts=trace.attempts,
@@ -912,8 +1144,9 @@ class BaseRecordingClient:
         try:
             self.journal.append(record)
         except (OSError, ValueError) as exc:
+            what = call.recording_id if call.action == "delete" else call.conference_name
             warnings.warn(f"request journal {os.fspath(self.journal.path)!r}: could not record"
-                          f" the {call.action} of {call.conference_name!r}: {exc}",
+                          f" the {call.action} of {what!r}: {exc}",
                           RuntimeWarning, stacklevel=4)
 
     # bulk ----------------------------------------------------------------------------------------
@@ -970,3 +1203,39 @@ class BaseRecordingClient:
     @staticmethod
     def _bulk_frame(rows: list[BulkRow]) -> pd.DataFrame:
         return _bulk_frame(rows)
+
+    def _prepare_deletes(self, ids: Any,
+                         concurrency: object) -> list[tuple[Any, PreparedCall | Exception]]:
+        """Validate every id up front (no I/O): ``(id, call or the id's error)`` per id."""
+        self._ensure_open()
+        if isinstance(ids, str | bytes | Mapping):
+            raise TypeError("ids: give a list of recording ids, not a single"
+                            f" {type(ids).__name__}")
+        if (not isinstance(concurrency, int) or isinstance(concurrency, bool)
+                or concurrency < 1):
+            raise ValidationError("concurrency", f"{concurrency!r} is not a whole number >= 1",
+                                  value=concurrency)
+        prepared: list[tuple[Any, PreparedCall | Exception]] = []
+        for rid in list(ids):
+            try:
+                prepared.append((rid, self._prepare_delete(rid)))
+            except ValidationError as exc:
+                prepared.append((rid, exc))
+        return prepared
+
+    @staticmethod
+    def _delete_row(rid: Any, outcome: DeleteResult | BaseException | None,
+                    trace: Trace | None) -> BulkRow:
+        """One row of :data:`DELETE_COLUMNS`; ``outcome`` None is a dry run's row."""
+        shown = (rid.encode("utf-8", "backslashreplace").decode("utf-8")
+                 if isinstance(rid, str) else (None if rid is None else repr(rid)))
+        if outcome is None:
+            return (shown, True, "would_delete", None, None)
+        if isinstance(outcome, DeleteResult):
+            return (outcome.recording_id, True, outcome.status, outcome.status_code, None)
+        status = trace.status if trace is not None else None
+        return (shown, False, "failed", status, f"{type(outcome).__name__}: {outcome}")
+
+    @staticmethod
+    def _delete_frame(rows: list[BulkRow]) -> pd.DataFrame:
+        return _typed_frame(rows, DELETE_COLUMNS)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ._client_core import (
     BaseRecordingClient,
     BulkRow,
+    DeleteResult,
     PreparedCall,
     RecordingPager,
     RecordingResult,
@@ -44,18 +45,53 @@ from ._client_core import (
 from ._http import httpx
 from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimiter
 from ._retry import RetryPolicy
+from .errors import NotFoundError
 from .journal import RequestJournal
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["AsyncRecordingClient", "RecordingClient", "RecordingResult", "StopResult"]
+__all__ = ["AsyncRecordingClient", "DeleteResult", "RecordingClient", "RecordingResult",
+           "StopResult"]
 
 
 def _progress_bar(*, total: int | None, enabled: bool, desc: str, unit: str) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not enabled, desc=desc, unit=unit, leave=enabled)
+
+
+def _run_threads(count: int, concurrency: int, one: Any, bar: Any, name: str) -> None:
+    """Call ``one(index)`` for every index below ``count`` on up to ``concurrency`` threads.
+
+    Each index is taken by exactly one worker; on an interrupt the workers finish what is in
+    flight and take no more.
+    """
+    todo = iter(range(count))
+    lock = threading.Lock()
+    stopping = threading.Event()
+
+    def work() -> None:
+        while not stopping.is_set():
+            with lock:
+                index = next(todo, None)
+            if index is None:
+                return
+            one(index)
+            bar.update(1)
+
+    workers = min(concurrency, count)
+    if workers <= 1:
+        work()
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
+        futures = [pool.submit(work) for _ in range(workers)]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            stopping.set()  # interrupted: finish what is in flight, send no more
+            raise
 
 
 class RecordingClient(BaseRecordingClient):
@@ -188,6 +224,67 @@ class RecordingClient(BaseRecordingClient):
         self._record(call, trace, result=result)
         return result
 
+    def delete_recording(self, recording_id: str) -> DeleteResult:
+        """Delete one recording (``DELETE .../Recording/{id}/``; Plivo answers 204).
+
+        A 404 means there is nothing by that id (deleted before, perhaps by an earlier run):
+        the result says ``status="already_deleted"`` rather than raising, so deleting is safe
+        to repeat. Deleting is idempotent, so a 5xx, 429 or lost answer is retried like a stop
+        (``max_retries``), within the rate limit. Journalled as ``"action": "delete"``. Raises
+        a :class:`~recording_toolkit.errors.PlivoAPIError` for any other error status, a
+        :class:`~recording_toolkit.errors.TransportError` when no answer came.
+        """
+        return self._delete(self._prepare_delete(recording_id), Trace())
+
+    def _delete(self, call: PreparedCall, trace: Trace) -> DeleteResult:
+        try:
+            try:
+                response: httpx.Response | None = self._send(call, trace)
+            except NotFoundError:
+                response = None
+            result = self._delete_result(call, trace, response)
+        except BaseException as exc:
+            self._record(call, trace, error=exc)
+            raise
+        self._record(call, trace, result=result)
+        return result
+
+    def delete_recordings(self, ids: Any, *, concurrency: int = 10, progress: bool = True,
+                          dry_run: bool = False) -> pd.DataFrame:
+        """Delete many recordings; one row per id, in input order, whatever happened.
+
+        Columns (:data:`~recording_toolkit._client_core.DELETE_COLUMNS`): ``recording_id``,
+        ``ok``, ``status`` (``deleted``, ``already_deleted``, ``failed`` or, in a dry run,
+        ``would_delete``), ``status_code`` and ``error``. An id that is not valid, or whose
+        delete failed after its retries, is a ``failed`` row; the others go on. With
+        ``dry_run=True`` the ids are checked and nothing is sent or journalled.
+        """
+        prepared = self._prepare_deletes(ids, concurrency)
+        if dry_run:
+            return self._delete_frame([
+                self._delete_row(rid, exc if isinstance(exc, Exception) else None, None)
+                for rid, exc in prepared])
+        rows: list[BulkRow | None] = [None] * len(prepared)
+        bar = _progress_bar(total=len(prepared), enabled=progress, desc="delete_recordings",
+                            unit="rec")
+
+        def one(index: int) -> None:
+            rid, call = prepared[index]
+            if isinstance(call, Exception):
+                rows[index] = self._delete_row(rid, call, None)
+                return
+            trace = Trace()
+            try:
+                rows[index] = self._delete_row(rid, self._delete(call, trace), trace)
+            except Exception as exc:
+                rows[index] = self._delete_row(rid, exc, trace)
+
+        try:
+            _run_threads(len(prepared), concurrency, one, bar, "delete_recordings")
+        finally:
+            bar.close()
+        return self._delete_frame(rows)  # type: ignore[arg-type]
+
     def start_recordings(self, items: Any, *, concurrency: int = 10, progress: bool = True,
                          **defaults: Any) -> pd.DataFrame:
         """Start many recordings; one row per item, in input order, whatever happened.
@@ -207,32 +304,12 @@ class RecordingClient(BaseRecordingClient):
         rows: list[BulkRow | None] = [None] * len(prepared)
         bar = _progress_bar(total=len(prepared), enabled=progress, desc="start_recordings",
                             unit="rec")
-        todo = iter(range(len(prepared)))
-        lock = threading.Lock()
-        stopping = threading.Event()
 
-        def work() -> None:
-            while not stopping.is_set():
-                with lock:
-                    index = next(todo, None)
-                if index is None:
-                    return
-                rows[index] = self._bulk_one(*prepared[index])
-                bar.update(1)
+        def one(index: int) -> None:
+            rows[index] = self._bulk_one(*prepared[index])
 
-        workers = min(concurrency, len(prepared))
         try:
-            if workers <= 1:
-                work()
-            else:
-                with ThreadPoolExecutor(workers, thread_name_prefix="start_recordings") as pool:
-                    futures = [pool.submit(work) for _ in range(workers)]
-                    try:
-                        for future in futures:
-                            future.result()
-                    except BaseException:
-                        stopping.set()  # interrupted: finish what is in flight, send no more
-                        raise
+            _run_threads(len(prepared), concurrency, one, bar, "start_recordings")
         finally:
             bar.close()
         return self._bulk_frame(rows)  # type: ignore[arg-type]
@@ -247,18 +324,27 @@ class RecordingClient(BaseRecordingClient):
             return self._bulk_row(name, exc, trace)
         return self._bulk_row(name, result, trace)
 
-    def iter_recordings(self, *, conference_name: str | None = None, since: Any = None,
-                        until: Any = None, limit: int = 20,
-                        progress: bool = False) -> Iterator[dict[str, Any]]:
+    def iter_recordings(self, *, since: Any = None, until: Any = None, limit: int = 20,
+                        progress: bool = False, **filters: Any) -> Iterator[dict[str, Any]]:
         """Recordings from Plivo's Recording list API, one dict per recording (Plivo's fields).
 
-        ``since`` .. ``until`` (datetimes, dates or ISO text; naive means UTC; default the last 7
-        days) is queried in windows of at most 30 days (Plivo rejects longer ranges), each paged
-        ``limit`` (at most 20) at a time. Arguments are checked at once; requests are made as
-        the iterator is consumed. Used to backfill recordings whose callbacks never came.
+        ``filters`` are Plivo's own (:data:`~recording_toolkit._client_core.LIST_FILTERS`):
+        ``conference_name``, ``conference_uuid``, ``call_uuid``, ``from_number``,
+        ``to_number``; ``add_time`` and ``add_time__gt/__gte/__lt/__lte`` (datetimes, dates or
+        ISO text, naive means UTC, sent as ``YYYY-MM-DD HH:MM:SS[.uuuuuu]`` UTC);
+        ``recording_storage_duration`` and its ``__gt/__gte/__lt/__lte`` forms (whole days). An
+        unknown filter is a :class:`~recording_toolkit.errors.ValidationError` naming the
+        allowed ones.
+
+        Without an ``add_time`` filter, ``since`` .. ``until`` (default the last 7 days) is
+        queried in windows of at most 30 days (Plivo rejects longer ranges); with one, the
+        query is exactly what the filters say (``since``/``until`` may then not be given).
+        Pages of ``limit`` (at most 20) follow ``meta.next`` as given, by offset or by cursor,
+        and stop when it is null or repeats a page already asked for. Arguments are checked at
+        once; requests are made as the iterator is consumed. A recording listed twice (the list
+        shifted while paging) is yielded once.
         """
-        pager = self._pager(conference_name=conference_name, since=since, until=until,
-                            limit=limit)
+        pager = self._pager(since=since, until=until, limit=limit, filters=filters)
         return self._iterate(pager, progress)
 
     def _iterate(self, pager: RecordingPager, progress: bool) -> Iterator[dict[str, Any]]:
@@ -417,6 +503,56 @@ class AsyncRecordingClient(BaseRecordingClient):
         self._record(call, trace, result=result)
         return result
 
+    async def delete_recording(self, recording_id: str) -> DeleteResult:
+        """See :meth:`RecordingClient.delete_recording`."""
+        return await self._delete(self._prepare_delete(recording_id), Trace())
+
+    async def _delete(self, call: PreparedCall, trace: Trace) -> DeleteResult:
+        try:
+            try:
+                response: httpx.Response | None = await self._send(call, trace)
+            except NotFoundError:
+                response = None
+            result = self._delete_result(call, trace, response)
+        except BaseException as exc:
+            self._record(call, trace, error=exc)
+            raise
+        self._record(call, trace, result=result)
+        return result
+
+    async def delete_recordings(self, ids: Any, *, concurrency: int = 10, progress: bool = True,
+                                dry_run: bool = False) -> pd.DataFrame:
+        """See :meth:`RecordingClient.delete_recordings`; ``concurrency`` tasks on this loop."""
+        prepared = self._prepare_deletes(ids, concurrency)
+        if dry_run:
+            return self._delete_frame([
+                self._delete_row(rid, exc if isinstance(exc, Exception) else None, None)
+                for rid, exc in prepared])
+        rows: list[BulkRow | None] = [None] * len(prepared)
+        bar = _progress_bar(total=len(prepared), enabled=progress, desc="delete_recordings",
+                            unit="rec")
+        todo = iter(range(len(prepared)))
+
+        async def work() -> None:
+            for index in todo:  # shared: each index is taken by exactly one worker
+                rid, call = prepared[index]
+                if isinstance(call, Exception):
+                    rows[index] = self._delete_row(rid, call, None)
+                else:
+                    trace = Trace()
+                    try:
+                        rows[index] = self._delete_row(rid, await self._delete(call, trace),
+                                                       trace)
+                    except Exception as exc:
+                        rows[index] = self._delete_row(rid, exc, trace)
+                bar.update(1)
+
+        try:
+            await asyncio.gather(*(work() for _ in range(min(concurrency, len(prepared)))))
+        finally:
+            bar.close()
+        return self._delete_frame(rows)  # type: ignore[arg-type]
+
     async def start_recordings(self, items: Any, *, concurrency: int = 10, progress: bool = True,
                                **defaults: Any) -> pd.DataFrame:
         """See :meth:`RecordingClient.start_recordings`; ``concurrency`` tasks on this loop."""
@@ -447,12 +583,11 @@ class AsyncRecordingClient(BaseRecordingClient):
             return self._bulk_row(name, exc, trace)
         return self._bulk_row(name, result, trace)
 
-    def iter_recordings(self, *, conference_name: str | None = None, since: Any = None,
-                        until: Any = None, limit: int = 20,
-                        progress: bool = False) -> AsyncIterator[dict[str, Any]]:
+    def iter_recordings(self, *, since: Any = None, until: Any = None, limit: int = 20,
+                        progress: bool = False,
+                        **filters: Any) -> AsyncIterator[dict[str, Any]]:
         """See :meth:`RecordingClient.iter_recordings`; use with ``async for``."""
-        pager = self._pager(conference_name=conference_name, since=since, until=until,
-                            limit=limit)
+        pager = self._pager(since=since, until=until, limit=limit, filters=filters)
         return self._iterate(pager, progress)
 
     async def _iterate(self, pager: RecordingPager,

@@ -1,4 +1,4 @@
-"""The request journal: one JSON line per start or stop call, after its retries.
+"""The request journal: one JSON line per start, stop or delete call, after its retries.
 
 It is the client's own record of what it asked Plivo to do, so that recordings whose callbacks
 never came can be found later (reconciliation joins it with the callback log by ``api_id`` and
@@ -13,7 +13,10 @@ never came can be found later (reconciliation joins it with the callback log by 
 Never a token or an Authorization header: the journal only ever sees the request options (with any
 password in a callback URL masked) and the outcome. Appends are thread-safe and each line is
 written with a single ``write`` on a file opened for appending, so lines from several clients or
-processes never interleave. Lines are handed to the OS at once (a crash of the Python process
+processes never interleave.
+
+A delete line (``"action": "delete"``) names the ``recording_id`` and has a null
+``conference_name`` and null options; ``ok`` with ``status`` 404 means it was already deleted. Lines are handed to the OS at once (a crash of the Python process
 loses nothing); the file is fsync'd on :meth:`RequestJournal.close`.
 
 Examples
@@ -59,7 +62,7 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def journal_record(*, action: str, conference_name: str, ok: bool, time: str,
+def journal_record(*, action: str, conference_name: str | None, ok: bool, time: str,
                    options: Mapping[str, Any] | None = None, status: int | None = None,
                    api_id: str | None = None, recording_id: str | None = None,
                    error_type: str | None = None, error: str | None = None,
@@ -111,7 +114,7 @@ def unwritable_journal(option: str, path: str | os.PathLike[str], exc: Exception
 
 
 class RequestJournal:
-    """Append-only JSON Lines journal of start/stop calls.
+    """Append-only JSON Lines journal of start, stop and delete calls.
 
     :meth:`open` checks that the journal can be written and is where an unwritable path is
     refused; the clients and the ``start``/``stop`` commands call it before any request, so a

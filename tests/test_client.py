@@ -99,14 +99,29 @@ def test_stop_accepts_204_with_or_without_a_body(body):
     assert request.url.raw_path == f"/v1/Account/{AUTH_ID}/Conference/My%20Conf%20Room/Record/".encode()
 
 
-def test_a_202_without_recording_id_is_an_error_that_says_it_may_have_started():
-    fake = FakePlivo(answer(202, {"api_id": "a-1", "message": "?"}))
-    with make(fake) as client:
-        exc = error_of(lambda: client.start_recording("x"))
-    assert type(exc) is errors.PlivoAPIError
-    assert exc.may_have_started and exc.api_id == "a-1"
-    assert "no recording_id" in str(exc)
+@pytest.mark.parametrize("body", [
+    {"api_id": "a-1", "message": "async api spawned"},  # Plivo's answer with a callback_url
+    {"api_id": "a-1", "message": "?", "recording_id": None, "url": None},
+])
+def test_a_start_answered_without_recording_id_is_started_with_its_id_pending(tmp_path, body):
+    fake = FakePlivo(answer(202, body))
+    journal = tmp_path / "journal.jsonl"
+    with make(fake, journal=journal) as client:
+        result = client.start_recording("x", callback_url="https://example.com/cb")
+    assert result.pending and result.recording_id is None and result.url is None
+    assert result.api_id == "a-1" and result.conference_name == "x"
+    assert result.to_dict()["pending"] is True
     assert len(fake.requests) == 1
+    (line,) = [json.loads(text) for text in journal.read_text().splitlines()]
+    assert line["action"] == "start" and line["ok"] is True
+    assert line["api_id"] == "a-1" and line["recording_id"] is None
+
+
+def test_a_start_answered_with_a_recording_id_is_not_pending():
+    fake = FakePlivo(answer(202, {"api_id": "a-1", "recording_id": "r-1", "url": "u"}))
+    with make(fake) as client:
+        result = client.start_recording("x")
+    assert not result.pending and "pending" not in result.to_dict()
 
 
 def test_invalid_options_are_rejected_before_anything_is_sent():

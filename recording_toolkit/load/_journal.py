@@ -1,8 +1,8 @@
 """The request journal (``docs/CONTRACTS.md``) -> a typed frame (``schema.JOURNAL``).
 
-The journal is the client's own record of what it asked for: one line per start or stop call,
-a few thousand lines where the callback log has millions, so each line is read with :mod:`json`
-and checked field by field. A line that cannot be used (not JSON, a torn last line, no
+The journal is the client's own record of what it asked for: one line per start, stop or
+delete call, a few thousand lines where the callback log has millions, so each line is read
+with :mod:`json` and checked field by field. A line that cannot be used (not JSON, a torn last line, no
 ``time``, an unknown ``action``, a field of the wrong type) is not dropped in silence: it goes
 to the quarantine frame in ``df.attrs["quarantine"]`` (``schema.QUARANTINE``: file, line,
 reason, raw), or, with ``strict=True``, raises :class:`~recording_toolkit.errors.LoadError`
@@ -60,6 +60,8 @@ JOURNAL_ARROW = pa.schema([
 ])
 assert list(JOURNAL_ARROW.names) == list(schema.JOURNAL)
 
+#: The calls a journal records (a delete line names its recording_id, no conference).
+ACTIONS = ("start", "stop", "delete")
 _TEXT = ("conference_name", "api_id", "recording_id", "error_type", "error")
 _FLAGS = ("ok", "may_have_started")
 _WHOLE = ("status", "attempts")
@@ -71,8 +73,9 @@ def _check(obj: Any) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"not a JSON object (a JSON {json_kind(obj)})"
     if not isinstance(obj.get("time"), str) or not obj["time"].strip():
         return None, "time is missing or not text"
-    if obj.get("action") not in ("start", "stop"):
-        return None, f"unknown action {obj.get('action')!r}; expected 'start' or 'stop'"
+    if obj.get("action") not in ACTIONS:
+        return None, (f"unknown action {obj.get('action')!r}; expected 'start', 'stop' or"
+                      " 'delete'")
     options = obj.get("options") or {}
     if not isinstance(options, Mapping):
         return None, "options is not a JSON object"
@@ -164,8 +167,8 @@ def _not_a_journal(name: str, seen: _Read, quarantine: Quarantine) -> LoadError:
     first = quarantine.first_error()
     assert first is not None
     reason = first.reason if len(first.reason) <= 120 else first.reason[:117] + "..."
-    return LoadError(f"none of its {_lines(seen.lines)} is a start or"
-                     f" stop entry (line {first.line}: {reason}); is this a request journal?",
+    return LoadError(f"none of its {_lines(seen.lines)} is a start, stop or"
+                     f" delete entry (line {first.line}: {reason}); is this a request journal?",
                      file=name)
 
 
@@ -194,7 +197,7 @@ def load_journal(path_or_paths: Any, *, strict: bool = False,
     Raises
     ------
     LoadError
-        A file has lines but none of them is a start or stop entry (it is not a journal), or
+        A file has lines but none of them is a start, stop or delete entry (it is not a journal), or
         the files hold no entry at all (nothing to reconcile against); with ``strict=True``,
         the first unusable line.
     FileNotFoundError
@@ -214,7 +217,7 @@ def load_journal(path_or_paths: Any, *, strict: bool = False,
       action recording_id transcription_type  status
     0  start           r1               auto     202
     >>> journal.attrs["quarantine"][["line", "reason"]].to_dict("records")
-    [{'line': 2, 'reason': "unknown action 'reboot'; expected 'start' or 'stop'"}]
+    [{'line': 2, 'reason': "unknown action 'reboot'; expected 'start', 'stop' or 'delete'"}]
     """
     quarantines: list[pa.Table] = []
     tables: list[pa.Table] = []
