@@ -21,6 +21,8 @@ every figure the chart shows (counts, medians, shares, what was left out), so
 :mod:`.quality`           durations and times that contradict themselves or the clock
 :mod:`.selection`         a time range and some conferences
 :mod:`.retention`         what a keep-N-days policy deletes and saves in storage
+:mod:`.forecast`          this month's spend so far, its run rate to month-end, against
+                          the same days of the previous month
 ========================  ==============================================================
 
 Importing this package registers the ``df.rec`` accessor (:class:`RecAccessor`): every public
@@ -68,6 +70,7 @@ from .durations import (
     rounding_overhead,
 )
 from .eligibility import eligibility_vs_outcome, transcription_eligibility, wav_to_mp3_savings
+from .forecast import spend_forecast
 from .outcomes import (
     outcome_counts,
     transcription_counts,
@@ -119,6 +122,7 @@ __all__ = [  # every public function here is also a method of df.rec (generated 
     "RetentionPlan",
     "rounding_overhead",
     "select",
+    "spend_forecast",
     "storage_outlook",
     "storage_projection",
     "top_conferences",
