@@ -98,7 +98,6 @@ DOWNLOAD_COLUMNS = ("recording_id", "path", "bytes", "status", "error")
 #: The values of its ``status`` column.
 DOWNLOAD_STATUSES = ("downloaded", "already_complete", "failed")
 
-_CHUNK = 64 * 1024
 _MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -431,7 +430,7 @@ def download_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget, *,
             assert isinstance(plan, _Body)
             part = _PartFile(target.part, plan.start)
             try:
-                for chunk in response.iter_bytes(_CHUNK):
+                for chunk in response.iter_bytes():
                     part.write(chunk)
             except (httpx.HTTPError, httpx.StreamError) as exc:
                 part.close()
@@ -510,7 +509,7 @@ async def download_async(http: httpx.AsyncClient, auth: MediaAuth, target: Media
             assert isinstance(plan, _Body)
             part = _PartFile(target.part, plan.start)
             try:
-                async for chunk in response.aiter_bytes(_CHUNK):
+                async for chunk in response.aiter_bytes():
                     part.write(chunk)
             except (httpx.HTTPError, httpx.StreamError) as exc:
                 part.close()
