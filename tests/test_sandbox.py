@@ -667,10 +667,11 @@ def test_list_objects_have_plivos_shapes(listed):
     assert set(page) == {"api_id", "meta", "objects"}
     newest = page["objects"][0]
     assert set(newest) == {
-        "add_time", "call_uuid", "conference_name", "monthly_recording_storage_amount",
-        "recording_duration_ms", "recording_end_ms", "recording_format", "recording_id",
-        "recording_start_ms", "recording_storage_duration", "recording_storage_rate",
-        "recording_type", "recording_url", "resource_uri", "rounded_recording_duration"}
+        "add_time", "call_uuid", "conference_name", "conference_uuid", "from_number",
+        "monthly_recording_storage_amount", "mpc_name", "mpc_uuid", "recording_duration_ms",
+        "recording_end_ms", "recording_format", "recording_id", "recording_start_ms",
+        "recording_storage_duration", "recording_storage_rate", "recording_type",
+        "recording_url", "resource_uri", "rounded_recording_duration", "to_number"}
     for key in ("recording_duration_ms", "recording_end_ms", "recording_start_ms"):
         assert re.fullmatch(r"\d+\.00000", newest[key])
     assert newest["recording_duration_ms"] == "30000.00000"
@@ -701,7 +702,10 @@ def test_list_filters_by_conference_and_add_time(listed):
     ({"add_time__gte": "2026-09-01 00:00"}, "add_time__gte"),
     ({"add_time__gt": "2026-09-01", "add_time__lt": "2026-11-01 00:00"}, "add_time__gt"),
     ({"add_time__gte": "2026-09-01 00:00", "add_time__lt": "2026-11-01 00:00"}, "add_time__gte"),
-    ({"conference_uuid": "x"}, "conference_uuid")])
+    ({"add_time": "yesterday"}, "add_time"), ({"recording_storage_duration__gt": "-1"},
+                                              "recording_storage_duration__gt"),
+    ({"subaccount": "SA" + "A" * 18}, "subaccount"), ({"cursor": "abc"}, "cursor"),
+    ({"callback_url": "https://example.com/cb"}, "callback_url")])
 def test_list_rejects_bad_parameters_naming_them(listed, params, field):
     with api(listed) as client:
         answer = client.get("/Recording/", params=params)
@@ -716,7 +720,7 @@ def test_list_defaults_to_the_last_seven_days(listed, clock):
         assert client.get("/Recording/").json()["meta"]["total_count"] == 0
         old = client.get("/Recording/", params={"add_time__gte": "2026-11-01 00:00"}).json()
     assert old["meta"]["total_count"] == 45
-    assert old["objects"][0]["recording_storage_duration"] == 8
+    assert old["objects"][0]["recording_storage_duration"] == 9  # the first day counts as 1
 
 
 def test_get_one_recording(listed):

@@ -5,11 +5,20 @@
 ``DELETE /v1/Account/{auth_id}/Conference/{name}/Record/``     stop: 204, empty body
 ``GET    /v1/Account/{auth_id}/Recording/``                    list (filters, paging, windows)
 ``GET    /v1/Account/{auth_id}/Recording/{recording_id}/``     one recording
+``DELETE /v1/Account/{auth_id}/Recording/{recording_id}/``     delete it: 204, empty body
+``GET    /v1/Account/{auth_id}/Recording/{recording_id}.mp3``  its audio (``.wav`` likewise)
 ``POST   /_sandbox/conferences/{name}``                        open a conference (live)
 ``DELETE /_sandbox/conferences/{name}``                        close it (its recordings end)
 ``GET    /_sandbox/conferences``, ``/_sandbox/ground_truth``   what the sandbox knows
 ``GET    /_sandbox/health``                                    liveness (no auth)
 =============================================================  ===============================
+
+The list's filters and objects are described in ``_listing``, the audio in ``_media``. A start
+drawn for the ``async_answer`` fault is answered ``{"api_id", "message": "async api spawned"}``
+(202) without ``recording_id`` and ``url``; the recording runs and its callbacks carry that
+``api_id``. Media URLs need no credentials unless the sandbox has ``media_auth`` (then the
+account's Basic auth, 401 with ``WWW-Authenticate: Basic`` without it); a deleted or not yet
+stored recording's media is 404.
 
 Every error is JSON ``{"api_id": ..., "error": ...}`` with Plivo's status: 400 (the field named
 first in the text), 401, 404 (unknown path, a conference that is not live, an unknown
@@ -30,8 +39,6 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
@@ -40,10 +47,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import rules
-from ._clock import from_ms
 from ._dispatch import retry_settings
-from ._simulation import decimal_text
+from ._listing import MAX_LIST_DAYS, REFUSED, ParameterError, parse_list_query, recording_object
+from ._media import MEDIA_TYPES, media_bytes, media_seconds
 from ._state import Recording, StartRequest
 
 if TYPE_CHECKING:
@@ -52,12 +58,9 @@ if TYPE_CHECKING:
 __all__ = ["MAX_LIST_DAYS", "create_sandbox_app", "parse_start_request"]
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_PAGE = 20
-MAX_LIST_DAYS = 30
-DEFAULT_LIST_DAYS = 7
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+_MEDIA_NAME = re.compile(r"^(?P<id>[^./]+)\.(?P<format>mp3|wav)$")
 
 
 class _Invalid(Exception):
@@ -176,15 +179,6 @@ async def _body_fields(request: Request) -> dict[str, Any]:
     raise _Invalid("body", f"content type {ctype!r} is not supported; send JSON or form fields")
 
 
-def _parse_time(field: str, value: str) -> datetime:
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    raise _Invalid(field, f"{value[:60]!r} is not a UTC time like 'YYYY-MM-DD HH:MM[:ss[.uuuuuu]]'")
-
-
 def _single_params(request: Request) -> dict[str, str]:
     params: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
@@ -192,16 +186,6 @@ def _single_params(request: Request) -> dict[str, str]:
             raise _Invalid(key, "is given more than once with different values")
         params[key] = value
     return params
-
-
-def _whole(field: str, value: str | None, default: int, low: int, high: int | None) -> int:
-    if value is None or value == "":
-        return default
-    if not (value.isascii() and value.isdigit()) or int(value) < low or (
-            high is not None and int(value) > high):
-        bound = f"from {low} to {high}" if high is not None else f">= {low}"
-        raise _Invalid(field, f"{value[:30]!r} is not a whole number {bound}")
-    return int(value)
 
 
 # -- responses -----------------------------------------------------------------------------------
@@ -237,35 +221,8 @@ def _segments(request: Request) -> list[str]:
 
 
 def _recording_object(core: SandboxCore, recording: Recording, now_ms: int) -> dict[str, Any]:
-    """A Recording API object: numbers as Plivo sends them (decimal strings, offsets)."""
-    assert recording.end_ms is not None and recording.add_ms is not None
-    duration_ms = recording.end_ms - recording.start_ms
-    rounded_minutes = rules.billed_minutes(duration_ms)
-    rates = core.config.rates
-    stored_days = max(0, (now_ms - recording.add_ms) // 86_400_000)
-    storage_rate = Decimal(str(rates.storage_per_minute_month))
-    monthly = storage_rate * rounded_minutes if stored_days > rates.free_storage_days else 0
-    offset = core.config.add_time_offset
-    sign = -1 if offset[0] == "-" else 1
-    zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
-    added = from_ms(recording.add_ms).astimezone(zone)
-    return {
-        "add_time": added.strftime("%Y-%m-%d %H:%M:%S.%f") + offset,
-        "call_uuid": recording.call_uuid,
-        "conference_name": recording.conference_name,
-        "monthly_recording_storage_amount": float(monthly),
-        "recording_duration_ms": decimal_text(duration_ms, 5),
-        "recording_end_ms": decimal_text(recording.end_ms, 5),
-        "recording_format": recording.options.file_format,
-        "recording_id": recording.recording_id,
-        "recording_start_ms": decimal_text(recording.start_ms, 5),
-        "recording_storage_duration": int(stored_days),
-        "recording_storage_rate": float(storage_rate),
-        "recording_type": "conference",
-        "recording_url": recording.record_url,
-        "resource_uri": f"/v1/Account/{core.auth_id}/Recording/{recording.recording_id}/",
-        "rounded_recording_duration": int(rounded_minutes) * 60,
-    }
+    return recording_object(recording, now_ms=now_ms, rates=core.config.rates,
+                            auth_id=core.auth_id, add_time_offset=core.config.add_time_offset)
 
 
 # -- handlers ------------------------------------------------------------------------------------
@@ -292,6 +249,8 @@ async def _record(request: Request, core: SandboxCore, name: str) -> Response:
     recording = core.start(name, options, answered=decision.status is None)
     if decision.status is not None:  # an injected 500 after the recording had started
         return _fault(core, decision.status, decision.retry_after_s, decision.reason)
+    if decision.async_answer:  # Plivo's asynchronous shape: the ids come with the callbacks
+        return JSONResponse({"api_id": recording.api_id, "message": "async api spawned"}, 202)
     return JSONResponse({"api_id": recording.api_id, "message": "conference recording started",
                          "recording_id": recording.recording_id, "url": recording.record_url},
                         202)
@@ -308,58 +267,30 @@ def _not_live(core: SandboxCore, name: str) -> Response:
     return _error(core, 404, f"conference {name[:200]!r} not found: it is not live")
 
 
-async def _list(request: Request, core: SandboxCore) -> Response:
-    decision = core.api_faults.decide("GET", "Recording", is_start=False)
+async def _served(core: SandboxCore, method: str, path: str) -> Response | None:
+    """The fault answer for a Recording API request, or None to serve it."""
+    decision = core.api_faults.decide(method, path, is_start=False)
     if decision.latency_s:
         await asyncio.sleep(decision.latency_s)
     if decision.status is not None:
         return _fault(core, decision.status, decision.retry_after_s, decision.reason)
+    return None
+
+
+async def _list(request: Request, core: SandboxCore) -> Response:
+    refused = await _served(core, "GET", "Recording")
+    if refused is not None:
+        return refused
+    core.settle()
+    now_ms = core.clock.now_ms()
     try:
         params = _single_params(request)
-        limit = _whole("limit", params.get("limit"), MAX_PAGE, 1, MAX_PAGE)
-        offset = _whole("offset", params.get("offset"), 0, 0, None)
-        if params.get("conference_uuid"):
-            raise _Invalid("conference_uuid", "the sandbox does not simulate conference uuids;"
-                           " filter by conference_name")
-        bounds = {key: _parse_time(key, params[key]) for key in
-                  ("add_time__gt", "add_time__gte", "add_time__lt", "add_time__lte")
-                  if params.get(key)}
-        now_ms = core.clock.now_ms()
-        now = from_ms(now_ms)
-        lows = [bounds[k] for k in ("add_time__gt", "add_time__gte") if k in bounds]
-        highs = [bounds[k] for k in ("add_time__lt", "add_time__lte") if k in bounds]
-        upper = min(highs) if highs else now
-        lower = max(lows) if lows else upper - timedelta(days=DEFAULT_LIST_DAYS)
-        if upper - lower > timedelta(days=MAX_LIST_DAYS):
-            field = "add_time__gte" if lows else "add_time__lt"
-            raise _Invalid(field, f"the add_time range {lower:%Y-%m-%d %H:%M:%S} to"
-                           f" {upper:%Y-%m-%d %H:%M:%S} spans more than {MAX_LIST_DAYS} days;"
-                           f" query windows of {MAX_LIST_DAYS} days or less")
-    except _Invalid as exc:
+        query = parse_list_query(params, now_ms)
+    except (_Invalid, ParameterError) as exc:
         return _error(core, 400, str(exc))
-    if not lows:
-        bounds.setdefault("add_time__gte", lower)
-    if not highs:
-        bounds.setdefault("add_time__lte", upper)
-    limits = {k: v.timestamp() * 1000 for k, v in bounds.items()}
-    conference = params.get("conference_name")
-    call_uuid = params.get("call_uuid")
-    core.settle()
-    matches = []
-    for recording in core.state.stored(now_ms):
-        add = recording.add_ms
-        assert add is not None
-        if ("add_time__gt" in limits and not add > limits["add_time__gt"]) or (
-                "add_time__gte" in limits and not add >= limits["add_time__gte"]) or (
-                "add_time__lt" in limits and not add < limits["add_time__lt"]) or (
-                "add_time__lte" in limits and not add <= limits["add_time__lte"]):
-            continue
-        if conference is not None and recording.conference_name != conference:
-            continue
-        if call_uuid and recording.call_uuid != call_uuid:
-            continue
-        matches.append(recording)
+    matches = [r for r in core.state.stored(now_ms) if query.matches(r, now_ms)]
     matches.sort(key=lambda r: (-(r.add_ms or 0), r.recording_id))
+    limit, offset = query.limit, query.offset
     page = matches[offset:offset + limit]
     base = f"/v1/Account/{core.auth_id}/Recording/"
     kept = {k: v for k, v in params.items() if k not in ("limit", "offset")}
@@ -375,18 +306,58 @@ async def _list(request: Request, core: SandboxCore) -> Response:
                          "objects": [_recording_object(core, r, now_ms) for r in page]})
 
 
+def _missing(core: SandboxCore, recording_id: str) -> Response:
+    return _error(core, 404, f"recording {recording_id[:100]!r} not found")
+
+
 async def _get(request: Request, core: SandboxCore, recording_id: str) -> Response:
-    decision = core.api_faults.decide("GET", f"Recording/{recording_id}", is_start=False)
-    if decision.latency_s:
-        await asyncio.sleep(decision.latency_s)
-    if decision.status is not None:
-        return _fault(core, decision.status, decision.retry_after_s, decision.reason)
+    refused = await _served(core, "GET", f"Recording/{recording_id}")
+    if refused is not None:
+        return refused
     core.settle()
     now_ms = core.clock.now_ms()
-    recording = core.state.get(recording_id)
-    if recording is None or recording.add_ms is None or recording.add_ms > now_ms:
-        return _error(core, 404, f"recording {recording_id[:100]!r} not found")
+    recording = core.state.visible(recording_id, now_ms)
+    if recording is None:
+        return _missing(core, recording_id)
     return JSONResponse({"api_id": core.new_api_id(), **_recording_object(core, recording, now_ms)})
+
+
+async def _delete(request: Request, core: SandboxCore, recording_id: str) -> Response:
+    """Delete a stored recording: 204 with no body; 404 when unknown or deleted before. The
+    SDK sends its arguments as a JSON body (``recording_id``, maybe ``callback_url``)."""
+    refused = await _served(core, "DELETE", f"Recording/{recording_id}")
+    if refused is not None:
+        return refused
+    try:
+        fields = await _body_fields(request)
+        named = fields.get("recording_id")
+        if named not in (None, "") and named != recording_id:
+            raise _Invalid("recording_id", f"{str(named)[:100]!r} in the body does not match"
+                           f" {recording_id[:100]!r} in the URL")
+        for name in ("callback_url", "callback_method"):
+            if fields.get(name):
+                raise _Invalid(name, REFUSED[name])
+    except _Invalid as exc:
+        return _error(core, 400, str(exc))
+    core.settle()
+    if core.delete(recording_id) is None:
+        return _missing(core, recording_id)
+    return Response(status_code=204)
+
+
+async def _media(request: Request, core: SandboxCore, recording_id: str,
+                 file_format: str) -> Response:
+    """The recording's audio (see ``_media``); 404 unless stored, not deleted, and asked for in
+    its own format."""
+    core.settle()
+    recording = core.state.visible(recording_id, core.clock.now_ms())
+    if recording is None or recording.options.file_format != file_format:
+        return _error(core, 404, f"recording file {recording_id[:100]}.{file_format} not found")
+    assert recording.duration_ms is not None
+    body = media_bytes(file_format, media_seconds(recording.duration_ms))
+    return Response(body if request.method == "GET" else b"", 200,
+                    media_type=MEDIA_TYPES[file_format],
+                    headers={"Content-Length": str(len(body))})
 
 
 async def _admin(request: Request, core: SandboxCore, rest: list[str]) -> Response:
@@ -432,22 +403,37 @@ def create_sandbox_app(core: SandboxCore) -> Starlette:
             return await _admin(request, core, segments[1:])
         if len(segments) < 3 or segments[:2] != ["v1", "Account"]:
             return _error(core, 404, "resource not found")
-        if not _authenticated(request, core) or segments[2] != core.auth_id:
-            return _unauthorised(core)
         rest = segments[3:]
         method = request.method
+        media = _MEDIA_NAME.match(rest[1]) if len(rest) == 2 and rest[0] == "Recording" else None
+        if media is not None:
+            if core.config.media_auth and not _authenticated(request, core):
+                return _unauthorised(core)
+            if segments[2] != core.auth_id:
+                return _error(core, 404, "resource not found")
+            if method not in ("GET", "HEAD"):
+                return _error(core, 405, f"method {method} not allowed; use GET",
+                              headers={"Allow": "GET, HEAD"})
+            return await _media(request, core, media["id"], media["format"])
+        if not _authenticated(request, core) or segments[2] != core.auth_id:
+            return _unauthorised(core)
         if len(rest) == 3 and rest[0] == "Conference" and rest[2] == "Record" and rest[1]:
             if method not in ("POST", "DELETE"):
                 return _error(core, 405, f"method {method} not allowed; use POST (start) or"
                               " DELETE (stop)", headers={"Allow": "POST, DELETE"})
             return await _record(request, core, rest[1])
-        if rest[:1] == ["Recording"] and len(rest) in (1, 2):
+        if rest == ["Recording"]:
             if method != "GET":
                 return _error(core, 405, f"method {method} not allowed; use GET",
                               headers={"Allow": "GET"})
-            if len(rest) == 1:
-                return await _list(request, core)
-            return await _get(request, core, rest[1])
+            return await _list(request, core)
+        if len(rest) == 2 and rest[0] == "Recording" and rest[1]:
+            if method == "GET":
+                return await _get(request, core, rest[1])
+            if method == "DELETE":
+                return await _delete(request, core, rest[1])
+            return _error(core, 405, f"method {method} not allowed; use GET or DELETE",
+                          headers={"Allow": "GET, DELETE"})
         return _error(core, 404, "resource not found")
 
     app = Starlette(routes=[Route("/{path:path}", handle, methods=_METHODS)])

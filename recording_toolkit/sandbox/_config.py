@@ -71,6 +71,11 @@ class Faults:
     drop_rate, duplicate_rate, delay_rate
         Share of callbacks never sent, sent twice (a second delivery shortly after the first), or
         held back by ``delay_s`` (sandbox seconds) before their first delivery.
+    async_answer_rate
+        Share of successful starts answered the way Plivo answers its asynchronous record APIs:
+        ``{"api_id", "message": "async api spawned"}`` with neither ``recording_id`` nor ``url``.
+        The recording starts all the same and its callbacks carry that ``api_id``, so a client
+        must match them by ``api_id`` (spec key ``async_answer``; ``1`` for every start).
 
     Examples
     --------
@@ -89,10 +94,11 @@ class Faults:
     duplicate_rate: float = 0.0
     delay_rate: float = 0.0
     delay_s: tuple[float, float] = (60.0, 1800.0)
+    async_answer_rate: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("api_error_rate", "started_share_on_500", "drop_rate", "duplicate_rate",
-                     "delay_rate"):
+                     "delay_rate", "async_answer_rate"):
             object.__setattr__(self, name, _rate(name, getattr(self, name)))
         statuses = tuple(self.api_error_statuses)
         if not statuses or any(s not in API_FAULT_STATUSES for s in statuses):
@@ -110,18 +116,19 @@ class Faults:
     def enabled(self) -> bool:
         """True when any fault can happen."""
         return bool(self.api_error_rate or self.latency_ms[1] or self.drop_rate
-                    or self.duplicate_rate or self.delay_rate)
+                    or self.duplicate_rate or self.delay_rate or self.async_answer_rate)
 
     _KEYS = {"api_error": "api_error_rate", "drop": "drop_rate", "duplicate": "duplicate_rate",
              "delay": "delay_rate", "latency_ms": "latency_ms", "delay_s": "delay_s",
              "statuses": "api_error_statuses", "retry_after": "retry_after_s",
-             "started_on_500": "started_share_on_500"}
+             "started_on_500": "started_share_on_500", "async_answer": "async_answer_rate"}
 
     @classmethod
     def parse(cls, spec: str | None) -> Faults:
         """Faults from a preset name (``none``, ``light``, ``heavy``) or ``key=value`` pairs.
 
-        Keys: ``api_error``, ``drop``, ``duplicate``, ``delay``, ``started_on_500`` (rates),
+        Keys: ``api_error``, ``drop``, ``duplicate``, ``delay``, ``started_on_500``,
+        ``async_answer`` (rates),
         ``latency_ms`` and ``delay_s`` (``low-high`` or one number), ``statuses``
         (``500/503/429``), ``retry_after`` (seconds). A preset may come first and be
         overridden: ``light,drop=0.1``.
@@ -321,7 +328,12 @@ class SandboxConfig:
         UTC offset of ``add_time`` in the Recording API (Plivo reports local time with an offset;
         ``+05:30`` as in Plivo's own example).
     media_url
-        Base of ``record_url`` (default: the sandbox's own URL). The sandbox stores no audio.
+        Base of ``record_url`` (default: the sandbox's own URL, which serves a generated tone of
+        the recording's format there).
+    media_auth
+        True: the media URLs ask for the account's Basic auth (401 with ``WWW-Authenticate:
+        Basic`` without it), as Plivo does for accounts that protect their recordings. False
+        (default): media is served to anyone holding the URL.
     max_concurrent_callbacks
         Callback deliveries in flight at once.
     """
@@ -336,6 +348,7 @@ class SandboxConfig:
     add_time_offset: str = "+05:30"
     media_url: str | None = None
     max_concurrent_callbacks: int = 64
+    media_auth: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
@@ -368,6 +381,8 @@ class SandboxConfig:
                 or self.max_concurrent_callbacks < 1):
             raise ConfigurationError(f"max_concurrent_callbacks: {self.max_concurrent_callbacks!r}"
                                      " is not a whole number >= 1")
+        if not isinstance(self.media_auth, bool):
+            raise ConfigurationError(f"media_auth: {self.media_auth!r} is not True or False")
 
     def updated(self, **changes: Any) -> SandboxConfig:
         """A copy with some fields changed (validated again)."""

@@ -32,6 +32,7 @@ class FaultDecision:
     retry_after_s: int | None = None
     reason: str = ""
     process_anyway: bool = False       # an injected 500 on a start that did start a recording
+    async_answer: bool = False         # a served start answered without recording_id and url
 
 
 class ApiFaults:
@@ -84,7 +85,9 @@ class ApiFaults:
                 self.injected[status] += 1
             return FaultDecision(latency_s=latency, status=status, retry_after_s=retry_after,
                                  reason="injected fault", process_anyway=process)
-        return FaultDecision(latency_s=latency)
+        async_answer = bool(is_start and faults.async_answer_rate and self._sim.fault(
+            "async_answer", method, path, number) < faults.async_answer_rate)
+        return FaultDecision(latency_s=latency, async_answer=async_answer)
 
     def _over_limit(self) -> int | None:
         """Seconds to wait if this request is over the rate limit, else None (records it)."""

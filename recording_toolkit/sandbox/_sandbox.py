@@ -11,6 +11,7 @@ import secrets
 import string
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +87,10 @@ class SandboxCore:
 
     def stop(self, name: str) -> list[Recording]:
         return self._ended(self.state.stop(name, self.clock.now_ms()))
+
+    def delete(self, recording_id: str) -> Recording | None:
+        """Delete a stored recording (None: nothing to delete; the API's 404)."""
+        return self.state.delete(recording_id, self.clock.now_ms())
 
     def open_conference(self, name: str) -> bool:
         return self.state.open(name)
@@ -178,6 +183,13 @@ class Sandbox:
     clock
         A :class:`~recording_toolkit.sandbox.ManualClock` for fully reproducible runs, or any
         clock; default ``ScaledClock(time_scale)`` starting now.
+    async_answer
+        True (or a share between 0 and 1) to answer starts the asynchronous way, without
+        ``recording_id`` and ``url`` (sets the ``async_answer`` fault; see
+        :class:`~recording_toolkit.sandbox.Faults`).
+    media_auth
+        Media URLs ask for the account's Basic auth (see
+        :class:`~recording_toolkit.sandbox.SandboxConfig`).
     durations, timing, rate_limit, add_time_offset, media_url, max_concurrent_callbacks
         See :class:`~recording_toolkit.sandbox.SandboxConfig`.
 
@@ -199,6 +211,7 @@ class Sandbox:
                  durations: Durations | None = None, timing: Timing | None = None,
                  rate_limit: tuple[int, float] | None = None, add_time_offset: str = "+05:30",
                  media_url: str | None = None, max_concurrent_callbacks: int = 64,
+                 async_answer: bool | float = False, media_auth: bool = False,
                  log_level: str = "warning") -> None:
         if auth_id is not None and not AUTH_ID_PATTERN.match(auth_id):
             raise ConfigurationError(f"auth_id: {auth_id!r} is not a Plivo auth id ('MA' or 'SA'"
@@ -206,12 +219,14 @@ class Sandbox:
         if auth_token is not None and not auth_token:
             raise ConfigurationError("auth_token: empty; give a token or None to generate one")
         faults = Faults.parse(faults) if isinstance(faults, str) or faults is None else faults
+        if async_answer is not False:
+            faults = replace(faults, async_answer_rate=float(async_answer))
         self.config = SandboxConfig(
             seed=seed, strict=strict, faults=faults, rates=rates or RateCard(),
             durations=durations if durations is not None else SandboxConfig().durations,
             timing=timing or Timing(), rate_limit=rate_limit, add_time_offset=add_time_offset,
             media_url=media_url.rstrip("/") if media_url else None,
-            max_concurrent_callbacks=max_concurrent_callbacks)
+            max_concurrent_callbacks=max_concurrent_callbacks, media_auth=media_auth)
         self.clock: SandboxClock = clock if clock is not None else ScaledClock(time_scale)
         self.auth_id = auth_id or _new_auth_id()
         self.auth_token = auth_token or _new_token()

@@ -115,6 +115,17 @@ class Simulation:
                 keyed_uuid(self.seed, "api", conference_name, number),
                 keyed_uuid(self.seed, "call", conference_name, number))
 
+    def conference_uuid(self, conference_name: str, session: int) -> str:
+        """The uuid of a conference's ``session``-th run (a new one after each close)."""
+        return keyed_uuid(self.seed, "conference", conference_name, session)
+
+    def phone_numbers(self, conference_name: str, number: int) -> tuple[str, str]:
+        """``(from_number, to_number)`` of a recording: a caller's number and the conference's
+        dial-in number, E.164 digits without ``+`` as Plivo writes them (US 555 numbers)."""
+        dial_in = keyed_rng(self.seed, "dial-in", conference_name).randrange(10_000)
+        caller = keyed_rng(self.seed, "caller", conference_name, number).randrange(10_000)
+        return f"1212555{caller:04d}", f"1415555{dial_in:04d}"
+
     def nonce(self, kind: str, recording_id: str, delivery: int, attempt: int) -> str:
         """A 20-digit nonce, as Plivo's look."""
         value = int.from_bytes(_digest(self.seed, ("nonce", kind, recording_id, delivery,

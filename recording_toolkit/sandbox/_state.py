@@ -8,6 +8,9 @@ simulated duration (or ``time_limit``) reached.
 A recording whose planned end has passed counts as ended at its planned end, even if the
 scheduler has not got to it yet: :meth:`SandboxState.settle` ends those first, so an API answer
 never shows a recording running past its own end.
+
+A deleted recording is kept (for the ground truth) with its ``deleted_ms``; the Recording API
+treats it as gone: not listed, 404 on get, on delete and on its media.
 """
 
 from __future__ import annotations
@@ -50,11 +53,19 @@ class Recording:
     start_ms: int
     planned_end_ms: int
     planned_reason: str
+    conference_uuid: str = ""
+    from_number: str = ""
+    to_number: str = ""
     answered: bool = True          # False: started although the request was answered 500
     end_ms: int | None = None
     end_reason: str | None = None
     add_ms: int | None = None      # when the file is stored: add_time, recording callback due
     transcription_error: str | None = field(default=None)
+    deleted_ms: int | None = None  # when DELETE .../Recording/{id}/ removed it
+
+    def stored_at(self, now_ms: int) -> bool:
+        """Stored and not deleted at ``now_ms``: what the Recording API can see."""
+        return self.add_ms is not None and self.add_ms <= now_ms and self.deleted_ms is None
 
     @property
     def ended(self) -> bool:
@@ -91,6 +102,7 @@ class Recording:
             "api_id": self.api_id,
             "call_uuid": self.call_uuid,
             "conference_name": self.conference_name,
+            "conference_uuid": self.conference_uuid,
             "file_format": self.options.file_format,
             "transcription": self.transcribed,
             "callback_method": self.options.callback_method,
@@ -102,6 +114,7 @@ class Recording:
             "end_reason": self.end_reason,
             "add_ms": self.add_ms,
             "transcription_error": self.transcription_error,
+            "deleted_ms": self.deleted_ms,
         }
 
 
@@ -117,6 +130,7 @@ class SandboxState:
         self._recordings: dict[str, Recording] = {}
         self._active: dict[str, dict[str, Recording]] = {}
         self._ended_count: Counter[str] = Counter()
+        self._sessions: Counter[str] = Counter()    # closes so far: each starts a new uuid
 
     # -- conferences ---------------------------------------------------------------------------
 
@@ -142,6 +156,7 @@ class SandboxState:
             ended = self._settle(now_ms)
             self._live[name] = False
             ended += self._end_all(name, now_ms, "conference_closed")
+            self._sessions[name] += 1
             return ended
 
     def conferences(self) -> list[dict[str, Any]]:
@@ -164,6 +179,7 @@ class SandboxState:
             self._starts[name] += 1
             number = self._starts[name]
             rid, api_id, call_uuid = self.simulation.recording_ids(name, number)
+            from_number, to_number = self.simulation.phone_numbers(name, number)
             planned = now_ms + self.simulation.duration_ms(rid)
             reason = "duration"
             if options.time_limit_s is not None and now_ms + options.time_limit_s * 1000 < planned:
@@ -171,6 +187,8 @@ class SandboxState:
             recording = Recording(
                 recording_id=rid, api_id=api_id, call_uuid=call_uuid, conference_name=name,
                 number=number, options=options,
+                conference_uuid=self.simulation.conference_uuid(name, self._sessions[name]),
+                from_number=from_number, to_number=to_number,
                 record_url=f"{record_url_base}/Recording/{rid}.{options.file_format}",
                 start_ms=now_ms, planned_end_ms=planned, planned_reason=reason, answered=answered)
             self._recordings[rid] = recording
@@ -228,10 +246,26 @@ class SandboxState:
             return self._recordings.get(recording_id)
 
     def stored(self, now_ms: int) -> list[Recording]:
-        """Recordings whose file is stored by ``now_ms`` (what the Recording API lists)."""
+        """Recordings whose file is stored by ``now_ms`` and not deleted (what the Recording
+        API lists)."""
         with self._lock:
-            return [r for r in self._recordings.values()
-                    if r.add_ms is not None and r.add_ms <= now_ms]
+            return [r for r in self._recordings.values() if r.stored_at(now_ms)]
+
+    def visible(self, recording_id: str, now_ms: int) -> Recording | None:
+        """The recording if the Recording API can see it at ``now_ms`` (stored, not deleted)."""
+        with self._lock:
+            recording = self._recordings.get(recording_id)
+            return recording if recording is not None and recording.stored_at(now_ms) else None
+
+    def delete(self, recording_id: str, now_ms: int) -> Recording | None:
+        """Delete a stored recording; None when there is none to delete (unknown, still
+        running or not stored yet, or deleted before): the API's 404."""
+        with self._lock:
+            recording = self._recordings.get(recording_id)
+            if recording is None or not recording.stored_at(now_ms):
+                return None
+            recording.deleted_ms = now_ms
+            return recording
 
     def active_count(self) -> int:
         with self._lock:
@@ -253,6 +287,7 @@ class SandboxState:
                 "by_format": dict(sorted(Counter(r.options.file_format
                                                  for r in recordings).items())),
                 "with_transcription": sum(r.transcribed for r in recordings),
+                "deleted": sum(r.deleted_ms is not None for r in recordings),
             }
 
     def records(self) -> list[dict[str, Any]]:
