@@ -205,7 +205,9 @@ def _missing_among(recordings: Any, journal_frame: Any) -> dict[str, str | None]
     from .analytics.reconciliation import missing_recording_callbacks
 
     missing = missing_recording_callbacks(recordings, journal_frame)
-    missing = missing[~missing["backfilled"].to_numpy(dtype=bool)]
+    # a start whose recording id is still pending cannot be fetched by id
+    missing = missing[~missing["backfilled"].to_numpy(dtype=bool)
+                      & missing["recording_id"].notna().to_numpy(dtype=bool)]
     return {str(rid): None if pd.isna(api_id) else str(api_id)
             for rid, api_id in zip(missing["recording_id"], missing["api_id"], strict=True)}
 

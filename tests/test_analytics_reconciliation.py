@@ -150,3 +150,61 @@ def test_select_by_time_and_conference():
     assert same is rec and all_tr is tr  # no filter: orphan rX kept
     with pytest.raises(ValueError, match="until"):
         analytics.select(rec, tr, since="2026-11-05", until="2026-11-04")
+
+
+# -- starts answered without a recording id -------------------------------------------------------
+
+def _pending_journal() -> pd.DataFrame:
+    """A start Plivo accepted with only an api_id (the id was pending), then a delete line."""
+    return schema.coerce(pd.DataFrame([
+        {"time": _ts("2026-11-10 09:00"), "action": "start", "conference_name": "pend",
+         "transcription_type": "auto", "ok": True, "status": 202, "api_id": "api-pending",
+         "recording_id": None, "may_have_started": False},
+        {"time": _ts("2026-11-10 11:00"), "action": "delete", "ok": True, "status": 204,
+         "recording_id": "rP-old"},
+    ]), schema.JOURNAL)
+
+
+def _pending_callback(rid: str = "rP") -> pd.DataFrame:
+    return schema.coerce(pd.DataFrame({
+        "recording_id": [rid], "api_id": ["api-pending"], "conference_name": ["pend"],
+        "recording_duration_ms": [60_000],
+        "recording_start": [_ts("2026-11-10 09:00:01")],
+        "recording_end": [_ts("2026-11-10 09:01:01")],
+        "received_at": [_ts("2026-11-10 09:01:03")], "backfilled": [False]}),
+        schema.RECORDINGS)
+
+
+def test_a_pending_start_is_missing_until_a_callback_repeats_its_api_id():
+    no_callback = schema.empty(schema.RECORDINGS)
+    missing = analytics.missing_recording_callbacks(no_callback, _pending_journal())
+    assert missing["api_id"].tolist() == ["api-pending"]
+    assert missing["recording_id"].isna().tolist() == [True]
+    assert missing["conference_name"].tolist() == ["pend"]
+
+    rec = _pending_callback()
+    assert analytics.missing_recording_callbacks(rec, _pending_journal()).empty
+    assert analytics.unexpected_callbacks(rec, _pending_journal()).empty
+    result = analytics.reconcile(rec, schema.empty(schema.TRANSCRIPTIONS), _pending_journal(),
+                                 now=_ts("2026-11-10 12:00"))
+    counts = result.counts()
+    assert counts["started"] == 1
+    assert counts["recording_callbacks_missing"] == 0
+    assert counts["unexpected_callbacks"] == 0
+    # the start asked for a transcript: the matched recording's transcript is now overdue
+    assert result.missing_transcriptions["recording_id"].tolist() == ["rP"]
+
+
+def test_a_callback_with_another_api_id_does_not_satisfy_a_pending_start():
+    rec = _pending_callback().assign(api_id=pd.array(["api-other"], dtype="string"))
+    missing = analytics.missing_recording_callbacks(rec, _pending_journal())
+    assert missing["api_id"].tolist() == ["api-pending"]
+    assert analytics.unexpected_callbacks(rec, _pending_journal())["recording_id"].tolist() == \
+        ["rP"]
+
+
+def test_a_delete_line_does_not_vouch_for_a_callback():
+    rec = _pending_callback("rP-old")
+    rec = rec.assign(api_id=pd.array(["api-x"], dtype="string"))
+    assert analytics.unexpected_callbacks(rec, _pending_journal())["recording_id"].tolist() == \
+        ["rP-old"]

@@ -6,15 +6,19 @@ recording callbacks from the Recording list API is :mod:`recording_toolkit.backf
 rows it recovers arrive in the recordings frame with ``backfilled`` True and are marked so
 here):
 
-- :func:`missing_recording_callbacks`: starts the journal records as answered with a
-  ``recording_id`` whose recording callback never came (``backfilled`` True when the recording
-  was recovered from the Recording list API instead);
+- :func:`missing_recording_callbacks`: starts the journal records as answered whose recording
+  callback never came (``backfilled`` True when the recording was recovered from the Recording
+  list API instead);
 - :func:`unexpected_callbacks`: recording callbacks for recordings no journalled start names;
   ``unanswered_start`` marks those that a start with no answer (``may_have_started``: say a
   500 or a read timeout) for the same conference, shortly before, explains;
 - :func:`missing_transcriptions`: recordings whose start asked for a transcript, whose
   recording callback came, and whose transcription has still not arrived ``threshold`` after
   the recording ended.
+
+A start Plivo accepted without naming the recording (its answer had an ``api_id`` but no
+``recording_id``: the id was pending) is matched to its recording callback by ``api_id``, which
+the callback repeats; until that callback comes it is missing with ``recording_id`` <NA>.
 
 "Now" defaults to the latest ``received_at`` in the data, so a log from last month is judged as
 of its own end rather than as of today.
@@ -43,7 +47,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import isin, needs, require, to_pandas, utc
+from ._common import isin, lookup, needs, require, to_pandas, utc
 
 __all__ = [
     "DEFAULT_TRANSCRIPTION_THRESHOLD",
@@ -65,15 +69,36 @@ _JOURNAL_COLUMNS = ["time", "action", "conference_name", "ok", "recording_id", "
                     "transcription_type", "may_have_started"]
 
 
-def _starts(journal: pd.DataFrame) -> pd.DataFrame:
-    """Answered starts with a recording id, one per id (the first)."""
+def _starts(journal: pd.DataFrame, recordings: Any = None) -> pd.DataFrame:
+    """Answered starts, one per recording (the first): those with a recording id, and those
+    whose id was pending (an ``api_id`` but no ``recording_id`` in the answer).
+
+    With ``recordings`` (a frame with ``api_id`` and ``recording_id``), a pending start takes
+    the ``recording_id`` of the recording callback that repeats its ``api_id``; one whose
+    callback has not come keeps <NA>.
+    """
     require(journal, _JOURNAL_COLUMNS, "reconciliation (journal)")
     journal = journal[_JOURNAL_COLUMNS]  # rows are picked below: carry only what is used
     is_start = (journal["action"].astype("string") == "start").fillna(False)
     ok = journal["ok"].astype("boolean").fillna(False)
     has_id = journal["recording_id"].notna()
-    rows = journal[(is_start & ok & has_id).to_numpy(dtype=bool)]
-    return rows.sort_values("time", kind="stable").drop_duplicates("recording_id")
+    pending = ~has_id & journal["api_id"].notna()
+    rows = journal[(is_start & ok & (has_id | pending)).to_numpy(dtype=bool)]
+    rows = rows.sort_values("time", kind="stable")
+    waiting = rows["recording_id"].isna().to_numpy(dtype=bool)
+    if waiting.any():
+        rows = rows.copy()
+        if recordings is not None and {"api_id", "recording_id"} <= set(recordings.columns):
+            called = to_pandas(recordings, ["api_id", "recording_id"]).dropna()
+            found = lookup(rows.loc[waiting, "api_id"], called["api_id"],
+                           called["recording_id"].astype("string"))
+            rows.loc[waiting, "recording_id"] = found.to_numpy()
+        named = rows[rows["recording_id"].notna().to_numpy(dtype=bool)]
+        unnamed = rows[rows["recording_id"].isna().to_numpy(dtype=bool)]
+        rows = pd.concat([named.drop_duplicates("recording_id"),
+                          unnamed.drop_duplicates("api_id")]).sort_values("time", kind="stable")
+        return rows
+    return rows.drop_duplicates("recording_id")
 
 
 def _as_threshold(value: Any) -> pd.Timedelta:
@@ -93,6 +118,10 @@ def _latest(*frames: pd.DataFrame) -> pd.Timestamp | None:
 def missing_recording_callbacks(recordings: Any, journal: pd.DataFrame) -> pd.DataFrame:
     """Journalled starts whose recording callback never came.
 
+    A start whose answer had no ``recording_id`` counts as called back once a recording
+    callback repeats its ``api_id`` (when the frame has an ``api_id`` column); until then it is
+    listed with ``recording_id`` <NA>.
+
     Returns
     -------
     DataFrame
@@ -101,11 +130,12 @@ def missing_recording_callbacks(recordings: Any, journal: pd.DataFrame) -> pd.Da
         the frame only because it was recovered from the Recording list API). In journal order.
     """
     columns = ["recording_id"] + (["backfilled"] if "backfilled" in recordings.columns else [])
+    columns += ["api_id"] if "api_id" in recordings.columns else []
     have = to_pandas(recordings, columns).drop_duplicates("recording_id")
     if "backfilled" not in have.columns:
         have["backfilled"] = False
     recovered = have[have["backfilled"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
-    starts = _starts(journal)
+    starts = _starts(journal, have)
     ids = starts["recording_id"]
     was_recovered = isin(ids, recovered["recording_id"])
     called_back = isin(ids, have["recording_id"]) & ~was_recovered
@@ -137,9 +167,13 @@ def unexpected_callbacks(recordings: Any, journal: pd.DataFrame, *,
     columns = ["recording_id", "conference_name", "recording_start", "received_at"]
     if "backfilled" in recordings.columns:
         columns.append("backfilled")
+    if "api_id" in recordings.columns:
+        columns.append("api_id")
     frame = to_pandas(recordings, columns)
     require(journal, _JOURNAL_COLUMNS, "unexpected_callbacks (journal)")
-    named = journal["recording_id"].dropna()
+    not_delete = (journal["action"].astype("string") != "delete").fillna(True)
+    named = pd.concat([journal.loc[not_delete.to_numpy(dtype=bool), "recording_id"].dropna(),
+                       _starts(journal, frame)["recording_id"].dropna()])
     out = frame[~isin(frame["recording_id"], named)].reset_index(drop=True)
     is_start = (journal["action"].astype("string") == "start").fillna(False)
     maybe = journal[(is_start & journal["may_have_started"].astype("boolean").fillna(False)
@@ -197,7 +231,8 @@ def missing_transcriptions(recordings: Any, transcriptions: Any, journal: pd.Dat
                                  "received_at"])
     tr = to_pandas(transcriptions, ["recording_id", "received_at"])
     now = _latest(rec, tr) if now is None else utc(now)
-    asked = _starts(journal)
+    ids = ["api_id"] if "api_id" in recordings.columns else []
+    asked = _starts(journal, to_pandas(recordings, ["recording_id", *ids]))
     asked = asked[asked["transcription_type"].notna().to_numpy(dtype=bool)]
     rows = rec[isin(rec["recording_id"], asked["recording_id"])
                & ~isin(rec["recording_id"], tr["recording_id"])
@@ -244,7 +279,8 @@ def reconcile(recordings: Any, transcriptions: Any, journal: pd.DataFrame, *,
               ) -> Reconciliation:
     """All three lists at once, with counts.
 
-    ``started`` counts the journal's answered starts with a recording id; ``backfilled`` the
+    ``started`` counts the journal's answered starts (with a recording id, or with the id
+    pending); ``backfilled`` the
     recordings frame's rows with ``backfilled`` True (journalled or not).
 
     Examples
