@@ -1083,6 +1083,8 @@ class BaseRecordingClient:
                        response: httpx.Response | None) -> DeleteResult:
         """``response`` None: Plivo answered 404, the recording is already gone."""
         assert call.recording_id is not None
+        if response is not None:
+            trace.status = response.status_code
         body = _json(response) if response is not None else None
         return DeleteResult(
             recording_id=call.recording_id,
