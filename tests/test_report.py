@@ -411,3 +411,27 @@ def test_details_and_tables_are_computed_once_on_first_use():
     assert bare.to_dict() == summary.to_dict()
     with pytest.raises(ValueError, match="summarize"):
         bare.details  # noqa: B018
+
+
+def test_details_forecast_this_month_to_date_and_its_run_rate():
+    details = summarize(load_result(), now="2026-11-04").to_dict(details=True)["details"]
+    forecast = details["forecast"]
+    # Three days of November's thirty: r1 0.05 + r2 0.10 + r3 0.70 + r4 0.00 came by then
+    # (rX on Nov 4 12:00 after). Run rate 0.85 / 3 x 30 = 8.5. October had nothing.
+    assert forecast["now"] == "2026-11-04T00:00:00+00:00"
+    assert (forecast["elapsed_days"], forecast["days_in_month"]) == (3.0, 30)
+    transcription = forecast["kinds"]["transcription"]
+    assert transcription["month_to_date"] == 0.85
+    assert transcription["projected_month_end"] == 8.5
+    assert transcription["previous_period"] == 0.0
+    assert transcription["change_share"] is None
+    # Every recording is younger than 90 days at Nov 30: no storage bill.
+    assert forecast["kinds"]["storage"]["projected_month_end"] == 0.0
+    assert forecast["total"]["projected_month_end"] == 8.5
+    rows = {row["conference_name"]: row for row in forecast["by_conference"]}
+    assert [row["conference_name"] for row in forecast["by_conference"]][0] == "beta"
+    assert rows["beta"]["projected_month_end"] == 7.0            # 0.70 / 3 x 30
+    assert rows["alpha"]["month_to_date"] == 0.15
+    # The stable figures do not move.
+    assert set(summarize(load_result(), now="2026-11-04").to_dict()) == \
+        {"source", "recordings", "transcriptions"}

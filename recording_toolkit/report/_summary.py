@@ -126,7 +126,7 @@ class Summary:
     def details(self) -> dict[str, Any]:
         """Further figures (``rates``, ``selection``, ``cost``, ``billing``,
         ``transcription_rate``, ``turnaround``, ``eligibility``, ``quality``,
-        ``backfilled_recordings``, ``reconciliation``), plain data."""
+        ``backfilled_recordings``, ``reconciliation``, ``forecast``), plain data."""
         return self._extras[0]
 
     @property
@@ -240,6 +240,15 @@ def _by_day(recordings: pd.DataFrame, transcriptions: pd.DataFrame) -> pd.DataFr
     return out.fillna(0.0)
 
 
+def _forecast_details(forecast: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`analytics.spend_forecast` as plain data: its per-conference frame as rows."""
+    table = forecast["by_conference"]
+    rows = [{"conference_name": str(name), **row} for name, row in
+            zip(table.index, table.to_dict(orient="records"), strict=True)]
+    return {**{k: v for k, v in forecast.items() if k != "by_conference"},
+            "by_conference": rows}
+
+
 def _details_and_tables(summary: Summary, inputs: _Inputs
                         ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Everything past the stable figures, on pandas (the frames hold one row per recording)."""
@@ -260,6 +269,8 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
     projection = analytics.storage_projection(rec, rates=rates, months=12,
                                               now=inputs.given_now)
     tables["storage_projection"] = projection
+    forecast = analytics.spend_forecast(rec, tr, now=inputs.given_now, rates=rates)
+    tables["forecast_by_conference"] = forecast["by_conference"]
     eligibility = analytics.transcription_eligibility(rec)
     tables["eligibility_vs_outcome"] = analytics.eligibility_vs_outcome(rec, tr)
     findings = analytics.data_quality(rec, tr, now=inputs.now)
@@ -305,6 +316,9 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
         "backfilled_recordings": int(rec["backfilled"].astype("boolean").fillna(False).sum())
         if "backfilled" in rec.columns else 0,
         "reconciliation": None if reconciliation is None else reconciliation.counts(),
+        # this month to date, its run-rate month-end, the same days of last month
+        # (analytics.spend_forecast: as of ``now`` when given, else the latest callback)
+        "forecast": _forecast_details(forecast),
     })
     return details, tables
 
