@@ -411,3 +411,39 @@ def test_the_async_client_leaves_only_a_part_file_on_a_short_body(tmp_path: Path
     with pytest.raises(errors.DownloadError):
         asyncio.run(main())
     assert files_in(tmp_path) == ["rec-1.wav.part"]
+
+
+# -- against the sandbox --------------------------------------------------------------------------
+
+def test_sandbox_recordings_are_archived_as_playable_files_behind_media_auth(
+        tmp_path: Path) -> None:
+    import wave
+    from datetime import UTC, datetime
+
+    from recording_toolkit.sandbox import ManualClock, Sandbox
+
+    clock = ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    with Sandbox(auth_id=AUTH_ID, auth_token=TOKEN, clock=clock, seed=3, media_auth=True,
+                 durations=lambda rng: 3600) as sb, \
+            RecordingClient(AUTH_ID, TOKEN, base_url=sb.base_url, rate_limit=None) as c:
+        wav = c.start_recording("archive wav", file_format="wav")
+        mp3 = c.start_recording("archive mp3", file_format="mp3")
+        clock.advance(4)
+        c.stop_recording("archive wav")
+        c.stop_recording("archive mp3")
+        clock.advance(600)
+        ids = [wav.recording_id, mp3.recording_id, "no-such-recording"]
+        rows = c.download_recordings(ids, tmp_path, progress=False)
+        again = c.download_recordings(ids, tmp_path, progress=False)
+        unauthorised = httpx.get(c.get_recording(wav.recording_id)["recording_url"])
+    assert unauthorised.status_code == 401  # the media really asks for credentials
+    assert rows["status"].tolist() == ["downloaded", "downloaded", "failed"]
+    assert again["status"].tolist() == ["already_complete", "already_complete", "failed"]
+    wav_path, mp3_path = tmp_path / f"{wav.recording_id}.wav", tmp_path / f"{mp3.recording_id}.mp3"
+    with wave.open(str(wav_path)) as audio:
+        assert (audio.getnchannels(), audio.getsampwidth(), audio.getframerate()) == (1, 2, 8000)
+        assert audio.getnframes() == 4 * 8000  # four seconds, as recorded
+    assert rows.loc[0, "bytes"] == wav_path.stat().st_size
+    data = mp3_path.read_bytes()
+    assert data[:2] == b"\xff\xfb" and len(data) % 96 == 0  # whole MPEG-1 Layer III frames
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([wav_path.name, mp3_path.name])
