@@ -132,3 +132,75 @@ def test_the_sdk_lists_and_gets_recordings(sdk, sandbox, clock):
     assert listed.meta.total_count == 2 and len(listed.objects) == 2
     one = sdk.recordings.get(listed.objects[0].recording_id)
     assert one.recording_duration_ms == "30000.00000" and one.conference_name == "a"
+
+
+@pytest.fixture
+def thirty(sdk, sandbox, clock):
+    """30 stopped recordings, alternating between two conferences, one a minute."""
+    for i in range(30):
+        name = ("standup", "retro")[i % 2]
+        sdk.conferences.record(name)
+        clock.advance(30)
+        sdk.conferences.record_stop(name)
+        clock.advance(30)
+    clock.advance(60)
+    return sandbox
+
+
+def test_the_sdk_pages_by_limit_and_offset(sdk, thirty):
+    everything = [r.recording_id for r in sdk.recordings.list(limit=20).objects] + \
+        [r.recording_id for r in sdk.recordings.list(limit=20, offset=20).objects]
+    page = sdk.recordings.list(limit=10, offset=20)
+    assert page.meta.total_count == 30 and (page.meta.limit, page.meta.offset) == (10, 20)
+    assert [r.recording_id for r in page.objects] == everything[20:30]
+    assert page.meta.next is None and page.meta.previous.endswith("limit=10&offset=10")
+    assert len(set(everything)) == 30
+    assert [r.recording_id for r in sdk.recordings] == everything  # the SDK follows meta.next
+
+
+def test_the_sdk_filters_by_conference_name(sdk, thirty):
+    page = sdk.recordings.list(conference_name="retro")
+    assert page.meta.total_count == 15
+    assert {r.conference_name for r in page.objects} == {"retro"}
+
+
+def test_the_sdk_filters_by_add_time_gt(sdk, thirty):
+    everything = sdk.recordings.list(limit=20).objects
+    pivot = datetime.fromisoformat(everything[5].add_time).astimezone(UTC)
+    newer = sdk.recordings.list(add_time__gt=pivot.replace(tzinfo=None))   # naive: UTC
+    aware = sdk.recordings.list(add_time__gt=pivot)                        # '+00:00' appended
+    expected = [r.recording_id for r in everything[:5]]
+    assert [r.recording_id for r in newer.objects] == expected
+    assert [r.recording_id for r in aware.objects] == expected
+
+
+def test_the_sdk_gets_and_deletes_a_recording(sdk, thirty):
+    listed = sdk.recordings.list(limit=1).objects[0]
+    one = sdk.recordings.get(listed.recording_id)
+    assert one.recording_id == listed.recording_id and one.recording_url == listed.recording_url
+    assert one.recording_storage_duration == 1
+    assert sdk.recordings.delete(listed.recording_id) is None   # 204, no body
+    with pytest.raises(plivo_errors.ResourceNotFoundError, match="not found"):
+        sdk.recordings.get(listed.recording_id)
+    with pytest.raises(plivo_errors.ResourceNotFoundError):
+        sdk.recordings.delete(listed.recording_id)
+    assert sdk.recordings.list().meta.total_count == 29
+    assert thirty.ground_truth()["recordings"]["deleted"] == 1
+
+
+def test_the_sdk_deletes_through_the_resource_object(sdk, thirty):
+    recording = sdk.recordings.get(sdk.recordings.list(limit=1).objects[0].recording_id)
+    recording.delete()
+    with pytest.raises(plivo_errors.ResourceNotFoundError):
+        sdk.recordings.get(recording.recording_id)
+
+
+def test_the_sdk_reads_an_async_answer(auth_id, auth_token, clock, point_sdk_at):
+    with Sandbox(auth_id=auth_id, auth_token=auth_token, clock=clock, seed=4,
+                 async_answer=True) as sandbox:
+        point_sdk_at(sandbox)
+        with plivo.RestClient(auth_id, auth_token) as client:
+            answer = client.conferences.record("standup")
+        (started,) = sandbox.ground_truth()["recording_details"]
+    assert answer.message == "async api spawned" and answer.api_id == started["api_id"]
+    assert not hasattr(answer, "recording_id")
