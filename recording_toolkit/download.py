@@ -190,11 +190,13 @@ class MediaAuth:
 
     def should_retry(self, response: httpx.Response,
                      media_origin: tuple[str, str, int | None]) -> bool:
-        """True when ``response`` is the media host's first Basic challenge."""
-        if response.status_code != 401 or not self._authorization:
+        """True when ``response`` is the media host's Basic challenge to a request sent without
+        the credentials (so a request that carried them is never repeated)."""
+        if (response.status_code != 401 or not self._authorization
+                or "Authorization" in response.request.headers):
             return False
         origin = _origin(str(response.request.url))
-        if origin != media_origin or origin in self.asked:
+        if origin != media_origin:
             return False
         challenge = response.headers.get("WWW-Authenticate", "")
         if not re.match(r"\s*basic\b", challenge, re.IGNORECASE):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class Media:
         self.requests: list[httpx.Request] = []
         self.streams: list[Chunks] = []
         self.other: Any = None  # handler for any other host
+        self.before_challenge: Any = None  # called before each 401
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -83,6 +85,8 @@ class Media:
         if url.host != "media.example":
             return self.other(request)
         if self.auth and request.headers.get("Authorization") != BASIC:
+            if self.before_challenge is not None:
+                self.before_challenge()
             return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="media"'})
         rid = url.path.rpartition("/")[2].partition(".")[0]
         if rid not in self.files:
@@ -376,6 +380,18 @@ def test_bulk_asks_the_media_host_for_credentials_once(tmp_path: Path) -> None:
                                      progress=False)
     assert rows["status"].tolist() == ["downloaded"] * 3
     assert sum("Authorization" not in r.headers for r in media.requests) == 1
+
+
+def test_concurrent_downloads_all_get_through_the_media_hosts_challenge(tmp_path: Path) -> None:
+    files = {f"rec-{i}": bytes([i]) * 50 for i in range(8)}
+    media = Media(files=files, auth=True)
+    # the four first requests are all challenged only once all four were sent without credentials
+    media.before_challenge = threading.Barrier(4, timeout=30).wait
+    with client(media) as c:
+        rows = c.download_recordings([recording(r) for r in files], tmp_path, concurrency=4,
+                                     progress=False)
+    assert rows["status"].tolist() == ["downloaded"] * 8
+    assert all((tmp_path / f"{r}.wav").read_bytes() == files[r] for r in files)
 
 
 # -- async ----------------------------------------------------------------------------------------
