@@ -463,3 +463,30 @@ def test_sandbox_recordings_are_archived_as_playable_files_behind_media_auth(
     data = mp3_path.read_bytes()
     assert data[:2] == b"\xff\xfb" and len(data) % 96 == 0  # whole MPEG-1 Layer III frames
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([wav_path.name, mp3_path.name])
+
+
+def test_the_async_client_archives_sandbox_media_alike(tmp_path: Path) -> None:
+    import wave
+    from datetime import UTC, datetime
+
+    from recording_toolkit.sandbox import ManualClock, Sandbox
+
+    clock = ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+    async def main(base_url: str) -> pd.DataFrame:
+        async with AsyncRecordingClient(AUTH_ID, TOKEN, base_url=base_url, rate_limit=None) as c:
+            started = [await c.start_recording(f"room {i}", file_format="wav") for i in range(3)]
+            clock.advance(2)
+            for i in range(3):
+                await c.stop_recording(f"room {i}")
+            clock.advance(600)
+            return await c.download_recordings([s.recording_id for s in started], tmp_path,
+                                               concurrency=3, progress=False)
+
+    with Sandbox(auth_id=AUTH_ID, auth_token=TOKEN, clock=clock, seed=4, media_auth=True,
+                 durations=lambda rng: 3600) as sb:
+        rows = asyncio.run(main(sb.base_url))
+    assert rows["status"].tolist() == ["downloaded"] * 3
+    for path in rows["path"]:
+        with wave.open(path) as audio:
+            assert audio.getnframes() == 2 * 8000
