@@ -984,6 +984,14 @@ class BaseRecordingClient:
             raise ValidationError(field, f"give either since/until (split into windows of at"
                                   f" most 30 days) or {timed[0]}, not both",
                                   value=since if since is not None else until)
+        low = next((params[n] for n in ("add_time__gte", "add_time__gt") if n in params), None)
+        high = next((params[n] for n in ("add_time__lt", "add_time__lte") if n in params), None)
+        if low is not None and high is not None and \
+                _utc(high, "add_time__lt") - _utc(low, "add_time__gt") > MAX_LIST_WINDOW:
+            name = "add_time__gte" if "add_time__gte" in params else "add_time__gt"
+            raise ValidationError(name, f"{low} .. {high} is more than 30 days, which Plivo"
+                                  " refuses; give since/until instead (listed in windows of at"
+                                  " most 30 days)", value=filters.get(name))
         windows: list[tuple[str, str]] | list[None] = (
             [None] if timed else recording_windows(since, until))
         return RecordingPager(self.auth_id, windows, limit=limit, filters=params)

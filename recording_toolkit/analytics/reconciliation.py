@@ -93,12 +93,10 @@ def _starts(journal: pd.DataFrame, recordings: Any = None) -> pd.DataFrame:
             found = lookup(rows.loc[waiting, "api_id"], called["api_id"],
                            called["recording_id"].astype("string"))
             rows.loc[waiting, "recording_id"] = found.to_numpy()
-        named = rows[rows["recording_id"].notna().to_numpy(dtype=bool)]
-        unnamed = rows[rows["recording_id"].isna().to_numpy(dtype=bool)]
-        rows = pd.concat([named.drop_duplicates("recording_id"),
-                          unnamed.drop_duplicates("api_id")]).sort_values("time", kind="stable")
-        return rows
-    return rows.drop_duplicates("recording_id")
+    has = rows["recording_id"].notna()
+    repeated = ((has & rows["recording_id"].duplicated())
+                | (~has & rows["api_id"].where(~has).duplicated()))
+    return rows[~repeated.to_numpy(dtype=bool)]
 
 
 def _as_threshold(value: Any) -> pd.Timedelta:
@@ -172,8 +170,8 @@ def unexpected_callbacks(recordings: Any, journal: pd.DataFrame, *,
     frame = to_pandas(recordings, columns)
     require(journal, _JOURNAL_COLUMNS, "unexpected_callbacks (journal)")
     not_delete = (journal["action"].astype("string") != "delete").fillna(True)
-    named = pd.concat([journal.loc[not_delete.to_numpy(dtype=bool), "recording_id"].dropna(),
-                       _starts(journal, frame)["recording_id"].dropna()])
+    named = pd.Series([*journal.loc[not_delete.to_numpy(dtype=bool), "recording_id"].dropna(),
+                       *_starts(journal, frame)["recording_id"].dropna()], dtype="string")
     out = frame[~isin(frame["recording_id"], named)].reset_index(drop=True)
     is_start = (journal["action"].astype("string") == "start").fillna(False)
     maybe = journal[(is_start & journal["may_have_started"].astype("boolean").fillna(False)
