@@ -91,7 +91,7 @@ if TYPE_CHECKING:
 
     from .client import AsyncRecordingClient, RecordingClient
 
-__all__ = ["DOWNLOAD_COLUMNS", "DOWNLOAD_STATUSES", "MediaTarget", "media_target"]
+__all__ = ["DOWNLOAD_COLUMNS", "DOWNLOAD_STATUSES", "MediaTarget", "Outcome", "media_target"]
 
 #: Columns of the frame the bulk download returns, in order.
 DOWNLOAD_COLUMNS = ("recording_id", "path", "bytes", "status", "error")
@@ -215,6 +215,7 @@ def media_http_options(client: Any) -> dict[str, Any]:
 
 
 def media_auth(client: Any) -> MediaAuth:
+    """The client's credentials for media hosts that ask (nothing is sent until one does)."""
     return MediaAuth(client._http_options["headers"].get("Authorization"))
 
 
