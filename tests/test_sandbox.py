@@ -677,7 +677,7 @@ def test_list_objects_have_plivos_shapes(listed):
     assert newest["recording_duration_ms"] == "30000.00000"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+05:30", newest["add_time"])
     assert newest["rounded_recording_duration"] == 60 and newest["recording_type"] == "conference"
-    assert newest["recording_storage_rate"] == 0.0004
+    assert newest["recording_storage_rate"] == "0.0004"
     assert newest["resource_uri"] == f"/v1/Account/{listed.auth_id}/Recording/" \
                                      f"{newest['recording_id']}/"
     added = [datetime.fromisoformat(o["add_time"]) for o in page["objects"]]

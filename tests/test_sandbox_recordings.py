@@ -214,27 +214,27 @@ def test_storage_fields_follow_the_sandbox_clock(sandbox, clock):
         rid = record(client, clock, "board", 90)  # 90 s: 2 rounded minutes
         clock.advance(10)
 
-        def fields() -> tuple[int, float]:
+        def fields() -> tuple[int, str]:
             one = client.get(f"/Recording/{rid}/").json()
             return one["recording_storage_duration"], one["monthly_recording_storage_amount"]
 
         first = client.get(f"/Recording/{rid}/").json()
         added = moment(first["add_time"]).astimezone(UTC)
         assert first["rounded_recording_duration"] == 120
-        assert first["recording_storage_rate"] == 0.0004
-        assert fields() == (1, 0.0)
+        assert first["recording_storage_rate"] == "0.0004"
+        assert fields() == (1, "0")
         clock.set(added + timedelta(hours=23))
-        assert fields() == (1, 0.0)
+        assert fields() == (1, "0")
         clock.set(added + timedelta(days=1))
-        assert fields() == (2, 0.0)
+        assert fields() == (2, "0")
         clock.set(added + timedelta(days=90, seconds=1))       # day 91, not a month-end yet
-        assert fields() == (91, 0.0)
+        assert fields() == (91, "0")
         clock.set(datetime(2027, 2, 27, 23, 59, tzinfo=UTC))
-        assert fields()[1] == 0.0
+        assert fields()[1] == "0"
         clock.set(datetime(2027, 2, 28, 0, 1, tzinfo=UTC))       # billed from here on
-        assert fields() == (108, 0.0008)
+        assert fields() == (108, "0.0008")
         clock.set(datetime(2027, 5, 2, tzinfo=UTC))
-        assert fields()[1] == 0.0008
+        assert fields()[1] == "0.0008"
 
 
 # -- delete ----------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ says that an unknown parameter is refused.
 
 Storage fields (Plivo: storage is free for 90 days, then billed on the last day of each month):
 ``recording_storage_duration`` counts the day the file was stored as day 1;
-``monthly_recording_storage_amount`` is ``recording_storage_rate`` x rounded minutes from the
+``monthly_recording_storage_amount`` (decimal text, as is ``recording_storage_rate``: Plivo
+documents both as strings) is ``recording_storage_rate`` x rounded minutes from the
 first billing moment on, 0 before it. That moment is the last day (UTC) of the month in which
 day 91 begins, and never before day 91 begins.
 """
@@ -195,7 +196,8 @@ def first_billed_ms(add_ms: int, free_days: int) -> int:
 
 def recording_object(recording: Recording, *, now_ms: int, rates: RateCard, auth_id: str,
                      add_time_offset: str) -> dict[str, Any]:
-    """A Recording API object: numbers as Plivo sends them (decimal strings, offsets)."""
+    """A Recording API object: numbers as Plivo sends them (durations and times, the storage
+    rate and amount as decimal strings; ``add_time`` local with its offset)."""
     assert recording.end_ms is not None and recording.add_ms is not None
     duration_ms = recording.end_ms - recording.start_ms
     rounded_minutes = rules.billed_minutes(duration_ms)
@@ -212,7 +214,7 @@ def recording_object(recording: Recording, *, now_ms: int, rates: RateCard, auth
         "conference_name": recording.conference_name,
         "conference_uuid": recording.conference_uuid,
         "from_number": recording.from_number,
-        "monthly_recording_storage_amount": float(monthly),
+        "monthly_recording_storage_amount": decimal_text(monthly),
         "mpc_name": None,
         "mpc_uuid": None,
         "recording_duration_ms": decimal_text(duration_ms, 5),
@@ -221,7 +223,7 @@ def recording_object(recording: Recording, *, now_ms: int, rates: RateCard, auth
         "recording_id": recording.recording_id,
         "recording_start_ms": decimal_text(recording.start_ms, 5),
         "recording_storage_duration": storage_days(recording.add_ms, now_ms),
-        "recording_storage_rate": float(storage_rate),
+        "recording_storage_rate": decimal_text(storage_rate),
         "recording_type": "conference",
         "recording_url": recording.record_url,
         "resource_uri": f"/v1/Account/{auth_id}/Recording/{recording.recording_id}/",
