@@ -237,6 +237,30 @@ def test_storage_fields_follow_the_sandbox_clock(sandbox, clock):
         assert fields()[1] == "0.0008"
 
 
+def test_plivos_storage_billing_example(sandbox, clock):
+    """Plivo's own example: three recordings stored on March 16 (50 s, 119 s, 150 s) at 0.0004;
+    day 90 is June 13; the third is deleted on June 29; on June 30 the first two are billed
+    for 1 and 2 rounded minutes, the third costs nothing."""
+    clock.set(datetime(2027, 3, 16, 10, 0, tzinfo=UTC))
+    with api(sandbox) as client:
+        ids = [record(client, clock, f"call-{seconds}", seconds) for seconds in (50, 119, 150)]
+
+        def on(day: datetime) -> list[tuple[int, str]]:
+            clock.set(day.replace(hour=12, tzinfo=UTC))
+            objects = [client.get(f"/Recording/{rid}/").json() for rid in ids]
+            return [(o["recording_storage_duration"], o["monthly_recording_storage_amount"])
+                    for o in objects]
+
+        assert on(datetime(2027, 3, 16)) == [(1, "0")] * 3
+        assert on(datetime(2027, 3, 31)) == [(16, "0")] * 3
+        assert on(datetime(2027, 4, 30)) == [(46, "0")] * 3
+        assert on(datetime(2027, 6, 13)) == [(90, "0")] * 3
+        assert on(datetime(2027, 6, 29)) == [(106, "0")] * 3
+        assert client.delete(f"/Recording/{ids[2]}/").status_code == 204
+        ids.pop()
+        assert on(datetime(2027, 6, 30)) == [(107, "0.0004"), (107, "0.0008")]
+
+
 # -- delete ----------------------------------------------------------------------------------------
 
 def test_delete_answers_204_then_the_recording_is_gone(world, everything):
