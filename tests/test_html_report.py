@@ -297,3 +297,26 @@ def test_a_column_missing_from_its_table_is_named_not_dropped():
 
     with pytest.raises(ValueError, match=r"report table by_day: no column\(s\) \['cost'\]"):
         _table(pd.DataFrame({"charge": [1.0]}), currency="USD", columns=["cost"], csv="by_day")
+
+
+def test_forecast_section_shows_this_month_and_each_conference_formatted():
+    # Three days of November: 0.85 charged so far (r1..r4), run on to 30 days: 8.50;
+    # beta's 0.70 runs on to 7.00 (worked out in test_report).
+    summary = summarize(load_result(), now="2026-11-04")
+    text = render_html(summary, charts=False)
+    page = Page(text)
+    assert "forecast" in page.contents_links and "forecast-conferences" in page.ids
+    assert ("<th scope='row'>Projected month-end spend</th><td class='n'>$8.50</td>"
+            in text)
+    assert "<th scope='row'>Spend this month to date</th><td class='n'>$0.85</td>" in text
+    assert "<th scope='row'>Days of the month elapsed</th><td class='n'>3.0 of 30</td>" in text
+    forecast = text[text.index("id='forecast-conferences'"):text.index("id='conferences'")]
+    assert "<td class='t name'>beta</td><td class='n'>$0.70</td>" in forecast
+    assert "$7.00" in forecast
+    assert SNAKE.findall(page.text) == []
+
+
+def test_forecast_at_the_first_instant_of_a_month_says_there_is_no_rate_yet():
+    text = render_html(summarize(load_result(), now=NOW), charts=False)
+    assert "<th scope='row'>Projected month-end spend</th><td class='n'>–</td>" in text
+    assert "there is no daily rate to run on yet" in text

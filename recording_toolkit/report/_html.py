@@ -548,6 +548,81 @@ def _cost(page: _Page, summary: Summary) -> None:
                           f" {fmt.price(summary.rates.transcription_per_minute, cur)}."))
 
 
+def _signed_money(amount: Any, currency: str) -> str:
+    """A change of money: ``+$0.15``, ``-$0.05``, ``$0.00``."""
+    if fmt.is_missing(amount):
+        return fmt.MISSING
+    text = fmt.money(amount, currency)
+    return f"+{text}" if float(amount) > 0 and text != fmt.money(0.0, currency) else text
+
+
+def _signed_share(share: Any) -> str:
+    if fmt.is_missing(share):
+        return "no spend to compare with"
+    return ("+" if float(share) > 0 else "-" if float(share) < 0 else "") + \
+        fmt.percent(abs(float(share)))
+
+
+def _forecast(page: _Page, summary: Summary) -> None:
+    forecast, cur = summary.details["forecast"], summary.rates.currency
+    total, kinds = forecast["total"], forecast["kinds"]
+    base = "details.forecast."
+    previous = forecast["previous_period"]
+    compared = _period(pd.Timestamp(previous["start"]), pd.Timestamp(previous["end"]),
+                       length=False)
+    page.section("forecast", "Forecast")
+    money = lambda v: fmt.money(v, cur)  # noqa: E731
+    figures = [
+        ("As of", fmt.timestamp(pd.Timestamp(forecast["now"])), "now"),
+        ("Days of the month elapsed", f"{fmt.number(forecast['elapsed_days'])} of"
+                                      f" {fmt.count(forecast['days_in_month'])}", "elapsed_days"),
+        ("Spend this month to date", money(total["month_to_date"]), "total.month_to_date"),
+        ("Projected month-end spend", money(total["projected_month_end"]),
+         "total.projected_month_end"),
+        ("Same days of last month", money(total["previous_period"]), "total.previous_period"),
+        ("Change to date", f"{_signed_money(total['change'], cur)}"
+                           f" ({_signed_share(total['change_share'])})", "total.change"),
+        ("Last month in full", money(total["previous_month"]), "total.previous_month"),
+    ]
+    per_kind = pd.DataFrame([{"kind": label, **kinds[kind]} for kind, label in
+                             (("transcription", "Transcriptions"), ("storage", "Storage"))])
+    columns = [Column("kind", "Spend", show=str, numeric=False),
+               Column("month_to_date", "To date", money),
+               Column("previous_period", "Same days of last month", money),
+               Column("change", "Change", lambda v: _signed_money(v, cur)),
+               Column("projected_month_end", "Projected month-end", money),
+               Column("previous_month", "Last month", money)]
+    run_rate = "" if total["projected_month_end"] is not None else \
+        " The month had only just begun: there is no daily rate to run on yet."
+    page.add("<div class='tables'>",
+             f"<div><h3 id='forecast-figures'>This month</h3>{_pairs(figures, base=base)}</div>",
+             "<div><h3 id='forecast-kinds'>By kind</h3>"
+             + _table(per_kind, currency=cur, columns=columns)
+             + "<p class='note'>Transcription charges to date are run on to the month's end at"
+             " the same daily rate (to date ÷ days elapsed × days in the month). Storage is"
+             " billed once, at the end of the month, for recordings stored longer than the"
+             " free days: its projection is that bill, every recording kept, so it has"
+             f" nothing to date. Compared with {html.escape(compared)}, the same days of the"
+             f" previous month.{run_rate} As of the latest callback unless"
+             " <code>--now</code> is given.</p></div>",
+             "</div>")
+    page.contents[-1][2].extend([("forecast-figures", "This month"),
+                                 ("forecast-kinds", "By kind")])
+    page.sub("forecast-conferences", "Forecast per conference")
+    page.add("<p class='note'>Ordered by projected month-end spend, highest first.</p>",
+             _table(summary.tables["forecast_by_conference"], currency=cur,
+                    csv="forecast_by_conference", sorted_by="projected_month_end", limit=20,
+                    columns=["conference_name", Column("month_to_date", "To date", money),
+                             Column("previous_period", "Same days of last month", money),
+                             Column("change", "Change", lambda v: _signed_money(v, cur)),
+                             Column("transcription_projected_month_end",
+                                    "Transcriptions by month-end", money),
+                             Column("storage_projected_month_end", "Storage at month-end",
+                                    money),
+                             Column("projected_month_end", "Projected month-end", money)],
+                    empty="No spend this month or on the same days of last month."))
+
+
 def _conferences(page: _Page, summary: Summary) -> None:
     t, cur = summary.tables, summary.rates.currency
     page.section("conferences", "Conferences")
@@ -739,6 +814,7 @@ def render_html(summary: Summary, *, title: str = "Conference recordings report"
         page.section("charts", "Charts")
         page.add(_chart_figures(_charts(summary)))
     _cost(page, summary)
+    _forecast(page, summary)
     _conferences(page, summary)
     _days_and_formats(page, summary)
     _transcriptions(page, summary)

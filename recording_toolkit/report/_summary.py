@@ -270,6 +270,8 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
                                               now=inputs.given_now)
     tables["storage_projection"] = projection
     forecast = analytics.spend_forecast(rec, tr, now=inputs.given_now, rates=rates)
+    forecast["by_conference"] = forecast["by_conference"].rename(
+        index={analytics.cost.UNKNOWN_CONFERENCE: NO_RECORDING_CALLBACK})
     tables["forecast_by_conference"] = forecast["by_conference"]
     eligibility = analytics.transcription_eligibility(rec)
     tables["eligibility_vs_outcome"] = analytics.eligibility_vs_outcome(rec, tr)
@@ -345,8 +347,9 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
     now
         The present, for future-dated callbacks (default: the current time) and the storage
         projection's first month (default: the month of the latest recording,
-        :func:`recording_toolkit.analytics.projection_start`). Reconciliation judges a log as
-        of its own latest callback.
+        :func:`recording_toolkit.analytics.projection_start`) and the forecast's moment
+        (default: the latest callback, :func:`recording_toolkit.analytics.spend_forecast`).
+        Reconciliation judges a log as of its own latest callback.
     transcription_threshold
         How long a requested transcription may take before it counts as missing (default
         :data:`recording_toolkit.analytics.reconciliation.DEFAULT_TRANSCRIPTION_THRESHOLD`).
