@@ -6,7 +6,7 @@ building, answer mapping, retry decisions, journal) and write only their I/O her
 identically. Compared with the official SDK they validate every option before sending, percent-
 encode conference names safely, back off with jitter and honour ``Retry-After``, never retry a
 start that may have begun a recording (unless asked to), stay under Plivo's 300 requests per 5 s
-on their own, and keep a journal of every start and stop.
+on their own, and keep a journal of every start, stop and delete.
 
 Examples
 --------
@@ -95,7 +95,8 @@ def _run_threads(count: int, concurrency: int, one: Any, bar: Any, name: str) ->
 
 
 class RecordingClient(BaseRecordingClient):
-    """Start and stop Plivo conference recordings (blocking I/O).
+    """Start and stop Plivo conference recordings; list, fetch and delete recordings (blocking
+    I/O).
 
     Parameters
     ----------
@@ -118,7 +119,7 @@ class RecordingClient(BaseRecordingClient):
         An httpx transport (e.g. ``httpx.MockTransport`` in tests).
     journal
         Path (or :class:`~recording_toolkit.journal.RequestJournal`) of the JSON Lines request
-        journal; every start and stop is appended after its retries. It is checked here (missing
+        journal; every start, stop and delete is appended after its retries. It is checked here (missing
         folders are created; the file appears with its first line): a path that cannot be
         written is a
         :class:`~recording_toolkit.errors.ConfigurationError` naming ``journal`` and the path,

@@ -298,3 +298,23 @@ def test_async_client_lists_by_cursor_deletes_and_dry_runs(tmp_path):
     assert bulk["status"].tolist() == ["deleted", "already_deleted"]
     assert [r.method for r in fake.requests] == ["GET", "GET", "DELETE", "DELETE", "DELETE"]
     assert len(journal.read_text().splitlines()) == 3
+
+
+def test_async_start_answered_without_recording_id_is_pending_and_journalled(tmp_path):
+    fake = FakePlivo(answer(200, {"api_id": "async-1", "message": "async api spawned"}))
+    journal = tmp_path / "j.jsonl"
+
+    async def main():
+        async with AsyncRecordingClient(AUTH_ID, TOKEN, transport=httpx.MockTransport(fake),
+                                        rate_limit=None, journal=journal) as client:
+            one = await client.start_recording("room", callback_url="https://example.com/cb")
+            many = await client.start_recordings(["a", "b"], progress=False)
+            return one, many
+
+    one, many = asyncio.run(main())
+    assert one.pending and one.api_id == "async-1"
+    assert many["ok"].tolist() == [True, True]
+    assert many["recording_id"].isna().tolist() == [True, True]
+    lines = [json.loads(x) for x in journal.read_text().splitlines()]
+    assert [(x["ok"], x["api_id"], x["recording_id"]) for x in lines] == [
+        (True, "async-1", None)] * 3
