@@ -146,3 +146,24 @@ def test_the_recordings_frame_has_the_method():
     plan = frame.rec.retention_plan(keep_days=30, now=NOW, rates=RATES, months=3)
     assert plan.recordings == 4
     assert not hasattr(pd.DataFrame({"recording_id": ["a"]}).rec, "retention_plan")
+
+
+def test_plivos_own_example_day_90_and_the_first_billed_month_end():
+    # Plivo's storage article: recorded March 16 (day 1), day 90 on June 13, first billed on
+    # June 30. Rate 0.0004; 50 s rounds to 60 s (0.0004 a month), 119 s to 120 s (0.0008).
+    rec = pd.DataFrame({"recording_id": ["one", "two"],
+                        "add_time": ["2026-03-16 09:00:00+00:00"] * 2,
+                        "rounded_recording_duration": [60, 120],
+                        "recording_storage_rate": ["0.0004", "0.0004"],
+                        "monthly_recording_storage_amount": ["0", "0"]})
+    plan = analytics.retention_plan(rec, keep_days=365, now="2026-05-20", months=3)
+    # May 31 is day 77: nothing; June 30 is day 107 and July 31 day 138: 0.0004 + 0.0008.
+    assert plan.months["cost_before"].tolist() == pytest.approx([0.0, 0.0012, 0.0012])
+    assert plan.price_source == "api"
+    # The Recording object's example: 3,456 rounded seconds at 0.0004 -> 0.02304 a month.
+    example = pd.DataFrame({"recording_id": ["x"], "add_time": ["2020-08-05 16:15:15+05:30"],
+                            "rounded_recording_duration": ["3456"],
+                            "recording_storage_rate": ["0.0004"]})
+    plan = analytics.retention_plan(example, keep_days=0, now="2026-01-01", months=1)
+    assert plan.monthly_cost_before == pytest.approx(0.02304)
+    assert plan.billed_minutes == pytest.approx(57.6)

@@ -104,7 +104,7 @@ class RetentionPlan:
     to_delete: pd.DataFrame
     recordings: int
     minutes: float
-    billed_minutes: int
+    billed_minutes: float
     months: pd.DataFrame
     by_conference: pd.DataFrame
     saving: float
@@ -159,9 +159,11 @@ def retention_plan(recordings: Any, *, keep_days: float, now: Any = None,
     Prices per recording and month-end: ``monthly_recording_storage_amount`` when above 0 (Plivo
     leaves it 0 until the first billed month-end), else ``recording_storage_rate`` times the
     rounded minutes, else the rate card's ``storage_per_minute_month`` times the rounded
-    minutes. Rounded minutes are ``rounded_recording_duration / 60`` when present, else
-    :func:`recording_toolkit.rules.billed_minutes` of ``recording_duration_ms`` (whole
-    minutes, rounded up, one at least). Recordings added after ``now`` are not foreseen.
+    minutes. Rounded minutes are ``rounded_recording_duration / 60`` when present, as Plivo
+    gives it (its Recording object's example prices 3,456 rounded seconds at 57.6 minutes:
+    0.02304 at 0.0004), else :func:`recording_toolkit.rules.billed_minutes` of
+    ``recording_duration_ms`` (whole minutes, rounded up, one at least), as
+    :func:`.cost.storage_projection` counts them. Recordings added after ``now`` are not foreseen.
 
     Parameters
     ----------
@@ -196,7 +198,7 @@ def retention_plan(recordings: Any, *, keep_days: float, now: Any = None,
         base = base.fillna(_times(frame["recording_start"]))
     duration_ms = _numbers(frame, "recording_duration_ms")
     rounded_s = _numbers(frame, "rounded_recording_duration")
-    billed = (rounded_s / 60).round().where(rounded_s > 0)
+    billed = (rounded_s / 60).where(rounded_s > 0)
     from_ms = duration_ms.dropna()
     billed = billed.fillna(rules.billed_minutes(np.ceil(from_ms)).astype(float))
     reason = pd.Series(pd.NA, index=frame.index, dtype="string")
@@ -267,14 +269,13 @@ def retention_plan(recordings: Any, *, keep_days: float, now: Any = None,
                           "cost_before": before_total, "cost_after": after_total})
     per_conference = going.groupby("conference", sort=True).sum()
     per_conference = per_conference.rename(columns={"goes": "recordings"})
-    per_conference["billed_minutes"] = per_conference["billed_minutes"].astype(int)
     per_conference["saving"] = per_conference["cost_before"] - per_conference["cost_after"]
     per_conference = per_conference[CONFERENCE_COLUMNS]
     per_conference.index.name = "conference_name"
 
     to_delete = frame[goes].copy()
     to_delete["age_days"] = (age[goes] / pd.Timedelta(days=1)).astype(float)
-    to_delete["billed_minutes"] = billed[goes].astype(int)
+    to_delete["billed_minutes"] = billed[goes]
     to_delete["monthly_cost"] = monthly[goes]
     to_delete["price_source"] = source[goes]
     to_delete = to_delete.sort_values("age_days", ascending=False, kind="stable") \
@@ -282,7 +283,7 @@ def retention_plan(recordings: Any, *, keep_days: float, now: Any = None,
     return RetentionPlan(
         to_delete=to_delete, recordings=int(goes.sum()),
         minutes=float(minutes[goes].fillna(0.0).sum()),
-        billed_minutes=int(billed[goes].sum()), months=by_month, by_conference=per_conference,
+        billed_minutes=float(billed[goes].sum()), months=by_month, by_conference=per_conference,
         saving=float(by_month["saving"].sum()),
         monthly_cost_before=float(by_month["cost_before"].iloc[0]),
         monthly_cost_after=float(by_month["cost_after"].iloc[0]), price_source=price_source,
