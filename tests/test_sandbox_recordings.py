@@ -424,3 +424,15 @@ def test_async_answer_as_a_fault_share(auth_id, auth_token, clock):
     without = [a for a in answers if "recording_id" not in a]
     assert 5 < len(without) < 35
     assert {a["message"] for a in without} == {"async api spawned"}
+
+
+def test_bad_async_answer_and_media_auth_settings_are_refused(auth_id, auth_token, clock):
+    from recording_toolkit.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="^faults: async_answer: 2.0 is not"):
+        Faults.parse("async_answer=2")
+    for bad in (-1, 1.5, "yes"):
+        with pytest.raises(ConfigurationError, match="^async_answer: "):
+            make_sandbox(auth_id, auth_token, clock, async_answer=bad)
+    with pytest.raises(ConfigurationError, match="^media_auth: 'yes' is not True or False"):
+        make_sandbox(auth_id, auth_token, clock, media_auth="yes")

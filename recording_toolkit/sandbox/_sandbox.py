@@ -220,6 +220,11 @@ class Sandbox:
             raise ConfigurationError("auth_token: empty; give a token or None to generate one")
         faults = Faults.parse(faults) if isinstance(faults, str) or faults is None else faults
         if async_answer is not False:
+            async_answer = 1.0 if async_answer is True else async_answer
+            if isinstance(async_answer, bool) or not isinstance(async_answer, int | float) \
+                    or not 0 <= async_answer <= 1:
+                raise ConfigurationError(f"async_answer: {async_answer!r} is not True, False or"
+                                         " a share from 0 to 1")
             faults = replace(faults, async_answer_rate=float(async_answer))
         self.config = SandboxConfig(
             seed=seed, strict=strict, faults=faults, rates=rates or RateCard(),
