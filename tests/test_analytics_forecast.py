@@ -127,3 +127,15 @@ def test_missing_columns_are_named():
             {"recording_id": ["a"], "transcription_charge": [0.1]}))
     assert _recordings().rec.spend_forecast(_transcriptions(), now="2026-11-10 12:00",
                                             rates=RATES)["left_out"] == 1
+
+
+def test_no_data_forecasts_nothing_as_of_the_clock():
+    from recording_toolkit import schema
+
+    empty_rec, empty_tr = schema.empty(schema.RECORDINGS), schema.empty(schema.TRANSCRIPTIONS)
+    forecast = analytics.spend_forecast(empty_rec, empty_tr, now="2026-11-10")
+    assert forecast["total"]["month_to_date"] == 0.0
+    assert forecast["total"]["projected_month_end"] == 0.0
+    assert forecast["by_conference"].empty
+    before = pd.Timestamp.now(tz="UTC")
+    assert analytics.spend_forecast(empty_rec, empty_tr)["now"] >= before

@@ -135,6 +135,8 @@ def test_rows_without_a_time_or_duration_are_left_out_with_a_reason_never_delete
 def test_bad_arguments_and_missing_columns_name_what_is_wrong():
     with pytest.raises(ValueError, match="keep_days: -1"):
         analytics.retention_plan(_api_frame(), keep_days=-1, now=NOW)
+    with pytest.raises(ValueError, match="keep_days: '30'"):
+        analytics.retention_plan(_api_frame(), keep_days="30", now=NOW)
     with pytest.raises(ValueError, match="months: 0"):
         analytics.retention_plan(_api_frame(), keep_days=1, now=NOW, months=0)
     with pytest.raises(ValueError, match=r"retention_plan: the frame has no column\(s\)"):
@@ -167,3 +169,11 @@ def test_plivos_own_example_day_90_and_the_first_billed_month_end():
     plan = analytics.retention_plan(example, keep_days=0, now="2026-01-01", months=1)
     assert plan.monthly_cost_before == pytest.approx(0.02304)
     assert plan.billed_minutes == pytest.approx(57.6)
+
+
+def test_no_recordings_plan_nothing_and_cost_nothing():
+    empty = _api_frame().iloc[0:0]
+    plan = analytics.retention_plan(empty, keep_days=30, now=NOW, rates=RATES, months=2)
+    assert (plan.recordings, plan.minutes, plan.saving) == (0, 0.0, 0.0)
+    assert plan.months["cost_before"].tolist() == [0.0, 0.0]
+    assert plan.to_delete.empty and plan.by_conference.empty and plan.left_out.empty

@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,8 +184,8 @@ def retention_plan(recordings: Any, *, keep_days: float, now: Any = None,
     -------
     RetentionPlan
     """
-    if keep_days is None or isinstance(keep_days, bool) or not np.isfinite(keep_days) \
-            or keep_days < 0:
+    if not isinstance(keep_days, numbers.Real) or isinstance(keep_days, bool) \
+            or not np.isfinite(keep_days) or keep_days < 0:
         raise ValueError(f"keep_days: {keep_days!r} must be a number of days, 0 or more")
     if months < 1:
         raise ValueError(f"months: {months!r} must be at least 1")
