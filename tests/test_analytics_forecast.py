@@ -139,3 +139,14 @@ def test_no_data_forecasts_nothing_as_of_the_clock():
     assert forecast["by_conference"].empty
     before = pd.Timestamp.now(tz="UTC")
     assert analytics.spend_forecast(empty_rec, empty_tr)["now"] >= before
+
+
+def test_dask_frames_give_the_same_forecast():
+    import dask.dataframe as dd
+
+    on_pandas = analytics.spend_forecast(_recordings(), _transcriptions(), rates=RATES)
+    on_dask = analytics.spend_forecast(dd.from_pandas(_recordings(), npartitions=2),
+                                       dd.from_pandas(_transcriptions(), npartitions=2),
+                                       rates=RATES)
+    assert on_dask["now"] == on_pandas["now"] and on_dask["total"] == on_pandas["total"]
+    pd.testing.assert_frame_equal(on_dask["by_conference"], on_pandas["by_conference"])

@@ -177,3 +177,14 @@ def test_no_recordings_plan_nothing_and_cost_nothing():
     assert (plan.recordings, plan.minutes, plan.saving) == (0, 0.0, 0.0)
     assert plan.months["cost_before"].tolist() == [0.0, 0.0]
     assert plan.to_delete.empty and plan.by_conference.empty and plan.left_out.empty
+
+
+def test_a_dask_frame_gives_the_same_plan():
+    import dask.dataframe as dd
+
+    frame = _api_frame()
+    on_pandas = analytics.retention_plan(frame, keep_days=30, now=NOW, rates=RATES, months=3)
+    on_dask = analytics.retention_plan(dd.from_pandas(frame, npartitions=2), keep_days=30,
+                                       now=NOW, rates=RATES, months=3)
+    pd.testing.assert_frame_equal(on_dask.months, on_pandas.months)
+    assert on_dask.as_dict() == on_pandas.as_dict()
