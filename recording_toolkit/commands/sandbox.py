@@ -55,7 +55,9 @@ def register(subparsers: Any) -> None:
         ),
         epilog=("Faults: a preset (none, light, heavy) and/or key=value pairs: api_error,"
                 " drop, duplicate, delay (rates 0-1), latency_ms=LOW-HIGH, delay_s=LOW-HIGH,"
-                " statuses=500/503/429, retry_after=SECONDS. Example: --faults light,drop=0.1"),
+                " statuses=500/503/429, retry_after=SECONDS, async_answer (a share 0-1 of starts"
+                " answered 202 without recording_id, as Plivo's asynchronous answer)."
+                " Example: --faults light,drop=0.1"),
     )
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: %(default)s)")
@@ -76,6 +78,10 @@ def register(subparsers: Any) -> None:
                              " live; others get 404 (default: any name is live)")
     parser.add_argument("--faults", default=None, metavar="SPEC",
                         help="fault injection (see below; default: none)")
+    parser.add_argument("--media-auth", action="store_true",
+                        help="recording files at recording_url ask for Basic auth (401 with"
+                             " WWW-Authenticate) as some Plivo accounts' media does (default:"
+                             " served without auth)")
     parser.add_argument("--rate-limit", type=_rate_limit, default=None, metavar="N/SECONDS",
                         help="answer 429 past N requests per SECONDS, like Plivo's 300/5"
                              " (default: off)")
@@ -105,7 +111,8 @@ def run(args: argparse.Namespace, *, out: Any = None,
         sandbox = Sandbox(auth_id=args.auth_id, auth_token=args.auth_token, seed=args.seed,
                           time_scale=time_scale, strict=args.strict, faults=faults,
                           rates=rates, host=args.host, port=args.port,
-                          rate_limit=args.rate_limit, log_level=args.log_level)
+                          rate_limit=args.rate_limit, log_level=args.log_level,
+                          media_auth=args.media_auth)
     stop = stop or threading.Event()
     try:
         sandbox.start()
