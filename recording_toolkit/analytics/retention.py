@@ -47,7 +47,7 @@ from ..config import RateCard
 from ._common import needs, to_pandas, utc
 from .cost import UNKNOWN_CONFERENCE
 
-__all__ = ["MONTH_COLUMNS", "CONFERENCE_COLUMNS", "RetentionPlan", "retention_plan"]
+__all__ = ["CONFERENCE_COLUMNS", "MONTH_COLUMNS", "PLAN_COLUMNS", "RetentionPlan", "retention_plan"]
 
 #: Columns of :attr:`RetentionPlan.months`.
 MONTH_COLUMNS = ["billed_recordings_before", "billed_recordings_after", "cost_before",
