@@ -299,3 +299,41 @@ def test_pager_rejects_an_answer_without_objects():
     pager = RecordingPager(AUTH_ID, [("a", "b")], conference_name=None, limit=20)
     with pytest.raises(PlivoAPIError, match="without an 'objects' list"):
         pager.feed(pager.first(), {"api_id": "x", "error": "?"})
+
+
+def _ids(objects):
+    return [o["recording_id"] for o in objects]
+
+
+def test_pager_takes_a_cursor_and_a_new_limit_from_next_and_drops_the_offset():
+    pager = RecordingPager(AUTH_ID, [None], limit=20, filters={"call_uuid": "c"})
+    call = pager.first()
+    assert call.params == {"limit": "20", "offset": "0", "call_uuid": "c"}
+    objects, call = pager.feed(call, {"meta": {"next": "/x/?limit=5&cursor=abc%3D"},
+                                      "objects": [{"recording_id": "r1"}]})
+    assert _ids(objects) == ["r1"]
+    assert call.params == {"limit": "5", "cursor": "abc=", "call_uuid": "c"}
+    objects, call = pager.feed(call, {"meta": {"next": None}, "objects": [{"recording_id": "r2"}]})
+    assert _ids(objects) == ["r2"] and call is None
+
+
+@pytest.mark.parametrize("next_url", ["/x/?offset=0", "/x/?cursor=", "/x/?offset=ten",
+                                      "/x/?limit=20"])
+def test_pager_ends_a_walk_that_would_repeat_or_cannot_be_followed(next_url):
+    pager = RecordingPager(AUTH_ID, [None], limit=20)
+    call = pager.first()
+    objects, call = pager.feed(call, {"meta": {"next": next_url},
+                                      "objects": [{"recording_id": "r1"}]})
+    if call is not None:  # "?limit=20" carries no position: the offset moves on by the page
+        assert call.params["offset"] == "1"
+        _, call = pager.feed(call, {"meta": {"next": "/x/?offset=0"},
+                                    "objects": [{"recording_id": "r2"}]})
+    assert call is None
+
+
+def test_pager_moves_to_the_next_window_when_a_window_repeats():
+    pager = RecordingPager(AUTH_ID, [("a", "b"), ("b", "c")], limit=20)
+    call = pager.first()
+    _, call = pager.feed(call, {"meta": {"next": "/x/?offset=0"},
+                                "objects": [{"recording_id": "r1"}]})
+    assert call.params["add_time__gte"] == "b" and call.params["offset"] == "0"
