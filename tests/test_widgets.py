@@ -427,6 +427,38 @@ def test_dashboard_empty_selection_still_draws(log_dir, dashboards):
     assert _is_png(dash.chart.value)
 
 
+def _forecast_figure(dash: Dashboard, name: str) -> str:
+    html = dash.forecast.value
+    start = html.index(name)
+    cell = html.index("<td", start + len(name))
+    return html[html.index(">", cell) + 1:html.index("</td>", cell)]
+
+
+def test_dashboard_shows_the_forecast_of_the_selection(log_dir, dashboards):
+    # As of the latest callback (21 Nov 10:30 UTC, 20.4375 days into November): $0.10 of
+    # transcriptions so far, run on to 30 days; nothing on the same days of October; no
+    # recording is past its 90 free days by the month-end, so no storage bill.
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    assert _forecast_figure(dash, "As of") == "2026-11-21 10:30 UTC"
+    assert _forecast_figure(dash, "Spend in November 2026 to date") == "$0.10"
+    assert _forecast_figure(dash, "Projected month-end") == \
+        formatting.money(0.10 * 30 / 20.4375, "USD") == "$0.15"
+    assert _forecast_figure(dash, "Same days of last month") == "$0.00"
+    assert _forecast_figure(dash, "Change") == "+$0.10 (no spend to compare with)"
+    # The report's Forecast for the same selection gives the same figures.
+    from recording_toolkit.report import summarize
+
+    report = summarize(dash.result, conferences=("beta",))
+    dash.conferences.value = ("beta",)
+    total = report.details["forecast"]["total"]
+    assert total["month_to_date"] == 0.0
+    assert _forecast_figure(dash, "Spend in November 2026 to date") == "$0.00"
+    assert _forecast_figure(dash, "Projected month-end") == \
+        formatting.money(total["projected_month_end"], "USD")
+    assert "Forecast" in dash.static_html() and "Projected month-end" in dash.static_html()
+
+
 def test_dashboard_over_loaded_data_cannot_go_live(log_dir, dashboards):
     from recording_toolkit.load import load_callbacks
 

@@ -127,6 +127,11 @@ class Dashboard(widgets.VBox):
         ``Dropdown`` choosing :attr:`chart`'s contents.
     summary
         The key figures of the selection (``HTML``), formatted for reading.
+    forecast
+        The selection's spend forecast under the summary (``HTML``): spend this month to date,
+        the projected month-end and the change against the same days of last month
+        (:func:`recording_toolkit.analytics.spend_forecast`, as of the selection's latest
+        callback, as the report's Forecast section).
     chart, outcomes
         The chosen chart and the transcription outcomes chart (``Image`` widgets, PNG, shown at
         their pixel size). :attr:`chart_note` says what the chart leaves out, if anything.
@@ -203,6 +208,7 @@ class Dashboard(widgets.VBox):
                                      tooltip="Write the selection's tables to the folder")
         self.export_message = widgets.HTML()
         self.summary = widgets.HTML(layout=widgets.Layout(margin="0 1.5em 0.5em 0"))
+        self.forecast = widgets.HTML(layout=widgets.Layout(margin="0 1.5em 0.5em 0"))
         self.chart = self._image()
         self.chart_note = widgets.HTML()
         self.outcomes = self._image()
@@ -232,8 +238,8 @@ class Dashboard(widgets.VBox):
             widgets.HBox([filters, self.conferences], layout=wrap),
             self.status,
             # Side by side on a wide page, one under the other on a narrow one.
-            widgets.HBox([self.summary, widgets.VBox([self.chart, self.chart_note])],
-                         layout=wrap),
+            widgets.HBox([widgets.VBox([self.summary, self.forecast]),
+                          widgets.VBox([self.chart, self.chart_note])], layout=wrap),
             widgets.VBox([self.outcomes, self.outcomes_note]),
             self.recent_title,
             self.recent,
@@ -343,6 +349,14 @@ class Dashboard(widgets.VBox):
         return summarize(self.result, rates=self.rates, journal=self._journal(),
                          **self.filters())
 
+    def spend_forecast(self, frames: Frames | None = None) -> dict[str, Any]:
+        """:func:`recording_toolkit.analytics.spend_forecast` of the selection (what
+        :attr:`forecast` shows): the same call, on the same frames, as the report's Forecast."""
+        from ..analytics import spend_forecast
+
+        frames = frames if frames is not None else self.frames()
+        return spend_forecast(frames.recordings, frames.transcriptions, rates=self.rates)
+
     # -- drawing --
 
     def refresh(self) -> None:
@@ -360,6 +374,8 @@ class Dashboard(widgets.VBox):
             # The report's own figures for the same selection: one definition of each number.
             summary = self.summarize()
             self.summary.value = _summary_table(summary.to_dict(), self.rates.currency)
+            self.forecast.value = _forecast_table(self.spend_forecast(frames),
+                                                  self.rates.currency)
             self._draw_chart(frames)
             self.outcomes_note.value = _note(VIEWS[OUTCOMES],
                                              self._draw(self.outcomes, OUTCOMES, frames))
@@ -492,7 +508,7 @@ class Dashboard(widgets.VBox):
             f"controls). Selection: {html.escape(days)}; {html.escape(chosen)}.</p>"
             f"<p>{self.status.value}</p>"
             '<div style="display:flex;flex-wrap:wrap;align-items:flex-start;gap:1.5em">'
-            f"<div>{self.summary.value}</div>"
+            f"<div>{self.summary.value}{self.forecast.value}</div>"
             f"<div>{picture(self.chart, METRICS[self.metric.value])}"
             f"<div>{self.chart_note.value}</div></div></div>"
             f"<div>{picture(self.outcomes, VIEWS[OUTCOMES].title)}"
@@ -557,6 +573,7 @@ class Dashboard(widgets.VBox):
             if thread is not None and thread is not threading.current_thread():
                 thread.join(10.0)
         for name in ("start_date", "end_date", "conferences", "metric", "live", "summary",
+                     "forecast",
                      "chart", "chart_note", "outcomes", "outcomes_note", "recent_title",
                      "recent", "status", "export_folder", "export", "export_message"):
             child = self.__dict__.get(name)
@@ -661,3 +678,32 @@ def _summary_table(data: dict[str, Any], currency: str) -> str:
             for key in _SUMMARY_KEYS]
     return html_table([{"figure": k, "value": v} for k, v in rows],
                       [("figure", "Selection"), ("value", "")], nowrap=True)
+
+
+def _signed_money(amount: Any, currency: str) -> str:
+    """A change of money: ``+$0.15``, ``-$0.05``, ``$0.00``."""
+    text = fmt.money(amount, currency)
+    return f"+{text}" if float(amount) > 0 and text != fmt.money(0.0, currency) else text
+
+
+def _forecast_table(forecast: dict[str, Any], currency: str) -> str:
+    """The forecast's totals (:func:`recording_toolkit.analytics.spend_forecast`) as a
+    two-column table: spend to date, the projected month-end, the same days of last month and
+    the change, each formatted as in the report."""
+    total = forecast["total"]
+    month = pd.Timestamp(forecast["month"])
+    share = total["change_share"]
+    change = _signed_money(total["change"], currency) + (
+        " (no spend to compare with)" if share is None else
+        f" ({'+' if share > 0 else '-' if share < 0 else ''}{fmt.percent(abs(share))})")
+    projected = total["projected_month_end"]
+    rows = [
+        ("As of", fmt.timestamp(pd.Timestamp(forecast["now"])) + " UTC"),
+        (f"Spend in {month:%B %Y} to date", fmt.money(total["month_to_date"], currency)),
+        ("Projected month-end", fmt.money(projected, currency) if projected is not None
+         else "too early in the month"),
+        ("Same days of last month", fmt.money(total["previous_period"], currency)),
+        ("Change", change),
+    ]
+    return html_table([{"figure": k, "value": v} for k, v in rows],
+                      [("figure", "Forecast"), ("value", "")], nowrap=True)
