@@ -261,6 +261,10 @@ class RecordingPanel(widgets.VBox):
                 since, ids = self._recording.get(name, (self._clock(), []))
                 self._recording[name] = (since, [*ids, result.recording_id])
             self._start_ticker()
+            if result.recording_id is None:  # Plivo's asynchronous answer: the id comes later
+                return (dot("ok") + f"Recording started in {_escape(name)}; Plivo answered"
+                        " without its id, which the recording callback will carry (request"
+                        f" <code>{_escape(result.api_id)}</code>).")
             return (dot("ok") + f"Recording <code>{_escape(result.recording_id)}</code>"
                     f" started in {_escape(name)}.")
         with self._lock:
