@@ -7,6 +7,7 @@
 ``GET    /v1/Account/{auth_id}/Recording/{recording_id}/``     one recording
 ``DELETE /v1/Account/{auth_id}/Recording/{recording_id}/``     delete it: 204, empty body
 ``GET    /v1/Account/{auth_id}/Recording/{recording_id}.mp3``  its audio (``.wav`` likewise)
+``GET    /v1/Account/{auth_id}/Transcription/{recording_id}/`` its transcription (``_transcriptions``)
 ``POST   /_sandbox/conferences/{name}``                        open a conference (live)
 ``DELETE /_sandbox/conferences/{name}``                        close it (its recordings end)
 ``GET    /_sandbox/conferences``, ``/_sandbox/ground_truth``   what the sandbox knows
@@ -51,6 +52,7 @@ from ._dispatch import retry_settings
 from ._listing import MAX_LIST_DAYS, REFUSED, ParameterError, parse_list_query, recording_object
 from ._media import MEDIA_TYPES, media_bytes, media_seconds
 from ._state import Recording, StartRequest
+from ._transcriptions import transcription_object
 
 if TYPE_CHECKING:
     from ._sandbox import SandboxCore
@@ -345,6 +347,21 @@ async def _delete(request: Request, core: SandboxCore, recording_id: str) -> Res
     return Response(status_code=204)
 
 
+async def _transcription(request: Request, core: SandboxCore, recording_id: str) -> Response:
+    """A recording's transcription (see ``_transcriptions``); no query parameter is simulated."""
+    refused = await _served(core, "GET", f"Transcription/{recording_id}")
+    if refused is not None:
+        return refused
+    for name in request.query_params:
+        return _error(core, 400, f"{name}: not simulated by the sandbox's Transcription API")
+    core.settle()
+    now_ms = core.clock.now_ms()
+    obj = transcription_object(core, core.state.get(recording_id), now_ms)
+    if obj is None:
+        return _error(core, 404, f"transcription of recording {recording_id[:100]!r} not found")
+    return JSONResponse({"api_id": core.new_api_id(), **obj})
+
+
 async def _media(request: Request, core: SandboxCore, recording_id: str,
                  file_format: str) -> Response:
     """The recording's audio (see ``_media``); 404 unless stored, not deleted, and asked for in
@@ -434,6 +451,11 @@ def create_sandbox_app(core: SandboxCore) -> Starlette:
                 return await _delete(request, core, rest[1])
             return _error(core, 405, f"method {method} not allowed; use GET or DELETE",
                           headers={"Allow": "GET, DELETE"})
+        if len(rest) == 2 and rest[0] == "Transcription" and rest[1]:
+            if method != "GET":
+                return _error(core, 405, f"method {method} not allowed; use GET",
+                              headers={"Allow": "GET"})
+            return await _transcription(request, core, rest[1])
         return _error(core, 404, "resource not found")
 
     app = Starlette(routes=[Route("/{path:path}", handle, methods=_METHODS)])
