@@ -957,6 +957,13 @@ class BaseRecordingClient:
         rid = validate_conference_name(recording_id, field="recording_id")
         return PreparedCall("get", "GET", f"/v1/Account/{self.auth_id}/Recording/{_segment(rid)}/")
 
+    def _prepare_get_transcription(self, recording_id: object) -> PreparedCall:
+        # Plivo's Transcription resource is addressed by the recording's id (docs/plivo.md)
+        self._ensure_open()
+        rid = validate_conference_name(recording_id, field="recording_id")
+        return PreparedCall("get", "GET",
+                            f"/v1/Account/{self.auth_id}/Transcription/{_segment(rid)}/")
+
     def _prepare_delete(self, recording_id: object) -> PreparedCall:
         self._ensure_open()
         rid = validate_conference_name(recording_id, field="recording_id")

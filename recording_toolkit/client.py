@@ -365,6 +365,16 @@ class RecordingClient(BaseRecordingClient):
         call = self._prepare_get(recording_id)
         return self._json_object(call, self._send(call, Trace()))
 
+    def get_transcription(self, recording_id: str) -> dict[str, Any]:
+        """A recording's transcription from Plivo's Transcription API (its JSON object:
+        ``transcription``, ``cost``, ``rate``, ``recording_duration_ms``, ``status``...).
+
+        Raises :class:`~recording_toolkit.errors.NotFoundError` when Plivo has none for it (not
+        asked for, or not ready yet).
+        """
+        call = self._prepare_get_transcription(recording_id)
+        return self._json_object(call, self._send(call, Trace()))
+
     def close(self) -> None:
         """Close the connections (and the journal, if this client opened it)."""
         self._closed = True
@@ -608,6 +618,11 @@ class AsyncRecordingClient(BaseRecordingClient):
     async def get_recording(self, recording_id: str) -> dict[str, Any]:
         """See :meth:`RecordingClient.get_recording`."""
         call = self._prepare_get(recording_id)
+        return self._json_object(call, await self._send(call, Trace()))
+
+    async def get_transcription(self, recording_id: str) -> dict[str, Any]:
+        """See :meth:`RecordingClient.get_transcription`."""
+        call = self._prepare_get_transcription(recording_id)
         return self._json_object(call, await self._send(call, Trace()))
 
     async def aclose(self) -> None:

@@ -85,3 +85,36 @@ def test_404_without_transcription_unknown_or_ineligible_and_other_methods_refus
     wrong = httpx.get(f"{sb.base_url}/v1/Account/{sb.auth_id}/Transcription/{short}/",
                       auth=(sb.auth_id, "wrong token"), timeout=10)
     assert wrong.status_code == 401
+
+
+def test_both_clients_get_the_transcription_and_raise_not_found_without_one(world):
+    import asyncio
+
+    from recording_toolkit.client import AsyncRecordingClient, RecordingClient
+    from recording_toolkit.errors import NotFoundError
+
+    sb, clock, client, sink = world
+    rid = start(client, "standup", transcription_type="auto", transcription_url=sink.url("/tr"))
+    plain = start(client, "plain")
+    clock.advance(95)
+    stop(client, "standup")
+    stop(client, "plain")
+    clock.advance(3600)
+    assert sb.wait_idle(30)
+    with RecordingClient(sb.auth_id, sb.auth_token, base_url=sb.base_url) as sync_client:
+        got = sync_client.get_transcription(rid)
+        with pytest.raises(NotFoundError):
+            sync_client.get_transcription(plain)
+
+    async def fetch() -> dict:
+        async with AsyncRecordingClient(sb.auth_id, sb.auth_token,
+                                        base_url=sb.base_url) as async_client:
+            with pytest.raises(NotFoundError):
+                await async_client.get_transcription("no-such-recording")
+            return await async_client.get_transcription(rid)
+
+    from_async = asyncio.run(fetch())
+    assert {k: v for k, v in from_async.items() if k != "api_id"} == \
+        {k: v for k, v in got.items() if k != "api_id"}
+    assert got["status"] == "success" and got["recording_duration_ms"] == 95_000
+    assert got["transcription"] == client.get(f"/Transcription/{rid}/").json()["transcription"]
