@@ -68,6 +68,7 @@ __all__ = [
     "draw_duration_distribution",
     "draw_minutes_per_day",
     "draw_outcomes",
+    "draw_retention",
     "draw_rounding_overhead",
     "draw_storage_projection",
     "draw_turnaround",
@@ -76,6 +77,7 @@ __all__ = [
     "plot_cost_per_day",
     "plot_duration_distribution",
     "plot_minutes_per_day",
+    "plot_retention",
     "plot_rounding_overhead",
     "plot_storage_projection",
     "plot_top_conferences",
@@ -112,6 +114,9 @@ SERIES_COLORS: dict[str, str] = {
     "overhead": "#E69F00",       # orange
     "over": "#D55E00",           # vermillion: charged more than expected
     "under": "#0072B2",          # blue: charged less
+    "policy": "#E69F00",         # orange: with a retention policy
+    "policy_2": "#009E73",       # bluish green: with a second one
+    "policy_3": "#CC79A7",       # reddish purple: a third
 }
 
 #: The shared look's sizes, in points: readable at 100 % zoom at 100 dpi. :func:`look` sets
@@ -741,6 +746,55 @@ def draw_storage_projection(projection: dict[str, Any], ax: Axes, currency: str 
     return ax
 
 
+def draw_retention(plans: Sequence[Any], ax: Axes, currency: str = "USD") -> Axes:
+    """Storage cost per coming month with every recording kept and with each retention policy,
+    side by side, from :func:`analytics.retention_plan` (one plan per policy, all made for the
+    same recordings, moment and months; at most three).
+
+    A policy's bars are missing where it costs nothing: a recording deleted before its first
+    billed month-end is never billed, so keeping 90 days (the free period) can cost nothing at
+    all. The title gives each total over the months, so a zero is read as one."""
+    if not plans or len(plans) > 3:
+        raise ValueError(f"plans: give one to three retention plans, not {len(plans)}")
+    look(ax)
+    ax.set_ylabel(f"Storage cost per month ({_money(currency)})")
+    ax.set_xlabel("Month-end bill")
+    months = plans[0].months
+    if any(not plan.months.index.equals(months.index) for plan in plans[1:]):
+        raise ValueError("plans: made for different months; make them with the same now and"
+                         " months")
+    before = months["cost_before"].astype(float).to_numpy()
+    if months.empty or not before.any():
+        return _no_data(ax, "storage cost")
+    colours = [SERIES_COLORS["policy"], SERIES_COLORS["policy_2"], SERIES_COLORS["policy_3"]]
+    series = [(before, SERIES_COLORS["storage"], "Every recording kept")]
+    series += [(plan.months["cost_after"].astype(float).to_numpy(), colour,
+                f"Kept {float(plan.keep_days):,g} days")
+               for plan, colour in zip(plans, colours, strict=False)]
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    index = months.index
+    starts = mdates.date2num(index.to_pydatetime())
+    ends = mdates.date2num((index + pd.offsets.MonthBegin(1)).to_pydatetime())
+    centres = _bars_in_periods(ax, starts, ends - starts, series)
+    ax.xaxis.set_major_locator(FixedLocator(centres))
+    ax.xaxis.set_major_formatter(FixedFormatter(
+        [f"{m:%b}\n{m.year}" if i == 0 or m.month == 1 else f"{m:%b}"
+         for i, m in enumerate(index)]))
+    ax.xaxis.set_minor_locator(FixedLocator(ends[:-1]))
+    ax.set_xlim(starts[0], ends[-1])
+    # A band above the tallest bar for the legend (money: no floor of 1 as for counts).
+    ax.set_ylim(0, float(before.max()) / 0.75)
+    ax.legend(loc="upper left", ncols=len(series), frameon=False, fontsize=STYLE["legend"])
+    _money_axis(ax.yaxis, currency)
+    totals = [f"{_money_text(before.sum(), currency)} with every recording kept"]
+    totals += [f"{_money_text(plan.months['cost_after'].sum(), currency)} keeping"
+               f" {float(plan.keep_days):,g} days" for plan in plans]
+    _title(ax, f"Storage over {len(months)} months: " + ", ".join(totals))
+    return ax
+
+
 # Charts of frames: analytics, then the drawing ------------------------------------------------
 
 
@@ -895,3 +949,20 @@ def plot_storage_projection(recordings: pd.DataFrame, *, months: int = 12,
     rates = rates or RateCard()
     result = analytics.storage_outlook(recordings, rates=rates, months=months, now=now)
     return draw_storage_projection(result, _axes(ax), rates.currency)
+
+
+def plot_retention(recordings: pd.DataFrame, *, keep_days: Sequence[float] = (90,),
+                   now: Any = None, rates: RateCard | None = None, months: int = 12,
+                   ax: Axes | None = None) -> Axes:
+    """Storage cost per coming month with every recording kept and with a "keep N days"
+    policy for each of ``keep_days`` (up to three), from :func:`analytics.retention_plan`.
+
+    ``recordings``: the toolkit's recordings frame or the Recording API's objects as a frame
+    (see :mod:`recording_toolkit.analytics.retention`); ``now``: when the policies start
+    (default: the current time).
+    """
+    rates = rates or RateCard()
+    moment = pd.Timestamp.now(tz="UTC") if now is None else now
+    plans = [analytics.retention_plan(recordings, keep_days=days, now=moment, rates=rates,
+                                      months=months) for days in keep_days]
+    return draw_retention(plans, _axes(ax), rates.currency)

@@ -169,3 +169,50 @@ def test_conferences_note_accounts_for_charges_with_no_conference(summary, resul
                             rates=RateCard(currency="EUR"))
     note = views.VIEWS["conferences"].note(views.VIEWS["conferences"].compute(euros))
     assert note.startswith("€")  # the rate card's currency, as the chart has it
+
+
+# The retention drawing (plots.draw_retention) ----------------------------------------------
+
+
+def test_retention_chart_draws_each_policy_beside_keeping_everything():
+    # Three 10-minute recordings at $0.01 per minute and month, 90 days free, as of 27 Nov:
+    # A (1 Jun) is billed at every month-end, B (20 Aug, free until 18 Nov) from 30 Nov on, C
+    # (20 Nov) not before February: $0.20 a month kept. Keeping 90 days deletes A and B now
+    # and C on its 90th day, before its first bill: nothing. Keeping 120 days deletes A now and
+    # B on 18 Dec, after its 30 Nov bill: $0.10 in November only.
+    from recording_toolkit import analytics, plots
+
+    rates = RateCard(storage_per_minute_month=0.01, free_storage_days=90)
+    recordings = pd.DataFrame({
+        "recording_id": ["A", "B", "C"], "recording_duration_ms": [600_000] * 3,
+        "recording_start": pd.to_datetime(["2026-06-01", "2026-08-20", "2026-11-20"],
+                                          utc=True)})
+    plans = [analytics.retention_plan(recordings, keep_days=days, now="2026-11-27",
+                                      rates=rates, months=3) for days in (90, 120)]
+    ax = plots.plot_retention(recordings, keep_days=(90, 120), now="2026-11-27", rates=rates,
+                              months=3)
+    heights = [[round(bar.get_height(), 6) for bar in bars] for bars in ax.containers]
+    assert heights == [[0.2, 0.2, 0.2], [0.0, 0.0, 0.0], [0.1, 0.0, 0.0]]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ["Every recording kept", "Kept 90 days", "Kept 120 days"]
+    assert ax.get_title().replace("\n", " ") == (
+        "Storage over 3 months: $0.60 with every recording kept, $0.00 keeping 90 days,"
+        " $0.10 keeping 120 days")
+    assert ax.get_ylabel() == "Storage cost per month (USD)"
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+    fig, other = plt.subplots()
+    try:
+        with pytest.raises(ValueError, match="plans: give one to three"):
+            plots.draw_retention(plans * 2, other)
+        later = analytics.retention_plan(recordings, keep_days=30, now="2027-01-05",
+                                         rates=rates, months=3)
+        with pytest.raises(ValueError, match="different months"):
+            plots.draw_retention([plans[0], later], other)
+        nothing = analytics.retention_plan(recordings.iloc[2:], keep_days=30,
+                                           now="2026-11-27", rates=rates, months=2)
+        plots.draw_retention([nothing], other)  # C is not billed before February
+        assert "No storage cost" in " ".join(t.get_text() for t in other.texts)
+    finally:
+        plt.close(fig)
