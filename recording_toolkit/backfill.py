@@ -26,6 +26,14 @@ Why it works the way it does:
   milliseconds, rounded half up; ``api_id`` is the start call's, from the journal, when known.
 - **Durable.** Lines are written with one ``write`` and ``fsync``'d before the result is
   returned.
+- **Transcriptions too.** Plivo's Transcription API answers a recording's transcription by the
+  recording's id (docs/plivo.md, "Transcriptions"). :func:`missing_transcriptions` lists the
+  recordings whose start asked for one (the journal's ``transcription_type``) and that have no
+  transcription event in the log; :func:`backfill_transcriptions` fetches each with
+  ``get_transcription`` and appends it as a transcription event, marked the same way, under the
+  same lock, skipping ids already there. A 404 (none, or not ready yet) is reported in
+  ``not_found``; an answer whose ``status`` is not ``"success"`` is reported in ``invalid``:
+  Plivo documents neither, so neither is turned into a line.
 
 Examples
 --------
@@ -58,8 +66,11 @@ __all__ = [
     "BackfillResult",
     "backfill_recordings",
     "backfill_path",
+    "backfill_transcriptions",
     "missing_recordings",
+    "missing_transcriptions",
     "recording_callback_fields",
+    "transcription_callback_fields",
 ]
 
 #: The ``source`` of a backfilled line (a received callback's is ``callback``).
@@ -118,6 +129,51 @@ def recording_callback_fields(obj: Mapping[str, Any], *, api_id: str | None = No
     return {name: fields[name] for name in order if name in fields}
 
 
+def _decimal_text(obj: Mapping[str, Any], name: str) -> str:
+    """A JSON number (or decimal text) of the Transcription API as plain decimal text."""
+    value = obj.get(name)
+    if value is None or value == "":
+        raise ValueError(f"field {name!r} is missing")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"field {name!r}: {value!r} is not a number")
+    try:
+        number = Decimal(value if isinstance(value, str) else repr(value))
+    except InvalidOperation:
+        raise ValueError(f"field {name!r}: {str(value)[:40]!r} is not a number") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"field {name!r}: {str(value)[:40]!r} is not a number >= 0")
+    return format(number.normalize(), "f")
+
+
+def transcription_callback_fields(obj: Mapping[str, Any], recording_id: str) -> dict[str, str]:
+    """A Transcription API object as the fields of the transcription callback Plivo would have
+    sent for ``recording_id``.
+
+    ``cost`` becomes ``transcription_charge``, ``rate`` ``transcription_rate`` (decimal text),
+    ``recording_duration_ms`` the whole seconds of ``duration`` (rounded half up); ``error`` is
+    empty, as on a successful callback. The resource has no ``call_uuid``, so there is none.
+    Raises ``ValueError`` naming the field when ``status`` is not ``"success"`` or a field is
+    missing or not a number.
+
+    >>> transcription_callback_fields({"cost": 0.05, "rate": 0.05, "status": "success",
+    ...     "recording_duration_ms": 22780, "transcription": "Speaker 0: Hi."}, "r-1")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'transcription': 'Speaker 0: Hi.', 'transcription_charge': '0.05',
+     'transcription_rate': '0.05', 'duration': '23', 'recording_id': 'r-1', 'error': ''}
+    """
+    status = obj.get("status")
+    if status != "success":
+        raise ValueError(f"field 'status': {str(status)[:40]!r}, not 'success'")
+    text = obj.get("transcription")
+    if not isinstance(text, str):
+        raise ValueError(f"field 'transcription': {str(text)[:40]!r} is not text")
+    duration_ms = Decimal(_decimal_text(obj, "recording_duration_ms"))
+    seconds = (duration_ms / 1000).quantize(Decimal(1), ROUND_HALF_UP)
+    return {"transcription": text, "transcription_charge": _decimal_text(obj, "cost"),
+            "transcription_rate": _decimal_text(obj, "rate"), "duration": str(int(seconds)),
+            "recording_id": recording_id, "error": ""}
+
+
 def backfill_path(log_dir: str | os.PathLike[str], moment: datetime) -> Path:
     """``{log_dir}/backfill-YYYY-MM-DD.jsonl`` for the UTC day of ``moment``.
 
@@ -127,9 +183,10 @@ def backfill_path(log_dir: str | os.PathLike[str], moment: datetime) -> Path:
     return Path(log_dir) / f"backfill-{moment.astimezone(UTC):%Y-%m-%d}.jsonl"
 
 
-def _envelope(fields: Mapping[str, str], received_at: str) -> bytes:
+def _envelope(fields: Mapping[str, str], received_at: str,
+              kind: Literal["recording", "transcription"] = "recording") -> bytes:
     # verified: the data came from Plivo's authenticated API, not from an unsigned request
-    return encode_envelope("recording", received_at, True, fields, source=BACKFILL_SOURCE)
+    return encode_envelope(kind, received_at, True, fields, source=BACKFILL_SOURCE)
 
 
 @dataclass(frozen=True)
@@ -334,3 +391,100 @@ def default_since(journal_frame: Any) -> datetime | None:
         return None
     first = pd.to_datetime(starts["time"], utc=True).min()
     return None if pd.isna(first) else first.to_pydatetime() - START_SLACK
+
+
+def missing_transcriptions(log_dir: str | os.PathLike[str], journal: Any) -> list[str]:
+    """Recordings whose start asked for a transcription (the journal's ``transcription_type``)
+    and that have no transcription event in the log, in journal order.
+
+    ``journal`` is as for :func:`missing_recordings`. Starts without a ``recording_id`` are
+    left out: the Transcription API is asked by recording id.
+    """
+    import pandas as pd
+
+    from .load import load_callbacks, load_journal
+
+    frame = journal if isinstance(journal, pd.DataFrame) else load_journal(journal)
+    folder = Path(log_dir)
+    if folder.is_dir():
+        transcriptions = load_callbacks(folder, progress=False).transcriptions
+    else:
+        transcriptions = pd.DataFrame({"recording_id": pd.Series([], dtype="string")})
+    return _missing_transcriptions_among(transcriptions, frame)
+
+
+def _missing_transcriptions_among(transcriptions: Any, journal_frame: Any) -> list[str]:
+    """:func:`missing_transcriptions` over frames already loaded."""
+    starts = journal_frame[(journal_frame["action"] == "start").to_numpy(dtype=bool)
+                           & journal_frame["transcription_type"].notna().to_numpy(dtype=bool)
+                           & journal_frame["recording_id"].notna().to_numpy(dtype=bool)]
+    logged = set(transcriptions["recording_id"].dropna().astype(str))
+    wanted = dict.fromkeys(str(rid) for rid in starts["recording_id"])
+    return [rid for rid in wanted if rid not in logged]
+
+
+def _logged_transcription_ids(log_dir: Path) -> set[str]:
+    from .load import load_callbacks
+
+    result = load_callbacks(log_dir, progress=False)
+    return set(result.transcriptions["recording_id"].dropna().astype(str))
+
+
+def backfill_transcriptions(client: Any, log_dir: str | os.PathLike[str],
+                            recording_ids: Iterable[str], *, progress: bool = True,
+                            now: datetime | None = None) -> BackfillResult:
+    """Fetch transcriptions whose callbacks never came and append them to the log as
+    backfilled transcription events (``{log_dir}/backfill-YYYY-MM-DD.jsonl``).
+
+    ``recording_ids`` as :func:`missing_transcriptions` returns them; ``client`` a blocking
+    :class:`~recording_toolkit.client.RecordingClient`. Ids with a transcription event in the
+    log already are left alone (``present``); a 404 goes to ``not_found``; an answer that is
+    not a usable success goes to ``invalid`` with the reason. Returns a :class:`BackfillResult`
+    whose ids are recording ids.
+    """
+    from tqdm.auto import tqdm
+
+    from .client import AsyncRecordingClient
+
+    if isinstance(client, AsyncRecordingClient):
+        raise TypeError("client: backfill_transcriptions needs a RecordingClient (blocking); an"
+                        " AsyncRecordingClient's calls are coroutines")
+    if isinstance(recording_ids, str):
+        raise TypeError("recording_ids: give recording ids (a list or set), not one string")
+    wanted = list(dict.fromkeys(recording_ids))
+    folder = Path(log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    moment = now or datetime.now(UTC)
+    stamp = format_timestamp(moment)
+    lines: list[bytes] = []
+    written: list[str] = []
+    not_found: list[str] = []
+    invalid: dict[str, str] = {}
+    with _locked(folder):
+        present = _logged_transcription_ids(folder) if wanted else set()
+        todo = [rid for rid in wanted if rid not in present]
+        with tqdm(todo, disable=not progress, desc="transcriptions", unit="tr",
+                  leave=progress) as bar:
+            for rid in bar:
+                try:
+                    obj = client.get_transcription(rid)
+                except NotFoundError:
+                    not_found.append(rid)
+                    continue
+                try:
+                    fields = transcription_callback_fields(obj, rid)
+                except ValueError as exc:
+                    invalid[rid] = str(exc)
+                    continue
+                lines.append(_envelope(fields, stamp, "transcription"))
+                written.append(rid)
+        path = None
+        if lines:
+            path = backfill_path(folder, moment)
+            with open(path, "ab") as handle:
+                handle.write(b"".join(lines))
+                handle.flush()
+                os.fsync(handle.fileno())
+    return BackfillResult(requested=len(wanted), present=len(wanted) - len(todo),
+                          written=tuple(written), not_found=tuple(not_found), invalid=invalid,
+                          path=path)

@@ -9,6 +9,14 @@ one is listed in a file (``--failed-ids``, default ``LOG_DIR/backfill-failed.txt
 fail to be written, the summary is still printed and the error line says why). Credentials come
 from ``PLIVO_AUTH_ID`` / ``PLIVO_AUTH_TOKEN`` (no token flag: it would show in the process
 list).
+
+After the recordings, the transcriptions: those the journal's starts asked for
+(``transcription_type``) with no transcription event in the log are fetched from Plivo's
+Transcription API and appended the same way. The summary's ``transcriptions`` object counts them
+(``missing``, ``requested``, ``present``, ``written``, ``not_found``, ``invalid``...). A
+transcription not found is not a failure of the run (exit status and ``--failed-ids`` are about
+recordings): Plivo answers 404 until a transcription is ready and for one that failed; a warning
+line on stderr says how many.
 """
 
 from __future__ import annotations
@@ -38,7 +46,9 @@ def register(subparsers: Any) -> None:
         "backfill", help="fetch recordings whose callbacks never came into the log",
         description="Find the recordings the request journal started that have no recording"
                     " callback in LOG_DIR, fetch them from Plivo's Recording API and append them"
-                    " to LOG_DIR/backfill-YYYY-MM-DD.jsonl, marked as backfilled. Idempotent."
+                    " to LOG_DIR/backfill-YYYY-MM-DD.jsonl, marked as backfilled; then the"
+                    " same for the transcriptions the journal asked for, from Plivo's"
+                    " Transcription API. Idempotent."
                     " Prints a JSON summary on stdout; exits 1, with one error line on stderr,"
                     " while some recordings could not be backfilled (see --failed-ids).")
     parser.add_argument("log_dir", metavar="LOG_DIR", help="the callback log folder")
@@ -72,7 +82,14 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     that is not a request journal or a ``--failed-ids`` that cannot be written is refused, not
     taken as "everything is missing" or "nothing is", nor found out after the API calls.
     """
-    from ..backfill import START_SLACK, _missing_among, backfill_recordings, default_since
+    from ..backfill import (
+        START_SLACK,
+        _missing_among,
+        _missing_transcriptions_among,
+        backfill_recordings,
+        backfill_transcriptions,
+        default_since,
+    )
     from ..client import RecordingClient
     from ..errors import ConfigurationError
     from ..load import load_callbacks
@@ -97,7 +114,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                                  base_url=args.base_url, timeout=args.timeout, environ=environ,
                                  transport=transport)
     with client:
-        recordings = load_callbacks(folder, progress=False).recordings
+        loaded = load_callbacks(folder, progress=False)
+        recordings = loaded.recordings
         if recordings.empty:
             print(f"recording-toolkit backfill: warning: log folder {folder} holds no recording"
                   " callbacks yet; every recording the journal started counts as missing",
@@ -106,13 +124,23 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         result = backfill_recordings(client, folder, missing, since=since, until=args.until,
                                      method=args.method,
                                      progress=progress_wanted(args.progress))
+        missing_tr = _missing_transcriptions_among(loaded.transcriptions, journal)
+        transcribed = backfill_transcriptions(client, folder, missing_tr,
+                                              progress=progress_wanted(args.progress))
     failed = {rid: "not found in the Recording API" for rid in result.not_found}
     failed.update(result.invalid)
     written, not_written = _write_failed(failed_path, failed, keep=bool(args.failed_ids))
     summary = {"missing": len(missing), **_summary(result.to_dict()),
-               "failed_ids_file": None if written is None else str(written)}
+               "failed_ids_file": None if written is None else str(written),
+               "transcriptions": {"missing": len(missing_tr),
+                                  **_summary(transcribed.to_dict())}}
     # the summary is printed whatever happened to the list: the work it reports is done
     print(json.dumps(summary, ensure_ascii=False), file=out or sys.stdout, flush=True)
+    if transcribed.not_found or transcribed.invalid:
+        print(f"recording-toolkit backfill: warning: {len(transcribed.not_found):,} of"
+              f" {len(missing_tr):,} missing transcriptions not found in the Transcription API"
+              f" (none, or not ready yet), {len(transcribed.invalid):,} unusable; see"
+              " transcriptions in the summary", file=err, flush=True)
     if not failed:
         return 0
     where = f"all {len(failed):,} listed in {written}" if not_written is None else \
