@@ -118,3 +118,25 @@ def test_both_clients_get_the_transcription_and_raise_not_found_without_one(worl
         {k: v for k, v in got.items() if k != "api_id"}
     assert got["status"] == "success" and got["recording_duration_ms"] == 95_000
     assert got["transcription"] == client.get(f"/Transcription/{rid}/").json()["transcription"]
+
+
+def test_the_official_sdk_reads_it_unchanged(world, monkeypatch):
+    plivo = pytest.importorskip("plivo")
+    from plivo import exceptions as plivo_errors
+    from plivo.rest import client as plivo_client
+
+    sb, clock, client, sink = world
+    rid = start(client, "standup", transcription_type="auto", transcription_url=sink.url("/tr"))
+    clock.advance(95)
+    stop(client, "standup")
+    clock.advance(3600)
+    assert sb.wait_idle(30)
+    for name in ("API_VOICE_BASE_URI", "API_VOICE_BASE_URI_FALLBACK_1",
+                 "API_VOICE_BASE_URI_FALLBACK_2", "PLIVO_API_BASE_URI"):
+        monkeypatch.setattr(plivo_client, name, f"{sb.base_url}/v1/Account")
+    with plivo.RestClient(sb.auth_id, sb.auth_token) as sdk:
+        got = sdk.transcriptions.get_transcription(rid)
+        assert got.status == "success" and got.recording_duration_ms == 95_000
+        assert got.transcription == client.get(f"/Transcription/{rid}/").json()["transcription"]
+        with pytest.raises(plivo_errors.ResourceNotFoundError):
+            sdk.transcriptions.get_transcription("no-such-recording")
