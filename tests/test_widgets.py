@@ -441,11 +441,12 @@ def test_dashboard_shows_the_forecast_of_the_selection(log_dir, dashboards):
     dash = Dashboard(log_dir)
     dashboards.append(dash)
     assert _forecast_figure(dash, "As of") == "2026-11-21 10:30 UTC"
-    assert _forecast_figure(dash, "Spend in November 2026 to date") == "$0.10"
+    assert "Forecast, November 2026" in dash.forecast.value
+    assert _forecast_figure(dash, "Spend to date") == "$0.10"
     assert _forecast_figure(dash, "Projected month-end") == \
         formatting.money(0.10 * 30 / 20.4375, "USD") == "$0.15"
     assert _forecast_figure(dash, "Same days of last month") == "$0.00"
-    assert _forecast_figure(dash, "Change") == "+$0.10 (no spend to compare with)"
+    assert _forecast_figure(dash, "Change") == "+$0.10"  # no share of nothing
     # The report's Forecast for the same selection gives the same figures.
     from recording_toolkit.report import summarize
 
@@ -453,10 +454,24 @@ def test_dashboard_shows_the_forecast_of_the_selection(log_dir, dashboards):
     dash.conferences.value = ("beta",)
     total = report.details["forecast"]["total"]
     assert total["month_to_date"] == 0.0
-    assert _forecast_figure(dash, "Spend in November 2026 to date") == "$0.00"
+    assert _forecast_figure(dash, "Spend to date") == "$0.00"
     assert _forecast_figure(dash, "Projected month-end") == \
         formatting.money(total["projected_month_end"], "USD")
     assert "Forecast" in dash.static_html() and "Projected month-end" in dash.static_html()
+
+
+def test_dashboard_forecast_compares_with_the_same_days_of_last_month(log_dir, dashboards):
+    # $0.05 charged on 20 October, within 1-21 October 10:30: November's $0.10 is +100%.
+    october = int(pd.Timestamp("2026-10-20 09:00", tz="UTC").timestamp() * 1000)
+    (log_dir / "callbacks-2026-10-20-test.jsonl").write_text(
+        _line("recording", "2026-10-20T09:02:01Z", _recording("r0", "alpha", october, 60_000))
+        + _line("transcription", "2026-10-20T09:05:00Z", _transcription("r0", 60, "0.05")))
+    dash = Dashboard(log_dir)
+    dashboards.append(dash)
+    assert _forecast_figure(dash, "Same days of last month") == "$0.05"
+    assert _forecast_figure(dash, "Change") == "+$0.05 (+100.0%)"
+    dash.conferences.value = ("beta",)  # nothing in either month
+    assert _forecast_figure(dash, "Change") == "$0.00"
 
 
 def test_dashboard_over_loaded_data_cannot_go_live(log_dir, dashboards):

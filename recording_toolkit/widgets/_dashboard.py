@@ -208,7 +208,7 @@ class Dashboard(widgets.VBox):
                                      tooltip="Write the selection's tables to the folder")
         self.export_message = widgets.HTML()
         self.summary = widgets.HTML(layout=widgets.Layout(margin="0 1.5em 0.5em 0"))
-        self.forecast = widgets.HTML(layout=widgets.Layout(margin="0 1.5em 0.5em 0"))
+        self.forecast = widgets.HTML(layout=widgets.Layout(margin="0.25em 1.5em 0.5em 0"))
         self.chart = self._image()
         self.chart_note = widgets.HTML()
         self.outcomes = self._image()
@@ -508,7 +508,8 @@ class Dashboard(widgets.VBox):
             f"controls). Selection: {html.escape(days)}; {html.escape(chosen)}.</p>"
             f"<p>{self.status.value}</p>"
             '<div style="display:flex;flex-wrap:wrap;align-items:flex-start;gap:1.5em">'
-            f"<div>{self.summary.value}{self.forecast.value}</div>"
+            f"<div>{self.summary.value}<div style=\"margin-top:0.25em\">"
+            f"{self.forecast.value}</div></div>"
             f"<div>{picture(self.chart, METRICS[self.metric.value])}"
             f"<div>{self.chart_note.value}</div></div></div>"
             f"<div>{picture(self.outcomes, VIEWS[OUTCOMES].title)}"
@@ -688,22 +689,23 @@ def _signed_money(amount: Any, currency: str) -> str:
 
 def _forecast_table(forecast: dict[str, Any], currency: str) -> str:
     """The forecast's totals (:func:`recording_toolkit.analytics.spend_forecast`) as a
-    two-column table: spend to date, the projected month-end, the same days of last month and
-    the change, each formatted as in the report."""
+    two-column table under the month's name: spend to date, the projected month-end, the same
+    days of last month and the change (with its share when last month had spend), each
+    formatted as in the report. Short, so it stays as narrow as the summary above it."""
     total = forecast["total"]
     month = pd.Timestamp(forecast["month"])
     share = total["change_share"]
-    change = _signed_money(total["change"], currency) + (
-        " (no spend to compare with)" if share is None else
-        f" ({'+' if share > 0 else '-' if share < 0 else ''}{fmt.percent(abs(share))})")
+    change = _signed_money(total["change"], currency)
+    if share is not None:
+        change += f" ({'+' if share > 0 else '-' if share < 0 else ''}{fmt.percent(abs(share))})"
     projected = total["projected_month_end"]
     rows = [
         ("As of", fmt.timestamp(pd.Timestamp(forecast["now"])) + " UTC"),
-        (f"Spend in {month:%B %Y} to date", fmt.money(total["month_to_date"], currency)),
+        ("Spend to date", fmt.money(total["month_to_date"], currency)),
         ("Projected month-end", fmt.money(projected, currency) if projected is not None
-         else "too early in the month"),
+         else "too early to tell"),
         ("Same days of last month", fmt.money(total["previous_period"], currency)),
         ("Change", change),
     ]
     return html_table([{"figure": k, "value": v} for k, v in rows],
-                      [("figure", "Forecast"), ("value", "")], nowrap=True)
+                      [("figure", f"Forecast, {month:%B %Y}"), ("value", "")], nowrap=True)
