@@ -291,6 +291,18 @@ def test_panel_says_so_when_stop_is_pressed_with_nothing_recording(sandbox, pane
     assert "Not recording" in panel.recording_now.value
 
 
+def test_panel_start_answered_without_an_id_says_the_id_comes_later(panel_factory):
+    with Sandbox(seed=7, time_scale=600, async_answer=True) as box:
+        panel = panel_factory(_client(box), transcribe=False)
+        panel.conference.value = "async room"
+        panel.start.click()
+        assert panel.wait(30)
+        assert "None" not in panel.message.value
+        assert "answered without its id" in panel.message.value
+        assert panel.requests["status"].tolist() == ["started"]
+        assert "Recording" in panel.recording_now.value
+
+
 def test_panel_table_keeps_its_column_widths_with_a_long_error(sandbox, panel_factory):
     client = _client(sandbox)
     panel = panel_factory(client, transcribe=False)

@@ -259,7 +259,7 @@ class RecordingPanel(widgets.VBox):
                        recording_id=result.recording_id, api_id=result.api_id)
             with self._lock:
                 since, ids = self._recording.get(name, (self._clock(), []))
-                self._recording[name] = (since, [*ids, result.recording_id])
+                self._recording[name] = (since, [*ids, result.recording_id or "id pending"])
             self._start_ticker()
             if result.recording_id is None:  # Plivo's asynchronous answer: the id comes later
                 return (dot("ok") + f"Recording started in {_escape(name)}; Plivo answered"
