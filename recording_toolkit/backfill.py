@@ -370,16 +370,23 @@ def backfill_recordings(client: Any, log_dir: str | os.PathLike[str],
                 continue
             lines.append(_envelope(fields, stamp))
             written.append(rid)
-        path = None
-        if lines:
-            path = backfill_path(folder, moment)
-            with open(path, "ab") as handle:
-                handle.write(b"".join(lines))
-                handle.flush()
-                os.fsync(handle.fileno())
+        path = _append_durably(folder, moment, lines)
     return BackfillResult(requested=len(wanted), present=len(wanted) - len(todo),
                           written=tuple(written), not_found=tuple(not_found), invalid=invalid,
                           path=path)
+
+
+def _append_durably(folder: Any, moment: datetime, lines: list[bytes]) -> Path | None:
+    """Append ``lines`` to the day's backfill file and fsync it, as the receiver does before it
+    answers; the file's path, or None when there was nothing to write."""
+    if not lines:
+        return None
+    path = backfill_path(folder, moment)
+    with open(path, "ab") as handle:
+        handle.write(b"".join(lines))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
 
 
 def default_since(journal_frame: Any) -> datetime | None:
@@ -478,13 +485,7 @@ def backfill_transcriptions(client: Any, log_dir: str | os.PathLike[str],
                     continue
                 lines.append(_envelope(fields, stamp, "transcription"))
                 written.append(rid)
-        path = None
-        if lines:
-            path = backfill_path(folder, moment)
-            with open(path, "ab") as handle:
-                handle.write(b"".join(lines))
-                handle.flush()
-                os.fsync(handle.fileno())
+        path = _append_durably(folder, moment, lines)
     return BackfillResult(requested=len(wanted), present=len(wanted) - len(todo),
                           written=tuple(written), not_found=tuple(not_found), invalid=invalid,
                           path=path)
