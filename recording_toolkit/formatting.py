@@ -50,6 +50,7 @@ __all__ = [
     "percent",
     "price",
     "size",
+    "small_money",
     "span",
     "timestamp",
     "value",
@@ -104,6 +105,18 @@ def money(amount: Any, currency: str = "USD", *, decimals: int | None = None) ->
     text = f"{abs(amount):,.{places}f}"
     negative = amount < 0 and text.strip("0.,") != ""
     return _with_currency(text, negative, currency)
+
+
+def small_money(amount: Any, currency: str = "USD") -> str:
+    """Money that may be a fraction of a cent (a month of storage for one recording): two
+    decimals, four below one cent so it does not read as nothing.
+
+    >>> small_money(0.0008), small_money(0), small_money(12.5)
+    ('$0.0008', '$0.00', '$12.50')
+    """
+    if is_missing(amount):
+        return MISSING
+    return money(amount, currency, decimals=4 if 0 < abs(float(amount)) < 0.005 else None)
 
 
 def price(rate: Any, currency: str = "USD", *, per: str = "min") -> str:

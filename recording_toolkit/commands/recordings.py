@@ -189,7 +189,7 @@ def _table_row(recording: Mapping[str, Any]) -> list[str]:
             fmt.minutes(None if duration_ms is None else duration_ms / 1000, decimals=2),
             str(recording.get("recording_format") or fmt.MISSING),
             fmt.count(_number(recording.get("recording_storage_duration"))),
-            fmt.money(storage, decimals=4)]
+            fmt.small_money(storage)]
 
 
 _HEADINGS = ["recording_id", "conference", "added (UTC)", "duration", "format", "stored days",

@@ -209,7 +209,7 @@ def _text(summary: Mapping[str, Any], plan: Any, folder: Any) -> str:
     currency = summary["currency"]
 
     def money(amount: float) -> str:  # storage of a few recordings is fractions of a cent
-        return fmt.money(amount, currency, decimals=4 if abs(amount) < 1 else None)
+        return fmt.small_money(amount, currency)
 
     keep = fmt.number(summary["keep_days"], decimals=0 if summary["keep_days"] % 1 == 0 else 1)
     lines = [f"Keep {keep} days: {fmt.count(summary['recordings'])} of"
@@ -227,7 +227,7 @@ def _text(summary: Mapping[str, Any], plan: Any, folder: Any) -> str:
     if len(rows):
         cells = [[str(r.recording_id), str(getattr(r, "conference_name", "") or fmt.MISSING),
                   fmt.number(r.age_days, decimals=1), fmt.minutes(r.billed_minutes * 60),
-                  fmt.money(r.monthly_cost, currency, decimals=4)]
+                  fmt.small_money(r.monthly_cost, currency)]
                  for r in rows.itertuples(index=False)]
         lines += ["", *text_table(["recording_id", "conference", "age (days)", "billed",
                                    "storage / month"], cells, right={2, 3, 4})]
