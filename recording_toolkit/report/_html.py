@@ -603,8 +603,8 @@ def _forecast(page: _Page, summary: Summary) -> None:
              " billed once, at the end of the month, for recordings stored longer than the"
              " free days: its projection is that bill, every recording kept, so it has"
              f" nothing to date. Compared with {html.escape(compared)}, the same days of the"
-             f" previous month.{run_rate} As of the latest callback unless"
-             " <code>--now</code> is given.</p></div>",
+             f" previous month.{run_rate} As of the latest callback, unless the summary was"
+             " made with another time (<code>summarize(now=...)</code>).</p></div>",
              "</div>")
     page.contents[-1][2].extend([("forecast-figures", "This month"),
                                  ("forecast-kinds", "By kind")])
