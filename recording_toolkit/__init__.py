@@ -18,12 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
-# public name -> module that defines it
+# public name -> module that defines it. The top level holds the entry points and what they
+# return or raise; the analytics results (``RetentionPlan``, ``Reconciliation``) stay in
+# ``recording_toolkit.analytics`` beside the functions that make them. The TYPE_CHECKING block
+# at the end names the same set (tests/test_exports.py holds the two, and the docs, together).
 _EXPORTS: dict[str, str] = {
     # client
     "AsyncRecordingClient": "client",
+    "DeleteResult": "client",
     "RecordingClient": "client",
     "RecordingResult": "client",
+    "StopResult": "client",
     # settings
     "Credentials": "config",
     "RateCard": "config",
@@ -33,8 +38,10 @@ _EXPORTS: dict[str, str] = {
     "Sandbox": "sandbox",
     # loading
     "LoadResult": "load",
+    "LoadStats": "load",
     "join_recordings": "load",
     "load_callbacks": "load",
+    "load_journal": "load",
     "load_recordings": "load",
     "load_transcriptions": "load",
     # analytics and reports
@@ -50,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "CallbackError": "errors",
     "ConfigurationError": "errors",
     "ConnectError": "errors",
+    "DownloadError": "errors",
     "ForbiddenError": "errors",
     "InvalidRequestError": "errors",
     "LoadError": "errors",
@@ -62,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "ServerError": "errors",
     "SignatureError": "errors",
     "SignatureMismatchError": "errors",
+    "SourceNotFoundError": "errors",
     "TimeoutError": "errors",
     "TransportError": "errors",
     "ValidationError": "errors",
@@ -85,13 +94,44 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .callback_log import CallbackLog
-    from .client import AsyncRecordingClient, RecordingClient, RecordingResult
+    from .client import (
+        AsyncRecordingClient,
+        DeleteResult,
+        RecordingClient,
+        RecordingResult,
+        StopResult,
+    )
     from .config import Credentials, RateCard
-    from .errors import *  # noqa: F403
+    from .errors import (
+        AuthenticationError,
+        BadRequestError,
+        CallbackError,
+        ConfigurationError,
+        ConnectError,
+        DownloadError,
+        ForbiddenError,
+        InvalidRequestError,
+        LoadError,
+        MissingNonceError,
+        MissingSignatureError,
+        NotFoundError,
+        PlivoAPIError,
+        RateLimitError,
+        RecordingToolkitError,
+        ServerError,
+        SignatureError,
+        SignatureMismatchError,
+        SourceNotFoundError,
+        TimeoutError,
+        TransportError,
+        ValidationError,
+    )
     from .load import (
         LoadResult,
+        LoadStats,
         join_recordings,
         load_callbacks,
+        load_journal,
         load_recordings,
         load_transcriptions,
     )
