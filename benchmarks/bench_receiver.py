@@ -9,8 +9,8 @@ worker, 127.0.0.1):
 
 The load generator (this process) keeps 50 keep-alive connections busy, one request in flight
 on each (50 concurrent senders), with pre-signed, all-distinct recording callbacks, so every
-request is a real durable write. It is a minimal asyncio HTTP/1.1 client: httpx itself tops out
-near 450 requests/s at this concurrency (shared/PERFORMANCE.md) and would measure the client.
+request is a real durable write. It is a minimal asyncio HTTP/1.1 client: httpx itself stays in
+the hundreds of requests/s at this concurrency (docs/performance.md) and would measure the client.
 Rounds alternate between the two servers; the table shows medians and the ratio. The machine is
 shared and noisy: read the ratio, not the absolute rates.
 

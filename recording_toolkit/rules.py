@@ -1,7 +1,7 @@
 """Plivo's billing and transcription-eligibility rules, in one place.
 
 The sandbox applies these rules when it simulates Plivo; the analytics predict and audit with them.
-Sources: ``shared/PLIVO.md`` ("Money" and "Transcription callback").
+Sources: ``docs/plivo.md`` ("Money" and "The transcription callback").
 
 Billing: Plivo bills whole minutes, rounded up, one minute at least (consistent with the official
 SDK's fixture: a 22.78 s recording billed 0.05 at 0.05 per minute).

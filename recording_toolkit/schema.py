@@ -1,6 +1,6 @@
 """Every column name and dtype of the toolkit's frames, in one place.
 
-This is the contract between loading and analytics (``shared/DESIGN.md``, "Typed frames").
+This is the contract between loading and analytics (``docs/architecture.md``, "Typed frames").
 pandas 3 infers ``str`` (NaN-missing) and ``datetime64[us]`` on its own, so every dtype is pinned
 here and :func:`coerce` applies them; tests compare ``df.dtypes`` with :func:`dtypes`.
 

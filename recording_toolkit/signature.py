@@ -6,7 +6,8 @@ sends the result in ``X-Plivo-Signature-V3`` (signed with the account's or sub-a
 ``X-Plivo-Signature-V3-Nonce``. The receiver verifies with :func:`verify_v3`; the sandbox signs
 with :func:`sign_v3`. Both build the same string, so they cannot drift apart.
 
-The string to sign (``shared/PLIVO.md``, checked against the golden vectors in the tests):
+The string to sign (``docs/plivo.md``, "Callback signatures (V3)"; checked against the golden
+vectors in the tests):
 
 - the base is the URL as configured, scheme + host[:port] + path; ``#fragment`` (Plivo's
   callback-retry settings live there) and ``;params`` are dropped; the query is parsed and

@@ -27,7 +27,8 @@ from recording_toolkit.signature import (
     verify_v3,
 )
 
-# The golden vectors of shared/PLIVO.md (the same four are in Plivo's Go and Ruby SDK tests).
+# The golden vectors of docs/plivo.md, "Callback signatures (V3)" (the same four are in
+# Plivo's Go and Ruby SDK tests).
 GOLDEN_TOKEN = "Y2Q2ZDgxZmY5YWRiOTI5YmQ1Njg0MTAxZWIyOTc4"
 GOLDEN_NONCE = "31627761595286130198"
 GOLDEN_PARAMS = {

@@ -1,6 +1,6 @@
 """Transcription outcomes: coverage, success rate, errors by reason, and the price charged.
 
-Three figures that sound alike and must never be mixed up (``shared/DESIGN.md``, "Names"):
+Three figures that sound alike and must never be mixed up (``docs/architecture.md``, "Names"):
 
 - :func:`transcription_coverage`: the share of *recordings* that have a successful transcript;
 - :func:`transcription_success_rate`: the share of *transcription callbacks* without an error;

@@ -13,7 +13,7 @@ the frames' columns are the page cache's bytes, nothing is decoded. Parquet was 
 for 1M events a reload in a fresh process took 1.8-2.2 s from Parquet (uncompressed, the
 fastest Parquet variant) against 0.13-0.31 s from Arrow IPC, because decoding Parquet fills
 about 450 MB of fresh memory and first touching fresh memory is what costs on these machines
-(``shared/PERFORMANCE.md``). The price is disk: about half the log's size.
+(``docs/performance.md``). The price is disk: about half the log's size.
 
 The key is the file's absolute path, size and modification time (``st_mtime_ns``):
 

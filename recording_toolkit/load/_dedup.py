@@ -1,7 +1,7 @@
 """Order by time once, drop repeated callbacks, copy the chosen rows once.
 
 Plivo retries callbacks and several receivers may store the same one, so a recording or
-transcription can appear more than once (``shared/PLIVO.md``, "Delivery"). The rules:
+transcription can appear more than once (``docs/plivo.md``, "Delivery"). The rules:
 
 - recordings: one row per ``recording_id``, the first received kept;
 - transcriptions: one row per ``recording_id``, a success (no ``error``) preferred over an

@@ -3,7 +3,7 @@
 Strings become ``StringDtype("pyarrow")`` without copying, whole numbers ``Int64``, money
 ``Float64``, flags ``boolean``, times stay timezone-aware UTC at their unit, and ``file_format``
 becomes the schema's ``category`` (never a ``dictionary[pyarrow]`` column: pandas' groupby
-cannot use those as keys, ``shared/PERFORMANCE.md``).
+cannot use those as keys, ``docs/performance.md``).
 """
 
 from __future__ import annotations

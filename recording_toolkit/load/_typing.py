@@ -5,7 +5,7 @@ file into *raw batches*: Arrow tables with one string column per known field (sn
 :data:`RAW_COLUMNS`). This module decides each row's kind, checks it, and casts its fields to the
 types of ``schema.RECORDINGS`` / ``schema.TRANSCRIPTIONS`` with ``pyarrow.compute``, so pandas
 only ever sees typed columns (converting types in pandas is about 1.5x slower,
-``shared/PERFORMANCE.md``).
+``docs/performance.md``).
 
 Each cast tries the cheap whole-column form first (``"345100"`` -> int64) and only a column that
 fails takes the next form (decimal strings such as ``"345100.00000"`` through float64), and only
