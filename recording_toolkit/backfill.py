@@ -225,12 +225,33 @@ class BackfillResult:
                 "path": None if self.path is None else os.fspath(self.path)}
 
 
-def _logged_recording_ids(log_dir: Path) -> set[str]:
-    """Recording ids with a recording event anywhere in the log folder."""
+def _logged_ids(log_dir: Path, kind: str) -> set[str]:
+    """Recording ids with an event of ``kind`` (``"recordings"`` or ``"transcriptions"``)
+    anywhere in the log folder."""
     from .load import load_callbacks
 
-    result = load_callbacks(log_dir, progress=False)
-    return set(result.recordings["recording_id"].dropna().astype(str))
+    frame = getattr(load_callbacks(log_dir, progress=False), kind)
+    return set(frame["recording_id"].dropna().astype(str))
+
+
+def _logged_recording_ids(log_dir: Path) -> set[str]:
+    """Recording ids with a recording event anywhere in the log folder."""
+    return _logged_ids(log_dir, "recordings")
+
+
+def _journal_and_logged(log_dir: str | os.PathLike[str], journal: Any, kind: str
+                        ) -> tuple[Any, Any]:
+    """The journal frame (loaded when given as paths) and the log folder's ``kind`` frame
+    (empty when the folder does not exist yet), for the ``missing_*`` functions."""
+    import pandas as pd
+
+    from .load import load_callbacks, load_journal
+
+    frame = journal if isinstance(journal, pd.DataFrame) else load_journal(journal)
+    folder = Path(log_dir)
+    if folder.is_dir():
+        return frame, getattr(load_callbacks(folder, progress=False), kind)
+    return frame, pd.DataFrame({"recording_id": pd.Series([], dtype="string")})
 
 
 def missing_recordings(log_dir: str | os.PathLike[str], journal: Any
@@ -242,16 +263,7 @@ def missing_recordings(log_dir: str | os.PathLike[str], journal: Any
     order. Starts that failed, or whose outcome is unknown (no ``recording_id``), are not
     included: without an id there is nothing to look up.
     """
-    import pandas as pd
-
-    from .load import load_callbacks, load_journal
-
-    frame = journal if isinstance(journal, pd.DataFrame) else load_journal(journal)
-    folder = Path(log_dir)
-    if folder.is_dir():
-        recordings = load_callbacks(folder, progress=False).recordings
-    else:
-        recordings = pd.DataFrame({"recording_id": pd.Series([], dtype="string")})
+    frame, recordings = _journal_and_logged(log_dir, journal, "recordings")
     return _missing_among(recordings, frame)
 
 
@@ -407,16 +419,7 @@ def missing_transcriptions(log_dir: str | os.PathLike[str], journal: Any) -> lis
     ``journal`` is as for :func:`missing_recordings`. Starts without a ``recording_id`` are
     left out: the Transcription API is asked by recording id.
     """
-    import pandas as pd
-
-    from .load import load_callbacks, load_journal
-
-    frame = journal if isinstance(journal, pd.DataFrame) else load_journal(journal)
-    folder = Path(log_dir)
-    if folder.is_dir():
-        transcriptions = load_callbacks(folder, progress=False).transcriptions
-    else:
-        transcriptions = pd.DataFrame({"recording_id": pd.Series([], dtype="string")})
+    frame, transcriptions = _journal_and_logged(log_dir, journal, "transcriptions")
     return _missing_transcriptions_among(transcriptions, frame)
 
 
@@ -431,10 +434,8 @@ def _missing_transcriptions_among(transcriptions: Any, journal_frame: Any) -> li
 
 
 def _logged_transcription_ids(log_dir: Path) -> set[str]:
-    from .load import load_callbacks
-
-    result = load_callbacks(log_dir, progress=False)
-    return set(result.transcriptions["recording_id"].dropna().astype(str))
+    """Recording ids with a transcription event anywhere in the log folder."""
+    return _logged_ids(log_dir, "transcriptions")
 
 
 def backfill_transcriptions(client: Any, log_dir: str | os.PathLike[str],
