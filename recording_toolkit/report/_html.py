@@ -69,7 +69,7 @@ table{border-collapse:collapse;margin:.4em 0 .8em;font-variant-numeric:tabular-n
 th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #e3e7eb;vertical-align:top}
 thead th{vertical-align:bottom;position:sticky;top:0;background:#fff;
 border-bottom:2px solid #c4ccd5;font-weight:600;
-max-width:8em;white-space:normal;overflow-wrap:normal}
+max-width:10em;white-space:normal;overflow-wrap:normal}
 tbody th{font-weight:normal;color:#1f2328}
 td.n{text-align:right;white-space:nowrap}th.n{text-align:right}
 td.t{max-width:28em;overflow-wrap:anywhere}td.name{white-space:nowrap}
@@ -594,7 +594,8 @@ def _forecast(page: _Page, summary: Summary) -> None:
                Column("previous_month", "Last month", money)]
     run_rate = "" if total["projected_month_end"] is not None else \
         " The month had only just begun: there is no daily rate to run on yet."
-    page.add("<div class='tables'>",
+    # one under the other: the figures' keys make the first table too wide to share a row
+    page.add("<div>",
              f"<div><h3 id='forecast-figures'>This month</h3>{_pairs(figures, base=base)}</div>",
              "<div><h3 id='forecast-kinds'>By kind</h3>"
              + _table(per_kind, currency=cur, columns=columns)
