@@ -127,7 +127,7 @@ _READABLE = [
 
 def _readable(summary: Any) -> str:
     """The key figures for a person, formatted as the HTML report shows them."""
-    from ..report._figures import figure_text
+    from ..report import figure_text
 
     return "\n".join(f"{label + ':':<20}{figure_text(summary, key)}" for label, key in _READABLE)
 
@@ -139,7 +139,7 @@ SHOWN_CONFERENCES = 5
 def _warn_unknown_conferences(wanted: list[str], recordings: Any, err: Any) -> bool:
     """One warning line for the ``--conference`` names no recording in the logs has; True if
     it was printed."""
-    from ..analytics._common import is_dask
+    from ..analytics.engine import is_dask
 
     column = recordings["conference_name"].dropna().unique()
     known = set((column.compute() if is_dask(recordings) else column).tolist())

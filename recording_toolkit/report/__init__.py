@@ -53,7 +53,7 @@ Examples
 from __future__ import annotations
 
 from ._csv import write_csv
-from ._figures import figure_label, format_figure
+from ._figures import figure_label, figure_text, format_figure
 from ._html import render_html, write_html
 from ._summary import (
     NO_RECORDING_CALLBACK,  # noqa: F401  (importable as before; not in __all__)
@@ -63,5 +63,5 @@ from ._summary import (
     summarize,
 )
 
-__all__ = ["SUMMARY_KEYS", "Summary", "figure_label", "format_figure", "render_html", "summarize",
-           "write_csv", "write_html"]
+__all__ = ["SUMMARY_KEYS", "Summary", "figure_label", "figure_text", "format_figure", "render_html",
+           "summarize", "write_csv", "write_html"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import analytics
-from ..analytics._common import compute, utc
+from ..analytics.engine import compute, utc
 
 if TYPE_CHECKING:
     from ._summary import Summary

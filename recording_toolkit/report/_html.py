@@ -25,8 +25,8 @@ from typing import Any
 
 import pandas as pd
 
+from .. import __version__
 from .. import formatting as fmt
-from .._version import __version__
 from ._charts import COLUMN_PX
 from ._figures import figures_table
 from ._headline import HEADLINE_KEYS, Headline, headline

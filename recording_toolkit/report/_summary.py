@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .. import analytics, formatting
-from ..analytics._common import compute, distinct, is_dask, round6, to_pandas
+from ..analytics.engine import compute, distinct, is_dask, round6, to_pandas, utc
 from ..config import RateCard
 from ._figures import summary_html
 
@@ -365,7 +365,7 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
     stats = _stats_dict(getattr(result, "stats", None))
     turnaround = analytics.turnaround_stats(recordings, transcriptions)
     data = _stable(stats, recordings, transcriptions, turnaround)
-    now_ts = pd.Timestamp.now(tz="UTC") if now is None else analytics._common.utc(now)
+    now_ts = pd.Timestamp.now(tz="UTC") if now is None else utc(now)
     if journal is not None and not isinstance(journal, pd.DataFrame):
         from ..load import load_journal
 
