@@ -15,9 +15,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from .._server import BackgroundServer
 from ..config import AUTH_ID_PATTERN, RateCard
 from ..errors import ConfigurationError
+from ..server import BackgroundServer
 from ._clock import ManualClock, SandboxClock, ScaledClock, from_ms
 from ._config import Durations, Faults, SandboxConfig, Timing
 from ._dispatch import CallbackPlan, Dispatcher, retry_settings
