@@ -17,7 +17,7 @@ def serve_on_free_port(app: Any, port_file: str | Path, *, port: Any = None) -> 
     address)."""
     import uvicorn
 
-    from recording_toolkit._server import bind_socket
+    from recording_toolkit.server import bind_socket
 
     sock = port if port is not None else bind_socket("127.0.0.1", 0)
     Path(port_file).write_text(str(sock.getsockname()[1]))

@@ -47,7 +47,7 @@ def serve(kind: str, port_file: str, log_dir: str) -> None:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from recording_toolkit._server import bind_socket
+    from recording_toolkit.server import bind_socket
 
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]

@@ -31,7 +31,7 @@ serves at most ``max_connections`` connections at once, so open sockets stay wel
 process's open-file limit: when one more opens, the connection stuck longest on its headers or
 body is closed to make room (only when none is stuck is the newcomer answered 503, which Plivo
 does not retry by default); and it closes a connection that sends no complete request headers
-within ``body_timeout`` (see :class:`~recording_toolkit._server.GuardedServer`).
+within ``body_timeout`` (see :class:`~recording_toolkit.server.GuardedServer`).
 
 The signature is checked against the URL Plivo called: ``public_url`` (the base URL under which
 Plivo reaches this app, e.g. ``https://callbacks.example.com``) plus the route and the request's
@@ -62,11 +62,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._server import BackgroundServer
 from .callback_log import CallbackLog
 from .callbacks import EventKind, field_text, normalise_callback
 from .config import missing_credential
 from .errors import CallbackError, ConfigurationError, SignatureError
+from .server import BackgroundServer
 from .signature import MA_SIGNATURE_HEADER, SIGNATURE_HEADER, SignatureVerifier
 
 __all__ = [

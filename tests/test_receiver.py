@@ -18,9 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recording_toolkit import _server as server_module
 from recording_toolkit import receiver as receiver_module
-from recording_toolkit._server import BackgroundServer
+from recording_toolkit import server as server_module
 from recording_toolkit.callback_log import CallbackLog
 from recording_toolkit.errors import ConfigurationError
 from recording_toolkit.receiver import (
@@ -30,6 +29,7 @@ from recording_toolkit.receiver import (
     create_receiver_app,
     default_max_connections,
 )
+from recording_toolkit.server import BackgroundServer
 from recording_toolkit.signature import (
     MA_SIGNATURE_HEADER,
     NONCE_HEADER,

@@ -1,4 +1,4 @@
-"""The background uvicorn server (_server.py)."""
+"""The background uvicorn server (server.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from recording_toolkit._server import BackgroundServer
+from recording_toolkit.server import BackgroundServer
 
 
 def _app():
@@ -38,8 +38,8 @@ def test_two_servers_get_different_ports():
 def test_a_port_out_of_range_is_a_clear_error():
     import pytest
 
-    from recording_toolkit._server import bind_socket
     from recording_toolkit.errors import ConfigurationError
+    from recording_toolkit.server import bind_socket
 
     for port in (65536, -1, 99999):
         with pytest.raises(ConfigurationError, match=f"port: {port} is not a port number"):

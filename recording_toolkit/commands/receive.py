@@ -103,7 +103,6 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     """Serve until interrupted; return the exit code."""
     import uvicorn
 
-    from .._server import bind_socket
     from ..callback_log import CallbackLog, check_instance_id, log_dir_problem
     from ..config import missing_credential, resolve_data_dir
     from ..errors import ConfigurationError
@@ -117,6 +116,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         normalise_public_url,
         resolve_auth_tokens,
     )
+    from ..server import bind_socket
 
     out = out or sys.stdout
     env = os.environ if environ is None else environ
@@ -204,7 +204,7 @@ def _foreground_server(config: Any, *, on_ready: Callable[[], None],
     """
     import signal
 
-    from .._server import GuardedServer
+    from ..server import GuardedServer
 
     class ForegroundServer(GuardedServer):
         stopped_by: str | None = None
