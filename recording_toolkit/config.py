@@ -170,8 +170,8 @@ def _rate_value(key: str, value: Any, *, text: bool) -> Any:
         except ValueError:
             return None
     if key == "free_storage_days":
-        return int(value) if isinstance(value, numbers.Integral) and value >= 0 else None
-    if isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0:
+        return int(value) if isinstance(value, numbers.Integral) and int(value) >= 0 else None
+    if isinstance(value, numbers.Real) and math.isfinite(value) and float(value) >= 0:
         return float(value)
     return None
 

@@ -11,6 +11,7 @@ Strings use ``StringDtype("pyarrow")`` (missing is ``<NA>``), counts and duratio
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, cast
 
 import pandas as pd
 
@@ -112,7 +113,8 @@ def dtypes(schema: Mapping[str, object]) -> pd.Series:
 
 def empty(schema: Mapping[str, object]) -> pd.DataFrame:
     """An empty frame with the schema's columns and dtypes."""
-    return pd.DataFrame({name: pd.Series([], dtype=dt) for name, dt in schema.items()})
+    # the schemas map names to dtype objects or dtype strings, which the stubs cannot narrow
+    return pd.DataFrame({name: pd.Series([], dtype=cast(Any, dt)) for name, dt in schema.items()})
 
 
 def coerce(df: pd.DataFrame, schema: Mapping[str, object]) -> pd.DataFrame:
@@ -124,6 +126,7 @@ def coerce(df: pd.DataFrame, schema: Mapping[str, object]) -> pd.DataFrame:
     out = {}
     n = len(df)
     for name, dt in schema.items():
+        dt = cast(Any, dt)  # a dtype object or dtype string (see empty)
         if name in df.columns:
             col = df[name]
             out[name] = col if col.dtype == dt else col.astype(dt)

@@ -202,7 +202,7 @@ def lookup(keys: Any, index: Any, values: pd.Series) -> pd.Series:
     positions = at.fill_null(-1).to_numpy(zero_copy_only=False)
     found = positions >= 0
     picked = values.iloc[np.where(found, positions, 0)] if len(values) else \
-        pd.Series(pd.array([pd.NA] * len(positions), dtype=values.dtype))
+        pd.Series([pd.NA] * len(positions), dtype=values.dtype)
     out = picked.reset_index(drop=True).astype(values.dtype).where(found)
     out.index = keys.index if isinstance(keys, pd.Series) else pd.RangeIndex(len(out))
     return out

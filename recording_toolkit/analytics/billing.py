@@ -126,7 +126,7 @@ def billing_audit(transcriptions: Any, recordings: Any = None, *,
         known = from_recording.notna().to_numpy(dtype=bool)
         ms = from_recording.where(known, ms)
         source[known] = "recording"
-    source[ms.isna().to_numpy(dtype=bool)] = pd.NA
+    source = source.mask(ms.isna().to_numpy(dtype=bool))
     rate = frame["transcription_rate"].astype("Float64")
     if rates is not None:
         rate = rate.fillna(rates.transcription_per_minute)

@@ -51,6 +51,11 @@ _RECORDING_COLUMNS = ("recording_id", "conference_name", "recording_duration_ms"
 _TRANSCRIPTION_COLUMNS = ["recording_id", "transcription_charge", "received_at"]
 
 
+def _us(moment: pd.Timestamp) -> np.datetime64:
+    """A naive timestamp as numpy microseconds, comparable with the callback times below."""
+    return moment.to_datetime64().astype("datetime64[us]")
+
+
 def _latest_callback(recordings: Any, transcriptions: Any) -> pd.Timestamp:
     """The latest ``received_at`` of either frame (else the latest recording start; else the
     clock)."""
@@ -125,8 +130,8 @@ def spend_forecast(recordings: Any, transcriptions: Any, *, now: Any = None,
 
     rec = to_pandas(recordings, list(_RECORDING_COLUMNS)).drop_duplicates("recording_id")
     tr = to_pandas(transcriptions, _TRANSCRIPTION_COLUMNS)
-    conference = rec["conference_name"].astype("string").replace("", pd.NA) \
-        .fillna(UNKNOWN_CONFERENCE)
+    named = rec["conference_name"].astype("string")
+    conference = named.mask(named == "").fillna(UNKNOWN_CONFERENCE)
     tr_conference = lookup(tr["recording_id"], rec["recording_id"], conference) \
         .fillna(UNKNOWN_CONFERENCE)
     timed = tr["received_at"].notna().to_numpy(dtype=bool)
@@ -136,8 +141,8 @@ def spend_forecast(recordings: Any, transcriptions: Any, *, now: Any = None,
 
     def charged(start: pd.Timestamp, end: pd.Timestamp, *, inclusive: bool = False
                 ) -> np.ndarray:
-        after = at >= np.datetime64(start.to_datetime64(), "us")
-        upto = np.datetime64(end.to_datetime64(), "us")
+        after = at >= _us(start)
+        upto = _us(end)
         before = at <= upto if inclusive else at < upto
         return np.where(timed & after & before, charge, 0.0)
 
@@ -154,7 +159,7 @@ def spend_forecast(recordings: Any, transcriptions: Any, *, now: Any = None,
 
     def storage_bill(period: pd.Period) -> np.ndarray:
         """Each recording's storage bill at the end of ``period`` (NaT start: none)."""
-        end = np.datetime64(period.end_time.to_datetime64(), "us")
+        end = _us(period.end_time)
         return np.where(free_until <= end, minutes * rates.storage_per_minute_month, 0.0)
 
     storage_now, storage_previous_month = storage_bill(month), storage_bill(month - 1)

@@ -195,7 +195,8 @@ def outcome_counts(frame: Any) -> pd.DataFrame:
     else:
         require(frame, ["error"], "outcome_counts")
         errors = to_pandas(frame, ["error"])["error"].astype("string")
-        status = pd.Series(np.where(errors.isna(), "transcribed", "failed"), index=errors.index)
+        status = pd.Series(np.where(errors.isna(), "transcribed", "failed"), index=errors.index,
+                           dtype="string")
     rows: list[tuple[str, str, int]] = []
     for outcome in OUTCOMES:
         mask = (status == outcome).fillna(False).to_numpy(dtype=bool)

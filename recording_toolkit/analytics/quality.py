@@ -138,5 +138,6 @@ def quality_counts(findings: pd.DataFrame) -> dict[str, int]:
     >>> quality_counts(pd.DataFrame({"check": ["end_before_start"]}))["end_before_start"]
     1
     """
-    counts = findings["check"].value_counts() if len(findings) else {}
+    counts = {str(k): int(v) for k, v in findings["check"].value_counts().items()} \
+        if len(findings) else {}
     return {check: int(counts.get(check, 0)) for check in QUALITY_CHECKS}

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -126,7 +126,7 @@ class RetentionPlan:
                 "monthly_storage_cost_after": self.monthly_cost_after,
                 "saving": self.saving, "price_source": self.price_source,
                 "currency": self.rates.currency, "left_out": len(self.left_out),
-                "months": [{"month": month.strftime("%Y-%m"),
+                "months": [{"month": cast(pd.Timestamp, month).strftime("%Y-%m"),
                             "cost_before": float(row.cost_before),
                             "cost_after": float(row.cost_after)}
                            for month, row in self.months.iterrows()]}

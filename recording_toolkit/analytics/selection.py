@@ -63,6 +63,7 @@ def select(recordings: Any, transcriptions: Any, *, since: Any = None, until: An
         require(recordings, ["conference_name"], "select")
         named = recordings["conference_name"].isin(names)
         mask = named if mask is None else mask & named
+    assert mask is not None  # at least one filter was given (the early return above)
     chosen = recordings[mask.fillna(False)]
     ids = chosen["recording_id"]
     if is_dask(transcriptions):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 
 from ._summary import Summary
@@ -22,7 +23,7 @@ def write_csv(summary: Summary, folder: str | os.PathLike[str]) -> dict[str, str
     for name, frame in summary.tables.items():
         target = os.path.join(os.fspath(folder), f"{name}.csv")
         keep_index = not isinstance(frame.index, pd.RangeIndex)
-        floats = frame.select_dtypes(include=["floating"]).columns
+        floats = frame.select_dtypes(include=[np.floating]).columns
         frame = frame.assign(**{str(c): frame[c].round(6) for c in floats}) if len(floats) \
             else frame
         frame.to_csv(target, index=keep_index)

@@ -451,8 +451,8 @@ def _no_recording_callback_note(by_conference: pd.DataFrame, conferences: Any) -
     """The footnote that says what the ``(no recording callback)`` row is, when it is there."""
     if NO_RECORDING_CALLBACK not in by_conference.index:
         return ""
-    row = by_conference.loc[NO_RECORDING_CALLBACK]
-    return (f"<p class='note'>{html.escape(NO_RECORDING_CALLBACK)}: {int(row['transcriptions']):,}"
+    transcriptions = _orphan_count(by_conference)
+    return (f"<p class='note'>{html.escape(NO_RECORDING_CALLBACK)}: {transcriptions:,}"
             " transcription callback(s) whose recording callback is not in the logs, so their"
             " conference is not known. Their charges are listed so the column adds up to the"
             f" total; the row is not a conference and not among the {conferences or 0:,}"
@@ -461,10 +461,13 @@ def _no_recording_callback_note(by_conference: pd.DataFrame, conferences: Any) -
 
 def _orphans(summary: Summary) -> int:
     """Transcriptions whose recording callback is not in the selection (no conference, no end)."""
-    table = summary.tables["by_conference"]
-    if NO_RECORDING_CALLBACK not in table.index:
-        return 0
-    return int(table.loc[NO_RECORDING_CALLBACK, "transcriptions"])
+    return _orphan_count(summary.tables["by_conference"])
+
+
+def _orphan_count(by_conference: pd.DataFrame) -> int:
+    """The transcriptions in the ``(no recording callback)`` row of ``by_conference`` (0 without)."""
+    counts = by_conference["transcriptions"]
+    return int(counts[counts.index == NO_RECORDING_CALLBACK].sum())
 
 
 def _measured_note(what: str, measured: int, received: int, orphans: int, lacking: str) -> str:
@@ -763,7 +766,8 @@ def _reconciliation_note(summary: Summary, counts: Mapping[str, Any]) -> str:
     missing = counts.get("recording_callbacks_missing")
     unexpected = counts.get("unexpected_callbacks")
     recordings = summary.get("recordings.count")
-    if None in (started, missing, unexpected) or started - missing + unexpected != recordings:
+    if started is None or missing is None or unexpected is None \
+            or started - missing + unexpected != recordings:
         return ""
     return (f"<p class='note'>The journal started {fmt.count(started)} recordings;"
             f" {fmt.count(missing)} sent no recording callback and {fmt.count(unexpected)}"
