@@ -54,7 +54,7 @@ bench: $(STAMP)
 
 # SOAK_ARGS, e.g. "--count 1000 --seed 3"; BENCH_ARGS, e.g. "--quick" or "--only receiver"
 soak: $(STAMP)
-	$(BIN)/python -m recording_toolkit.soak $(SOAK_ARGS)
+	$(BIN)/python tools/soak/soak.py $(SOAK_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

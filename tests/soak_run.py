@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from recording_toolkit.soak import SoakReport, SoakSettings, run_soak
+from soak import SoakReport, SoakSettings, run_soak
 
 #: Made up for the soak; the security test searches every output for it.
 SOAK_TOKEN = "soak-token-" + "Q7w" * 10

@@ -10,9 +10,8 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from soak_run import short_soak
-
-from recording_toolkit._soak_checks import (
+from soak import SOAK_FAULTS, main
+from soak_checks import (
     check_soak,
     compare_summary,
     delivery_lag_s,
@@ -20,7 +19,7 @@ from recording_toolkit._soak_checks import (
     max_in_window,
     scan_log,
 )
-from recording_toolkit.soak import SOAK_FAULTS, main
+from soak_run import short_soak
 
 pytestmark = pytest.mark.timeout(300)
 

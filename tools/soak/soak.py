@@ -1,7 +1,6 @@
 """The end-to-end soak: the whole toolkit under a real account's misbehaviour, on loopback.
 
-``python -m recording_toolkit.soak`` (``make soak``) runs, on 127.0.0.1 only and within a time
-budget:
+``python tools/soak/soak.py`` (``make soak``) runs, on 127.0.0.1 only and within a time budget:
 
 1. a sandbox with faults on (:data:`SOAK_FAULTS`: 5% of API requests answered 503 and 2% 429,
    both with ``Retry-After``; 5% of callbacks dropped, 10% delivered twice, 10% held back);
@@ -15,13 +14,17 @@ budget:
    came from the Recording list API;
 5. the log is loaded and summarised, and checked against the sandbox's own ground truth.
 
-It passes only if every check of :func:`~recording_toolkit._soak_checks.check_soak` holds:
+It passes only if every check of :func:`soak_checks.check_soak` holds:
 every recording the client saw start is in the log (received, or backfilled and marked so), no
 callback is stored twice, every callback the receiver acknowledged with a 2xx is in the log, the
 summary's counts equal the sandbox's, no 5 seconds saw more than 300 API requests arrive at the
 sandbox, and the auth token appears in no file the run wrote. The figures (recordings, retries,
 duplicates, backfilled, wall time) are printed either way. ``tests/test_soak.py`` runs a short
 form of it.
+
+It lives beside the package, not in it: it serves ``make soak`` and the tests, not the toolkit's
+users, so the wheel does not ship it. Run as a script, this folder is on ``sys.path`` (hence the
+plain ``soak_checks`` import); the tests get it from ``pythonpath`` in ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ._soak_checks import (
+from soak_checks import (
     RATE_LIMIT,
     Check,
     acknowledged,
@@ -54,7 +57,8 @@ from ._soak_checks import (
     max_in_window,
     scan_log,
 )
-from .sandbox import Faults, Sandbox, Timing
+
+from recording_toolkit.sandbox import Faults, Sandbox, Timing
 
 __all__ = [
     "CALLBACK_RETRY",
@@ -246,9 +250,9 @@ def _items(count: int) -> list[dict[str, str]]:
 
 def run_soak(settings: SoakSettings | None = None) -> SoakReport:
     """Run the soak (see the module docstring); returns its figures and checks."""
-    from .backfill import backfill_recordings, missing_recordings
-    from .client import RecordingClient
-    from .load import load_callbacks, load_journal
+    from recording_toolkit.backfill import backfill_recordings, missing_recordings
+    from recording_toolkit.client import RecordingClient
+    from recording_toolkit.load import load_callbacks, load_journal
 
     settings = settings or SoakSettings()
     began = time.monotonic()
@@ -391,15 +395,15 @@ def run_soak(settings: SoakSettings | None = None) -> SoakReport:
 
 def _summarize(loaded: Any, journal: Any) -> dict[str, Any] | None:
     try:
-        from .report import summarize
+        from recording_toolkit.report import summarize
     except ImportError:
         return None
     return summarize(loaded, journal=journal).to_dict()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m recording_toolkit.soak``: run, print the figures and checks, exit 0 on pass."""
-    parser = argparse.ArgumentParser(prog="python -m recording_toolkit.soak",
+    """``python tools/soak/soak.py``: run, print the figures and checks, exit 0 on pass."""
+    parser = argparse.ArgumentParser(prog="tools/soak/soak.py",
                                      description=__doc__.split("\n\n")[0])
     defaults = SoakSettings()
     parser.add_argument("--count", type=int, default=defaults.count,

@@ -1,6 +1,6 @@
 """The soak's pass/fail checks and figures: pure functions over what a run collected.
 
-Kept apart from :mod:`recording_toolkit.soak` (which starts processes, servers and clients) so
+Kept apart from :mod:`soak` (which starts processes, servers and clients) so
 each condition can be tested on hand-built data, and so each is seen to be able to fail.
 """
 
