@@ -121,7 +121,8 @@ class SandboxCore:
                 assert options.transcription_url is not None
                 outcome = self.simulation.transcription(
                     recording.recording_id, recording.call_uuid,
-                    recording.end_ms - recording.start_ms, options.file_format)
+                    recording.end_ms - recording.start_ms, options.file_format,
+                    conference_name=recording.conference_name)
                 recording.transcription_error = outcome.error
                 due = max(recording.add_ms, recording.end_ms + outcome.turnaround_ms)
                 self.dispatcher.add(CallbackPlan(

@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import rules
 from ._config import DurationModel, SandboxConfig
+from ._phrases import transcript
 
 __all__ = [
     "TranscriptionOutcome",
@@ -148,15 +149,21 @@ class Simulation:
     # -- transcription -------------------------------------------------------------------------
 
     def transcription(self, recording_id: str, call_uuid: str, duration_ms: int,
-                      file_format: str) -> TranscriptionOutcome:
-        """The transcription callback for a recording, by ``rules`` (eligibility, billing)."""
+                      file_format: str, *, conference_name: str | None = None
+                      ) -> TranscriptionOutcome:
+        """The transcription callback for a recording, by ``rules`` (eligibility, billing);
+        its text from the phrase bank of the conference's kind of meeting (``_phrases``)."""
         timing = self.config.timing
         rng = keyed_rng(self.seed, "transcription", recording_id)
         rate = Decimal(str(self.config.rates.transcription_per_minute))
         error = rules.transcription_ineligibility(duration_ms, file_format)
         seconds = int(Decimal(duration_ms) / 1000 + Decimal("0.5"))
         if error is None:
-            text = self._transcript(rng, duration_ms)
+            # The text has a generator of its own; the draws the text once took from ``rng``
+            # are still made, so each seed's turnarounds stay what they were.
+            self._transcript(rng, duration_ms)
+            text = transcript(keyed_rng(self.seed, "transcript", recording_id), conference_name,
+                              duration_ms)
             charge = rate * rules.billed_minutes(duration_ms)
             turnaround = (timing.turnaround_base_s + timing.turnaround_per_recorded_s
                           * duration_ms / 1000.0 + rng.uniform(0, timing.turnaround_jitter_s))
@@ -176,7 +183,8 @@ class Simulation:
 
     @staticmethod
     def _transcript(rng: random.Random, duration_ms: int) -> str:
-        """English text, one line per speaker turn: a turn per 15 minutes, at most three."""
+        """The sandbox's first transcript text (a turn per 15 minutes, at most three), kept for
+        the draws it makes from the transcription's generator."""
         turns = min(3, 1 + duration_ms // 900_000)
         speakers = rng.randint(2, 4)
         lines = []

@@ -41,7 +41,8 @@ def transcription_object(core: SandboxCore, recording: Recording | None,
         return None
     duration_ms = recording.end_ms - recording.start_ms
     outcome = core.simulation.transcription(recording.recording_id, recording.call_uuid,
-                                            duration_ms, recording.options.file_format)
+                                            duration_ms, recording.options.file_format,
+                                            conference_name=recording.conference_name)
     ready_ms = max(recording.add_ms, recording.end_ms + outcome.turnaround_ms)
     if outcome.error or now_ms < ready_ms:
         return None
