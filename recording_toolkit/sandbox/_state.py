@@ -24,8 +24,6 @@ from ._simulation import Simulation
 
 __all__ = ["Recording", "SandboxState", "StartRequest"]
 
-END_REASONS = ("stopped", "conference_closed", "duration", "time_limit")
-
 
 @dataclass(frozen=True)
 class StartRequest:
@@ -266,10 +264,6 @@ class SandboxState:
                 return None
             recording.deleted_ms = now_ms
             return recording
-
-    def active_count(self) -> int:
-        with self._lock:
-            return sum(len(v) for v in self._active.values())
 
     def next_planned_end(self) -> int | None:
         with self._lock:
