@@ -102,16 +102,16 @@ def test_start_shows_the_new_recording_id_and_its_callbacks_arrive(sandbox, rece
     panel = panel_factory(_client(sandbox), receiver)
     panel.conference.value = "weekly sync"
     panel.file_format.value = "wav"
-    panel.start.click()
+    panel.start_button.click()
     assert panel.wait(30)
     requests = panel.requests
     assert list(requests["status"]) == ["started"]
     recording_id = requests["recording_id"].iloc[0]
     assert recording_id and recording_id in panel.table.value
     assert recording_id in panel.message.value
-    assert not panel.start.disabled and not panel.stop.disabled
+    assert not panel.start_button.disabled and not panel.stop_button.disabled
 
-    panel.stop.click()
+    panel.stop_button.click()
     assert panel.wait(30)
     assert list(panel.requests["status"]) == ["started", "stopped"]
     # Stopping ends the recording: the sandbox posts its callbacks to the URLs the panel filled
@@ -126,12 +126,12 @@ def test_start_shows_the_new_recording_id_and_its_callbacks_arrive(sandbox, rece
 def test_transcription_off_sends_no_transcription_request(sandbox, receiver, panel_factory):
     panel = panel_factory(_client(sandbox), receiver, transcribe=False)
     panel.conference.value = "no-transcript"
-    panel.start.click()
-    panel.stop.click()  # ignored: the buttons are disabled while the start is in flight
+    panel.start_button.click()
+    panel.stop_button.click()  # ignored: the buttons are disabled while the start is in flight
     assert panel.wait(30)
     assert list(panel.requests["action"]) == ["start"]
     assert panel.requests["transcription"].tolist() == [False]
-    panel.stop.click()
+    panel.stop_button.click()
     assert panel.wait(30)
     assert receiver.wait_for(recordings=1, timeout=30)
     assert sandbox.wait_idle(30)
@@ -142,17 +142,18 @@ def test_buttons_are_disabled_while_a_request_is_in_flight(sandbox, panel_factor
     transport = GatedTransport()
     panel = panel_factory(_client(sandbox, transport=transport))
     panel.conference.value = "slow"
-    began = time.monotonic()
-    panel.start.click()
-    assert time.monotonic() - began < 2, "click() must not wait for the request"
+    panel.start_button.click()
+    # click() is back while the request is held at the gate (opened only below): the request
+    # is still in flight, so click() did not wait for it.
+    assert panel.busy
     assert transport.entered.wait(10)
-    assert panel.start.disabled and panel.stop.disabled
+    assert panel.start_button.disabled and panel.stop_button.disabled
     assert panel.busy
     assert "sending" in panel.table.value
-    panel.start.click()  # a disabled button does nothing
+    panel.start_button.click()  # a disabled button does nothing
     transport.gate.set()
     assert panel.wait(30)
-    assert not panel.start.disabled and not panel.stop.disabled
+    assert not panel.start_button.disabled and not panel.stop_button.disabled
     assert len(panel.requests) == 1 and panel.requests["status"].iloc[0] == "started"
 
 
@@ -165,7 +166,7 @@ def test_plivo_error_text_is_shown_inline(strict_sandbox, panel_factory):
     plivo_text = raw.json()["error"]
     panel = panel_factory(_client(strict_sandbox), transcribe=False)
     panel.conference.value = "nobody"
-    panel.start.click()
+    panel.start_button.click()
     assert panel.wait(30)
     row = panel.requests.iloc[0]
     assert row["status"] == "HTTP 404 error" and row["status_code"] == 404
@@ -173,13 +174,13 @@ def test_plivo_error_text_is_shown_inline(strict_sandbox, panel_factory):
     assert pd.isna(row["recording_id"])
     assert html.escape(plivo_text) in panel.table.value
     assert html.escape(plivo_text) in panel.message.value and "404" in panel.message.value
-    assert not panel.start.disabled
+    assert not panel.start_button.disabled
 
 
 def test_invalid_input_is_not_sent_and_names_the_field(sandbox, panel_factory):
     panel = panel_factory(_client(sandbox), transcribe=True)
     panel.conference.value = "   "
-    panel.start.click()
+    panel.start_button.click()
     assert panel.wait(30)
     row = panel.requests.iloc[0]
     assert row["status"] == "not sent"
@@ -195,17 +196,17 @@ def test_an_unexpected_failure_becomes_a_row_not_a_lost_exception(sandbox, panel
     panel = panel_factory(client, transcribe=False)
     client.close()  # a closed client refuses to send
     panel.conference.value = "after-close"
-    panel.start.click()
+    panel.start_button.click()
     assert panel.wait(30)
     row = panel.requests.iloc[0]
     assert row["status"] == "failed" and row["error"]
-    assert not panel.start.disabled
+    assert not panel.start_button.disabled
 
 
 def test_table_escapes_what_the_user_typed(sandbox, panel_factory):
     panel = panel_factory(_client(sandbox), transcribe=False)
     panel.conference.value = "<img src=x onerror=alert(1)>"
-    panel.start.click()
+    panel.start_button.click()
     assert panel.wait(30)
     assert "<img" not in panel.table.value and "&lt;img" in panel.table.value
 
@@ -213,7 +214,7 @@ def test_table_escapes_what_the_user_typed(sandbox, panel_factory):
 def test_panel_saved_output_has_a_static_picture(sandbox, panel_factory):
     panel = panel_factory(_client(sandbox), transcribe=False)
     panel.conference.value = "weekly sync"
-    panel.start.click()
+    panel.start_button.click()
     assert panel.wait(30)
     bundle = panel._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
@@ -251,19 +252,28 @@ def _eventually(predicate, timeout: float = 10.0) -> bool:
     return predicate()
 
 
+def test_panel_buttons_answer_to_their_former_names_with_a_warning(sandbox, panel_factory):
+    panel = panel_factory(_client(sandbox))
+    with pytest.warns(DeprecationWarning, match=r"RecordingPanel\.start is deprecated; "
+                                                r"use \.start_button"):
+        assert panel.start is panel.start_button
+    with pytest.warns(DeprecationWarning, match=r"\.stop is deprecated; use \.stop_button"):
+        assert panel.stop is panel.stop_button
+
+
 def test_panel_marks_each_recording_conference_with_its_elapsed_time(sandbox, panel_factory):
     clock = FakeClock()
     panel = panel_factory(_client(sandbox), transcribe=False, clock=clock)
     assert "Not recording" in panel.recording_now.value
     panel.conference.value = "weekly sync"
-    panel.start.click()
+    panel.start_button.click()
     assert panel.wait(30)
     assert panel.recording_conferences == ["weekly sync"]
     assert "Recording" in panel.recording_now.value and "weekly sync" in panel.recording_now.value
     assert "0:00" in panel.recording_now.value
     clock.advance(30)
     panel.conference.value = "design review"
-    panel.start.click()
+    panel.start_button.click()
     assert panel.wait(30)
     clock.advance(45)  # weekly sync: 1:15 in; design review: 0:45 in
     # The marker is redrawn every second by the panel itself.
@@ -273,7 +283,7 @@ def test_panel_marks_each_recording_conference_with_its_elapsed_time(sandbox, pa
     assert marker.index("weekly sync") < marker.index("design review")
 
     panel.conference.value = "weekly sync"
-    panel.stop.click()
+    panel.stop_button.click()
     assert panel.wait(30)
     assert "Stopped recording weekly sync after 1:15" in panel.message.value
     assert panel.recording_conferences == ["design review"]
@@ -283,7 +293,7 @@ def test_panel_marks_each_recording_conference_with_its_elapsed_time(sandbox, pa
 def test_panel_says_so_when_stop_is_pressed_with_nothing_recording(sandbox, panel_factory):
     panel = panel_factory(_client(sandbox), transcribe=False)
     panel.conference.value = "quiet room"
-    panel.stop.click()
+    panel.stop_button.click()
     assert panel.wait(30)
     assert "Nothing was recording in quiet room" in panel.message.value
     assert "Stopped recording" not in panel.message.value
@@ -295,7 +305,7 @@ def test_panel_start_answered_without_an_id_says_the_id_comes_later(panel_factor
     with Sandbox(seed=7, time_scale=600, async_answer=True) as box:
         panel = panel_factory(_client(box), transcribe=False)
         panel.conference.value = "async room"
-        panel.start.click()
+        panel.start_button.click()
         assert panel.wait(30)
         assert "None" not in panel.message.value
         assert "answered without its id" in panel.message.value
@@ -308,7 +318,7 @@ def test_panel_table_keeps_its_column_widths_with_a_long_error(sandbox, panel_fa
     panel = panel_factory(client, transcribe=False)
     client.close()  # every request now fails with the client's own (long) error
     panel.conference.value = "x" * 300  # and a name far wider than its column
-    panel.start.click()
+    panel.start_button.click()
     assert panel.wait(30)
     table = panel.table.value
     assert "table-layout:fixed" in table and "<colgroup>" in table
@@ -390,12 +400,15 @@ def test_dashboard_shows_every_recording_until_filtered(log_dir, dashboards):
     assert "3 recordings and 2 transcriptions" in dash.status.value
 
 
-def test_dashboard_conference_filter_updates_summary_and_charts(log_dir, dashboards):
+def test_dashboard_conference_filter_updates_summary_and_charts(log_dir, dashboards,
+                                                                monkeypatch):
     dash = Dashboard(log_dir)
     dashboards.append(dash)
-    chart, outcomes, refreshes = dash.chart.value, dash.outcomes.value, dash.refreshes
+    chart, outcomes = dash.chart.value, dash.outcomes.value
+    refreshes = []
+    monkeypatch.setattr(dash, "refresh", lambda real=dash.refresh: refreshes.append(1) or real())
     dash.conferences.value = ("beta",)
-    assert dash.refreshes == refreshes + 1
+    assert len(refreshes) == 1  # one redraw for the change, not one per trait it touches
     assert _summary_figure(dash, "Recordings") == "1"
     assert _summary_figure(dash, "Recorded minutes") == "0.5 min"
     assert _summary_figure(dash, "Transcriptions received") == "0"
@@ -423,12 +436,12 @@ def test_dashboard_metric_choice_redraws_the_chart(log_dir, dashboards):
     from recording_toolkit.views import VIEWS
 
     # The chart menu is the views registry (the outcomes chart is always shown beside it).
-    assert [key for _, key in dash.metric.options] == [k for k in VIEWS if k != "outcomes"]
+    assert [key for _, key in dash.metric_picker.options] == [k for k in VIEWS if k != "outcomes"]
     seen = {dash.chart.value}
-    for _, key in dash.metric.options[1:]:
-        dash.metric.value = key
+    for _, key in dash.metric_picker.options[1:]:
+        dash.metric_picker.value = key
         seen.add(dash.chart.value)
-    assert len(seen) == len(dash.metric.options)  # each metric draws a different picture
+    assert len(seen) == len(dash.metric_picker.options)  # each metric draws a different picture
 
 
 def test_dashboard_empty_selection_still_draws(log_dir, dashboards):
@@ -491,7 +504,7 @@ def test_dashboard_over_loaded_data_cannot_go_live(log_dir, dashboards):
 
     dash = Dashboard(load_callbacks(log_dir))
     dashboards.append(dash)
-    assert dash.live.disabled
+    assert dash.live_toggle.disabled
     with pytest.raises(RuntimeError, match="live mode needs"):
         dash.start_live()
     with pytest.raises(TypeError, match="source"):
@@ -500,15 +513,30 @@ def test_dashboard_over_loaded_data_cannot_go_live(log_dir, dashboards):
         Dashboard(log_dir, metric="colour")
 
 
-def test_dashboard_reload_only_when_the_log_changed(log_dir, dashboards):
+def test_dashboard_widgets_answer_to_their_former_names_with_a_warning(log_dir, dashboards):
+    dash = Dashboard(log_dir, metric="cost")
+    dashboards.append(dash)
+    with pytest.warns(DeprecationWarning, match=r"Dashboard\.metric is deprecated; "
+                                                r"use \.metric_picker"):
+        assert dash.metric is dash.metric_picker
+    assert dash.metric_picker.value == "cost"  # the constructor's plain value, in the picker
+    with pytest.warns(DeprecationWarning, match=r"\.recent is deprecated; use \.recent_table"):
+        assert dash.recent is dash.recent_table
+
+
+def test_dashboard_reload_only_when_the_log_changed(log_dir, dashboards, monkeypatch):
+    from recording_toolkit import load
+
     dash = Dashboard(log_dir)
     dashboards.append(dash)
-    loads = dash.loads
-    assert dash.reload(if_changed=True) is False and dash.loads == loads
+    reads = []
+    real = load.load_callbacks
+    monkeypatch.setattr(load, "load_callbacks", lambda *a, **k: reads.append(a) or real(*a, **k))
+    assert dash.reload(if_changed=True) is False and reads == []  # the log is not read again
     with open(log_dir / "callbacks-2026-11-21-test.jsonl", "a") as fh:
         fh.write(_line("recording", "2026-11-21T11:00:00Z",
                        _recording("r4", "gamma", 1_795_000_000_000, 61_000)))
-    assert dash.reload(if_changed=True) is True
+    assert dash.reload(if_changed=True) is True and len(reads) == 1
     assert "gamma" in dash.conferences.options
     assert _summary_figure(dash, "Recordings") == "4"
 
@@ -516,8 +544,8 @@ def test_dashboard_reload_only_when_the_log_changed(log_dir, dashboards):
 def test_dashboard_live_mode_shows_new_callbacks_as_they_arrive(sandbox, receiver, dashboards):
     dash = Dashboard(receiver, interval=0.2)
     dashboards.append(dash)
-    assert "No callbacks yet" in dash.recent.value
-    dash.live.value = True  # the toggle a person presses
+    assert "No callbacks yet" in dash.recent_table.value
+    dash.live_toggle.value = True  # the toggle a person presses
     assert dash.live_running
     with _client(sandbox) as client:
         started = client.start_recording(
@@ -525,13 +553,13 @@ def test_dashboard_live_mode_shows_new_callbacks_as_they_arrive(sandbox, receive
             transcription_type="auto", transcription_url=receiver.transcription_callback_url)
         client.stop_recording("live-demo")
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and started.recording_id not in dash.recent.value:
+    while time.monotonic() < deadline and started.recording_id not in dash.recent_table.value:
         time.sleep(0.1)
-    assert started.recording_id in dash.recent.value
+    assert started.recording_id in dash.recent_table.value
     assert "live-demo" in dash.conferences.options
-    assert "&#9679;" in dash.recent.value  # marked as new
+    assert "&#9679;" in dash.recent_table.value  # marked as new
     dash.stop_live()
-    assert not dash.live_running and dash.live.value is False
+    assert not dash.live_running and dash.live_toggle.value is False
     assert "live, every" not in dash.status.value
 
 
@@ -611,8 +639,8 @@ def _png_size(value) -> tuple[int, int]:
 def test_dashboard_charts_are_drawn_at_the_size_they_are_shown(log_dir, dashboards):
     dash = Dashboard(log_dir, chart_width=600)
     dashboards.append(dash)
-    for _, key in dash.metric.options:
-        dash.metric.value = key
+    for _, key in dash.metric_picker.options:
+        dash.metric_picker.value = key
         for image in (dash.chart, dash.outcomes):
             width, height = _png_size(image.value)
             # The page shows the picture at exactly its pixel size: no rescaling, no blur.
@@ -672,15 +700,15 @@ def test_dashboard_conference_search_select_all_and_clear(dashboards):
 def test_dashboard_latest_callbacks_follow_the_conference_filter(log_dir, dashboards):
     dash = Dashboard(log_dir)
     dashboards.append(dash)
-    assert all(rid in dash.recent.value for rid in ("r1", "r2", "r3"))
+    assert all(rid in dash.recent_table.value for rid in ("r1", "r2", "r3"))
     dash.conferences.value = ("beta",)
-    assert ">r2<" in dash.recent.value
-    assert ">r1<" not in dash.recent.value and ">r3<" not in dash.recent.value
+    assert ">r2<" in dash.recent_table.value
+    assert ">r1<" not in dash.recent_table.value and ">r3<" not in dash.recent_table.value
     assert "of the selection" in dash.recent_title.value
     dash.conferences.value = ("alpha",)
-    assert ">r1<" in dash.recent.value and ">r3<" in dash.recent.value  # and transcriptions
-    assert "Recording file size too large" in dash.recent.value
-    assert ">r2<" not in dash.recent.value
+    assert ">r1<" in dash.recent_table.value and ">r3<" in dash.recent_table.value  # and transcriptions
+    assert "Recording file size too large" in dash.recent_table.value
+    assert ">r2<" not in dash.recent_table.value
 
 
 def test_dashboard_export_writes_the_selection_tables_with_raw_values(log_dir, tmp_path,

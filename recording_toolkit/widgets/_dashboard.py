@@ -20,6 +20,7 @@ import pandas as pd
 
 from .. import formatting as fmt
 from ..views import VIEWS, frames_of, render_png
+from ._aliases import renamed as _renamed
 from ._day import DayField
 from ._export import excel_available, export_tables
 from ._picker import ConferencePicker
@@ -123,8 +124,9 @@ class Dashboard(widgets.VBox):
     conferences
         :class:`ConferencePicker`: a search box, the list, *Select all*, *Clear* and how many
         are selected; ``.value`` is the chosen names (none chosen: every conference).
-    metric
-        ``Dropdown`` choosing :attr:`chart`'s contents.
+    metric_picker
+        ``Dropdown`` choosing :attr:`chart`'s contents (starts at ``metric``). ``metric`` is a
+        deprecated alias of it.
     summary
         The key figures of the selection (``HTML``), formatted for reading.
     forecast
@@ -135,10 +137,12 @@ class Dashboard(widgets.VBox):
     chart, outcomes
         The chosen chart and the transcription outcomes chart (``Image`` widgets, PNG, shown at
         their pixel size). :attr:`chart_note` says what the chart leaves out, if anything.
-    live
-        ``ToggleButton``: reload the log every few seconds and show new callbacks.
-    recent
-        The latest callbacks of the selection, newest first, new ones marked (``HTML``).
+    live_toggle
+        ``ToggleButton``: reload the log every few seconds and show new callbacks (starts on
+        with ``live=True``; :meth:`start_live` and :meth:`stop_live` switch it too).
+    recent_table
+        The latest callbacks of the selection (at most ``recent`` of them), newest first, new
+        ones marked (``HTML``). ``recent`` is a deprecated alias of it.
     export_folder, export, export_message
         Where to write, the button that writes the selection's tables (CSV, and one Excel
         workbook when openpyxl is installed), and what it wrote where.
@@ -152,7 +156,7 @@ class Dashboard(widgets.VBox):
         dash = Dashboard("data/")
         dash.conferences.value = ("weekly-sync",)
         dash.start_date.value = "2026-11-09"
-        dash.metric.value = "cost"
+        dash.metric_picker.value = "cost"
         dash.export.click()            # the tables of this selection, as CSV
         dash.start_live(interval=2); ...; dash.stop_live()
     """
@@ -186,20 +190,18 @@ class Dashboard(widgets.VBox):
         self._live_stop = threading.Event()
         self._updating = False
         self._frames: Frames | None = None
-        self.loads = 0
-        self.refreshes = 0
         self.last_export: Any = None  # what the last export wrote (an Export), if any
 
         self.start_date = DayField("From", width="14em")
         self.end_date = DayField("To", width="14em")
         self.conferences = ConferencePicker(rows=8)
-        self.metric = widgets.Dropdown(options=[(label, key) for key, label in METRICS.items()],
-                                       value=metric, description="Chart",
-                                       style={"description_width": "3.5em"},
-                                       layout=widgets.Layout(width="23em"))
-        self.live = widgets.ToggleButton(value=False, description="Live", icon="refresh",
-                                         tooltip="Reload the log every few seconds",
-                                         disabled=self._paths is None)
+        self.metric_picker = widgets.Dropdown(
+            options=[(label, key) for key, label in METRICS.items()], value=metric,
+            description="Chart", style={"description_width": "3.5em"},
+            layout=widgets.Layout(width="23em"))
+        self.live_toggle = widgets.ToggleButton(value=False, description="Live", icon="refresh",
+                                                tooltip="Reload the log every few seconds",
+                                                disabled=self._paths is None)
         self.export_folder = widgets.Text(value=os.fspath(export_folder),
                                           description="Export to",
                                           style={"description_width": "initial"},
@@ -214,8 +216,8 @@ class Dashboard(widgets.VBox):
         self.outcomes = self._image()
         self.outcomes_note = widgets.HTML()
         self.recent_title = widgets.HTML("<b>Latest callbacks</b>")
-        self.recent = widgets.HTML(layout=widgets.Layout(width="100%", max_width="62em",
-                                                         margin="2px 0"))
+        self.recent_table = widgets.HTML(layout=widgets.Layout(width="100%", max_width="62em",
+                                                               margin="2px 0"))
         self.status = widgets.HTML()
 
         self.result: LoadResult = self._load() if self._paths is not None else source
@@ -223,8 +225,8 @@ class Dashboard(widgets.VBox):
         self._update_conference_options()
         for control in (self.start_date, self.end_date, self.conferences):
             control.observe(self._on_change, names="value")
-        self.metric.observe(self._on_metric, names="value")
-        self.live.observe(self._on_live, names="value")
+        self.metric_picker.observe(self._on_metric, names="value")
+        self.live_toggle.observe(self._on_live, names="value")
         self.export.on_click(self._on_export)
         self.refresh()
         wrap = widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%")
@@ -232,7 +234,7 @@ class Dashboard(widgets.VBox):
             self.start_date, self.end_date,
             widgets.HTML('<span style="color:var(--jp-ui-font-color2,#616161)">Days are UTC, '
                          "as YYYY-MM-DD; empty: no bound.</span>"),
-            self.metric, self.live,
+            self.metric_picker, self.live_toggle,
         ], layout=widgets.Layout(margin="0 2em 0.5em 0"))
         super().__init__([
             widgets.HBox([filters, self.conferences], layout=wrap),
@@ -242,7 +244,7 @@ class Dashboard(widgets.VBox):
                           widgets.VBox([self.chart, self.chart_note])], layout=wrap),
             widgets.VBox([self.outcomes, self.outcomes_note]),
             self.recent_title,
-            self.recent,
+            self.recent_table,
             widgets.HBox([self.export_folder, self.export],
                          layout=widgets.Layout(flex_flow="row wrap", align_items="center",
                                                margin="0.75em 0 0 0")),
@@ -267,7 +269,6 @@ class Dashboard(widgets.VBox):
         result = load_callbacks(source, progress=False)
         self._journal_frame = None  # read again with the logs: it grows with them
         self._signature = signature
-        self.loads += 1
         return result
 
     def reload(self, *, if_changed: bool = False) -> bool:
@@ -379,11 +380,10 @@ class Dashboard(widgets.VBox):
             self._draw_chart(frames)
             self.outcomes_note.value = _note(VIEWS[OUTCOMES],
                                              self._draw(self.outcomes, OUTCOMES, frames))
-            self.recent.value = self._recent_table(frames)
+            self.recent_table.value = self._render_recent(frames)
             self.recent_title.value = "<b>Latest callbacks</b>" + (
                 "" if all(v is None for v in filters.values()) else " of the selection")
             self.status.value = self._status_line()
-            self.refreshes += 1
 
     def _draw(self, image: widgets.Image, key: str, frames: Frames) -> Any:
         """Draw view ``key`` into ``image`` at :attr:`chart_width` and the view's own aspect."""
@@ -399,7 +399,7 @@ class Dashboard(widgets.VBox):
         return result
 
     def _draw_chart(self, frames: Frames) -> None:
-        view = VIEWS[self.metric.value]
+        view = VIEWS[self.metric_picker.value]
         self.chart_note.value = _note(view, self._draw(self.chart, view.key, frames))
 
     def _journal(self) -> pd.DataFrame | None:
@@ -415,7 +415,7 @@ class Dashboard(widgets.VBox):
             self._journal_frame = load_journal(self.journal)
         return self._journal_frame
 
-    def _recent_table(self, frames: Frames) -> str:
+    def _render_recent(self, frames: Frames) -> str:
         rows = _recent_callbacks(frames.recordings, frames.transcriptions,
                                  self.result.recordings, self.recent_count)
         for row in rows:
@@ -430,12 +430,12 @@ class Dashboard(widgets.VBox):
         n_rec = len(self.result.recordings)
         n_tr = len(self.result.transcriptions)
         text = (f"{_counted(n_rec, 'recording')} and {_counted(n_tr, 'transcription')} from "
-                f"<code>{_escape(where)}</code>")
+                f"<code>{html.escape(where)}</code>")
         if stats.get("quarantined"):
             text += f"; {_counted(stats['quarantined'], 'line')} quarantined"
         if self.journal is not None and not isinstance(self.journal, pd.DataFrame) and \
                 not Path(self.journal).exists():
-            text += f"; no journal at <code>{_escape(os.fspath(self.journal))}</code> yet"
+            text += f"; no journal at <code>{html.escape(os.fspath(self.journal))}</code> yet"
         text += f"; updated {datetime.now(UTC):%H:%M:%S} UTC"
         if self.live_running:
             text += f"; live, every {self.interval:g} s"
@@ -459,14 +459,14 @@ class Dashboard(widgets.VBox):
                           for key, view in VIEWS.items() if view.table is not None}
                 written = export_tables(self.summarize(), folder, selection, charts=charts)
         except OSError as exc:
-            self.export_message.value = dot("error") + _escape(
+            self.export_message.value = dot("error") + html.escape(
                 f"Folder {folder!r}: could not write the tables: {exc.strerror or exc}")
             return
         text = (f"{dot('ok')}Wrote {len(written.csv)} tables as CSV (the report's and each "
                 "chart's)"
                 + (f" and <code>{written.workbook.name}</code> (a sheet each)"
                    if written.workbook else "")
-                + f" to <code>{_escape(str(written.folder))}</code>.")
+                + f" to <code>{html.escape(str(written.folder))}</code>.")
         if written.workbook is None and not excel_available():
             text += " Install openpyxl for an Excel workbook too."
         self.last_export = written
@@ -510,11 +510,11 @@ class Dashboard(widgets.VBox):
             '<div style="display:flex;flex-wrap:wrap;align-items:flex-start;gap:1.5em">'
             f"<div>{self.summary.value}<div style=\"margin-top:0.25em\">"
             f"{self.forecast.value}</div></div>"
-            f"<div>{picture(self.chart, METRICS[self.metric.value])}"
+            f"<div>{picture(self.chart, METRICS[self.metric_picker.value])}"
             f"<div>{self.chart_note.value}</div></div></div>"
             f"<div>{picture(self.outcomes, VIEWS[OUTCOMES].title)}"
             f"<div>{self.outcomes_note.value}</div></div>"
-            f"<p>{self.recent_title.value}</p>{self.recent.value}</div>")
+            f"<p>{self.recent_title.value}</p>{self.recent_table.value}</div>")
 
     # -- live mode --
 
@@ -543,8 +543,8 @@ class Dashboard(widgets.VBox):
         self._live_thread = threading.Thread(target=self._live_loop, name="dashboard-live",
                                              daemon=True)
         self._live_thread.start()
-        if not self.live.value:
-            self.live.value = True
+        if not self.live_toggle.value:
+            self.live_toggle.value = True
         self.status.value = self._status_line()
 
     def _live_loop(self) -> None:
@@ -552,7 +552,7 @@ class Dashboard(widgets.VBox):
             try:
                 self.reload(if_changed=True)
             except Exception as exc:  # show it and try again next time; never die silently
-                self.status.value = dot("error") + _escape(
+                self.status.value = dot("error") + html.escape(
                     f"Reloading failed: {type(exc).__name__}: {exc}")
 
     def stop_live(self, timeout: float = 10.0) -> None:
@@ -561,8 +561,8 @@ class Dashboard(widgets.VBox):
         thread, self._live_thread = self._live_thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
-        if self.live.value:
-            self.live.value = False
+        if self.live_toggle.value:
+            self.live_toggle.value = False
         self.status.value = self._status_line()
 
     def close(self) -> None:
@@ -573,14 +573,26 @@ class Dashboard(widgets.VBox):
             thread, self._live_thread = self._live_thread, None
             if thread is not None and thread is not threading.current_thread():
                 thread.join(10.0)
-        for name in ("start_date", "end_date", "conferences", "metric", "live", "summary",
-                     "forecast",
-                     "chart", "chart_note", "outcomes", "outcomes_note", "recent_title",
-                     "recent", "status", "export_folder", "export", "export_message"):
+        for name in ("start_date", "end_date", "conferences", "metric_picker", "live_toggle",
+                     "summary", "forecast", "chart", "chart_note", "outcomes", "outcomes_note",
+                     "recent_title", "recent_table", "status", "export_folder", "export",
+                     "export_message"):
             child = self.__dict__.get(name)
             if child is not None:
                 child.close()
         super().close()
+
+    # -- the names these widgets had before, kept for code that uses them --
+
+    @property
+    def metric(self) -> widgets.Dropdown:
+        """Deprecated alias of :attr:`metric_picker`."""
+        return _renamed(self, "metric", "metric_picker")
+
+    @property
+    def recent(self) -> widgets.HTML:
+        """Deprecated alias of :attr:`recent_table`."""
+        return _renamed(self, "recent", "recent_table")
 
     def __repr__(self) -> str:
         where = ", ".join(self._paths) if self._paths else "loaded data"
@@ -604,12 +616,6 @@ def _note(view: Any, result: Any) -> str:
 def _counted(n: int, word: str) -> str:
     """``1 recording``, ``1,997 recordings``."""
     return f"{fmt.count(n)} {word}{'' if n == 1 else 's'}"
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def _callback_keys(result: Any) -> list[tuple[str, str]]:

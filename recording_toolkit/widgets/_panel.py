@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,6 +14,7 @@ import ipywidgets as widgets
 
 from ..errors import PlivoAPIError, TransportError, ValidationError
 from ..formatting import clock as clock_text
+from ._aliases import renamed as _renamed
 from ._render import dot, html_table
 
 if TYPE_CHECKING:
@@ -54,7 +56,7 @@ class RecordingPanel(widgets.VBox):
     (and tests) can drive it the way a person would::
 
         panel.conference.value = "weekly-sync"
-        panel.start.click()
+        panel.start_button.click()
         panel.wait()          # only needed in code: the table fills in by itself
 
     Parameters
@@ -78,8 +80,8 @@ class RecordingPanel(widgets.VBox):
     ----------
     conference, file_format, transcribe, callback_url, transcription_url
         The input widgets.
-    start, stop
-        The buttons.
+    start_button, stop_button
+        The Start and Stop buttons. ``start`` and ``stop`` are deprecated aliases of them.
     recording_now
         The marker beside the buttons: every conference recording from this panel, with the
         time elapsed since its start, redrawn every second (``HTML``).
@@ -88,6 +90,16 @@ class RecordingPanel(widgets.VBox):
     table
         The requests made from the panel (an ``HTML`` widget).
     """
+
+    @property
+    def start(self) -> widgets.Button:
+        """Deprecated alias of :attr:`start_button`."""
+        return _renamed(self, "start", "start_button")
+
+    @property
+    def stop(self) -> widgets.Button:
+        """Deprecated alias of :attr:`stop_button`."""
+        return _renamed(self, "stop", "stop_button")
 
     def __init__(self, client: RecordingClient, receiver: CallbackReceiver | None = None, *,
                  conference: str = "", file_format: str = "mp3", transcribe: bool | None = None,
@@ -125,9 +137,9 @@ class RecordingPanel(widgets.VBox):
         self.transcription_url = widgets.Text(description="Transcription callback",
                                               placeholder="https://... (needed to transcribe)",
                                               layout=wide, style=label_style)
-        self.start = widgets.Button(description="Start", button_style="success",
+        self.start_button = widgets.Button(description="Start", button_style="success",
                                     icon="circle", tooltip="Start recording the conference")
-        self.stop = widgets.Button(description="Stop", icon="stop",
+        self.stop_button = widgets.Button(description="Stop", icon="stop",
                                    tooltip="Stop recording the conference")
         self.recording_now = widgets.HTML(layout=widgets.Layout(margin="0 0 0 1em",
                                                                 flex="1 1 auto"))
@@ -140,8 +152,8 @@ class RecordingPanel(widgets.VBox):
         self._fill_from_receiver()
         self.transcribe.observe(self._on_transcribe, names="value")
         self._on_transcribe()
-        self.start.on_click(self._on_start)
-        self.stop.on_click(self._on_stop)
+        self.start_button.on_click(self._on_start)
+        self.stop_button.on_click(self._on_stop)
         self._render()
         self._render_marker()
         super().__init__([
@@ -150,7 +162,7 @@ class RecordingPanel(widgets.VBox):
             widgets.HBox([self.file_format, self.transcribe]),
             self.callback_url,
             self.transcription_url,
-            widgets.HBox([self.start, self.stop, self.recording_now],
+            widgets.HBox([self.start_button, self.stop_button, self.recording_now],
                          layout=widgets.Layout(align_items="center")),
             self.message,
             self.table,
@@ -165,7 +177,7 @@ class RecordingPanel(widgets.VBox):
             self.callback_url.value = self.receiver.recording_callback_url
             self.transcription_url.value = self.receiver.transcription_callback_url
         except RuntimeError as exc:  # not running: leave the fields for the user
-            self.message.value = dot("error") + f"Receiver: {_escape(str(exc))}"
+            self.message.value = dot("error") + f"Receiver: {html.escape(str(exc))}"
 
     def _on_transcribe(self, change: Any = None) -> None:
         self.transcription_url.disabled = not self.transcribe.value
@@ -181,7 +193,7 @@ class RecordingPanel(widgets.VBox):
         }
 
     def _on_start(self, button: Any = None) -> None:
-        if self.start.disabled:  # as in the browser: a disabled button does nothing
+        if self.start_button.disabled:  # as in the browser: a disabled button does nothing
             return
         name = self.conference.value.strip()
         options = self._start_options()
@@ -189,7 +201,7 @@ class RecordingPanel(widgets.VBox):
         self._submit(row, lambda: self.client.start_recording(name, **options))
 
     def _on_stop(self, button: Any = None) -> None:
-        if self.stop.disabled:
+        if self.stop_button.disabled:
             return
         name = self.conference.value.strip()
         row = self._add_row("stop", name, None)
@@ -212,7 +224,7 @@ class RecordingPanel(widgets.VBox):
         with self._lock:
             self._set_busy(True)
             self.message.value = (dot("busy") + f"{row['action'].capitalize()} "
-                                  f"{_escape(row['conference_name'] or '(no name)')}…")
+                                  f"{html.escape(row['conference_name'] or '(no name)')}…")
             self._render()
             future = self._executor.submit(self._run, row, call)
             self._futures.add(future)
@@ -231,18 +243,18 @@ class RecordingPanel(widgets.VBox):
             _fill_error(row, status=f"HTTP {exc.status_code} error" if exc.status_code else
                         "error", error=exc.error or str(exc), code=exc.status_code,
                         api_id=exc.api_id)
-            message = dot("error") + _escape(str(exc))
+            message = dot("error") + html.escape(str(exc))
         except ValidationError as exc:
             # The refusal names the field as the panel labels it (the client's own name for
             # it stays in :attr:`requests`).
             _fill_error(row, status="not sent", error=str(exc))
-            message = dot("error") + "Not sent: " + _escape(_in_panel_words(str(exc)))
+            message = dot("error") + "Not sent: " + html.escape(_in_panel_words(str(exc)))
         except TransportError as exc:
             _fill_error(row, status="no answer", error=str(exc))
-            message = dot("error") + _escape(str(exc))
+            message = dot("error") + html.escape(str(exc))
         except Exception as exc:  # the panel must survive anything the client raises
             _fill_error(row, status="failed", error=f"{type(exc).__name__}: {exc}")
-            message = dot("error") + _escape(f"{type(exc).__name__}: {exc}")
+            message = dot("error") + html.escape(f"{type(exc).__name__}: {exc}")
         else:
             message = self._succeeded(row, result)
         with self._lock:
@@ -262,27 +274,27 @@ class RecordingPanel(widgets.VBox):
                 self._recording[name] = (since, [*ids, result.recording_id or "id pending"])
             self._start_ticker()
             if result.recording_id is None:  # Plivo's asynchronous answer: the id comes later
-                return (dot("ok") + f"Recording started in {_escape(name)}; Plivo answered"
+                return (dot("ok") + f"Recording started in {html.escape(name)}; Plivo answered"
                         " without its id, which the recording callback will carry (request"
-                        f" <code>{_escape(result.api_id)}</code>).")
-            return (dot("ok") + f"Recording <code>{_escape(result.recording_id)}</code>"
-                    f" started in {_escape(name)}.")
+                        f" <code>{html.escape(result.api_id)}</code>).")
+            return (dot("ok") + f"Recording <code>{html.escape(result.recording_id)}</code>"
+                    f" started in {html.escape(name)}.")
         with self._lock:
             running = self._recording.pop(name, None)
         if running is not None:
             row.update(state="ok", status="stopped", status_code=204, api_id=result.api_id)
             elapsed = clock_text((self._clock() - running[0]).total_seconds())
-            return dot("ok") + f"Stopped recording {_escape(name)} after {elapsed}."
+            return dot("ok") + f"Stopped recording {html.escape(name)} after {elapsed}."
         # Plivo answers a stop with 204 whether or not anything was recording: say which it was
         # as far as this panel knows, instead of claiming a recording was stopped.
         row.update(state="idle", status="nothing recording", status_code=204,
                    api_id=result.api_id)
-        text = (dot("idle") + f"Nothing was recording in {_escape(name)} from this panel, so "
+        text = (dot("idle") + f"Nothing was recording in {html.escape(name)} from this panel, so "
                 "there was nothing to stop (Plivo accepted the request; a recording started "
                 "elsewhere in this conference is stopped too).")
         others = self.recording_conferences
         if others:
-            text += " Recording now: " + ", ".join(_escape(n) for n in others) + "."
+            text += " Recording now: " + ", ".join(html.escape(n) for n in others) + "."
         return text
 
     # -- the recording marker --
@@ -307,8 +319,8 @@ class RecordingPanel(widgets.VBox):
             elapsed = clock_text(max(0.0, (now - since).total_seconds()))
             several = f" ({len(ids)} recordings)" if len(ids) > 1 else ""
             shown = name if len(name) <= _MARKER_NAME else name[:_MARKER_NAME - 1] + "…"
-            parts.append(f'<span title="{_escape(name)}: {_escape(", ".join(ids))}">'
-                         f"{dot('recording')}<b>Recording</b> {_escape(shown)}{several} "
+            parts.append(f'<span title="{html.escape(name)}: {html.escape(", ".join(ids))}">'
+                         f"{dot('recording')}<b>Recording</b> {html.escape(shown)}{several} "
                          f'<span style="font-variant-numeric:tabular-nums">{elapsed}</span>'
                          "</span>")
         self.recording_now.value = "&emsp;".join(parts)
@@ -333,15 +345,15 @@ class RecordingPanel(widgets.VBox):
             self._render_marker()
 
     def _set_busy(self, busy: bool) -> None:
-        self.start.disabled = busy
-        self.stop.disabled = busy
+        self.start_button.disabled = busy
+        self.stop_button.disabled = busy
 
     def _render(self) -> None:
         with self._lock:
             shown = []
             for row in reversed(self._rows[-self.max_rows:]):
                 shown.append({**row, "time": row["time"].strftime("%H:%M:%S"),
-                              "status": dot(row["state"]) + _escape(row["status"]),
+                              "status": dot(row["state"]) + html.escape(row["status"]),
                               "recording_id": row["recording_id"] or "",
                               "error": _in_panel_words(row["error"] or "")})
             self.table.value = html_table(shown, _COLUMNS, raw=("status",), widths=_WIDTHS,
@@ -428,9 +440,3 @@ def _in_panel_words(error: str) -> str:
     """``conference_name: is empty`` as ``Conference: is empty``: the label on the screen."""
     field, sep, rest = error.partition(":")
     return f"{_FIELDS[field]}{sep}{rest}" if sep and field in _FIELDS else error
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
