@@ -23,6 +23,8 @@ every figure the chart shows (counts, medians, shares, what was left out), so
 :mod:`.retention`         what a keep-N-days policy deletes and saves in storage
 :mod:`.forecast`          this month's spend so far, its run rate to month-end, against
                           the same days of the previous month
+:mod:`.chargeback`        cost by team: the ``team`` column, each team's figures, a team
+                          filter (teams from :mod:`recording_toolkit.teams`)
 ========================  ==============================================================
 
 Importing this package registers the ``df.rec`` accessor (:class:`RecAccessor`): every public
@@ -49,6 +51,7 @@ from .billing import (
     billing_mismatches,
     rate_mismatches,
 )
+from .chargeback import allocate, select_teams, team_costs
 from .cost import (
     charge_total,
     charges_over_time,
@@ -93,6 +96,7 @@ from .turnaround import turnaround_distribution, turnaround_seconds, turnaround_
 
 __all__ = [  # every public function here is also a method of df.rec (generated below)
     "QUALITY_CHECKS",
+    "allocate",
     "audit_counts",
     "billed_minutes",
     "billing_audit",
@@ -122,9 +126,11 @@ __all__ = [  # every public function here is also a method of df.rec (generated 
     "RetentionPlan",
     "rounding_overhead",
     "select",
+    "select_teams",
     "spend_forecast",
     "storage_outlook",
     "storage_projection",
+    "team_costs",
     "top_conferences",
     "transcription_charges",
     "transcription_counts",
