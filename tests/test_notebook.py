@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 
 import numpy as np
 import pandas as pd
@@ -42,12 +41,31 @@ def test_wait_until_returns_as_soon_as_the_condition_holds():
         timer.cancel()
 
 
-def test_wait_until_gives_up_after_the_timeout_and_says_so():
-    calls = []
-    started = time.monotonic()
-    assert notebook.wait_until(lambda: calls.append(1), timeout=0.1, interval=0.02) is False
-    assert time.monotonic() - started < 5
-    assert len(calls) >= 2  # it kept asking, and it stopped
+class _HandClock:
+    """``time.monotonic`` and ``time.sleep`` on a clock that moves only when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.parametrize(("interval", "naps"), [(0.25, [0.25] * 4), (0.375, [0.375, 0.375, 0.25])])
+def test_wait_until_gives_up_after_the_timeout_and_says_so(monkeypatch, interval, naps):
+    clock = _HandClock()
+    monkeypatch.setattr(notebook, "time", clock)
+    asked_at = []
+    assert notebook.wait_until(lambda: asked_at.append(clock.now), timeout=1.0,
+                               interval=interval) is False
+    # it kept asking every interval, the last nap cut short, and gave up at the timeout
+    assert clock.slept == naps and sum(naps) == 1.0
+    assert asked_at == [sum(naps[:i]) for i in range(len(naps) + 1)]
 
 
 def test_wait_until_refuses_a_non_positive_interval():
