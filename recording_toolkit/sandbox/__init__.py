@@ -23,7 +23,7 @@ True
 
 from __future__ import annotations
 
-from ._clock import ManualClock, ScaledClock
+from ._clock import ManualClock, ScaledClock, to_ms
 from ._config import FAULT_PRESETS, DurationModel, Faults, SandboxConfig, Timing
 from ._sandbox import DEFAULT_TIME_SCALE, Sandbox
 
@@ -37,4 +37,5 @@ __all__ = [
     "SandboxConfig",
     "ScaledClock",
     "Timing",
+    "to_ms",
 ]
