@@ -23,6 +23,8 @@ every figure the chart shows (counts, medians, shares, what was left out), so
 :mod:`.retention`         what a keep-N-days policy deletes and saves in storage
 :mod:`.forecast`          this month's spend so far, its run rate to month-end, against
                           the same days of the previous month
+:mod:`.search`            what was said: transcript search with snippets, keyword counts
+                          per conference or day
 :mod:`.chargeback`        cost by team: the ``team`` column, each team's figures, a team
                           filter (teams from :mod:`recording_toolkit.teams`)
 ========================  ==============================================================
@@ -91,6 +93,7 @@ from .reconciliation import (
     unexpected_callbacks,
 )
 from .retention import RetentionPlan, retention_plan
+from .search import keyword_counts, search_selection, search_transcripts
 from .selection import select
 from .turnaround import turnaround_distribution, turnaround_seconds, turnaround_stats
 
@@ -111,6 +114,7 @@ __all__ = [  # every public function here is also a method of df.rec (generated 
     "duration_summary",
     "effective_price_per_minute",
     "eligibility_vs_outcome",
+    "keyword_counts",
     "minutes_over_time",
     "missing_recording_callbacks",
     "missing_transcriptions",
@@ -125,6 +129,8 @@ __all__ = [  # every public function here is also a method of df.rec (generated 
     "retention_plan",
     "RetentionPlan",
     "rounding_overhead",
+    "search_selection",
+    "search_transcripts",
     "select",
     "select_teams",
     "spend_forecast",
