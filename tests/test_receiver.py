@@ -1,4 +1,4 @@
-"""The callback receiver (receiver.py), against a real uvicorn on 127.0.0.1."""
+"""The callback receiver (recording_toolkit.receiver), against a real uvicorn on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recording_toolkit import receiver as receiver_module
 from recording_toolkit import server as server_module
 from recording_toolkit.callback_log import CallbackLog
 from recording_toolkit.errors import ConfigurationError
@@ -29,6 +28,7 @@ from recording_toolkit.receiver import (
     create_receiver_app,
     default_max_connections,
 )
+from recording_toolkit.receiver import _settings as receiver_settings
 from recording_toolkit.server import BackgroundServer
 from recording_toolkit.signature import (
     MA_SIGNATURE_HEADER,
@@ -512,11 +512,11 @@ def test_bad_limits_are_a_configuration_error(tmp_path, option, value, message):
 
 
 def test_the_default_connection_limit_keeps_under_the_open_file_limit(monkeypatch):
-    monkeypatch.setattr(receiver_module, "_open_file_limit", lambda: 256)
+    monkeypatch.setattr(receiver_settings, "open_file_limit", lambda: 256)
     assert default_max_connections() == 128
-    monkeypatch.setattr(receiver_module, "_open_file_limit", lambda: 1024)
+    monkeypatch.setattr(receiver_settings, "open_file_limit", lambda: 1024)
     assert default_max_connections() == DEFAULT_MAX_CONNECTIONS == 500
-    monkeypatch.setattr(receiver_module, "_open_file_limit", lambda: None)
+    monkeypatch.setattr(receiver_settings, "open_file_limit", lambda: None)
     assert default_max_connections() == 500
 
 
