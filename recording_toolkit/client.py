@@ -32,18 +32,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._client_core import (
-    BaseRecordingClient,
-    BulkRow,
+from ._bulk import BulkRow, bulk_frame, bulk_row, delete_frame, delete_row
+from ._calls import PreparedCall, Trace
+from ._client_core import BaseRecordingClient
+from ._http import httpx
+from ._listing import RecordingPager
+from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimiter
+from ._results import (
     DeleteResult,
-    PreparedCall,
-    RecordingPager,
     RecordingResult,
     StopResult,
-    Trace,
+    delete_result,
+    json_object,
+    start_result,
+    stop_result,
 )
-from ._http import httpx
-from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimiter
 from ._retry import RetryPolicy
 from .errors import NotFoundError
 from .journal import RequestJournal
@@ -178,7 +181,7 @@ class RecordingClient(BaseRecordingClient):
 
     def _start(self, call: PreparedCall, trace: Trace) -> RecordingResult:
         try:
-            result = self._start_result(call, trace, self._send(call, trace))
+            result = start_result(call, trace, self._send(call, trace))
         except BaseException as exc:
             self._record(call, trace, error=exc)
             raise
@@ -195,7 +198,7 @@ class RecordingClient(BaseRecordingClient):
 
         Options are validated first (:class:`~recording_toolkit.errors.ValidationError` names the
         field; nothing is sent): the conference name must be valid Unicode text of at most
-        :data:`~recording_toolkit._client_core.MAX_CONFERENCE_NAME_BYTES` bytes once
+        :data:`~recording_toolkit.validation.MAX_CONFERENCE_NAME_BYTES` bytes once
         percent-encoded into the URL. ``transcription_type="auto"`` with a ``transcription_url`` asks for a transcript;
         ``callback_url`` (with ``callback_method``) receives the recording callback and may carry
         Plivo's retry fragment (``#ct=2000&rc=3``). Raises a
@@ -218,7 +221,7 @@ class RecordingClient(BaseRecordingClient):
         call = self._prepare_stop(conference_name)
         trace = Trace()
         try:
-            result = self._stop_result(call, trace, self._send(call, trace))
+            result = stop_result(call, trace, self._send(call, trace))
         except BaseException as exc:
             self._record(call, trace, error=exc)
             raise
@@ -243,7 +246,7 @@ class RecordingClient(BaseRecordingClient):
                 response: httpx.Response | None = self._send(call, trace)
             except NotFoundError:
                 response = None
-            result = self._delete_result(call, trace, response)
+            result = delete_result(call, trace, response)
         except BaseException as exc:
             self._record(call, trace, error=exc)
             raise
@@ -254,7 +257,7 @@ class RecordingClient(BaseRecordingClient):
                           dry_run: bool = False) -> pd.DataFrame:
         """Delete many recordings; one row per id, in input order, whatever happened.
 
-        Columns (:data:`~recording_toolkit._client_core.DELETE_COLUMNS`): ``recording_id``,
+        Columns (:data:`~recording_toolkit._bulk.DELETE_COLUMNS`): ``recording_id``,
         ``ok``, ``status`` (``deleted``, ``already_deleted``, ``failed`` or, in a dry run,
         ``would_delete``), ``status_code`` and ``error``. An id that is not valid, or whose
         delete failed after its retries, is a ``failed`` row; the others go on. With
@@ -262,8 +265,8 @@ class RecordingClient(BaseRecordingClient):
         """
         prepared = self._prepare_deletes(ids, concurrency)
         if dry_run:
-            return self._delete_frame([
-                self._delete_row(rid, exc if isinstance(exc, Exception) else None, None)
+            return delete_frame([
+                delete_row(rid, exc if isinstance(exc, Exception) else None, None)
                 for rid, exc in prepared])
         rows: list[BulkRow | None] = [None] * len(prepared)
         bar = _progress_bar(total=len(prepared), enabled=progress, desc="delete_recordings",
@@ -272,19 +275,19 @@ class RecordingClient(BaseRecordingClient):
         def one(index: int) -> None:
             rid, call = prepared[index]
             if isinstance(call, Exception):
-                rows[index] = self._delete_row(rid, call, None)
+                rows[index] = delete_row(rid, call, None)
                 return
             trace = Trace()
             try:
-                rows[index] = self._delete_row(rid, self._delete(call, trace), trace)
+                rows[index] = delete_row(rid, self._delete(call, trace), trace)
             except Exception as exc:
-                rows[index] = self._delete_row(rid, exc, trace)
+                rows[index] = delete_row(rid, exc, trace)
 
         try:
             _run_threads(len(prepared), concurrency, one, bar, "delete_recordings")
         finally:
             bar.close()
-        return self._delete_frame(rows)  # type: ignore[arg-type]
+        return delete_frame(rows)  # type: ignore[arg-type]
 
     def start_recordings(self, items: Any, *, concurrency: int = 10, progress: bool = True,
                          **defaults: Any) -> pd.DataFrame:
@@ -313,23 +316,23 @@ class RecordingClient(BaseRecordingClient):
             _run_threads(len(prepared), concurrency, one, bar, "start_recordings")
         finally:
             bar.close()
-        return self._bulk_frame(rows)  # type: ignore[arg-type]
+        return bulk_frame(rows)  # type: ignore[arg-type]
 
     def _bulk_one(self, name: Any, prepared: PreparedCall | Exception) -> BulkRow:
         if isinstance(prepared, Exception):
-            return self._bulk_row(name, prepared, None)
+            return bulk_row(name, prepared, None)
         trace = Trace()
         try:
             result = self._start(prepared, trace)
         except Exception as exc:
-            return self._bulk_row(name, exc, trace)
-        return self._bulk_row(name, result, trace)
+            return bulk_row(name, exc, trace)
+        return bulk_row(name, result, trace)
 
     def iter_recordings(self, *, since: Any = None, until: Any = None, limit: int = 20,
                         progress: bool = False, **filters: Any) -> Iterator[dict[str, Any]]:
         """Recordings from Plivo's Recording list API, one dict per recording (Plivo's fields).
 
-        ``filters`` are Plivo's own (:data:`~recording_toolkit._client_core.LIST_FILTERS`):
+        ``filters`` are Plivo's own (:data:`~recording_toolkit._listing.LIST_FILTERS`):
         ``conference_name``, ``conference_uuid``, ``call_uuid``, ``from_number``,
         ``to_number``; ``add_time`` and ``add_time__gt/__gte/__lt/__lte`` (datetimes, dates or
         ISO text, naive means UTC, sent as ``YYYY-MM-DD HH:MM:SS[.uuuuuu]`` UTC);
@@ -354,7 +357,7 @@ class RecordingClient(BaseRecordingClient):
             call = pager.first()
             while call is not None:
                 response = self._send(call, Trace())
-                objects, call = pager.feed(call, self._json_object(call, response))
+                objects, call = pager.feed(call, json_object(call, response))
                 bar.update(len(objects))
                 yield from objects
         finally:
@@ -363,7 +366,7 @@ class RecordingClient(BaseRecordingClient):
     def get_recording(self, recording_id: str) -> dict[str, Any]:
         """One recording's details from the Recording API (Plivo's JSON object)."""
         call = self._prepare_get(recording_id)
-        return self._json_object(call, self._send(call, Trace()))
+        return json_object(call, self._send(call, Trace()))
 
     def get_transcription(self, recording_id: str) -> dict[str, Any]:
         """A recording's transcription from Plivo's Transcription API (its JSON object:
@@ -373,7 +376,7 @@ class RecordingClient(BaseRecordingClient):
         asked for, or not ready yet).
         """
         call = self._prepare_get_transcription(recording_id)
-        return self._json_object(call, self._send(call, Trace()))
+        return json_object(call, self._send(call, Trace()))
 
     def close(self) -> None:
         """Close the connections (and the journal, if this client opened it)."""
@@ -481,7 +484,7 @@ class AsyncRecordingClient(BaseRecordingClient):
 
     async def _start(self, call: PreparedCall, trace: Trace) -> RecordingResult:
         try:
-            result = self._start_result(call, trace, await self._send(call, trace))
+            result = start_result(call, trace, await self._send(call, trace))
         except BaseException as exc:
             self._record(call, trace, error=exc)
             raise
@@ -507,7 +510,7 @@ class AsyncRecordingClient(BaseRecordingClient):
         call = self._prepare_stop(conference_name)
         trace = Trace()
         try:
-            result = self._stop_result(call, trace, await self._send(call, trace))
+            result = stop_result(call, trace, await self._send(call, trace))
         except BaseException as exc:
             self._record(call, trace, error=exc)
             raise
@@ -524,7 +527,7 @@ class AsyncRecordingClient(BaseRecordingClient):
                 response: httpx.Response | None = await self._send(call, trace)
             except NotFoundError:
                 response = None
-            result = self._delete_result(call, trace, response)
+            result = delete_result(call, trace, response)
         except BaseException as exc:
             self._record(call, trace, error=exc)
             raise
@@ -536,8 +539,8 @@ class AsyncRecordingClient(BaseRecordingClient):
         """See :meth:`RecordingClient.delete_recordings`; ``concurrency`` tasks on this loop."""
         prepared = self._prepare_deletes(ids, concurrency)
         if dry_run:
-            return self._delete_frame([
-                self._delete_row(rid, exc if isinstance(exc, Exception) else None, None)
+            return delete_frame([
+                delete_row(rid, exc if isinstance(exc, Exception) else None, None)
                 for rid, exc in prepared])
         rows: list[BulkRow | None] = [None] * len(prepared)
         bar = _progress_bar(total=len(prepared), enabled=progress, desc="delete_recordings",
@@ -548,21 +551,21 @@ class AsyncRecordingClient(BaseRecordingClient):
             for index in todo:  # shared: each index is taken by exactly one worker
                 rid, call = prepared[index]
                 if isinstance(call, Exception):
-                    rows[index] = self._delete_row(rid, call, None)
+                    rows[index] = delete_row(rid, call, None)
                 else:
                     trace = Trace()
                     try:
-                        rows[index] = self._delete_row(rid, await self._delete(call, trace),
+                        rows[index] = delete_row(rid, await self._delete(call, trace),
                                                        trace)
                     except Exception as exc:
-                        rows[index] = self._delete_row(rid, exc, trace)
+                        rows[index] = delete_row(rid, exc, trace)
                 bar.update(1)
 
         try:
             await asyncio.gather(*(work() for _ in range(min(concurrency, len(prepared)))))
         finally:
             bar.close()
-        return self._delete_frame(rows)  # type: ignore[arg-type]
+        return delete_frame(rows)  # type: ignore[arg-type]
 
     async def start_recordings(self, items: Any, *, concurrency: int = 10, progress: bool = True,
                                **defaults: Any) -> pd.DataFrame:
@@ -582,17 +585,17 @@ class AsyncRecordingClient(BaseRecordingClient):
             await asyncio.gather(*(work() for _ in range(min(concurrency, len(prepared)))))
         finally:
             bar.close()
-        return self._bulk_frame(rows)  # type: ignore[arg-type]
+        return bulk_frame(rows)  # type: ignore[arg-type]
 
     async def _bulk_one(self, name: Any, prepared: PreparedCall | Exception) -> BulkRow:
         if isinstance(prepared, Exception):
-            return self._bulk_row(name, prepared, None)
+            return bulk_row(name, prepared, None)
         trace = Trace()
         try:
             result = await self._start(prepared, trace)
         except Exception as exc:
-            return self._bulk_row(name, exc, trace)
-        return self._bulk_row(name, result, trace)
+            return bulk_row(name, exc, trace)
+        return bulk_row(name, result, trace)
 
     def iter_recordings(self, *, since: Any = None, until: Any = None, limit: int = 20,
                         progress: bool = False,
@@ -608,7 +611,7 @@ class AsyncRecordingClient(BaseRecordingClient):
             call = pager.first()
             while call is not None:
                 response = await self._send(call, Trace())
-                objects, call = pager.feed(call, self._json_object(call, response))
+                objects, call = pager.feed(call, json_object(call, response))
                 bar.update(len(objects))
                 for obj in objects:
                     yield obj
@@ -618,12 +621,12 @@ class AsyncRecordingClient(BaseRecordingClient):
     async def get_recording(self, recording_id: str) -> dict[str, Any]:
         """See :meth:`RecordingClient.get_recording`."""
         call = self._prepare_get(recording_id)
-        return self._json_object(call, await self._send(call, Trace()))
+        return json_object(call, await self._send(call, Trace()))
 
     async def get_transcription(self, recording_id: str) -> dict[str, Any]:
         """See :meth:`RecordingClient.get_transcription`."""
         call = self._prepare_get_transcription(recording_id)
-        return self._json_object(call, await self._send(call, Trace()))
+        return json_object(call, await self._send(call, Trace()))
 
     async def aclose(self) -> None:
         """Close the connections (and the journal, if this client opened it)."""

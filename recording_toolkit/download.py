@@ -74,8 +74,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from ._client_core import _show_url
 from ._http import httpx
+from ._urls import mask_url
 from .errors import (
     ConnectError,
     DownloadError,
@@ -147,7 +147,7 @@ def media_target(recording: Mapping[str, Any], folder: str | os.PathLike[str]) -
     except ValueError as exc:
         raise ValidationError("recording_url", f"recording {rid}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("recording_url", f"recording {rid}: {_show_url(url)!r} is not an"
+        raise ValidationError("recording_url", f"recording {rid}: {mask_url(url)!r} is not an"
                               " http(s) URL", allowed="http://... or https://...")
     fmt = recording.get("recording_format")
     if not fmt:
@@ -240,7 +240,7 @@ def _transport_error(exc: Exception, target: MediaTarget, timeout: float) -> Tra
 
 
 def _status_error(response: httpx.Response, target: MediaTarget) -> PlivoAPIError:
-    url = _show_url(str(response.request.url))
+    url = mask_url(str(response.request.url))
     text = f"recording {target.recording_id}: media {url} answered {response.reason_phrase}"
     if response.status_code == 401 and _origin(url) != _origin(target.url):
         text += " (credentials are only sent to the media URL's own host)"
@@ -280,7 +280,7 @@ def _plan(response: httpx.Response, target: MediaTarget, offset: int,
             raise DownloadError(
                 f"recording {target.recording_id}: asked for bytes from {offset:,} and got"
                 f" Content-Range {response.headers.get('Content-Range')!r}",
-                recording_id=target.recording_id, url=_show_url(target.url))
+                recording_id=target.recording_id, url=mask_url(target.url))
         total = None if match[3] == "*" else int(match[3])
         return _Body(offset, total)
     if status == 416 and offset > 0:
@@ -290,8 +290,8 @@ def _plan(response: httpx.Response, target: MediaTarget, offset: int,
         return "restart"
     if response.is_success:  # a 206 nobody asked for, 204, ...: not a file we can trust
         raise DownloadError(f"recording {target.recording_id}: unexpected HTTP {status} for"
-                            f" {_show_url(target.url)}", recording_id=target.recording_id,
-                            url=_show_url(target.url))
+                            f" {mask_url(target.url)}", recording_id=target.recording_id,
+                            url=mask_url(target.url))
     raise _status_error(response, target)
 
 
@@ -330,7 +330,7 @@ def _check_size(target: MediaTarget, received: int, total: int | None) -> None:
         f"recording {target.recording_id}: the download ended at {received:,} bytes, {what} the"
         f" {total:,} the server announced" + ("; run it again to resume" if received < total
                                                 else ""),
-        recording_id=target.recording_id, url=_show_url(target.url), expected_bytes=total,
+        recording_id=target.recording_id, url=mask_url(target.url), expected_bytes=total,
         received_bytes=received)
 
 
@@ -447,7 +447,7 @@ def download_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget, *,
         finally:
             response.close()
     raise DownloadError(f"recording {target.recording_id}: the server refused every range",
-                        recording_id=target.recording_id, url=_show_url(target.url))
+                        recording_id=target.recording_id, url=mask_url(target.url))
 
 
 # -- the async download ---------------------------------------------------------------------------
@@ -526,7 +526,7 @@ async def download_async(http: httpx.AsyncClient, auth: MediaAuth, target: Media
         finally:
             await response.aclose()
     raise DownloadError(f"recording {target.recording_id}: the server refused every range",
-                        recording_id=target.recording_id, url=_show_url(target.url))
+                        recording_id=target.recording_id, url=mask_url(target.url))
 
 
 # -- entry points for the clients -----------------------------------------------------------------

@@ -26,11 +26,12 @@ from plivo_fake import (
 )
 
 from recording_toolkit import errors
-from recording_toolkit._client_core import BULK_COLUMNS, MAX_CONFERENCE_NAME_BYTES
+from recording_toolkit._bulk import BULK_COLUMNS
 from recording_toolkit._ratelimit import RateLimiter
 from recording_toolkit._retry import RetryPolicy
 from recording_toolkit.client import RecordingClient, RecordingResult, StopResult
 from recording_toolkit.journal import RequestJournal
+from recording_toolkit.validation import MAX_CONFERENCE_NAME_BYTES
 
 AUTH_ID = "MATESTACCOUNT0000001"
 JOURNAL_KEYS = ["time", "action", "conference_name", "options", "ok", "status", "api_id",

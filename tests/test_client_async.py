@@ -21,7 +21,7 @@ from plivo_fake import (
 )
 
 from recording_toolkit import errors
-from recording_toolkit._client_core import BULK_COLUMNS
+from recording_toolkit._bulk import BULK_COLUMNS
 from recording_toolkit._ratelimit import RateLimiter
 from recording_toolkit._retry import RetryPolicy
 from recording_toolkit._server import BackgroundServer

@@ -1,4 +1,4 @@
-"""The client's I/O-free core (_client_core.py): validation, wire shape, windows, paging."""
+"""The client's I/O-free core: validation, wire shape, windows, paging."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ import httpx
 import pytest
 from plivo_fake import TOKEN, FakePlivo
 
-from recording_toolkit._client_core import (
-    RecordingPager,
-    RecordingResult,
+from recording_toolkit._listing import RecordingPager
+from recording_toolkit._results import RecordingResult
+from recording_toolkit._urls import conference_path
+from recording_toolkit.client import RecordingClient
+from recording_toolkit.errors import PlivoAPIError, ValidationError
+from recording_toolkit.validation import (
     StartOptions,
-    conference_path,
     parse_retry_fragment,
-    recording_windows,
     validate_conference_name,
     validate_start_options,
 )
-from recording_toolkit.client import RecordingClient
-from recording_toolkit.errors import PlivoAPIError, ValidationError
+from recording_toolkit.windows import recording_windows
 
 AUTH_ID = "MATESTACCOUNT0000001"
 

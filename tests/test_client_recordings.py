@@ -13,7 +13,8 @@ import pytest
 from plivo_fake import TOKEN, FakePlivo, answer, assert_no_token, read_timeout
 
 from recording_toolkit import errors
-from recording_toolkit._client_core import DELETE_COLUMNS, LIST_FILTERS
+from recording_toolkit._bulk import DELETE_COLUMNS
+from recording_toolkit._listing import LIST_FILTERS
 from recording_toolkit._retry import RetryPolicy
 from recording_toolkit.client import AsyncRecordingClient, RecordingClient
 

@@ -191,8 +191,8 @@ def _check_flags(args: argparse.Namespace, folder: Path) -> None:
 
 def _check_window(since: Any, until: Any) -> None:
     """Refuse a ``--since`` / ``--until`` the Recording list API could not be asked for."""
-    from .._client_core import recording_windows
     from ..errors import ConfigurationError, ValidationError
+    from ..windows import recording_windows
 
     if since is None and until is None:
         return

@@ -111,8 +111,8 @@ def run_start(args: argparse.Namespace, *, environ: Mapping[str, str] | None = N
     Every argument is checked before anything is touched: no journal is created and no
     request sent for a command that cannot run.
     """
-    from .._client_core import validate_conference_name, validate_start_options
     from ..errors import ValidationError
+    from ..validation import validate_conference_name, validate_start_options
 
     if args.transcription_url and not args.transcribe:
         raise ValidationError("--transcription-url", "is only used with --transcribe (Plivo"
@@ -138,7 +138,7 @@ def run_stop(args: argparse.Namespace, *, environ: Mapping[str, str] | None = No
     """Stop the recording and print what Plivo answered, e.g. ``{"conference_name": "weekly
     sync", "stopped": true, "status_code": 204, "requested_at": "..."}`` (``api_id`` and
     ``message`` only when Plivo's answer had them); errors propagate to the dispatcher."""
-    from .._client_core import validate_conference_name
+    from ..validation import validate_conference_name
 
     with _named_for_the_command_line():
         validate_conference_name(args.conference)

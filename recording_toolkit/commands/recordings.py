@@ -246,12 +246,12 @@ def run_download(args: argparse.Namespace, *, environ: Mapping[str, str] | None 
     """Download the recordings; exit 0 when every one is in the folder, else 1 (with one error
     line on stderr naming the first failure)."""
     from .. import formatting as fmt
-    from .._client_core import validate_conference_name
+    from ..validation import validate_recording_id
 
     out, err = out or sys.stdout, err or sys.stderr
     concurrency = concurrency_option(args.concurrency)
     with named_by_flags(_FLAGS):
-        ids = list(dict.fromkeys(validate_conference_name(rid, field="recording_id")
+        ids = list(dict.fromkeys(validate_recording_id(rid)
                                  for rid in args.ids))
     folder = check_output_folder("--to", args.to)
     with _client(args, environ, transport) as client:

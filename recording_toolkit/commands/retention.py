@@ -79,8 +79,9 @@ def keep_days_option(text: str) -> float:
 
 def _check(args: argparse.Namespace, now: datetime) -> tuple[float, datetime, Any]:
     """Every flag, before any request: (keep days, since, download folder or None)."""
-    from .._client_core import _utc, validate_conference_name
     from ..errors import ConfigurationError, ValidationError
+    from ..validation import validate_conference_name
+    from ..windows import as_utc
     from .recordings import check_timeout
 
     keep_days = keep_days_option(args.keep_days)
@@ -90,9 +91,9 @@ def _check(args: argparse.Namespace, now: datetime) -> tuple[float, datetime, An
                                  " add --apply, or leave it out for the plan")
     with named_by_flags(_FLAGS):
         for name in args.conference or []:
-            validate_conference_name(name, field="conference_name")
+            validate_conference_name(name)
         try:
-            since = _utc(args.since, "since") if args.since is not None else \
+            since = as_utc(args.since, "since") if args.since is not None else \
                 now - timedelta(days=DEFAULT_LOOKBACK_DAYS)
         except ValidationError as exc:
             raise ConfigurationError(f"--{exc}") from None
