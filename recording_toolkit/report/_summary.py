@@ -86,6 +86,8 @@ class _Inputs:
     #: ``now`` as given (None: not given), for where the storage projection starts: the data's
     #: latest recording unless told otherwise, as the Dashboard and the notebooks have it.
     given_now: pd.Timestamp | None = None
+    #: on Dask, which stable quantiles are approximate and how close (None: all exact)
+    quantiles: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,8 @@ class Summary:
     def details(self) -> dict[str, Any]:
         """Further figures (``rates``, ``selection``, ``cost``, ``billing``,
         ``transcription_rate``, ``turnaround``, ``eligibility``, ``quality``,
-        ``backfilled_recordings``, ``reconciliation``, ``forecast``), plain data."""
+        ``backfilled_recordings``, ``reconciliation``, ``forecast``; on Dask, when a median or
+        95th percentile is approximate, ``quantiles``: which, and how close), plain data."""
         return self._extras[0]
 
     @property
@@ -322,6 +325,8 @@ def _details_and_tables(summary: Summary, inputs: _Inputs
         # (analytics.spend_forecast: as of ``now`` when given, else the latest callback)
         "forecast": _forecast_details(forecast),
     })
+    if inputs.quantiles is not None:
+        details["quantiles"] = inputs.quantiles  # approximate ones (Dask): how, and which
     return details, tables
 
 
@@ -358,13 +363,17 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
     conferences = None if conferences is None else list(conferences)
     engine = getattr(result, "engine", "dask" if is_dask(result.recordings) else "pandas")
     recordings, transcriptions = _choose(result, since, until, conferences)
-    if is_dask(recordings):
-        # Every figure below is one more computation over the frames: read the logs once
-        # (the frames hold one row per recording, so they fit where the cluster computes).
-        recordings, transcriptions = recordings.persist(), transcriptions.persist()
     stats = _stats_dict(getattr(result, "stats", None))
-    turnaround = analytics.turnaround_stats(recordings, transcriptions)
-    data = _stable(stats, recordings, transcriptions, turnaround)
+    if is_dask(recordings):
+        # reductions in one pass over the frames, which may be larger than the cluster's memory
+        from ._dask_summary import stable_figures
+
+        data, turnaround, quantiles = stable_figures(stats, recordings, transcriptions)
+        data = _plain(data)
+    else:
+        quantiles = None
+        turnaround = analytics.turnaround_stats(recordings, transcriptions)
+        data = _stable(stats, recordings, transcriptions, turnaround)
     now_ts = pd.Timestamp.now(tz="UTC") if now is None else utc(now)
     if journal is not None and not isinstance(journal, pd.DataFrame):
         from ..load import load_journal
@@ -377,7 +386,7 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
                      quarantine=getattr(result, "quarantine", None), journal=journal,
                      selection=selection, now=now_ts, threshold=transcription_threshold,
                      turnaround=turnaround, source=result,
-                     given_now=None if now is None else now_ts)
+                     given_now=None if now is None else now_ts, quantiles=quantiles)
     return Summary(data=data, rates=rates, engine=engine,
                    generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
                    _inputs=inputs)
