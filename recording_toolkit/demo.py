@@ -42,8 +42,7 @@ from typing import Any, TextIO
 from . import formatting as fmt
 from .errors import ConfigurationError, PlivoAPIError, TransportError
 from .receiver import CallbackReceiver
-from .sandbox import Faults, ManualClock, Sandbox
-from .sandbox._clock import to_ms
+from .sandbox import Faults, ManualClock, Sandbox, to_ms
 
 __all__ = ["DEFAULT_COUNT", "DemoResult", "demo_requests", "run_demo"]
 
