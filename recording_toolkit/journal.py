@@ -39,11 +39,11 @@ import os
 import tempfile
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
+from .timestamps import format_timestamp
 
 __all__ = ["JOURNAL_OPTION_KEYS", "RequestJournal", "format_time", "journal_record",
            "unwritable_journal"]
@@ -53,13 +53,9 @@ JOURNAL_OPTION_KEYS = ("file_format", "transcription_type", "transcription_url",
                        "callback_method")
 
 
-def format_time(moment: datetime) -> str:
-    """``2026-11-24T10:15:02.123456Z``: UTC with microseconds, the journal's time format.
-
-    >>> format_time(datetime(2026, 11, 24, 10, 15, 2, tzinfo=UTC))
-    '2026-11-24T10:15:02.000000Z'
-    """
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+#: The journal's time format; the same function as
+#: :func:`recording_toolkit.timestamps.format_timestamp` (the one format of the toolkit's files).
+format_time = format_timestamp
 
 
 def journal_record(*, action: str, conference_name: str | None, ok: bool, time: str,

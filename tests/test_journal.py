@@ -6,8 +6,12 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from recording_toolkit.callback_log import format_timestamp
 from recording_toolkit.journal import (
     JOURNAL_OPTION_KEYS,
     RequestJournal,
@@ -111,3 +115,28 @@ def test_a_closed_journal_refuses_lines(tmp_path):
 def test_values_json_cannot_hold_are_refused(tmp_path):
     with RequestJournal(tmp_path / "j.jsonl") as journal, pytest.raises(ValueError):
         journal.append({"latency_ms": float("nan")})
+
+
+def _journal_format_on_disk(moment: datetime) -> str:
+    """How journal times were always written (journals on disk hold this text)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2199, 12, 31),
+                    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)),
+                                               timezone(timedelta(hours=-8))])))
+def test_the_journal_and_the_callback_log_write_one_time_format(moment):
+    assert format_time(moment) == format_timestamp(moment) == _journal_format_on_disk(moment)
+
+
+def test_time_stamps_are_the_text_already_on_disk():
+    assert format_timestamp(datetime(2026, 11, 24, 10, 15, 2, tzinfo=UTC)) == \
+        "2026-11-24T10:15:02.000000Z"
+    assert format_timestamp(datetime(2026, 11, 24, 10, 15, 2, 123456, tzinfo=UTC)) == \
+        "2026-11-24T10:15:02.123456Z"
+    naive = datetime(2026, 11, 24, 10, 15, 2, 7)  # local time, as astimezone() reads it
+    assert format_timestamp(naive) == _journal_format_on_disk(naive)
+    # finer than microseconds (a pandas Timestamp) is cut, never written as nanoseconds
+    stamp = pd.Timestamp("2026-11-24T10:15:02.123456789", tz="UTC")
+    assert format_timestamp(stamp) == "2026-11-24T10:15:02.123456Z"

@@ -52,6 +52,7 @@ Examples
 
 from __future__ import annotations
 
+from ..timestamps import format_timestamp
 from ._format import (
     QUARANTINE_DIR,
     REJECTED_DIR,
@@ -59,7 +60,6 @@ from ._format import (
     default_instance_id,
     encode_envelope,
     envelope_digest,
-    format_timestamp,
     log_dir_problem,
 )
 from ._log import AppendResult, CallbackLog

@@ -1,5 +1,5 @@
-"""The callback log's files: their names, the envelope line, the time stamp and the digest
-that identifies a callback.
+"""The callback log's files: their names, the envelope line and the digest that identifies a
+callback (its time stamp is :func:`recording_toolkit.timestamps.format_timestamp`).
 
 Everything here is pure (text in, text or bytes out), so the receiver, ``backfill`` and the
 tools that write sample logs produce the same lines and names; the writing itself, with its
@@ -15,7 +15,6 @@ import re
 import secrets
 import socket
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,7 +28,6 @@ __all__ = [
     "default_instance_id",
     "encode_envelope",
     "envelope_digest",
-    "format_timestamp",
     "log_dir_problem",
 ]
 
@@ -87,22 +85,6 @@ def log_dir_problem(log_dir: str | os.PathLike[str]) -> str | None:
             return f"{os.fspath(sub)!r} {what}"
         return None
     return None
-
-
-def format_timestamp(moment: datetime) -> str:
-    """``2026-11-24T10:15:02.123456Z`` (UTC, microseconds): the log's time format.
-
-    Examples
-    --------
-    >>> format_timestamp(datetime(2026, 11, 24, 10, 15, 2, tzinfo=UTC))
-    '2026-11-24T10:15:02.000000Z'
-    """
-    # This runs once per callback: plain isoformat() (it ends in "+00:00" once in UTC) is the
-    # fastest of the ways to get this text.
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    text = moment.isoformat()[:-6]
-    return f"{text}Z" if moment.microsecond else f"{text}.000000Z"
 
 
 def envelope_digest(kind: str, payload: Mapping[str, str]) -> bytes:

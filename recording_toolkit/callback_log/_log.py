@@ -22,6 +22,7 @@ from typing import Any
 
 from ..callbacks import EVENT_KINDS, CallbackEvent, EventKind, normalise_callback
 from ..errors import CallbackError, ConfigurationError
+from ..timestamps import format_timestamp
 from ._format import (
     QUARANTINE_DIR,
     REJECTED_DIR,
@@ -30,7 +31,6 @@ from ._format import (
     default_instance_id,
     encode_envelope,
     envelope_digest,
-    format_timestamp,
     log_dir_problem,
 )
 from ._writer import Failures, Item, Job, Waiter, Writer, set_all, settle
