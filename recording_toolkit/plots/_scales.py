@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._style import _plain_number
+from ._style import _plain_number, _root_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -23,7 +23,7 @@ _MIN_DAYS_SHOWN = 3
 
 
 def _bars_in_periods(ax: Axes, starts: np.ndarray, lengths: np.ndarray | float,
-                     series: Sequence[tuple[Any, str, str | None]]) -> np.ndarray:
+                     series: Sequence[tuple[Any, Any, str | None]]) -> np.ndarray:
     """Bars for periods of time (date numbers: ``starts``, ``lengths`` in days), the series'
     ``(values, colour, label)`` side by side in the middle 80% of each period, so no bar crosses
     into the next; returns the periods' centres, where their ticks go."""
@@ -35,25 +35,28 @@ def _bars_in_periods(ax: Axes, starts: np.ndarray, lengths: np.ndarray | float,
     return starts + 0.5 * lengths
 
 
-def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
-                  series: Sequence[tuple[Any, str, str]]) -> None:
+def _bars_per_day(ax: Axes, days: pd.Index,
+                  series: Sequence[tuple[Any, Any, str | None]]) -> None:
     """Bars for each UTC day of ``days``, ``(values, colour, label)`` side by side within it.
 
     The bars of a day fill the middle 80% of it and never cross into the next; the day's
     one tick sits under their middle, labelled with the day (``Wed 25 Nov``; ``25 Nov`` past a
     week), the year beside the axis. Up to ten days (fewer on a narrow chart: as many as fit)
     every day is labelled, up to twice that every other day from the first, beyond that
-    Mondays (every week or few); the other days keep an unlabelled tick. With one or two days the axis still spans three, and there are no hour
-    ticks: the chart is per day.
+    Mondays (every week or few); the other days keep an unlabelled tick. With one or two days
+    the axis still spans three, and there are no hour ticks: the chart is per day. A series'
+    colour may be one per bar.
     """
     import matplotlib.dates as mdates
     from matplotlib.ticker import FixedLocator
 
+    days = pd.DatetimeIndex(days)
     starts = mdates.date2num(days.to_pydatetime())
     centres = _bars_in_periods(ax, starts, 1.0, series)
     weekday = len(days) <= 7
     # as many labels as fit side by side: about 70 pixels each ("Wed 25 Nov"), 55 ("25 Nov")
-    room = ax.figure.get_figwidth() * ax.figure.dpi * 0.75 / (70 if weekday else 55)
+    figure = _root_figure(ax)
+    room = figure.get_figwidth() * figure.dpi * 0.75 / (70 if weekday else 55)
     most = max(3, min(_MAX_DAY_TICKS, int(room)))
     if len(days) <= most:
         labelled = centres
@@ -64,15 +67,15 @@ def _bars_per_day(ax: Axes, days: pd.DatetimeIndex,
         if len(mondays) == 0:  # more than ten days always holds a Monday; kept for safety
             mondays = centres[:1]
         labelled = mondays[::math.ceil(len(mondays) / most)]
-    ax.xaxis.set_major_locator(FixedLocator(labelled))
-    ax.xaxis.set_minor_locator(FixedLocator(np.setdiff1d(centres, labelled)))
+    ax.xaxis.set_major_locator(FixedLocator(labelled.tolist()))
+    ax.xaxis.set_minor_locator(FixedLocator(np.setdiff1d(centres, labelled).tolist()))
     ax.xaxis.set_major_formatter(_day_formatter(weekday=weekday))
     pad = max(0.0, (_MIN_DAYS_SHOWN - len(days)) / 2)
     ax.set_xlim(starts[0] - pad, starts[-1] + 1 + pad)
 
 
 def _bars_per_month(ax: Axes, months: pd.DatetimeIndex,
-                    series: Sequence[tuple[Any, str, str | None]]) -> None:
+                    series: Sequence[tuple[Any, Any, str | None]]) -> None:
     """Bars for each calendar month (``months``: their first days), the series'
     ``(values, colour, label)`` side by side in the middle 80% of it.
 
@@ -88,9 +91,9 @@ def _bars_per_month(ax: Axes, months: pd.DatetimeIndex,
     centres = _bars_in_periods(ax, starts, ends - starts, series)
     labels = [f"{month:%b}\n{month.year}" if i == 0 or month.month == 1 else f"{month:%b}"
               for i, month in enumerate(months)]
-    ax.xaxis.set_major_locator(FixedLocator(centres))
+    ax.xaxis.set_major_locator(FixedLocator(centres.tolist()))
     ax.xaxis.set_major_formatter(FixedFormatter(labels))
-    ax.xaxis.set_minor_locator(FixedLocator(ends[:-1]))
+    ax.xaxis.set_minor_locator(FixedLocator(ends[:-1].tolist()))
     ax.set_xlim(starts[0], ends[-1])
 
 
@@ -156,6 +159,8 @@ def _readable_log_axis(axis: Any) -> None:
 
     class ReadableLogLocator(Locator):
         def __call__(self) -> list[float]:
+            if self.axis is None:  # not set on an axis yet: nothing to tick
+                return []
             return self.tick_values(*self.axis.get_view_interval())
 
         def tick_values(self, vmin: float, vmax: float) -> list[float]:

@@ -4,12 +4,13 @@ matplotlib's global settings: each helper works on the axes it is given."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import formatting
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 #: One colour per transcription outcome (``schema.JOINED["transcription_status"]``), used by
 #: every chart and the widgets. Okabe & Ito's palette: distinct for colour-blind viewers and
@@ -73,7 +74,7 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = _DEFAULT_SIZE) -> Axes
     return new_ax
 
 
-def look(ax: Axes, *, grid: str = "y") -> Axes:
+def look(ax: Axes, *, grid: Literal["x", "y", "both", ""] = "y") -> Axes:
     """The shared look on ``ax``: a light grid across the value axis ``grid`` (``"x"``,
     ``"y"``, ``"both"`` or ``""``), whose numbers get thousands separators; no top or right
     frame line; the grid behind the data; the text sizes of :data:`STYLE`."""
@@ -92,6 +93,14 @@ def look(ax: Axes, *, grid: str = "y") -> Axes:
     if grid:
         ax.grid(True, axis=grid, color=_ink(ax), alpha=0.12, linewidth=0.8)
     return ax
+
+
+def _root_figure(ax: Axes) -> Figure:
+    """The figure ``ax`` is drawn on (the outermost one, when it is on a subfigure)."""
+    figure = ax.get_figure(root=True)
+    if figure is None:
+        raise ValueError("ax: these axes are on no figure; make them with plt.subplots()")
+    return figure
 
 
 def _ink(ax: Axes) -> Any:

@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._style import STYLE, _ink
+from ._style import STYLE, _ink, _root_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -72,7 +72,7 @@ def _wrap_to_fit(ax: Axes, label: Any, within: Any = None) -> None:
 def _overflows(ax: Axes, text: Any, within: Any = None) -> bool:
     """Whether ``text`` would reach past the left or right side of the axes (or of
     ``within``, e.g. the figure) as they will be laid out."""
-    figure = ax.figure
+    figure = _root_figure(ax)
     get = getattr(figure.canvas, "get_renderer", None) or getattr(figure, "_get_renderer", None)
     if get is None:  # a canvas that cannot measure text: keep the side asked for
         return False
