@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..config import Credentials
 
 #: The command modules, in the order their commands are listed in ``--help``.
-COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report", "backfill",
+COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report", "search", "backfill",
                    "recordings", "retention")
 
 

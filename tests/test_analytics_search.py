@@ -1,0 +1,190 @@
+"""Transcript search and keyword counts (``recording_toolkit.analytics.search``), worked by hand.
+
+Four recordings in two conferences on two days (3 November has none), and five transcriptions:
+
+=====  ==========  ================  =========================================================
+id     conference  start (UTC)       transcription
+=====  ==========  ================  =========================================================
+r1     eng         2026-11-04 09:00  "Speaker 0: The deploy is done.\\nSpeaker 1: Deploy again?"
+r2     eng         2026-11-02 10:00  "Speaker 0: Budget first, then the DEPLOY plan."
+r3     hr          2026-11-02 09:00  <NA> (no text)
+r4     hr          2026-11-04 11:00  "" with an error: failed ("deploy" in it would not count)
+rX     --          --                "Speaker 0: deploy deploy." (no recording callback)
+=====  ==========  ================  =========================================================
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recording_toolkit import analytics, schema
+from recording_toolkit.analytics import keyword_counts, search_selection, search_transcripts
+
+R1 = "Speaker 0: The deploy is done.\nSpeaker 1: Deploy again?"
+R2 = "Speaker 0: Budget first, then the DEPLOY plan."
+
+
+@pytest.fixture
+def recordings() -> pd.DataFrame:
+    return schema.coerce(pd.DataFrame({
+        "recording_id": ["r1", "r2", "r3", "r4"],
+        "conference_name": ["eng", "eng", "hr", "hr"],
+        "recording_start": pd.to_datetime(["2026-11-04 09:00", "2026-11-02 10:00",
+                                           "2026-11-02 09:00", "2026-11-04 11:00"], utc=True),
+    }), schema.RECORDINGS)
+
+
+@pytest.fixture
+def transcriptions() -> pd.DataFrame:
+    return schema.coerce(pd.DataFrame({
+        "recording_id": ["r1", "r2", "r3", "r4", "rX"],
+        "transcription": [R1, R2, None, "deploy", "Speaker 0: deploy deploy."],
+        "error": [None, None, None, "Recording duration too short for transcription", None],
+    }), schema.TRANSCRIPTIONS)
+
+
+def test_case_insensitive_by_default_counts_every_match(transcriptions):
+    hits = search_transcripts(transcriptions, "deploy")
+    # in the transcriptions' order; r4 failed, r3 has no text
+    assert hits[["recording_id", "count"]].values.tolist() == [["r1", 2], ["r2", 1],
+                                                               ["rX", 2]]
+    assert hits.attrs == {"query": "deploy", "searched": 3, "failed": 1, "without_text": 1}
+
+
+def test_case_sensitive_finds_only_the_exact_case(transcriptions):
+    hits = search_transcripts(transcriptions, "Deploy", case_sensitive=True)
+    assert hits[["recording_id", "count"]].values.tolist() == [["r1", 1]]
+    # "Deploy" starts at character 42: the 40 before it are shown after an ellipsis (the
+    # line break as a space), and the 8 after it in full
+    assert hits["snippet"].tolist() == ["…eaker 0: The deploy is done. Speaker 1: Deploy again?"]
+    start, end = hits.loc[0, ["match_start", "match_end"]]
+    assert (start, end) == (41, 47)  # the first *matching* occurrence: the second line's
+
+
+def test_regex_with_a_group_and_word_boundaries(transcriptions):
+    hits = search_transcripts(transcriptions, r"\b(budget|plan)\b", regex=True)
+    assert hits[["recording_id", "count"]].values.tolist() == [["r2", 2]]
+    snippet, start, end = hits.loc[0, ["snippet", "match_start", "match_end"]]
+    assert snippet[start:end] == "Budget"
+
+
+def test_a_literal_query_is_not_read_as_a_pattern(transcriptions):
+    assert search_transcripts(transcriptions, "done.").loc[0, "recording_id"] == "r1"
+    assert search_transcripts(transcriptions, "d.ne").empty
+    assert search_transcripts(transcriptions, "d.ne", regex=True)["count"].tolist() == [1]
+
+
+def test_no_match_is_an_empty_frame_with_the_columns(transcriptions, recordings):
+    hits = search_transcripts(transcriptions, "invoice", recordings=recordings)
+    assert hits.empty
+    assert list(hits.columns) == ["recording_id", "conference_name", "recording_start", "count",
+                                  "snippet", "match_start", "match_end"]
+    assert hits.attrs["searched"] == 3
+
+
+def test_na_text_and_failed_transcriptions_never_match_and_are_counted(transcriptions):
+    failed_text = transcriptions.assign(transcription=["x", "x", None, "deploy now", "x"])
+    hits = search_transcripts(failed_text, "deploy")
+    assert hits.empty  # r4 says "deploy", but failed
+    assert (hits.attrs["failed"], hits.attrs["without_text"], hits.attrs["searched"]) == (1, 1, 3)
+    # without an error column every transcription with text is searched
+    plain = failed_text.drop(columns="error")
+    assert search_transcripts(plain, "deploy")["recording_id"].tolist() == ["r4"]
+
+
+def test_with_recordings_hits_are_ordered_by_start_unknown_recordings_last(transcriptions,
+                                                                          recordings):
+    hits = search_transcripts(transcriptions, "deploy", recordings=recordings)
+    assert hits["recording_id"].tolist() == ["r2", "r1", "rX"]
+    assert hits["conference_name"].tolist()[:2] == ["eng", "eng"]
+    assert pd.isna(hits.loc[2, "conference_name"]) and pd.isna(hits.loc[2, "recording_start"])
+    assert hits.loc[0, "recording_start"] == pd.Timestamp("2026-11-02 10:00", tz="UTC")
+
+
+def test_snippet_cuts_at_context_with_ellipses_and_marks_the_first_match():
+    text = "a" * 50 + " cat " + "b" * 50 + " cat"
+    tr = pd.DataFrame({"recording_id": ["r"], "transcription": [text]})
+    hits = search_transcripts(tr, "cat", context=10)
+    snippet, start, end = hits.loc[0, ["snippet", "match_start", "match_end"]]
+    assert snippet == "…aaaaaaaaa cat bbbbbbbbb…"
+    assert (start, end, hits.loc[0, "count"]) == (11, 14, 2)
+    # near the start and the end nothing is cut, so no ellipsis
+    short = search_transcripts(pd.DataFrame({"recording_id": ["r"],
+                                             "transcription": ["the cat sat"]}), "sat",
+                               context=40)
+    assert short.loc[0, "snippet"] == "the cat sat"
+
+
+def test_matches_do_not_overlap():
+    tr = pd.DataFrame({"recording_id": ["r"], "transcription": ["aaaa"]})
+    assert search_transcripts(tr, "aa")["count"].tolist() == [2]
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ("(", "'(' is not a regular expression"),
+    ("a*", "'a*' matches empty text"),
+    ("(?<=x)a", "'(?<=x)a' is not a regular expression"),
+    ("", "an empty query"),
+])
+def test_a_bad_query_is_one_error_naming_it(transcriptions, query, says):
+    with pytest.raises(ValueError, match="query") as caught:
+        search_transcripts(transcriptions, query, regex=True)
+    assert says in str(caught.value)
+    assert "(?si)" not in str(caught.value)  # the flags added inside are not the user's
+
+
+def test_bad_context_is_refused(transcriptions):
+    with pytest.raises(ValueError, match="context"):
+        search_transcripts(transcriptions, "deploy", context=-1)
+
+
+def test_accessor_and_selection(transcriptions, recordings):
+    assert transcriptions.rec.search_transcripts("deploy")["recording_id"].tolist() == \
+        ["r1", "r2", "rX"]
+    assert not hasattr(recordings.rec, "search_transcripts")  # no text in recordings
+    chosen = search_selection(recordings, transcriptions, "deploy", since="2026-11-03")
+    assert chosen["recording_id"].tolist() == ["r1"]  # rX has no recording to place it
+    everything = recordings.rec.search_selection(transcriptions, "deploy")
+    assert everything["recording_id"].tolist() == ["r2", "r1", "rX"]
+    assert "search_transcripts" in analytics.__all__ and "keyword_counts" in analytics.__all__
+
+
+def test_keyword_counts_by_conference(transcriptions, recordings):
+    table = keyword_counts(transcriptions, ["deploy", "budget", "plan"], recordings=recordings)
+    # eng: deploy 2 (r1) + 1 (r2), budget 1, plan 1; hr: nothing searched (NA, failed) -> 0;
+    # rX (no recording callback) in the last row, with no conference
+    assert table.index.tolist()[:2] == ["eng", "hr"] and pd.isna(table.index[2])
+    assert table.values.tolist() == [[3, 1, 1], [0, 0, 0], [2, 0, 0]]
+    assert list(table.columns) == ["deploy", "budget", "plan"]
+    assert table.attrs["unplaced"] == 1 and table.attrs["failed"] == 1
+
+
+def test_keyword_counts_by_day_fill_days_without_talk(transcriptions, recordings):
+    table = keyword_counts(transcriptions.iloc[:4], ["Deploy"], recordings=recordings,
+                           by="day", case_sensitive=True)
+    # 2 Nov: r2 says DEPLOY (other case) -> 0; 3 Nov: nothing; 4 Nov: r1's "Deploy" -> 1
+    assert [d.strftime("%m-%d") for d in table.index] == ["11-02", "11-03", "11-04"]
+    assert table["Deploy"].tolist() == [0, 0, 1]
+    assert table.attrs["unplaced"] == 0
+
+
+def test_keyword_counts_refuses_bad_terms_and_options(transcriptions, recordings):
+    with pytest.raises(ValueError, match="term '\\(' is not a regular expression"):
+        keyword_counts(transcriptions, ["ok", "("], recordings=recordings, regex=True)
+    with pytest.raises(ValueError, match="by"):
+        keyword_counts(transcriptions, "x", recordings=recordings, by="week")  # type: ignore
+    with pytest.raises(ValueError, match="recordings"):
+        keyword_counts(transcriptions, "x")
+    with pytest.raises(ValueError, match="terms"):
+        keyword_counts(transcriptions, [], recordings=recordings)
+
+
+def test_dask_frames_give_the_same_hits(transcriptions, recordings):
+    dd = pytest.importorskip("dask.dataframe")
+    lazy = dd.from_pandas(transcriptions, npartitions=2)
+    hits = search_transcripts(lazy, "deploy", recordings=dd.from_pandas(recordings,
+                                                                        npartitions=2))
+    assert hits["recording_id"].tolist() == ["r2", "r1", "rX"]
+    table = keyword_counts(lazy, "deploy", recordings=recordings)
+    assert table["deploy"].tolist() == [3, 0, 2]
