@@ -87,7 +87,7 @@ class GuardedServer(uvicorn.Server):
     @staticmethod
     def _state(connection: Any) -> tuple[Any, bool | None]:
         """(cycle, whether it is stuck reading a body); None: a request it is handling."""
-        cycle = getattr(connection, "cycle", _NO_CYCLE)
+        cycle: Any = getattr(connection, "cycle", _NO_CYCLE)
         if cycle is None or cycle is _NO_CYCLE or cycle.response_complete:
             return cycle, False  # waiting for a request (headers)
         return cycle, (True if cycle.more_body else None)
@@ -168,7 +168,7 @@ def _stuck_since(before: tuple[Any, bool, float] | None, cycle: Any,
 def _guarded_protocol(base: type, server: GuardedServer) -> type:
     """``base`` (uvicorn's HTTP protocol) telling ``server`` when a connection opens."""
 
-    class Guarded(base):  # type: ignore[misc, valid-type]
+    class Guarded(base):
         _guarded = True
 
         def connection_made(self, transport: Any) -> None:

@@ -147,7 +147,7 @@ class CallbackLog:
             reason = log_dir_problem(self.log_dir) or (
                 f"{os.fspath(self.log_dir)!r}: {exc.strerror or exc}")
             raise ConfigurationError(f"log_dir: {reason}") from None
-        self._lock_fd = self._take_instance_lock()
+        self._lock_fd: int | None = self._take_instance_lock()
         self._lock = threading.Lock()
         self._index: set[bytes] = set()
         self._pending: dict[bytes, Item] = {}
@@ -371,9 +371,9 @@ class CallbackLog:
                 if loop is None:
                     # A blocking caller may be the thread of the loop whose lines these are;
                     # that loop cannot flush them while it waits, so hand them over now.
-                    for batch in self._batches.values():
-                        if batch.items:
-                            batch.hand_over()
+                    for collecting in self._batches.values():
+                        if collecting.items:
+                            collecting.hand_over()
                 return None
             day = moment[:10]
             stored = AppendResult(True, event.kind, recording_id, moment,
@@ -385,7 +385,8 @@ class CallbackLog:
             else:
                 batch = self._batches.get(loop)
                 if batch is None:
-                    batch = self._batches[loop] = _LoopBatch(self, loop)
+                    batch = _LoopBatch(self, loop)
+                    self._batches[loop] = batch
                 batch.add(item)
         return None
 

@@ -137,9 +137,9 @@ def create_receiver_app(
 
     verifier = SignatureVerifier(tokens, ma_tokens) if verify else None
     context = _Context(log, settings, counts, verifier, BodyDeadlines(settings.body_timeout))
-    endpoints = {path: _CallbackEndpoint(context, kind, path)
-                 for kind, path in (("recording", RECORDING_PATH),
-                                    ("transcription", TRANSCRIPTION_PATH))}
+    routes: tuple[tuple[EventKind, str], ...] = (("recording", RECORDING_PATH),
+                                                 ("transcription", TRANSCRIPTION_PATH))
+    endpoints = {path: _CallbackEndpoint(context, kind, path) for kind, path in routes}
     app = Starlette(routes=[
         Route(RECORDING_PATH, endpoints[RECORDING_PATH], methods=["GET", "POST"]),
         Route(TRANSCRIPTION_PATH, endpoints[TRANSCRIPTION_PATH], methods=["POST"]),
