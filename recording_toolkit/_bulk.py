@@ -28,6 +28,7 @@ __all__ = [
     "delete_frame",
     "delete_row",
     "delete_requests",
+    "dry_run_rows",
     "start_requests",
 ]
 
@@ -149,6 +150,13 @@ def delete_requests(ids: Any, prepare: Callable[[object], PreparedCall]
         except ValidationError as exc:
             prepared.append((rid, exc))
     return prepared
+
+
+def dry_run_rows(prepared: list[tuple[Any, PreparedCall | Exception]]) -> list[BulkRow]:
+    """A dry run's rows of :data:`DELETE_COLUMNS`: ``would_delete``, or ``failed`` for an id
+    that did not pass its check; nothing is sent."""
+    return [delete_row(rid, call if isinstance(call, Exception) else None, None)
+            for rid, call in prepared]
 
 
 def _shown(value: Any) -> str | None:

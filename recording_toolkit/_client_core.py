@@ -93,15 +93,19 @@ def _open_journal(journal: object) -> tuple[RequestJournal | None, bool]:
 class BaseRecordingClient:
     """Everything the sync and async Plivo Record API clients share; no I/O of its own.
 
-    See :class:`recording_toolkit.client.RecordingClient` for the parameters.
+    See :class:`recording_toolkit.client.RecordingClient` for the parameters. A subclass opens
+    its httpx client in :meth:`_open_http` and writes the I/O: sending with retries, and the
+    public methods around it.
     """
+
+    _http: httpx.Client | httpx.AsyncClient
 
 
     def __init__(self, auth_id: str | None = None, auth_token: str | None = None, *,
                  base_url: str | None = None, timeout: float = 10.0,
                  max_retries: int | RetryPolicy = 3,
                  rate_limit: tuple[int, float] | RateLimiter | None = DEFAULT_RATE_LIMIT,
-                 transport: Any = None,
+                 transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
                  journal: str | os.PathLike[str] | RequestJournal | None = None,
                  environ: Mapping[str, str] | None = None, retry_unsafe: bool = False) -> None:
         credentials = resolve_credentials(auth_id, auth_token, environ=environ)
@@ -140,7 +144,17 @@ class BaseRecordingClient:
         }
         self._host = urlsplit(self.base_url).hostname or self.base_url
         self._closed = False
-        self.journal, self._owns_journal = _open_journal(journal)  # last: nothing else can fail
+        self.journal, self._owns_journal = _open_journal(journal)
+        try:
+            self._http = self._open_http(self._http_options)
+        except BaseException:
+            self._close_journal()
+            raise
+
+    def _open_http(self, options: dict[str, Any]) -> httpx.Client | httpx.AsyncClient:
+        """The client's own httpx client, made from ``options``: the one thing the sync and the
+        async client open differently."""
+        raise NotImplementedError
 
     def _close_journal(self) -> None:
         if self._owns_journal and self.journal is not None:
@@ -262,7 +276,7 @@ class BaseRecordingClient:
         have started.
         """
         try:
-            return self._http.build_request(  # type: ignore[attr-defined, no-any-return]
+            return self._http.build_request(
                 call.method, call.path, content=call.content, params=call.params,
                 headers=call.headers)
         except (httpx.InvalidURL, httpx.HTTPError, ValueError) as exc:
@@ -271,6 +285,12 @@ class BaseRecordingClient:
                 field, f"cannot make the {call.method} request to {self._host}"
                 f" ({type(exc).__name__}: {exc}); nothing was sent",
                 value=call.conference_name) from None
+
+    @staticmethod
+    def _answers(call: PreparedCall, response: httpx.Response) -> bool:
+        """True when ``response`` is the call's answer rather than an error: any 2xx, and for
+        a delete also a 404 (nothing by that id: already gone, which is what was asked)."""
+        return response.is_success or (call.action == "delete" and response.status_code == 404)
 
     # journal -------------------------------------------------------------------------------------
 

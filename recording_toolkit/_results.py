@@ -188,17 +188,18 @@ def start_result(call: PreparedCall, trace: Trace, response: httpx.Response) -> 
                            requested_at=trace.requested_at)
 
 
-def delete_result(call: PreparedCall, trace: Trace,
-                  response: httpx.Response | None) -> DeleteResult:
-    """``response`` None: Plivo answered 404, the recording is already gone."""
+def delete_result(call: PreparedCall, trace: Trace, response: httpx.Response) -> DeleteResult:
+    """A 2xx deleted the recording; a 404 says it was already gone (its ``api_id`` is not kept:
+    that answer deleted nothing)."""
     assert call.recording_id is not None
-    if response is not None:
-        trace.status = response.status_code
-    body = response_json(response) if response is not None else None
+    trace.status = response.status_code
+    if response.status_code == 404:
+        return DeleteResult(recording_id=call.recording_id, status="already_deleted",
+                            status_code=404, requested_at=trace.requested_at)
+    body = response_json(response)
     return DeleteResult(
-        recording_id=call.recording_id,
-        status="deleted" if response is not None else "already_deleted",
-        status_code=trace.status, requested_at=trace.requested_at,
+        recording_id=call.recording_id, status="deleted", status_code=trace.status,
+        requested_at=trace.requested_at,
         api_id=text_or_none(body.get("api_id")) if isinstance(body, dict) else None)
 
 

@@ -24,20 +24,16 @@ Against a mock transport (tests and docs never touch the network):
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._bulk import BulkRow, bulk_frame, bulk_row, delete_frame, delete_row
+from ._bulk import BulkRow, bulk_frame, bulk_row, delete_frame, delete_row, dry_run_rows
 from ._calls import PreparedCall, Trace
 from ._client_core import BaseRecordingClient
 from ._http import httpx
 from ._listing import RecordingPager
-from ._ratelimit import DEFAULT_RATE_LIMIT, RateLimiter
 from ._results import (
     DeleteResult,
     RecordingResult,
@@ -47,9 +43,7 @@ from ._results import (
     start_result,
     stop_result,
 )
-from ._retry import RetryPolicy
-from .errors import NotFoundError
-from .journal import RequestJournal
+from ._workers import progress_bar, run_tasks, run_threads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,43 +52,18 @@ __all__ = ["AsyncRecordingClient", "DeleteResult", "RecordingClient", "Recording
            "StopResult"]
 
 
-def _progress_bar(*, total: int | None, enabled: bool, desc: str, unit: str) -> Any:
-    from tqdm.auto import tqdm
+R = TypeVar("R", bound=RecordingResult | StopResult | DeleteResult)
+#: Reads a successful answer into a result (see :mod:`recording_toolkit._results`).
+Reader = Callable[[PreparedCall, Trace, httpx.Response], R]
+#: Makes a bulk frame's row from an item and its outcome (see :mod:`recording_toolkit._bulk`).
+RowMaker = Callable[[Any, Any, Trace | None], BulkRow]
+Prepared = list[tuple[Any, PreparedCall | Exception]]
 
-    return tqdm(total=total, disable=not enabled, desc=desc, unit=unit, leave=enabled)
 
-
-def _run_threads(count: int, concurrency: int, one: Any, bar: Any, name: str) -> None:
-    """Call ``one(index)`` for every index below ``count`` on up to ``concurrency`` threads.
-
-    Each index is taken by exactly one worker; on an interrupt the workers finish what is in
-    flight and take no more.
-    """
-    todo = iter(range(count))
-    lock = threading.Lock()
-    stopping = threading.Event()
-
-    def work() -> None:
-        while not stopping.is_set():
-            with lock:
-                index = next(todo, None)
-            if index is None:
-                return
-            one(index)
-            bar.update(1)
-
-    workers = min(concurrency, count)
-    if workers <= 1:
-        work()
-        return
-    with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
-        futures = [pool.submit(work) for _ in range(workers)]
-        try:
-            for future in futures:
-                future.result()
-        except BaseException:
-            stopping.set()  # interrupted: finish what is in flight, send no more
-            raise
+def _filled(rows: list[BulkRow | None]) -> list[BulkRow]:
+    """The rows of a bulk call that ran to its end (an interrupt raises before this)."""
+    assert all(row is not None for row in rows)
+    return [row for row in rows if row is not None]
 
 
 class RecordingClient(BaseRecordingClient):
@@ -134,21 +103,10 @@ class RecordingClient(BaseRecordingClient):
         default: if the first attempt did start a recording, the retry starts a second, billed one.
     """
 
-    def __init__(self, auth_id: str | None = None, auth_token: str | None = None, *,
-                 base_url: str | None = None, timeout: float = 10.0,
-                 max_retries: int | RetryPolicy = 3,
-                 rate_limit: tuple[int, float] | RateLimiter | None = DEFAULT_RATE_LIMIT,
-                 transport: httpx.BaseTransport | None = None,
-                 journal: str | os.PathLike[str] | RequestJournal | None = None,
-                 environ: Mapping[str, str] | None = None, retry_unsafe: bool = False) -> None:
-        super().__init__(auth_id, auth_token, base_url=base_url, timeout=timeout,
-                         max_retries=max_retries, rate_limit=rate_limit, transport=transport,
-                         journal=journal, environ=environ, retry_unsafe=retry_unsafe)
-        try:
-            self._http = httpx.Client(**self._http_options)
-        except BaseException:
-            self._close_journal()
-            raise
+    _http: httpx.Client
+
+    def _open_http(self, options: dict[str, Any]) -> httpx.Client:
+        return httpx.Client(**options)
 
     # I/O -----------------------------------------------------------------------------------------
 
@@ -172,21 +130,44 @@ class RecordingClient(BaseRecordingClient):
                 if delay is None:
                     raise error from exc
             else:
-                if response.is_success:
+                if self._answers(call, response):
                     return response
                 error, delay = self._assess_response(call, trace, response)  # type: ignore[assignment]
                 if delay is None:
                     raise error
             self.retry_policy.sleep(delay)
 
-    def _start(self, call: PreparedCall, trace: Trace) -> RecordingResult:
+    def _journalled(self, call: PreparedCall, trace: Trace, read: Reader[R]) -> R:
+        """Send ``call``, read its answer into a result and journal either outcome."""
         try:
-            result = start_result(call, trace, self._send(call, trace))
+            result = read(call, trace, self._send(call, trace))
         except BaseException as exc:
             self._record(call, trace, error=exc)
             raise
         self._record(call, trace, result=result)
         return result
+
+    def _bulk_row(self, item: Any, call: PreparedCall | Exception, read: Reader[R],
+                  row: RowMaker) -> BulkRow:
+        """One bulk item's row: its check's error, its call's failure or its result."""
+        if isinstance(call, Exception):
+            return row(item, call, None)
+        trace = Trace()
+        try:
+            return row(item, self._journalled(call, trace, read), trace)
+        except Exception as exc:
+            return row(item, exc, trace)
+
+    def _bulk(self, prepared: Prepared, read: Reader[R], row: RowMaker, *, concurrency: int,
+              progress: bool, desc: str) -> list[BulkRow]:
+        """Every prepared item's row, in input order, on up to ``concurrency`` threads."""
+        rows: list[BulkRow | None] = [None] * len(prepared)
+
+        def one(index: int) -> None:
+            rows[index] = self._bulk_row(*prepared[index], read, row)
+
+        run_threads(len(prepared), concurrency, one, desc=desc, progress=progress)
+        return _filled(rows)
 
     # API -----------------------------------------------------------------------------------------
 
@@ -210,7 +191,7 @@ class RecordingClient(BaseRecordingClient):
                                    transcription_type=transcription_type,
                                    transcription_url=transcription_url, callback_url=callback_url,
                                    callback_method=callback_method)
-        return self._start(call, Trace())
+        return self._journalled(call, Trace(), start_result)
 
     def stop_recording(self, conference_name: str) -> StopResult:
         """Stop recording a conference (DELETE; HTTP 204 with or without a body is success).
@@ -218,15 +199,7 @@ class RecordingClient(BaseRecordingClient):
         Returns a :class:`StopResult`: ``status_code`` is what Plivo answered (204), and
         ``api_id`` / ``message`` are None unless its answer had a body with them.
         """
-        call = self._prepare_stop(conference_name)
-        trace = Trace()
-        try:
-            result = stop_result(call, trace, self._send(call, trace))
-        except BaseException as exc:
-            self._record(call, trace, error=exc)
-            raise
-        self._record(call, trace, result=result)
-        return result
+        return self._journalled(self._prepare_stop(conference_name), Trace(), stop_result)
 
     def delete_recording(self, recording_id: str) -> DeleteResult:
         """Delete one recording (``DELETE .../Recording/{id}/``; Plivo answers 204).
@@ -238,20 +211,7 @@ class RecordingClient(BaseRecordingClient):
         a :class:`~recording_toolkit.errors.PlivoAPIError` for any other error status, a
         :class:`~recording_toolkit.errors.TransportError` when no answer came.
         """
-        return self._delete(self._prepare_delete(recording_id), Trace())
-
-    def _delete(self, call: PreparedCall, trace: Trace) -> DeleteResult:
-        try:
-            try:
-                response: httpx.Response | None = self._send(call, trace)
-            except NotFoundError:
-                response = None
-            result = delete_result(call, trace, response)
-        except BaseException as exc:
-            self._record(call, trace, error=exc)
-            raise
-        self._record(call, trace, result=result)
-        return result
+        return self._journalled(self._prepare_delete(recording_id), Trace(), delete_result)
 
     def delete_recordings(self, ids: Any, *, concurrency: int = 10, progress: bool = True,
                           dry_run: bool = False) -> pd.DataFrame:
@@ -265,29 +225,10 @@ class RecordingClient(BaseRecordingClient):
         """
         prepared = self._prepare_deletes(ids, concurrency)
         if dry_run:
-            return delete_frame([
-                delete_row(rid, exc if isinstance(exc, Exception) else None, None)
-                for rid, exc in prepared])
-        rows: list[BulkRow | None] = [None] * len(prepared)
-        bar = _progress_bar(total=len(prepared), enabled=progress, desc="delete_recordings",
-                            unit="rec")
-
-        def one(index: int) -> None:
-            rid, call = prepared[index]
-            if isinstance(call, Exception):
-                rows[index] = delete_row(rid, call, None)
-                return
-            trace = Trace()
-            try:
-                rows[index] = delete_row(rid, self._delete(call, trace), trace)
-            except Exception as exc:
-                rows[index] = delete_row(rid, exc, trace)
-
-        try:
-            _run_threads(len(prepared), concurrency, one, bar, "delete_recordings")
-        finally:
-            bar.close()
-        return delete_frame(rows)  # type: ignore[arg-type]
+            return delete_frame(dry_run_rows(prepared))
+        return delete_frame(self._bulk(prepared, delete_result, delete_row,
+                                       concurrency=concurrency, progress=progress,
+                                       desc="delete_recordings"))
 
     def start_recordings(self, items: Any, *, concurrency: int = 10, progress: bool = True,
                          **defaults: Any) -> pd.DataFrame:
@@ -305,28 +246,8 @@ class RecordingClient(BaseRecordingClient):
         of the two per request). The rate limit applies across all of them.
         """
         prepared = self._prepare_bulk(items, defaults, concurrency)
-        rows: list[BulkRow | None] = [None] * len(prepared)
-        bar = _progress_bar(total=len(prepared), enabled=progress, desc="start_recordings",
-                            unit="rec")
-
-        def one(index: int) -> None:
-            rows[index] = self._bulk_one(*prepared[index])
-
-        try:
-            _run_threads(len(prepared), concurrency, one, bar, "start_recordings")
-        finally:
-            bar.close()
-        return bulk_frame(rows)  # type: ignore[arg-type]
-
-    def _bulk_one(self, name: Any, prepared: PreparedCall | Exception) -> BulkRow:
-        if isinstance(prepared, Exception):
-            return bulk_row(name, prepared, None)
-        trace = Trace()
-        try:
-            result = self._start(prepared, trace)
-        except Exception as exc:
-            return bulk_row(name, exc, trace)
-        return bulk_row(name, result, trace)
+        return bulk_frame(self._bulk(prepared, start_result, bulk_row, concurrency=concurrency,
+                                     progress=progress, desc="start_recordings"))
 
     def iter_recordings(self, *, since: Any = None, until: Any = None, limit: int = 20,
                         progress: bool = False, **filters: Any) -> Iterator[dict[str, Any]]:
@@ -352,7 +273,7 @@ class RecordingClient(BaseRecordingClient):
         return self._iterate(pager, progress)
 
     def _iterate(self, pager: RecordingPager, progress: bool) -> Iterator[dict[str, Any]]:
-        bar = _progress_bar(total=None, enabled=progress, desc="recordings", unit="rec")
+        bar = progress_bar(total=None, enabled=progress, desc="recordings")
         try:
             call = pager.first()
             while call is not None:
@@ -437,22 +358,10 @@ class AsyncRecordingClient(BaseRecordingClient):
     'weekly sync'
     """
 
+    _http: httpx.AsyncClient
 
-    def __init__(self, auth_id: str | None = None, auth_token: str | None = None, *,
-                 base_url: str | None = None, timeout: float = 10.0,
-                 max_retries: int | RetryPolicy = 3,
-                 rate_limit: tuple[int, float] | RateLimiter | None = DEFAULT_RATE_LIMIT,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 journal: str | os.PathLike[str] | RequestJournal | None = None,
-                 environ: Mapping[str, str] | None = None, retry_unsafe: bool = False) -> None:
-        super().__init__(auth_id, auth_token, base_url=base_url, timeout=timeout,
-                         max_retries=max_retries, rate_limit=rate_limit, transport=transport,
-                         journal=journal, environ=environ, retry_unsafe=retry_unsafe)
-        try:
-            self._http = httpx.AsyncClient(**self._http_options)
-        except BaseException:
-            self._close_journal()
-            raise
+    def _open_http(self, options: dict[str, Any]) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**options)
 
     # I/O -----------------------------------------------------------------------------------------
 
@@ -475,21 +384,44 @@ class AsyncRecordingClient(BaseRecordingClient):
                 if delay is None:
                     raise error from exc
             else:
-                if response.is_success:
+                if self._answers(call, response):
                     return response
                 error, delay = self._assess_response(call, trace, response)  # type: ignore[assignment]
                 if delay is None:
                     raise error
             await self.retry_policy.async_sleep(delay)
 
-    async def _start(self, call: PreparedCall, trace: Trace) -> RecordingResult:
+    async def _journalled(self, call: PreparedCall, trace: Trace, read: Reader[R]) -> R:
+        """See :meth:`RecordingClient._journalled`."""
         try:
-            result = start_result(call, trace, await self._send(call, trace))
+            result = read(call, trace, await self._send(call, trace))
         except BaseException as exc:
             self._record(call, trace, error=exc)
             raise
         self._record(call, trace, result=result)
         return result
+
+    async def _bulk_row(self, item: Any, call: PreparedCall | Exception, read: Reader[R],
+                        row: RowMaker) -> BulkRow:
+        """See :meth:`RecordingClient._bulk_row`."""
+        if isinstance(call, Exception):
+            return row(item, call, None)
+        trace = Trace()
+        try:
+            return row(item, await self._journalled(call, trace, read), trace)
+        except Exception as exc:
+            return row(item, exc, trace)
+
+    async def _bulk(self, prepared: Prepared, read: Reader[R], row: RowMaker, *,
+                    concurrency: int, progress: bool, desc: str) -> list[BulkRow]:
+        """Every prepared item's row, in input order, on ``concurrency`` tasks of this loop."""
+        rows: list[BulkRow | None] = [None] * len(prepared)
+
+        async def one(index: int) -> None:
+            rows[index] = await self._bulk_row(*prepared[index], read, row)
+
+        await run_tasks(len(prepared), concurrency, one, desc=desc, progress=progress)
+        return _filled(rows)
 
     # API -----------------------------------------------------------------------------------------
 
@@ -503,99 +435,34 @@ class AsyncRecordingClient(BaseRecordingClient):
                                    transcription_type=transcription_type,
                                    transcription_url=transcription_url, callback_url=callback_url,
                                    callback_method=callback_method)
-        return await self._start(call, Trace())
+        return await self._journalled(call, Trace(), start_result)
 
     async def stop_recording(self, conference_name: str) -> StopResult:
         """See :meth:`RecordingClient.stop_recording`."""
-        call = self._prepare_stop(conference_name)
-        trace = Trace()
-        try:
-            result = stop_result(call, trace, await self._send(call, trace))
-        except BaseException as exc:
-            self._record(call, trace, error=exc)
-            raise
-        self._record(call, trace, result=result)
-        return result
+        return await self._journalled(self._prepare_stop(conference_name), Trace(), stop_result)
 
     async def delete_recording(self, recording_id: str) -> DeleteResult:
         """See :meth:`RecordingClient.delete_recording`."""
-        return await self._delete(self._prepare_delete(recording_id), Trace())
-
-    async def _delete(self, call: PreparedCall, trace: Trace) -> DeleteResult:
-        try:
-            try:
-                response: httpx.Response | None = await self._send(call, trace)
-            except NotFoundError:
-                response = None
-            result = delete_result(call, trace, response)
-        except BaseException as exc:
-            self._record(call, trace, error=exc)
-            raise
-        self._record(call, trace, result=result)
-        return result
+        return await self._journalled(self._prepare_delete(recording_id), Trace(),
+                                      delete_result)
 
     async def delete_recordings(self, ids: Any, *, concurrency: int = 10, progress: bool = True,
                                 dry_run: bool = False) -> pd.DataFrame:
         """See :meth:`RecordingClient.delete_recordings`; ``concurrency`` tasks on this loop."""
         prepared = self._prepare_deletes(ids, concurrency)
         if dry_run:
-            return delete_frame([
-                delete_row(rid, exc if isinstance(exc, Exception) else None, None)
-                for rid, exc in prepared])
-        rows: list[BulkRow | None] = [None] * len(prepared)
-        bar = _progress_bar(total=len(prepared), enabled=progress, desc="delete_recordings",
-                            unit="rec")
-        todo = iter(range(len(prepared)))
-
-        async def work() -> None:
-            for index in todo:  # shared: each index is taken by exactly one worker
-                rid, call = prepared[index]
-                if isinstance(call, Exception):
-                    rows[index] = delete_row(rid, call, None)
-                else:
-                    trace = Trace()
-                    try:
-                        rows[index] = delete_row(rid, await self._delete(call, trace),
-                                                       trace)
-                    except Exception as exc:
-                        rows[index] = delete_row(rid, exc, trace)
-                bar.update(1)
-
-        try:
-            await asyncio.gather(*(work() for _ in range(min(concurrency, len(prepared)))))
-        finally:
-            bar.close()
-        return delete_frame(rows)  # type: ignore[arg-type]
+            return delete_frame(dry_run_rows(prepared))
+        return delete_frame(await self._bulk(prepared, delete_result, delete_row,
+                                             concurrency=concurrency, progress=progress,
+                                             desc="delete_recordings"))
 
     async def start_recordings(self, items: Any, *, concurrency: int = 10, progress: bool = True,
                                **defaults: Any) -> pd.DataFrame:
         """See :meth:`RecordingClient.start_recordings`; ``concurrency`` tasks on this loop."""
         prepared = self._prepare_bulk(items, defaults, concurrency)
-        rows: list[BulkRow | None] = [None] * len(prepared)
-        bar = _progress_bar(total=len(prepared), enabled=progress, desc="start_recordings",
-                            unit="rec")
-        todo = iter(range(len(prepared)))
-
-        async def work() -> None:
-            for index in todo:  # shared: each index is taken by exactly one worker
-                rows[index] = await self._bulk_one(*prepared[index])
-                bar.update(1)
-
-        try:
-            await asyncio.gather(*(work() for _ in range(min(concurrency, len(prepared)))))
-        finally:
-            bar.close()
-        return bulk_frame(rows)  # type: ignore[arg-type]
-
-    async def _bulk_one(self, name: Any, prepared: PreparedCall | Exception) -> BulkRow:
-        if isinstance(prepared, Exception):
-            return bulk_row(name, prepared, None)
-        trace = Trace()
-        try:
-            result = await self._start(prepared, trace)
-        except Exception as exc:
-            return bulk_row(name, exc, trace)
-        return bulk_row(name, result, trace)
+        return bulk_frame(await self._bulk(prepared, start_result, bulk_row,
+                                           concurrency=concurrency, progress=progress,
+                                           desc="start_recordings"))
 
     def iter_recordings(self, *, since: Any = None, until: Any = None, limit: int = 20,
                         progress: bool = False,
@@ -606,7 +473,7 @@ class AsyncRecordingClient(BaseRecordingClient):
 
     async def _iterate(self, pager: RecordingPager,
                        progress: bool) -> AsyncIterator[dict[str, Any]]:
-        bar = _progress_bar(total=None, enabled=progress, desc="recordings", unit="rec")
+        bar = progress_bar(total=None, enabled=progress, desc="recordings")
         try:
             call = pager.first()
             while call is not None:

@@ -68,7 +68,7 @@ import asyncio
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +76,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ._http import httpx
 from ._urls import mask_url
+from ._workers import run_tasks, run_threads
 from .errors import (
     ConnectError,
     DownloadError,
@@ -371,162 +372,170 @@ def _prepare(target: MediaTarget, overwrite: bool) -> tuple[int, int | None]:
     return offset, existing
 
 
-# -- the sync download ----------------------------------------------------------------------------
+# -- one download: the steps, and the two drivers that do their I/O ------------------------------
 
-def _open_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget, method: str,
-               headers: Mapping[str, str]) -> httpx.Response:
+@dataclass(frozen=True)
+class _Send:
+    """Send ``method`` to ``url``, streamed; the driver replies with the response."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class _Close:
+    """Close ``response`` (before the next request, so its connection is reused)."""
+
+    response: httpx.Response
+
+
+@dataclass(frozen=True)
+class _Pump:
+    """Stream ``response``'s body into ``part``."""
+
+    response: httpx.Response
+    part: _PartFile
+
+
+_Step = _Send | _Close | _Pump
+#: The download's logic, as steps for a driver: it yields what to do and is sent the answer.
+_Steps = Generator[_Step, Any, Outcome]
+
+
+def _open(auth: MediaAuth, target: MediaTarget, method: str,
+          headers: Mapping[str, str]) -> Generator[_Step, Any, httpx.Response]:
     """Send ``method`` to the media URL with redirects and the Basic challenge handled; the
-    answer is streamed (the caller closes it)."""
+    answer is streamed (the driver closes it)."""
     media_origin = _origin(target.url)
     url = target.url
     hops = 0
     while True:
-        request = http.build_request(method, url,
-                                     headers={**headers, **auth.headers(url, media_origin)})
-        try:
-            response = http.send(request, stream=True)
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            raise _transport_error(exc, target, http.timeout.read or 0) from exc
+        response = yield _Send(method, url, {**headers, **auth.headers(url, media_origin)})
         if auth.should_retry(response, media_origin):
-            response.close()
+            yield _Close(response)
             continue
         following = _next_url(response)
         if following is None or hops >= _MAX_REDIRECTS:
             return response
-        response.close()
+        yield _Close(response)
         url, hops = following, hops + 1
         method = "GET" if response.status_code == 303 else method
 
 
-def _head_length_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget) -> int | None:
-    response = _open_sync(http, auth, target, "HEAD", {})
-    response.close()
+def _head_length(response: httpx.Response, target: MediaTarget) -> int | None:
+    """The size a ``HEAD`` answer announces (None: let the GET's header decide)."""
     if response.status_code == 200:
         return _length(response)
     if response.status_code in (401, 403, 404, 410):  # the GET would say the same: say it now
         raise _status_error(response, target)
-    return None  # HEAD not offered (405, 501, ...): the GET's header decides
+    return None  # HEAD not offered (405, 501, ...)
 
 
-def download_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget, *,
-                  overwrite: bool = False) -> Outcome:
-    """Download one :class:`MediaTarget` with a blocking httpx client (see the module doc)."""
+def _download(auth: MediaAuth, target: MediaTarget, overwrite: bool) -> _Steps:
+    """The steps of one download (see the module doc); the sync and the async driver run them.
+
+    Every response the driver opened is closed by it when the steps end, however they end; a
+    response is closed here only when another request follows.
+    """
     offset, existing = _prepare(target, overwrite)
     if existing is not None:
-        length = _head_length_sync(http, auth, target)
+        head = yield from _open(auth, target, "HEAD", {})
+        yield _Close(head)
+        length = _head_length(head, target)
         if length is not None and length == existing:
             return Outcome(target.path, existing, "already_complete")
         if length is not None:
             existing = None  # the server's file differs: download it again
     for _ in range(2):  # a second round only after a 416 that did not confirm the .part
         headers = {"Range": f"bytes={offset}-"} if offset > 0 else {}
-        response = _open_sync(http, auth, target, "GET", headers)
-        try:
-            plan = _plan(response, target, offset, existing)
-            if plan == "complete":
-                return Outcome(target.path, existing or 0, "already_complete")
-            if plan == "restart":
-                offset = 0
-                continue
-            if plan == "part-complete":
-                return Outcome(target.path, _commit(target), "downloaded")
-            assert isinstance(plan, _Body)
-            part = _PartFile(target.part, plan.start)
-            try:
-                for chunk in response.iter_bytes():
-                    part.write(chunk)
-            except (httpx.HTTPError, httpx.StreamError) as exc:
-                part.close()
-                raise _transport_error(exc, target, http.timeout.read or 0) from exc
-            except BaseException:
-                part.close()
-                raise
-            part.finish()
-            _check_size(target, part.size, plan.total)
+        response = yield from _open(auth, target, "GET", headers)
+        plan = _plan(response, target, offset, existing)
+        if plan == "complete":
+            return Outcome(target.path, existing or 0, "already_complete")
+        if plan == "restart":
+            yield _Close(response)
+            offset = 0
+            continue
+        if plan == "part-complete":
             return Outcome(target.path, _commit(target), "downloaded")
-        finally:
-            response.close()
+        assert isinstance(plan, _Body)
+        part = _PartFile(target.part, plan.start)
+        try:
+            yield _Pump(response, part)
+        except BaseException:
+            part.close()
+            raise
+        part.finish()
+        _check_size(target, part.size, plan.total)
+        return Outcome(target.path, _commit(target), "downloaded")
     raise DownloadError(f"recording {target.recording_id}: the server refused every range",
                         recording_id=target.recording_id, url=mask_url(target.url))
 
 
-# -- the async download ---------------------------------------------------------------------------
-
-async def _open_async(http: httpx.AsyncClient, auth: MediaAuth, target: MediaTarget, method: str,
-                      headers: Mapping[str, str]) -> httpx.Response:
-    """See :func:`_open_sync`."""
-    media_origin = _origin(target.url)
-    url = target.url
-    hops = 0
-    while True:
-        request = http.build_request(method, url,
-                                     headers={**headers, **auth.headers(url, media_origin)})
-        try:
-            response = await http.send(request, stream=True)
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            raise _transport_error(exc, target, http.timeout.read or 0) from exc
-        if auth.should_retry(response, media_origin):
-            await response.aclose()
-            continue
-        following = _next_url(response)
-        if following is None or hops >= _MAX_REDIRECTS:
-            return response
-        await response.aclose()
-        url, hops = following, hops + 1
-        method = "GET" if response.status_code == 303 else method
+_HTTP_FAILURES = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 
-async def _head_length_async(http: httpx.AsyncClient, auth: MediaAuth,
-                             target: MediaTarget) -> int | None:
-    response = await _open_async(http, auth, target, "HEAD", {})
-    await response.aclose()
-    if response.status_code == 200:
-        return _length(response)
-    if response.status_code in (401, 403, 404, 410):
-        raise _status_error(response, target)
-    return None
+def download_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget, *,
+                  overwrite: bool = False) -> Outcome:
+    """Download one :class:`MediaTarget` with a blocking httpx client (see the module doc)."""
+    steps = _download(auth, target, overwrite)
+    opened: list[httpx.Response] = []
+    reply: httpx.Response | None = None
+    try:
+        while True:
+            try:
+                step = steps.send(reply)
+            except StopIteration as done:
+                return done.value
+            reply = None
+            try:
+                if isinstance(step, _Send):
+                    request = http.build_request(step.method, step.url, headers=step.headers)
+                    reply = http.send(request, stream=True)
+                    opened.append(reply)
+                elif isinstance(step, _Close):
+                    step.response.close()
+                else:
+                    for chunk in step.response.iter_bytes():
+                        step.part.write(chunk)
+            except _HTTP_FAILURES as exc:
+                raise _transport_error(exc, target, http.timeout.read or 0) from exc
+    finally:
+        steps.close()
+        for response in opened:
+            response.close()
 
 
 async def download_async(http: httpx.AsyncClient, auth: MediaAuth, target: MediaTarget, *,
                          overwrite: bool = False) -> Outcome:
     """See :func:`download_sync`; the same steps on an ``httpx.AsyncClient``."""
-    offset, existing = _prepare(target, overwrite)
-    if existing is not None:
-        length = await _head_length_async(http, auth, target)
-        if length is not None and length == existing:
-            return Outcome(target.path, existing, "already_complete")
-        if length is not None:
-            existing = None
-    for _ in range(2):
-        headers = {"Range": f"bytes={offset}-"} if offset > 0 else {}
-        response = await _open_async(http, auth, target, "GET", headers)
-        try:
-            plan = _plan(response, target, offset, existing)
-            if plan == "complete":
-                return Outcome(target.path, existing or 0, "already_complete")
-            if plan == "restart":
-                offset = 0
-                continue
-            if plan == "part-complete":
-                return Outcome(target.path, _commit(target), "downloaded")
-            assert isinstance(plan, _Body)
-            part = _PartFile(target.part, plan.start)
+    steps = _download(auth, target, overwrite)
+    opened: list[httpx.Response] = []
+    reply: httpx.Response | None = None
+    try:
+        while True:
             try:
-                async for chunk in response.aiter_bytes():
-                    part.write(chunk)
-            except (httpx.HTTPError, httpx.StreamError) as exc:
-                part.close()
+                step = steps.send(reply)
+            except StopIteration as done:
+                return done.value
+            reply = None
+            try:
+                if isinstance(step, _Send):
+                    request = http.build_request(step.method, step.url, headers=step.headers)
+                    reply = await http.send(request, stream=True)
+                    opened.append(reply)
+                elif isinstance(step, _Close):
+                    await step.response.aclose()
+                else:
+                    async for chunk in step.response.aiter_bytes():
+                        step.part.write(chunk)
+            except _HTTP_FAILURES as exc:
                 raise _transport_error(exc, target, http.timeout.read or 0) from exc
-            except BaseException:
-                part.close()
-                raise
-            part.finish()
-            _check_size(target, part.size, plan.total)
-            return Outcome(target.path, _commit(target), "downloaded")
-        finally:
+    finally:
+        steps.close()
+        for response in opened:
             await response.aclose()
-    raise DownloadError(f"recording {target.recording_id}: the server refused every range",
-                        recording_id=target.recording_id, url=mask_url(target.url))
 
 
 # -- entry points for the clients -----------------------------------------------------------------
@@ -608,13 +617,6 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     }, columns=list(DOWNLOAD_COLUMNS))
 
 
-def _bar(total: int, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc="download_recordings", unit="rec",
-                leave=enabled)
-
-
 class _Locks:
     """One lock per recording id, so the same recording given twice is fetched once."""
 
@@ -632,55 +634,29 @@ def download_many_sync(client: RecordingClient, recordings: Any, folder: Any, *,
                        concurrency: int = 4, progress: bool = True,
                        overwrite: bool = False) -> pd.DataFrame:
     """Download many recordings with ``concurrency`` threads; one row each, in input order."""
-    from concurrent.futures import ThreadPoolExecutor
-
     items = _inputs(recordings, concurrency)
     path = _check_folder(folder)
     rows: list[dict[str, Any] | None] = [None] * len(items)
     auth = media_auth(client)
     locks = _Locks(threading.Lock)
-    bar = _bar(len(items), progress)
-    todo = iter(range(len(items)))
-    guard = threading.Lock()
-    stopping = threading.Event()
 
     with httpx.Client(**media_http_options(client)) as http:
-        def one(recording: Any) -> Outcome:
+        def download(recording: Any) -> Outcome:
             if isinstance(recording, str):
                 recording = client.get_recording(recording)
             target = media_target(recording, path)
             with locks.get(target.recording_id):
                 return download_sync(http, auth, target, overwrite=overwrite)
 
-        def work() -> None:
-            while not stopping.is_set():
-                with guard:
-                    index = next(todo, None)
-                if index is None:
-                    return
-                try:
-                    outcome: Outcome | BaseException = one(items[index])
-                except Exception as exc:
-                    outcome = exc
-                rows[index] = _row(items[index], outcome)
-                bar.update(1)
+        def one(index: int) -> None:
+            try:
+                outcome: Outcome | BaseException = download(items[index])
+            except Exception as exc:
+                outcome = exc
+            rows[index] = _row(items[index], outcome)
 
-        workers = min(concurrency, len(items))
-        try:
-            if workers <= 1:
-                work()
-            else:
-                with ThreadPoolExecutor(workers, thread_name_prefix="download") as pool:
-                    futures = [pool.submit(work) for _ in range(workers)]
-                    try:
-                        for future in futures:
-                            future.result()
-                    except BaseException:
-                        stopping.set()
-                        raise
-        finally:
-            bar.close()
-    return _frame(_settle_duplicates(items, rows))  # type: ignore[arg-type]
+        run_threads(len(items), concurrency, one, desc="download_recordings", progress=progress)
+    return _frame(_settle_duplicates(_complete(rows)))
 
 
 async def download_many_async(client: AsyncRecordingClient, recordings: Any, folder: Any, *,
@@ -692,47 +668,45 @@ async def download_many_async(client: AsyncRecordingClient, recordings: Any, fol
     rows: list[dict[str, Any] | None] = [None] * len(items)
     auth = media_auth(client)
     locks = _Locks(asyncio.Lock)
-    bar = _bar(len(items), progress)
-    todo = iter(range(len(items)))
 
     async with httpx.AsyncClient(**media_http_options(client)) as http:
-        async def one(recording: Any) -> Outcome:
+        async def download(recording: Any) -> Outcome:
             if isinstance(recording, str):
                 recording = await client.get_recording(recording)
             target = media_target(recording, path)
             async with locks.get(target.recording_id):
                 return await download_async(http, auth, target, overwrite=overwrite)
 
-        async def work() -> None:
-            for index in todo:  # shared: each index is taken by exactly one worker
-                try:
-                    outcome: Outcome | BaseException = await one(items[index])
-                except Exception as exc:
-                    outcome = exc
-                rows[index] = _row(items[index], outcome)
-                bar.update(1)
+        async def one(index: int) -> None:
+            try:
+                outcome: Outcome | BaseException = await download(items[index])
+            except Exception as exc:
+                outcome = exc
+            rows[index] = _row(items[index], outcome)
 
-        try:
-            await asyncio.gather(*(work() for _ in range(min(concurrency, len(items)))))
-        finally:
-            bar.close()
-    return _frame(_settle_duplicates(items, rows))  # type: ignore[arg-type]
+        await run_tasks(len(items), concurrency, one, desc="download_recordings",
+                        progress=progress)
+    return _frame(_settle_duplicates(_complete(rows)))
 
 
-def _settle_duplicates(items: list[Any],
-                       rows: list[dict[str, Any] | None]) -> list[dict[str, Any] | None]:
+def _complete(rows: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """The rows of a bulk download that ran to its end (an interrupt raises before this)."""
+    assert all(row is not None for row in rows)
+    return [row for row in rows if row is not None]
+
+
+def _settle_duplicates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A recording given twice was downloaded by whichever row ran first: the first row in input
     order reads ``downloaded`` and the later ones ``already_complete``, however threads ran."""
     first: dict[str, int] = {}
     for index, row in enumerate(rows):
-        if row is None or row["status"] == "failed" or row["recording_id"] is None:
+        if row["status"] == "failed" or row["recording_id"] is None:
             continue
         rid = row["recording_id"]
         if rid not in first:
             first[rid] = index
             continue
         head = rows[first[rid]]
-        assert head is not None
         if row["status"] == "downloaded" and head["status"] == "already_complete":
             head["status"], row["status"] = "downloaded", "already_complete"
     return rows
