@@ -184,10 +184,11 @@ def styled(frame: pd.DataFrame | pd.Series, *, currency: str = "USD",
     index_format = _index_formatter(frame.index)  # by the index's own name, before words
     if not hide_index and any(name is not None for name in frame.index.names):
         # a new frame sharing the data: the caller's index keeps its names
-        frame = frame.rename_axis(index=[None if n is None else formatting.label(str(n))
-                                         for n in frame.index.names])
-    formatters = {column: formatting.formatter_for(str(column), frame[column], currency=currency)
-                  for column in frame.columns}
+        frame = frame.rename_axis([None if n is None else formatting.label(str(n))
+                                   for n in frame.index.names], axis="index")
+    formatters: dict[Any, str | Callable[[Any], str] | None] = {
+        column: formatting.formatter_for(str(column), frame[column], currency=currency)
+        for column in frame.columns}
     for column, how in (formats or {}).items():
         if column not in frame.columns:
             raise KeyError(f"styled: formats names {column!r}, which is not a column "

@@ -424,8 +424,9 @@ class Dashboard(widgets.VBox):
                           wrap=_RECENT_WRAP, empty="No callbacks yet.")
 
     def _status_line(self) -> str:
-        stats = getattr(self.result, "stats", None)
-        stats = stats.to_dict() if hasattr(stats, "to_dict") else dict(stats or {})
+        raw = getattr(self.result, "stats", None)  # LoadStats, or a mapping in a LoadResult
+        to_dict = getattr(raw, "to_dict", None)
+        stats: dict[str, Any] = to_dict() if callable(to_dict) else dict(raw or {})
         where = ", ".join(self._paths) if self._paths else "loaded data"
         n_rec = len(self.result.recordings)
         n_tr = len(self.result.transcriptions)
@@ -634,9 +635,10 @@ def _recent_callbacks(recordings: pd.DataFrame, transcriptions: pd.DataFrame,
         transcriptions) else transcriptions
     conference = dict(zip(every_recording["recording_id"].astype(str),
                           every_recording["conference_name"], strict=True))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for rec in recordings.itertuples(index=False):
-        seconds = rec.recording_duration_ms / 1000 if pd.notna(rec.recording_duration_ms) else None
+        duration_ms: Any = rec.recording_duration_ms  # Int64: a whole number or <NA>
+        seconds = duration_ms / 1000 if pd.notna(duration_ms) else None
         rows.append({"at": rec.received_at, "event": "recording",
                      "recording_id": str(rec.recording_id),
                      "conference_name": _text(rec.conference_name),
