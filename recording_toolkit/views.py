@@ -100,7 +100,7 @@ def frames_of(recordings: Any, transcriptions: Any, *, rates: RateCard | None = 
     ``journal`` (a frame, or a path ``load.load_journal`` reads) tells pending transcriptions
     from ones never asked for.
     """
-    from .analytics._common import to_pandas, utc
+    from .analytics.engine import to_pandas, utc
     from .load import join_recordings, load_journal
 
     if journal is not None and not isinstance(journal, pd.DataFrame):
