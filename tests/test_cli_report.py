@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import pandas as pd
 import pytest
 from analytics_data import write_log
 
@@ -256,3 +257,62 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit):
         main(["report", "x", "--engine", "spark"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+# -- --teams: cost by team ---------------------------------------------------------------------
+
+TEAMS_TOML = '[teams]\n"Alpha team" = ["alph?"]\nBoth = ["alpha", "beta"]\n'
+
+
+@pytest.fixture
+def teams_file(tmp_path):
+    path = tmp_path / "teams.toml"
+    path.write_text(TEAMS_TOML, "utf-8")
+    return path
+
+
+def test_teams_adds_a_top_level_teams_object_that_adds_up(log, teams_file):
+    # analytics_data: alpha r1 r2, beta r3 r4, gamma r5; rX's recording callback never came
+    plain, _ = _run(str(log), "--json")
+    out, _ = _run(str(log), "--json", "--teams", str(teams_file))
+    data = json.loads(out)
+    assert data["teams"] == {
+        "Alpha team": {"recordings": 2, "billed_minutes": 1 + 2, "transcription_charge": 0.15},
+        "Both": {"recordings": 2, "billed_minutes": 10 + 1, "transcription_charge": 0.7},
+        "Unallocated": {"recordings": 1, "billed_minutes": 2, "transcription_charge": 0.05},
+    }
+    assert sum(t["billed_minutes"] for t in data["teams"].values()) == \
+        data["recordings"]["billed_minutes"]
+    assert sum(t["transcription_charge"] for t in data["teams"].values()) == \
+        pytest.approx(data["transcriptions"]["charge_total"])
+    data.pop("teams")
+    assert data == json.loads(plain)  # nothing else changes
+    assert "teams" not in json.loads(plain)
+
+
+def test_teams_with_details_adds_storage_and_the_patterns(log, teams_file):
+    out, _ = _run(str(log), "--details", "--teams", str(teams_file))
+    teams = json.loads(out)["details"]["teams"]
+    assert teams["patterns"] == {"Alpha team": ["alph?"], "Both": ["alpha", "beta"]}
+    assert teams["by_team"]["Both"]["storage_next_12_months"] == round(11 * 0.0004 * 9, 6)
+
+
+def test_teams_in_html_csv_and_the_readable_list(log, teams_file, tmp_path):
+    _run(str(log), "--teams", str(teams_file), "--html", str(tmp_path / "r.html"),
+         "--csv", str(tmp_path / "tables"))
+    page = (tmp_path / "r.html").read_text("utf-8")
+    assert "<h2 id='teams'>Cost by team</h2>" in page
+    assert "<td class='n'>$0.15</td>" in page and "All teams" in page
+    table = pd.read_csv(tmp_path / "tables" / "by_team.csv", index_col="team")
+    assert table["billed_minutes"].to_dict() == {"Alpha team": 3, "Both": 11, "Unallocated": 2}
+    readable, _ = _run(str(log), "--teams", str(teams_file))
+    assert "cost by team:" in readable and "Unallocated:" in readable
+    _run(str(log), "--html", str(tmp_path / "plain.html"))
+    assert "Cost by team" not in (tmp_path / "plain.html").read_text("utf-8")
+
+
+def test_a_bad_teams_file_stops_before_the_logs_are_read(tmp_path, teams_file):
+    teams_file.write_text('[teams]\nLegal = ["legal-*"]\nOps = "ops-*"\n', "utf-8")
+    with pytest.raises(ConfigurationError, match=r"teams file .*, line 3: team 'Ops'"):
+        run_report(parse(str(tmp_path / "no-such-log"), "--teams", str(teams_file)),
+                   environ={}, out=io.StringIO(), err=io.StringIO())

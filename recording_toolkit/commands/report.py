@@ -4,11 +4,14 @@
 documented in the README); without an output flag a readable list of the key figures goes to
 stdout. ``--html FILE`` writes the self-contained HTML report, ``--csv DIR`` every table behind
 the figures. The rate card is the defaults, then ``--rates FILE`` (TOML), then the
-``RECORDING_TOOLKIT_RATE_*`` environment variables, then the price flags.
+``RECORDING_TOOLKIT_RATE_*`` environment variables, then the price flags. ``--teams FILE`` adds
+cost by team: a top-level ``teams`` object in the JSON (team -> ``recordings``,
+``billed_minutes``, ``transcription_charge``), a section of the HTML report and ``by_team.csv``;
+without it every output is as before.
 
 Sources with no log file in them (a glob matching nothing, an empty folder) are an error (exit
 1), as are an output that cannot be written and a ``--journal`` that is not a request journal;
-these are checked before the logs are loaded. When every line read was quarantined (a journal
+these are checked before the logs are loaded, as is the teams file. When every line read was quarantined (a journal
 or some other JSON given as a callback log), or the selection (``--conference``, ``--since``,
 ``--until``) matches no recording, the report is still written, and exits 0, after a one-line
 warning on stderr.
@@ -66,6 +69,10 @@ def register(subparsers: Any) -> None:
                         help="the client's request journal: adds reconciliation (recordings"
                              " started with no callback, callbacks nobody started, missing"
                              " transcriptions)")
+    parser.add_argument("--teams", default=None, metavar="FILE",
+                        help="TOML teams file ([teams] Name = [\"glob\", ...]): adds cost by"
+                             " team (recordings, billed minutes, charges, storage) to the"
+                             " JSON, HTML and CSV")
     parser.add_argument("--engine", choices=["pandas", "dask"], default="pandas",
                         help="load with pandas (default) or Dask")
     parser.add_argument("--strict", action="store_true",
@@ -132,6 +139,18 @@ def _readable(summary: Any) -> str:
     return "\n".join(f"{label + ':':<20}{figure_text(summary, key)}" for label, key in _READABLE)
 
 
+def _readable_teams(costs: Any) -> str:
+    """Each team's recordings, billed minutes and charges, one line each, for a person."""
+    from .. import formatting as fmt
+
+    lines = ["", "cost by team:"]
+    for team, row in costs.table.iterrows():
+        lines.append(f"  {str(team) + ':':<18}{fmt.count(row['recordings']):>8} recordings"
+                     f"{fmt.count(row['billed_minutes']):>10} billed min"
+                     f"{fmt.money(row['transcription_charge'], costs.currency):>14}")
+    return "\n".join(lines)
+
+
 #: How many of the logs' conferences a warning about an unknown one lists.
 SHOWN_CONFERENCES = 5
 
@@ -195,7 +214,7 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
                out: Any = None, err: Any = None) -> int:
     """Load, summarize and write what was asked for; errors propagate to the dispatcher."""
     from ..load import load_callbacks
-    from ..report import summarize, write_csv, write_html
+    from ..report import cost_by_team, summarize, write_csv, write_html
     from ._options import check_output_file, check_output_folder, journal_option, progress_wanted
 
     out = out or sys.stdout
@@ -220,6 +239,11 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
     if args.csv is not None:
         check_output_folder("--csv", args.csv)
     journal = journal_option(args.journal, command="report", err=err) if args.journal else None
+    teams = None
+    if args.teams is not None:
+        from ..teams import load_teams
+
+        teams = load_teams(args.teams)
     try:
         result = load_callbacks(list(args.logs), engine=args.engine, strict=args.strict,
                                 progress=progress_wanted(args.progress))
@@ -245,15 +269,22 @@ def run_report(args: argparse.Namespace, *, environ: Mapping[str, str] | None = 
         print(f"recording-toolkit report: warning: the selection {_selected(args)} matches no"
               f" recording; the logs hold recordings {_span(result.recordings)}", file=err,
               flush=True)
+    costs = None if teams is None else cost_by_team(summary, teams)
     if args.json or args.details:  # --details implies --json
-        print(json.dumps(summary.to_dict(details=args.details), ensure_ascii=False), file=out,
-              flush=True)
+        data = summary.to_dict(details=args.details)
+        if costs is not None:
+            data["teams"] = costs.to_dict()
+            if args.details:
+                data["details"]["teams"] = costs.details()
+        print(json.dumps(data, ensure_ascii=False), file=out, flush=True)
     elif not (args.html or args.csv):
         print(_readable(summary), file=out, flush=True)
+        if costs is not None:
+            print(_readable_teams(costs), file=out, flush=True)
     if args.html:
-        path = write_html(summary, args.html)
+        path = write_html(summary, args.html, teams=costs)
         print(f"recording-toolkit report: wrote {path}", file=err)
     if args.csv:
-        written = write_csv(summary, args.csv)
+        written = write_csv(summary, args.csv, teams=costs)
         print(f"recording-toolkit report: wrote {len(written)} tables to {args.csv}", file=err)
     return 0

@@ -31,7 +31,8 @@ a figure is computed: ``_summary`` (:func:`summarize`, :class:`Summary`), ``_fig
 figures table both the notebook view and the page show), ``_headline`` (the selection's
 figures against the period before, by the same analytics functions), ``_html``
 (:func:`render_html`, :func:`write_html`), ``_charts`` (the page's embedded charts, the one part
-that needs matplotlib) and ``_csv`` (:func:`write_csv`).
+that needs matplotlib), ``_csv`` (:func:`write_csv`) and ``_teams`` (:func:`cost_by_team`: each
+team's figures for ``report --teams``, and the page's "Cost by team" section).
 
 Examples
 --------
@@ -62,6 +63,7 @@ from ._summary import (
     _stable,  # noqa: F401  (benchmarks/bench_report.py times the stable figures alone)
     summarize,
 )
+from ._teams import TEAM_KEYS, TeamCosts, cost_by_team
 
-__all__ = ["SUMMARY_KEYS", "Summary", "figure_label", "figure_text", "format_figure", "render_html",
-           "summarize", "write_csv", "write_html"]
+__all__ = ["SUMMARY_KEYS", "Summary", "TEAM_KEYS", "TeamCosts", "cost_by_team", "figure_label",
+           "figure_text", "format_figure", "render_html", "summarize", "write_csv", "write_html"]

@@ -80,6 +80,8 @@ th.sorted::after{content:" \\2193";color:#57606a}
 .tables{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,540px),1fr));
 gap:8px 48px;align-items:start}
 .tables>div{min-width:0}
+tr.total th,tr.total td{border-top:2px solid #c4ccd5;font-weight:600}
+ol.patterns{padding-left:1.6em;margin:.3em 0}
 """
 
 #: Columns shown as a recording id, file name or other token: in <code>, never formatted.
@@ -802,9 +804,26 @@ def _reconciliation(page: _Page, summary: Summary) -> None:
                              Column("recording_end", "Recording ended (UTC)"), "overdue"]))
 
 
+def _teams(page: _Page, costs: Any) -> None:
+    from ._teams import team_section
+
+    page.section("teams", "Cost by team")
+    page.add(team_section(costs))
+    page.contents[-1][2].append(("team-patterns", "Patterns"))
+
+
 def render_html(summary: Summary, *, title: str = "Conference recordings report",
-                charts: bool = True) -> str:
-    """The HTML report of ``summary`` as text (what :func:`write_html` writes)."""
+                charts: bool = True, teams: Any = None) -> str:
+    """The HTML report of ``summary`` as text (what :func:`write_html` writes).
+
+    ``teams`` (:class:`~recording_toolkit.teams.Teams`, ``{team: [glob, ...]}``, a teams file
+    or a :class:`~recording_toolkit.report.TeamCosts`) adds the "Cost by team" section.
+    """
+    costs = None
+    if teams is not None:
+        from ._teams import TeamCosts, cost_by_team
+
+        costs = teams if isinstance(teams, TeamCosts) else cost_by_team(summary, teams)
     page = _Page()
     page.section("key-figures", "Key figures")
     page.add("<div class='tables'>",
@@ -819,6 +838,8 @@ def render_html(summary: Summary, *, title: str = "Conference recordings report"
         page.section("charts", "Charts")
         page.add(_chart_figures(_charts(summary)))
     _cost(page, summary)
+    if costs is not None:
+        _teams(page, costs)
     _forecast(page, summary)
     _conferences(page, summary)
     _days_and_formats(page, summary)
@@ -840,12 +861,13 @@ def render_html(summary: Summary, *, title: str = "Conference recordings report"
 
 def write_html(result_or_summary: Any, path: str | os.PathLike[str], *,
                title: str = "Conference recordings report", charts: bool = True,
-               **summarize_options: Any) -> str:
+               teams: Any = None, **summarize_options: Any) -> str:
     """Write the self-contained HTML report (charts embedded as images) and return its path.
 
     ``result_or_summary`` is a :class:`Summary` or a load result (then summarized with
     ``summarize_options``: ``rates``, ``journal``, ``since``, ...). ``charts=False`` leaves the
-    charts out (a quicker, smaller page).
+    charts out (a quicker, smaller page); ``teams`` adds the "Cost by team" section
+    (:func:`render_html`).
 
     Examples
     --------
@@ -868,7 +890,7 @@ def write_html(result_or_summary: Any, path: str | os.PathLike[str], *,
     if summarize_options and isinstance(result_or_summary, Summary):
         raise TypeError("write_html: summarize options apply to a load result, not a Summary:"
                         f" {sorted(summarize_options)}")
-    text = render_html(summary, title=title, charts=charts)
+    text = render_html(summary, title=title, charts=charts, teams=teams)
     target = os.fspath(path)
     folder = os.path.dirname(target)
     if folder:
