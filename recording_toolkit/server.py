@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import heapq
 import logging
+import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from .errors import ConfigurationError
 
-__all__ = ["STALLED_AFTER", "BackgroundServer", "GuardedServer", "bind_socket"]
+__all__ = ["STALLED_AFTER", "BackgroundServer", "ForegroundServer", "GuardedServer",
+           "bind_socket"]
 
 _NO_CYCLE = object()
 #: A connection that has been stuck this long (seconds) may be closed to make room for a new one.
@@ -179,21 +183,63 @@ def _guarded_protocol(base: type, server: GuardedServer) -> type:
     return Guarded
 
 
-def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """A listening-ready TCP socket bound to ``host:port`` (``port=0``: a free one)."""
+def bind_socket(host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False
+                ) -> socket.socket:
+    """A listening-ready TCP socket bound to ``host:port`` (``port=0``: a free one).
+
+    ``reuse_port``: bound with ``SO_REUSEPORT``, so that several processes, each with its own
+    socket on the same port, share its connections (the kernel spreads new connections over
+    them). Only processes of the same user can join such a port.
+    """
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigurationError(f"port: {port!r} is not a port number (0 to 65535; 0 picks a"
                                  " free one)")
+    if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        raise ConfigurationError("this system cannot share a port between processes"
+                                 " (no SO_REUSEPORT); serve with one process")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.set_inheritable(True)
     except BaseException:
         sock.close()  # a port in use must not leak the socket
         raise
     return sock
+
+
+class ForegroundServer(GuardedServer):
+    """:class:`GuardedServer` for a command that holds its terminal: ``on_ready()`` is called
+    once it serves, and Ctrl-C or SIGTERM end it quietly.
+
+    uvicorn re-raises the stopping signal after a graceful shutdown; here the shutdown *is* the
+    expected end, so the command can close its log and exit 0 instead of dying by the signal.
+    ``stopped_by`` names the signal afterwards. A second Ctrl-C stops at once, without waiting
+    for requests in flight.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, on_ready: Callable[[], None] | None = None,
+                 request_timeout: float | None = None,
+                 max_connections: int | None = None) -> None:
+        super().__init__(config, request_timeout=request_timeout,
+                         max_connections=max_connections)
+        self.on_ready = on_ready
+        self.stopped_by: str | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit and self.on_ready is not None:
+            self.on_ready()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.stopped_by = signal.Signals(sig).name
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
 
 
 class BackgroundServer:

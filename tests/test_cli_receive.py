@@ -234,3 +234,78 @@ def test_the_command_runs_as_a_module_too():
     result = subprocess.run([sys.executable, "-m", "recording_toolkit", "receive", "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "--public-url" in result.stdout
+
+
+def _post_on_a_new_connection(url: str, payload: dict[str, str], nonce: str) -> httpx.Response:
+    # one connection per request, so the kernel spreads them over the workers
+    with httpx.Client(timeout=10) as client:
+        return client.post(url, data=payload,
+                           headers=signed_headers(TOKEN, nonce, "POST", url, payload))
+
+
+def test_workers_share_the_port_and_every_callback_is_loaded_once(tmp_path):
+    from recording_toolkit import load_callbacks
+
+    receive = Receive("--log-dir", str(tmp_path), "--workers", "2", "--instance-id", "rx")
+    payloads = [{**RECORDING, "recording_id": f"rec-{i:02d}", "record_url": f"https://m/{i}.mp3"}
+                for i in range(40)]
+    try:
+        url = receive.started()["recording callback:"]
+        assert any("workers:" in line and "2 processes" in line for line in receive.lines)
+        for i, payload in enumerate(payloads):
+            response = _post_on_a_new_connection(url, payload, str(1000 + i))
+            assert response.status_code == 200 and response.json()["status"] == "stored"
+        for i, payload in enumerate(payloads[:10]):  # Plivo redelivers: any worker may get it
+            response = _post_on_a_new_connection(url, payload, str(2000 + i))
+            assert response.status_code == 200
+            assert response.json()["status"] in ("stored", "duplicate")
+    finally:
+        code = receive.stop()
+    assert code == 0 and "Traceback" not in receive.stderr
+    files = sorted(tmp_path.glob("callbacks-*.jsonl"))
+    # each worker wrote its own file, and every line in them is whole
+    assert [path.name.rsplit("-", 2)[-2:] for path in files] == [["rx", "1.jsonl"],
+                                                                 ["rx", "2.jsonl"]]
+    lines = stored(tmp_path)
+    assert all(line["verified"] is True for line in lines)
+    assert {line["payload"]["recording_id"] for line in lines} == {p["recording_id"]
+                                                                    for p in payloads}
+    assert f"stored {len(lines)} recording" in receive.lines[-1]
+    assert not list(tmp_path.glob(".callbacks-*.lock"))  # both logs were closed
+    loaded = load_callbacks(tmp_path)
+    assert sorted(loaded.recordings["recording_id"]) == [p["recording_id"] for p in payloads]
+
+
+def test_a_worker_that_cannot_start_stops_the_others_and_the_command_exits_1(tmp_path):
+    from recording_toolkit.callback_log import CallbackLog
+
+    with CallbackLog(tmp_path, instance_id="rx-2"):  # worker 2's id, already writing
+        result = run_command("--log-dir", str(tmp_path), "--workers", "2", "--instance-id", "rx")
+    assert result.returncode == 1 and "press Ctrl-C" not in result.stdout
+    [line] = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert "worker 2: instance_id 'rx-2' is already writing" in line
+    assert not list(tmp_path.glob(".callbacks-rx-1.lock"))  # worker 1 stopped and closed its log
+
+
+def test_workers_need_a_free_port(tmp_path):
+    with socket.socket() as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        args = build_parser().parse_args(["receive", "--port", str(port), "--workers", "2",
+                                          "--log-dir", str(tmp_path)])
+        with pytest.raises(ConfigurationError, match=f"cannot listen on 127.0.0.1:{port}"):
+            run(args, environ={"PLIVO_AUTH_TOKEN": TOKEN})
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--workers", "0"], "argument --workers: 0 is not a number of worker processes (1 to 64)"),
+    (["--workers", "65"], "argument --workers: 65 is not a number of worker processes"),
+    (["--workers", "2", "--instance-id", "x" * 79], "--instance-id: 'xxx"),
+])
+def test_bad_workers_options_are_refused_before_anything_starts(tmp_path, argv, message):
+    log_dir = tmp_path / "logs"
+    result = run_command("--log-dir", str(log_dir), *argv)
+    assert result.returncode in (1, 2) and message in result.stderr
+    assert not log_dir.exists()

@@ -1,7 +1,8 @@
 """``recording-toolkit receive``: run the callback receiver in the foreground.
 
 It prints the callback URLs to give Plivo, serves until Ctrl-C or SIGTERM, lets in-flight
-callbacks finish, closes the log and exits 0. Every callback answered 2xx is on disk.
+callbacks finish, closes the log and exits 0. Every callback answered 2xx is on disk. With
+``--workers N`` several processes share the port (see :mod:`._receiving`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from . import port_number
@@ -21,6 +22,9 @@ _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 # the receiver's defaults, repeated here: command modules import only the standard library
 _DEFAULT_BODY_TIMEOUT = 15.0
 _DEFAULT_MAX_CONNECTIONS = 500
+#: More worker processes than this gain nothing on any machine the receiver is meant for, and
+#: each holds its own files and connections.
+MAX_WORKERS = 64
 
 
 def _seconds(text: str) -> float:
@@ -44,6 +48,18 @@ def _connections(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a whole number of connections (1 or"
                                          " more)")
+    return value
+
+
+def _workers(text: str) -> int:
+    """argparse type for ``--workers``: a whole number from 1 to :data:`MAX_WORKERS`."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of worker processes (1 to"
+                                         f" {MAX_WORKERS})")
     return value
 
 
@@ -79,7 +95,12 @@ def register(subparsers: Any) -> None:
                         help="without --public-url, rebuild the URL from X-Forwarded-Proto and"
                              " X-Forwarded-Host (only behind a proxy you control)")
     parser.add_argument("--instance-id", default=None,
-                        help="id in the log's file names (default: host-pid-random)")
+                        help="id in the log's file names; with --workers, worker N writes under"
+                             " INSTANCE_ID-N (default: host-pid-random, per process)")
+    parser.add_argument("--workers", type=_workers, default=1, metavar="N",
+                        help="serve with N processes sharing the port (SO_REUSEPORT), each"
+                             " writing its own log files; --max-connections applies to each"
+                             " (default: %(default)s)")
     parser.add_argument("--body-timeout", type=_seconds, default=_DEFAULT_BODY_TIMEOUT,
                         metavar="SECONDS",
                         help="seconds a request's body may take once its headers are in; a"
@@ -101,9 +122,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         out: Any = None) -> int:
     """Serve until interrupted; return the exit code."""
-    import uvicorn
-
-    from ..callback_log import CallbackLog, check_instance_id, log_dir_problem
+    from ..callback_log import check_instance_id, log_dir_problem
     from ..config import missing_credential, resolve_data_dir
     from ..errors import ConfigurationError
     from ..receiver import (
@@ -111,15 +130,16 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         TRANSCRIPTION_PATH,
         check_body_timeout,
         check_max_connections,
-        create_receiver_app,
         default_max_connections,
         normalise_public_url,
         resolve_auth_tokens,
     )
     from ..server import bind_socket
+    from ._receiving import ServeOptions, serve, serve_workers
 
     out = out or sys.stdout
     env = os.environ if environ is None else environ
+    workers = getattr(args, "workers", 1)
     # every option is checked before anything is created, bound or written
     tokens = resolve_auth_tokens(args.auth_token, environ=env)
     if args.verify and not tokens:
@@ -136,90 +156,63 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         "--max-connections")
     if args.instance_id is not None:
         check_instance_id(args.instance_id, "--instance-id")
+        if workers > 1:  # worker N writes under INSTANCE_ID-N
+            check_instance_id(f"{args.instance_id}-{workers}", "--instance-id")
     log_dir = args.log_dir or (resolve_data_dir(environ=env) / "callbacks")
     log_dir_name = "--log-dir" if args.log_dir else "the log folder (set --log-dir)"
     problem = log_dir_problem(log_dir)
     if problem is not None:
         raise ConfigurationError(f"{log_dir_name}: {problem}")
-    try:
-        sock = bind_socket(args.host, args.port)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {exc}") from None
-    log = None
+    sockets = []
     try:
         try:
-            log = CallbackLog(log_dir, instance_id=args.instance_id)
-        except ConfigurationError as exc:  # the folder changed since it was checked
-            text = str(exc)
-            if not text.startswith("log_dir: "):
-                raise
-            raise ConfigurationError(f"{log_dir_name}: {text[len('log_dir: '):]}") from None
-        app = create_receiver_app(log, auth_tokens=tokens,
-                                  main_account_tokens=ma_tokens,
-                                  public_url=public_url, trust_forwarded=args.trust_forwarded,
-                                  verify=args.verify, body_timeout=body_timeout)
-        port = sock.getsockname()[1]
+            if workers > 1 and args.port != 0:
+                # a port shared with SO_REUSEPORT would also admit a second receiver started
+                # by mistake: the port must be free first
+                bind_socket(args.host, args.port).close()
+            sockets.append(bind_socket(args.host, args.port, reuse_port=workers > 1))
+            port = sockets[0].getsockname()[1]
+            while len(sockets) < workers:  # the others on the port the first one got
+                sockets.append(bind_socket(args.host, port, reuse_port=True))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {exc}") from None
         host = f"[{args.host}]" if ":" in args.host else args.host
         local_url = f"http://{host}:{port}"
-        settings = app.state.settings
-        if settings.public_url is None and args.host not in _WILDCARD_HOSTS:
-            settings.public_url = local_url  # what it hands out is what it verifies against
-        shown = settings.public_url or f"http://<this host>:{port}"
+        if public_url is None and args.host not in _WILDCARD_HOSTS:
+            public_url = local_url  # what it hands out is what it verifies against
+        shown = public_url or f"http://<this host>:{port}"
+        options = ServeOptions(
+            log_dir=os.fspath(log_dir), log_dir_option=log_dir_name,
+            instance_id=args.instance_id, tokens=tokens, ma_tokens=ma_tokens,
+            public_url=public_url, trust_forwarded=args.trust_forwarded, verify=args.verify,
+            body_timeout=body_timeout, max_connections=max_connections,
+            log_level=args.log_level)
 
-        def ready() -> None:
+        def ready(instance_ids: list[str], pids: list[int] | None = None) -> None:
             verify = "on" if args.verify else "OFF (unsigned callbacks accepted)"
+            instances = ", ".join(instance_ids)
             print(f"recording-toolkit receive: listening on {local_url}", file=out)
-            print(f"  log folder:         {os.fspath(log_dir)} (instance {log.instance_id})",
-                  file=out)
+            print(f"  log folder:         {os.fspath(log_dir)} (instance"
+                  f"{'s' if len(instance_ids) > 1 else ''} {instances})", file=out)
+            if pids is not None:
+                print(f"  workers:            {len(pids)} processes sharing the port (pids"
+                      f" {', '.join(map(str, pids))})", file=out)
             print(f"  signatures:         {verify}", file=out)
             print(f"  recording callback: {shown}{RECORDING_PATH}", file=out)
             print(f"  transcription:      {shown}{TRANSCRIPTION_PATH}", file=out)
             print("  press Ctrl-C to stop", file=out, flush=True)
 
-        config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off")
-        server = _foreground_server(config, on_ready=ready, request_timeout=body_timeout,
-                                    max_connections=max_connections)
-        server.run(sockets=[sock])
-        counts = app.state.counts.snapshot()
-        print(f"recording-toolkit receive: stopped ({server.stopped_by or 'shutdown'});"
+        if workers == 1:
+            stopped_by, counts = serve(options, sockets[0],
+                                       on_ready=lambda instance_id: ready([instance_id]))
+        else:
+            stopped_by, counts = serve_workers(options, sockets, on_ready=ready)
+        print(f"recording-toolkit receive: stopped ({stopped_by or 'shutdown'});"
               f" stored {counts['recording']} recording and {counts['transcription']}"
               f" transcription callbacks, {counts['duplicates']} duplicates,"
               f" {counts['rejected']} rejected, {counts['malformed']} malformed",
               file=out, flush=True)
     finally:
-        if log is not None:
-            log.close()
-        sock.close()
+        for sock in sockets:
+            sock.close()
     return 0
-
-
-def _foreground_server(config: Any, *, on_ready: Callable[[], None],
-                       request_timeout: float | None = None,
-                       max_connections: int | None = None) -> Any:
-    """uvicorn that reports when it is serving and exits quietly on Ctrl-C / SIGTERM.
-
-    uvicorn re-raises the stopping signal after a graceful shutdown; here the shutdown *is* the
-    expected end, so the command closes its log and exits 0 instead of dying by the signal.
-    (Defined on call: command modules import only the standard library at import time.)
-    """
-    import signal
-
-    from ..server import GuardedServer
-
-    class ForegroundServer(GuardedServer):
-        stopped_by: str | None = None
-
-        async def startup(self, sockets: Any = None) -> None:
-            await super().startup(sockets)
-            if not self.should_exit:
-                on_ready()
-
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            self.stopped_by = signal.Signals(sig).name
-            if self.should_exit and sig == signal.SIGINT:
-                self.force_exit = True
-            else:
-                self.should_exit = True
-
-    return ForegroundServer(config, request_timeout=request_timeout,
-                            max_connections=max_connections)
