@@ -114,6 +114,9 @@ CASES: dict[str, list[tuple[list[str], str | None, dict[str, str | None]]]] = {
          "no-such-host.invalid", {}),
         (["--port", "0", "--log-dir", "{tmp}/not-made"], "PLIVO_AUTH_TOKEN",
          {"PLIVO_AUTH_TOKEN": None}),
+        (["--workers", "2", "--port", "{busy}", "--log-dir", "{tmp}/not-made"], "{busy}", {}),
+        (["--workers", "2", "--instance-id", "x" * 79, "--port", "0", "--log-dir",
+          "{tmp}/not-made"], "--instance-id", {}),
     ],
     "sandbox": [
         (["--port", "{busy}"], "--port", {}),
