@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -67,19 +68,28 @@ _EXPORTS: dict[str, str] = {
     "PlivoAPIError": "errors",
     "RateLimitError": "errors",
     "RecordingToolkitError": "errors",
+    "RequestTimeoutError": "errors",
     "ServerError": "errors",
     "SignatureError": "errors",
     "SignatureMismatchError": "errors",
     "SourceNotFoundError": "errors",
-    "TimeoutError": "errors",
     "TransportError": "errors",
     "ValidationError": "errors",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
+# former public names -> (module, the name that replaced it); they still work, with a
+# DeprecationWarning, and are not in __all__, so ``from recording_toolkit import *`` skips them.
+_DEPRECATED: dict[str, tuple[str, str]] = {"TimeoutError": ("errors", "RequestTimeoutError")}
+
 
 def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:  # not cached, so it warns at every use
+        module_name, new = _DEPRECATED[name]
+        warnings.warn(f"recording_toolkit.{name} is deprecated; use {new}", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(importlib.import_module(f".{module_name}", __name__), new)
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'recording_toolkit' has no attribute {name!r}")
@@ -118,11 +128,11 @@ if TYPE_CHECKING:  # pragma: no cover
         PlivoAPIError,
         RateLimitError,
         RecordingToolkitError,
+        RequestTimeoutError,
         ServerError,
         SignatureError,
         SignatureMismatchError,
         SourceNotFoundError,
-        TimeoutError,
         TransportError,
         ValidationError,
     )
