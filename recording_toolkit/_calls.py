@@ -40,13 +40,13 @@ class PreparedCall:
 class Trace:
     """What happened during one call: attempts, the last status, timing."""
 
-    __slots__ = ("attempts", "requested_at", "started", "status", "uncertain")
+    __slots__ = ("attempts", "may_have_started", "requested_at", "started", "status")
 
     def __init__(self) -> None:
         self.attempts = 0
         self.status: int | None = None
-        #: an attempt (not necessarily the last) may have been acted on by the server
-        self.uncertain = False
+        #: a start's attempt (not necessarily the last) may have been acted on by the server
+        self.may_have_started = False
         self.begin()
 
     def begin(self) -> None:

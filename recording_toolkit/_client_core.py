@@ -55,7 +55,7 @@ from .errors import (
     ConfigurationError,
     ConnectError,
     PlivoAPIError,
-    TimeoutError,
+    RequestTimeoutError,
     TransportError,
     ValidationError,
     api_error_for_status,
@@ -229,13 +229,12 @@ class BaseRecordingClient:
         else:
             text = response.reason_phrase or "no error text"
         if call.action == "start" and may_have_been_processed(status, retry_after):
-            trace.uncertain = True
-        may_have_started = trace.uncertain  # this attempt or an earlier, retried one
+            trace.may_have_started = True
         error = api_error_for_status(status)(
             text, status_code=status,
             api_id=text_or_none(body.get("api_id")) if isinstance(body, dict) else None,
             conference_name=call.conference_name, method=call.method, retry_after=retry_after,
-            may_have_started=may_have_started)
+            may_have_started=trace.may_have_started)
         delay = self.retry_policy.delay(call.action, trace.attempts, status=status,
                                         retry_after=retry_after)
         return error, delay
@@ -252,7 +251,7 @@ class BaseRecordingClient:
             cls: type[TransportError] = ConnectError
             message = f"could not connect to {self._host}: {detail}"
         elif isinstance(exc, httpx.TimeoutException):
-            failure, cls = SENT, TimeoutError
+            failure, cls = SENT, RequestTimeoutError
             message = f"no answer from {self._host} within {self.timeout:g} s ({type(exc).__name__})"
         elif isinstance(exc, httpx.TransportError):
             failure, cls = SENT, TransportError
@@ -263,9 +262,9 @@ class BaseRecordingClient:
             message = (f"the answer from {self._host} could not be read"
                        f" ({type(exc).__name__}: {detail})")
         if call.action == "start" and failure == SENT:
-            trace.uncertain = True
+            trace.may_have_started = True
         error = cls(message, conference_name=call.conference_name, method=call.method,
-                    may_have_started=trace.uncertain)
+                    may_have_started=trace.may_have_started)
         return error, self.retry_policy.delay(call.action, trace.attempts, transport=failure)
 
     def _build_request(self, call: PreparedCall) -> httpx.Request:
@@ -294,7 +293,7 @@ class BaseRecordingClient:
 
     # journal -------------------------------------------------------------------------------------
 
-    def _record(self, call: PreparedCall, trace: Trace, *,
+    def _journal(self, call: PreparedCall, trace: Trace, *,
                 result: RecordingResult | StopResult | DeleteResult | None = None,
                 error: BaseException | None = None) -> None:
         """Append the call's outcome to the journal (start, stop and delete; never raises for
@@ -313,7 +312,7 @@ class BaseRecordingClient:
             may_have_started = False
         else:
             # an interrupted start that got as far as sending may have started a recording
-            may_have_started = trace.uncertain or getattr(
+            may_have_started = trace.may_have_started or getattr(
                 error, "may_have_started", call.action == "start")
         record = journal_record(
             time=format_time(trace.requested_at), action=call.action,
@@ -336,7 +335,7 @@ class BaseRecordingClient:
 
     # bulk ----------------------------------------------------------------------------------------
 
-    def _prepare_bulk(self, items: Any, defaults: Mapping[str, Any],
+    def _prepare_starts(self, items: Any, defaults: Mapping[str, Any],
                       concurrency: object) -> list[tuple[Any, PreparedCall | Exception]]:
         """Validate every item up front (no I/O): ``(name, call or the item's error)`` per item."""
         self._ensure_open()

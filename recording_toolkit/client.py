@@ -142,9 +142,9 @@ class RecordingClient(BaseRecordingClient):
         try:
             result = read(call, trace, self._send(call, trace))
         except BaseException as exc:
-            self._record(call, trace, error=exc)
+            self._journal(call, trace, error=exc)
             raise
-        self._record(call, trace, result=result)
+        self._journal(call, trace, result=result)
         return result
 
     def _bulk_row(self, item: Any, call: PreparedCall | Exception, read: Reader[R],
@@ -245,7 +245,7 @@ class RecordingClient(BaseRecordingClient):
         loop: it works inside Jupyter's running loop, and httpx's blocking client is the faster
         of the two per request). The rate limit applies across all of them.
         """
-        prepared = self._prepare_bulk(items, defaults, concurrency)
+        prepared = self._prepare_starts(items, defaults, concurrency)
         return bulk_frame(self._bulk(prepared, start_result, bulk_row, concurrency=concurrency,
                                      progress=progress, desc="start_recordings"))
 
@@ -396,9 +396,9 @@ class AsyncRecordingClient(BaseRecordingClient):
         try:
             result = read(call, trace, await self._send(call, trace))
         except BaseException as exc:
-            self._record(call, trace, error=exc)
+            self._journal(call, trace, error=exc)
             raise
-        self._record(call, trace, result=result)
+        self._journal(call, trace, result=result)
         return result
 
     async def _bulk_row(self, item: Any, call: PreparedCall | Exception, read: Reader[R],
@@ -459,7 +459,7 @@ class AsyncRecordingClient(BaseRecordingClient):
     async def start_recordings(self, items: Any, *, concurrency: int = 10, progress: bool = True,
                                **defaults: Any) -> pd.DataFrame:
         """See :meth:`RecordingClient.start_recordings`; ``concurrency`` tasks on this loop."""
-        prepared = self._prepare_bulk(items, defaults, concurrency)
+        prepared = self._prepare_starts(items, defaults, concurrency)
         return bulk_frame(await self._bulk(prepared, start_result, bulk_row,
                                            concurrency=concurrency, progress=progress,
                                            desc="start_recordings"))

@@ -81,7 +81,7 @@ from .errors import (
     ConnectError,
     DownloadError,
     PlivoAPIError,
-    TimeoutError,
+    RequestTimeoutError,
     TransportError,
     ValidationError,
     api_error_for_status,
@@ -234,7 +234,7 @@ def _transport_error(exc: Exception, target: MediaTarget, timeout: float) -> Tra
         return ConnectError(f"{where}: could not connect to {host}: {exc or type(exc).__name__}",
                             method="GET")
     if isinstance(exc, httpx.TimeoutException):
-        return TimeoutError(f"{where}: no answer from {host} within {timeout:g} s"
+        return RequestTimeoutError(f"{where}: no answer from {host} within {timeout:g} s"
                             f" ({type(exc).__name__})", method="GET")
     return TransportError(f"{where}: the download from {host} failed"
                           f" ({type(exc).__name__}: {exc})", method="GET")

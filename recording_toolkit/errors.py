@@ -15,7 +15,7 @@ Every error the toolkit raises on purpose is a :class:`RecordingToolkitError`::
     │   └── ServerError               5xx
     ├── TransportError                no HTTP answer at all
     │   ├── ConnectError              never reached the server: nothing was started
-    │   ├── TimeoutError              sent, no answer in time: it may have been processed
+    │   ├── RequestTimeoutError       sent, no answer in time: it may have been processed
     │   └── DownloadError             a media download ended short of (or past) its Content-Length
     ├── SignatureError                a callback's V3 signature does not prove it came from Plivo
     │   ├── MissingSignatureError
@@ -28,10 +28,15 @@ Every error the toolkit raises on purpose is a :class:`RecordingToolkitError`::
 
 Errors carry their context as attributes and show it in ``str()`` so a notebook cell's traceback
 reads on its own. No error ever holds an auth token.
+
+``TimeoutError`` is the former name of :class:`RequestTimeoutError`, kept as a deprecated alias
+(using it warns): that name hid Python's own ``TimeoutError`` in any module that imported it,
+without being one.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 __all__ = [
@@ -50,11 +55,11 @@ __all__ = [
     "PlivoAPIError",
     "RateLimitError",
     "RecordingToolkitError",
+    "RequestTimeoutError",
     "ServerError",
     "SignatureError",
     "SignatureMismatchError",
     "SourceNotFoundError",
-    "TimeoutError",
     "TransportError",
     "ValidationError",
     "api_error_for_status",
@@ -223,8 +228,12 @@ class ConnectError(TransportError):
     """The connection could not be made; the server never saw the request."""
 
 
-class TimeoutError(TransportError):  # noqa: A001 - deliberately mirrors httpx's naming
-    """The request was sent but no answer came in time; it may have been processed."""
+class RequestTimeoutError(TransportError):
+    """The request was sent but no answer came in time; it may have been processed.
+
+    (httpx's own is ``httpx.TimeoutException``; the former name of this class, ``TimeoutError``,
+    still works but warns.)
+    """
 
 
 class DownloadError(TransportError):
@@ -303,3 +312,18 @@ class SourceNotFoundError(LoadError, FileNotFoundError):
         self.filename = path
 
     __str__ = Exception.__str__  # not OSError's "[Errno None] ..."
+
+
+#: Former names still importable, each with the name that replaced it.
+DEPRECATED_NAMES = {"TimeoutError": "RequestTimeoutError"}
+
+
+def __getattr__(name: str) -> Any:
+    """``errors.TimeoutError`` (the former name of :class:`RequestTimeoutError`), with a
+    :class:`DeprecationWarning`."""
+    new = DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"recording_toolkit.errors.{name} is deprecated; use {new} (the old name hid"
+                  " Python's built-in TimeoutError)", DeprecationWarning, stacklevel=2)
+    return globals()[new]

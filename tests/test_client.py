@@ -269,7 +269,7 @@ def test_a_read_timeout_on_start_is_not_retried_and_says_it_may_have_started():
     fake = FakePlivo(read_timeout(), started())
     with make(fake) as client:
         exc = error_of(lambda: client.start_recording("weekly sync"))
-    assert isinstance(exc, errors.TimeoutError) and exc.may_have_started
+    assert isinstance(exc, errors.RequestTimeoutError) and exc.may_have_started
     assert "weekly sync" in str(exc) and "may have started" in str(exc)
     assert isinstance(exc.__cause__, httpx.ReadTimeout)
     assert len(fake.requests) == 1

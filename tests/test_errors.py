@@ -45,3 +45,29 @@ def test_value_errors_for_bad_input():
     exc = errors.LoadError("bad JSON", file="log.jsonl", line=7, raw="{oops" + "x" * 300)
     assert str(exc).startswith("log.jsonl:7: bad JSON")
     assert len(str(exc)) < 300
+
+
+def test_the_timeout_error_no_longer_hides_the_builtin():
+    """``from recording_toolkit.errors import *`` leaves Python's ``TimeoutError`` alone."""
+    namespace: dict[str, object] = {}
+    exec("from recording_toolkit.errors import *", namespace)  # noqa: S102
+    assert "TimeoutError" not in namespace and "RequestTimeoutError" in namespace
+    assert issubclass(errors.RequestTimeoutError, errors.TransportError)
+
+
+def test_the_former_timeout_name_still_works_and_warns():
+    import recording_toolkit as rt
+
+    with pytest.warns(DeprecationWarning, match="use RequestTimeoutError"):
+        old = errors.TimeoutError
+    assert old is errors.RequestTimeoutError
+    with pytest.warns(DeprecationWarning, match="use RequestTimeoutError"):
+        from recording_toolkit.errors import TimeoutError as imported
+    assert imported is errors.RequestTimeoutError
+    with pytest.warns(DeprecationWarning, match="recording_toolkit.TimeoutError"):
+        assert rt.TimeoutError is errors.RequestTimeoutError
+    # a caller that still catches the old name catches what the client raises now
+    with pytest.warns(DeprecationWarning), pytest.raises(errors.TimeoutError):
+        raise errors.RequestTimeoutError("no answer", may_have_started=True)
+    with pytest.raises(AttributeError, match="no_such_error"):
+        errors.no_such_error  # noqa: B018
