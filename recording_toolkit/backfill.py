@@ -68,7 +68,9 @@ __all__ = [
     "backfill_path",
     "backfill_transcriptions",
     "missing_recordings",
+    "missing_recordings_in_frames",
     "missing_transcriptions",
+    "missing_transcriptions_in_frames",
     "recording_callback_fields",
     "transcription_callback_fields",
 ]
@@ -264,11 +266,14 @@ def missing_recordings(log_dir: str | os.PathLike[str], journal: Any
     included: without an id there is nothing to look up.
     """
     frame, recordings = _journal_and_logged(log_dir, journal, "recordings")
-    return _missing_among(recordings, frame)
+    return missing_recordings_in_frames(recordings, frame)
 
 
-def _missing_among(recordings: Any, journal_frame: Any) -> dict[str, str | None]:
-    """:func:`missing_recordings` over frames already loaded (the command loads the log once)."""
+def missing_recordings_in_frames(recordings: Any, journal_frame: Any) -> dict[str, str | None]:
+    """:func:`missing_recordings` over frames already loaded: the log's recordings frame (from
+    :func:`~recording_toolkit.load.load_callbacks`) and the journal frame (from
+    :func:`~recording_toolkit.load.load_journal`), so a caller that has loaded the log once
+    (the ``backfill`` command) does not load it again."""
     import pandas as pd
 
     from .analytics.reconciliation import missing_recording_callbacks
@@ -420,11 +425,12 @@ def missing_transcriptions(log_dir: str | os.PathLike[str], journal: Any) -> lis
     left out: the Transcription API is asked by recording id.
     """
     frame, transcriptions = _journal_and_logged(log_dir, journal, "transcriptions")
-    return _missing_transcriptions_among(transcriptions, frame)
+    return missing_transcriptions_in_frames(transcriptions, frame)
 
 
-def _missing_transcriptions_among(transcriptions: Any, journal_frame: Any) -> list[str]:
-    """:func:`missing_transcriptions` over frames already loaded."""
+def missing_transcriptions_in_frames(transcriptions: Any, journal_frame: Any) -> list[str]:
+    """:func:`missing_transcriptions` over frames already loaded (see
+    :func:`missing_recordings_in_frames`)."""
     starts = journal_frame[(journal_frame["action"] == "start").to_numpy(dtype=bool)
                            & journal_frame["transcription_type"].notna().to_numpy(dtype=bool)
                            & journal_frame["recording_id"].notna().to_numpy(dtype=bool)]

@@ -84,11 +84,11 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     """
     from ..backfill import (
         START_SLACK,
-        _missing_among,
-        _missing_transcriptions_among,
         backfill_recordings,
         backfill_transcriptions,
         default_since,
+        missing_recordings_in_frames,
+        missing_transcriptions_in_frames,
     )
     from ..client import RecordingClient
     from ..errors import ConfigurationError
@@ -120,11 +120,11 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
             print(f"recording-toolkit backfill: warning: log folder {folder} holds no recording"
                   " callbacks yet; every recording the journal started counts as missing",
                   file=err, flush=True)
-        missing = _missing_among(recordings, journal)
+        missing = missing_recordings_in_frames(recordings, journal)
         result = backfill_recordings(client, folder, missing, since=since, until=args.until,
                                      method=args.method,
                                      progress=progress_wanted(args.progress))
-        missing_tr = _missing_transcriptions_among(loaded.transcriptions, journal)
+        missing_tr = missing_transcriptions_in_frames(loaded.transcriptions, journal)
         transcribed = backfill_transcriptions(client, folder, missing_tr,
                                               progress=progress_wanted(args.progress))
     failed = {rid: "not found in the Recording API" for rid in result.not_found}
