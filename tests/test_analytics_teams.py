@@ -136,8 +136,8 @@ def test_team_costs_worked_by_hand():
     assert table["transcription_charge"].round(6).tolist() == [0.15, 0.70, 0.05]
     assert table["total_minutes"].round(6).tolist() == [2.0, round(600_400 / 60_000, 6),
                                                         round(61 / 60, 6)]
-    assert table["storage_next_month"].tolist() == [0.0, 0.0, 0.0]
-    assert table["storage_next_12_months"].round(6).tolist() == [
+    assert table["storage_cost_next_month"].tolist() == [0.0, 0.0, 0.0]
+    assert table["storage_cost_next_12_months"].round(6).tolist() == [
         round(3 * 0.0004 * 10, 6), round(11 * 0.0004 * 9, 6), round(2 * 0.0004 * 9, 6)]
 
 
@@ -150,7 +150,7 @@ def test_the_teams_add_up_to_the_summary_totals():
     assert sum(t["transcription_charge"] for t in costs.values()) == \
         pytest.approx(summary.get("transcriptions.charge_total"), abs=1e-9)
     assert summary.get("transcriptions.charge_total") == pytest.approx(0.90)
-    storage = cost_by_team(summary, TEAMS).table["storage_next_12_months"].sum()
+    storage = cost_by_team(summary, TEAMS).table["storage_cost_next_12_months"].sum()
     assert storage == pytest.approx(summary.details["cost"]["storage_cost_next_12_months"])
 
 

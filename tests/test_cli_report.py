@@ -294,7 +294,7 @@ def test_teams_with_details_adds_storage_and_the_patterns(log, teams_file):
     out, _ = _run(str(log), "--details", "--teams", str(teams_file))
     teams = json.loads(out)["details"]["teams"]
     assert teams["patterns"] == {"Alpha team": ["alph?"], "Both": ["alpha", "beta"]}
-    assert teams["by_team"]["Both"]["storage_next_12_months"] == round(11 * 0.0004 * 9, 6)
+    assert teams["by_team"]["Both"]["storage_cost_next_12_months"] == round(11 * 0.0004 * 9, 6)
 
 
 def test_teams_in_html_csv_and_the_readable_list(log, teams_file, tmp_path):

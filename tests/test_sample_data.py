@@ -22,9 +22,13 @@ def load_script():
     return module
 
 
+#: Files of data/ written by hand, not by the script.
+HAND_WRITTEN = {"README.md", "teams.toml"}
+
+
 def data_files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "README.md"}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in HAND_WRITTEN}
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +132,22 @@ def test_no_secret_and_small_enough():
             total += path.stat().st_size
             assert script.AUTH_TOKEN.encode() not in path.read_bytes()
     assert total < 3.3 * 1024 * 1024
+
+
+def test_the_sample_teams_file_covers_the_sample_conferences_but_design():
+    from recording_toolkit import analytics
+    from recording_toolkit.load import load_callbacks
+    from recording_toolkit.teams import UNALLOCATED, load_teams
+
+    teams = load_teams(DATA / "teams.toml")
+    result = load_callbacks([DATA / "callbacks"], progress=False)
+    rec, tr = result.recordings, result.transcriptions
+    allocated = analytics.allocate(rec, teams)
+    left = set(allocated.loc[allocated["team"] == UNALLOCATED, "conference_name"])
+    assert left and all(name.startswith("design-") for name in left)
+    assert set(allocated.loc[allocated["conference_name"].str.endswith("-interviews"),
+                             "team"]) == {"Hiring"}
+    table = analytics.team_costs(rec, tr, teams)
+    assert int(table["recordings"].sum()) == rec["recording_id"].nunique()
+    assert round(float(table["transcription_charge"].sum()), 6) == \
+        round(analytics.charge_total(tr), 6)

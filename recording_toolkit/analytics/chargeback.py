@@ -43,7 +43,7 @@ __all__ = ["TEAM_COLUMNS", "allocate", "as_teams", "select_teams", "team_costs"]
 
 #: The columns of :func:`team_costs`, in order.
 TEAM_COLUMNS = ["recordings", "total_minutes", "billed_minutes", "transcriptions",
-                "transcription_charge", "storage_next_month", "storage_next_12_months"]
+                "transcription_charge", "storage_cost_next_month", "storage_cost_next_12_months"]
 
 TeamsLike = Teams | Mapping[str, Sequence[str]] | str | os.PathLike[str]
 
@@ -190,8 +190,8 @@ def team_costs(recordings: Any, transcriptions: Any, teams: TeamsLike, *,
         "billed_minutes": by_rec["billed"].sum().astype("int64"),
         "transcriptions": by_tr.size().astype("int64"),
         "transcription_charge": by_tr.sum(),
-        "storage_next_month": pd.Series({t: float(c.iloc[0]) for t, c in storage.items()}),
-        "storage_next_12_months": pd.Series({t: float(c.sum()) for t, c in storage.items()}),
+        "storage_cost_next_month": pd.Series({t: float(c.iloc[0]) for t, c in storage.items()}),
+        "storage_cost_next_12_months": pd.Series({t: float(c.sum()) for t, c in storage.items()}),
     }).reindex(list(chosen.names))
     out.index = pd.Index(out.index.astype(str), name="team")
     unallocated = out.loc[UNALLOCATED]

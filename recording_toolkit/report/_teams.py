@@ -106,7 +106,7 @@ def team_section(costs: TeamCosts) -> str:
     """The report's "Cost by team" section body: the table, then how teams were assigned."""
     t, cur = costs.table, costs.currency
     charge_total = float(t["transcription_charge"].sum())
-    storage_total = float(t["storage_next_12_months"].sum())
+    storage_total = float(t["storage_cost_next_12_months"].sum())
     head = ("<tr><th scope='col'>Team</th><th scope='col' class='n'>Recordings</th>"
             "<th scope='col' class='n'>Billed minutes</th>"
             "<th scope='col' class='n'>Transcriptions</th>"
@@ -119,8 +119,8 @@ def team_section(costs: TeamCosts) -> str:
         cells = [fmt.count(r["recordings"]), fmt.count(r["billed_minutes"]),
                  fmt.count(r["transcriptions"]), fmt.money(r["transcription_charge"], cur),
                  _share(float(r["transcription_charge"]), charge_total),
-                 fmt.money(r["storage_next_month"], cur),
-                 fmt.money(r["storage_next_12_months"], cur)]
+                 fmt.money(r["storage_cost_next_month"], cur),
+                 fmt.money(r["storage_cost_next_12_months"], cur)]
         label = f"<strong>{html.escape(name)}</strong>" if total else html.escape(name)
         css = " class='total'" if total else ""
         return (f"<tr{css}><th scope='row'>{label}</th>"
@@ -147,7 +147,7 @@ def team_section(costs: TeamCosts) -> str:
     if storage_total == 0 and len(t):
         notes.append("No storage is charged in the coming 12 months: every recording is still"
                      " in its free days.")
-    elif len(t) and float(t["storage_next_month"].sum()) == 0:
+    elif len(t) and float(t["storage_cost_next_month"].sum()) == 0:
         notes.append("No storage is charged next month: every recording is still in its"
                      " free days then.")
     return (f"<table class='teams'><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
