@@ -10,7 +10,9 @@ call, ``eng-standup`` a stand-up) and fills their blanks with the topics of its 
 
 The text is one ``Speaker N: ...`` line per turn, as Plivo's transcriptions read (see
 ``docs/plivo.md``, "Transcriptions"), with two to eight speakers by kind, and a length that
-follows the recording's: about one turn per minute and a half, varied, from 2 to 30 turns.
+follows the recording's: about one turn per nine minutes, varied, from 2 to
+:data:`MAX_TURNS` turns (the committed sample data stays small; a turn stands for a stretch of
+talk, not all of it).
 
 Everything is drawn from the generator it is given; the simulation gives it one of its own,
 keyed by the recording (``keyed_rng(seed, "transcript", recording_id)``), so the text draws
@@ -32,7 +34,11 @@ import random
 import re
 from collections.abc import Mapping
 
-__all__ = ["DEPARTMENT_TOPICS", "KINDS", "department_of", "meeting_kind", "transcript"]
+__all__ = ["DEPARTMENT_TOPICS", "KINDS", "MAX_TURNS", "department_of", "meeting_kind",
+           "transcript"]
+
+#: The most turns a transcript has (a recording of two hours or more).
+MAX_TURNS = 10
 
 #: Sentences per kind of meeting; ``{topic}`` is filled with one of the department's topics
 #: (nouns, each after "the").
@@ -186,14 +192,14 @@ def department_of(conference_name: str | None) -> str:
 def transcript(rng: random.Random, conference_name: str | None, duration_ms: int) -> str:
     """The text of a recording of ``duration_ms`` on ``conference_name``, drawn from ``rng``.
 
-    One line per turn, ``Speaker N: `` then one or two sentences of the meeting's kind (now
-    and then one of the general bank), the first turn an opening and the last a closing.
+    One line per turn, ``Speaker N: `` then a sentence of the meeting's kind (now and then
+    one of the general bank), the first turn opening with a greeting half the time.
     """
     kind, department = meeting_kind(conference_name), department_of(conference_name)
     bank, general = KINDS[kind], KINDS["general"]
     topics = DEPARTMENT_TOPICS[department]
     minutes = max(0.0, duration_ms / 60_000)
-    turns = max(2, min(30, round(minutes / 1.5 * rng.uniform(0.5, 1.5))))
+    turns = max(2, min(MAX_TURNS, round(minutes / 9 * rng.uniform(0.6, 1.4))))
     low, high = _SPEAKERS[kind]
     speakers = rng.randint(low, high)
     lines = []
@@ -201,14 +207,9 @@ def transcript(rng: random.Random, conference_name: str | None, duration_ms: int
     for turn in range(turns):
         if turn:  # a different person speaks next
             speaker = (speaker + rng.randint(1, speakers - 1)) % speakers
-        sentences = []
-        if turn == 0:
-            sentences.append(rng.choice(general[:3]).format(topic=rng.choice(topics)))
-        for _ in range(rng.randint(1, 2)):
-            source = general if rng.random() < 0.15 else bank
-            sentences.append(rng.choice(source).format(topic=rng.choice(topics)))
-        if turn == turns - 1:
-            sentences.append(rng.choice(general[-2:]))
-        line = " ".join(sentences)
+        source = general if rng.random() < 0.15 else bank
+        line = rng.choice(source).format(topic=rng.choice(topics))
+        if turn == 0 and rng.random() < 0.5:
+            line = rng.choice(general[:3]).format(topic=rng.choice(topics)) + " " + line
         lines.append(f"Speaker {speaker}: {line[:1].upper()}{line[1:]}")
     return "\n".join(lines)
