@@ -8,10 +8,15 @@ The outcome of a recording's transcription:
 - ``not_requested``: none arrived, and the journal shows the start asked for none;
 - ``unknown``: none arrived and there is no journal line for the recording (no journal given,
   or a recording started elsewhere or from a start the journal could not tie to an id).
+
+Dask frames stay lazy: both are shuffled on ``recording_id`` into the same number of
+partitions, so a recording and its transcriptions meet in the same partition, and each pair of
+partitions is joined as pandas frames are. Only the journal (one row per start) is read whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -45,6 +50,10 @@ def _one_per_recording(transcriptions: pd.DataFrame) -> pd.DataFrame:
     return ordered[~ordered["recording_id"].duplicated()]
 
 
+def _is_dask(frame: Any) -> bool:
+    return hasattr(frame, "__dask_graph__") and not isinstance(frame, pd.DataFrame)
+
+
 def _requested(journal: Any) -> tuple[pd.Index, np.ndarray]:
     """Recording ids the journal's starts name, and whether each asked for transcription."""
     if not isinstance(journal, pd.DataFrame):
@@ -59,14 +68,15 @@ def _requested(journal: Any) -> tuple[pd.Index, np.ndarray]:
     return by_id.index, by_id.to_numpy(dtype=bool)
 
 
-def join_recordings(recordings: Any, transcriptions: Any, journal: Any = None) -> pd.DataFrame:
+def join_recordings(recordings: Any, transcriptions: Any, journal: Any = None) -> Any:
     """Each recording with its transcription outcome, in the recordings' order.
 
     Parameters
     ----------
     recordings, transcriptions
         Frames of ``schema.RECORDINGS`` and ``schema.TRANSCRIPTIONS`` (as ``load_callbacks``
-        gives them; Dask frames are computed).
+        gives them). When either is a Dask frame the result is a lazy Dask frame, split by a
+        hash of ``recording_id``, each partition ordered by ``received_at``.
     journal
         The request journal (a frame from :func:`load_journal`, or a path) to tell ``pending``
         from ``not_requested``; without it a recording with no transcription is ``unknown``.
@@ -82,9 +92,43 @@ def join_recordings(recordings: Any, transcriptions: Any, journal: Any = None) -
     1            b               failed           too short
     2            c              unknown                <NA>
     """
-    recordings = schema.coerce(_pandas(recordings), schema.RECORDINGS)[list(schema.RECORDINGS)]
-    transcriptions = _one_per_recording(
-        schema.coerce(_pandas(transcriptions), schema.TRANSCRIPTIONS))
+    requested = None if journal is None else _requested(journal)
+    if _is_dask(recordings) or _is_dask(transcriptions):
+        return _join_dask(recordings, transcriptions, requested)
+    return _join(_pandas(recordings), _pandas(transcriptions), requested)
+
+
+def _join_dask(recordings: Any, transcriptions: Any,
+               requested: tuple[pd.Index, np.ndarray] | None) -> Any:
+    """The lazy join: both shuffled on ``recording_id`` alike, then joined partition by
+    partition (a recording's rows and its transcriptions' rows share a partition)."""
+    import dask.dataframe as dd
+
+    def lazy(frame: Any, spec: Mapping[str, object]) -> Any:
+        if _is_dask(frame):
+            return frame
+        return dd.from_pandas(schema.coerce(frame, spec)[list(spec)], npartitions=1)
+
+    recordings = lazy(recordings, schema.RECORDINGS)
+    transcriptions = lazy(transcriptions, schema.TRANSCRIPTIONS)
+    parts = max(recordings.npartitions, transcriptions.npartitions)
+    return dd.map_partitions(
+        _join_part, recordings.shuffle(on="recording_id", npartitions=parts),
+        transcriptions.shuffle(on="recording_id", npartitions=parts), requested,
+        meta=schema.empty(schema.JOINED), align_dataframes=False)
+
+
+def _join_part(recordings: pd.DataFrame, transcriptions: pd.DataFrame,
+               requested: tuple[pd.Index, np.ndarray] | None) -> pd.DataFrame:
+    recordings = schema.coerce(recordings, schema.RECORDINGS).sort_values(
+        "received_at", kind="stable", na_position="last")
+    return _join(recordings, transcriptions, requested)
+
+
+def _join(recordings: pd.DataFrame, transcriptions: pd.DataFrame,
+          requested: tuple[pd.Index, np.ndarray] | None) -> pd.DataFrame:
+    recordings = schema.coerce(recordings, schema.RECORDINGS)[list(schema.RECORDINGS)]
+    transcriptions = _one_per_recording(schema.coerce(transcriptions, schema.TRANSCRIPTIONS))
     ids = pd.Index(recordings["recording_id"])
     match = pd.Index(transcriptions["recording_id"]).get_indexer(ids)
     found = match >= 0
@@ -95,21 +139,21 @@ def join_recordings(recordings: Any, transcriptions: Any, journal: Any = None) -
         error = picked["error"].notna().to_numpy(dtype=bool)
         codes[found & ~error] = _TRANSCRIBED
         codes[found & error] = _FAILED
-    if journal is not None:
-        known, asked = _requested(journal)
+    if requested is not None:
+        known, asked = requested
         at = known.get_indexer(ids)
         in_journal = ~found & (at >= 0)
         wanted = np.zeros(len(ids), dtype=bool)
         wanted[in_journal] = asked[at[in_journal]]
         codes[in_journal & wanted] = _PENDING
         codes[in_journal & ~wanted] = _NOT_REQUESTED
-    out["transcription_status"] = pd.Categorical.from_codes(
-        codes, dtype=schema.JOINED["transcription_status"])
+    status: Any = schema.JOINED["transcription_status"]
+    out["transcription_status"] = pd.Categorical.from_codes(codes, dtype=status)
     for column, source in (("transcription_error", "error"),
                            ("transcription_charge", "transcription_charge"),
                            ("transcription_rate", "transcription_rate"),
                            ("transcription_received_at", "received_at")):
-        dtype = schema.JOINED[column]
+        dtype: Any = schema.JOINED[column]
         if picked is None:
             out[column] = pd.Series(pd.array([pd.NA] * len(out), dtype=dtype), index=out.index)
             continue

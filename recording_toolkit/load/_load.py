@@ -87,7 +87,7 @@ def load_tables(source: Any, *, strict: bool = False, cache: bool | str | os.Pat
 def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
                    cache: bool | str | os.PathLike[str] = False, progress: bool | None = None,
                    storage_options: Mapping[str, Any] | None = None,
-                   client: Any = None) -> LoadResult:
+                   client: Any = None, persist: bool | None = None) -> LoadResult:
     """Load callback logs into typed, deduplicated frames.
 
     Parameters
@@ -98,8 +98,9 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
         lines, snake_case or CamelCase names), CSV with Plivo's column names, Parquet written
         by :meth:`LoadResult.to_parquet`; JSON Lines and CSV may be ``.gz`` or ``.zst``.
     engine
-        ``"pandas"`` (default), or ``"dask"`` for Dask DataFrames with the same schema, one
-        partition per file (:mod:`recording_toolkit.load._dask`).
+        ``"pandas"`` (default), or ``"dask"`` for lazy Dask DataFrames with the same schema, as
+        many partitions as files, deduplicated across files by a shuffle on ``recording_id``
+        (:mod:`recording_toolkit.load._dask`).
     strict
         Raise :class:`~recording_toolkit.errors.LoadError` (file, line, reason, raw text) on the
         first line that cannot be used, instead of quarantining it.
@@ -116,6 +117,10 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
     client
         ``engine="dask"`` only: the ``distributed.Client`` to compute on (default: the current
         one, if any).
+    persist
+        ``engine="dask"`` only: keep the deduplicated frames in the workers' memory (``True``),
+        or leave them lazy, read again by each computation (``False``). ``None`` (default)
+        persists when the logs take at most a quarter of the workers' memory limits together.
 
     Returns
     -------
@@ -156,6 +161,8 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
     """
     if engine not in ENGINES:
         raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+    if persist is not None and engine != "dask":
+        raise ValueError("persist: only engine='dask' keeps frames on a cluster")
     if engine == "dask":
         from ._dask import load_dask
 
@@ -164,7 +171,7 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
                              " shard on a worker and keeps the partitions on the cluster")
 
         return load_dask(source, strict=strict, storage_options=storage_options,
-                         client=client)
+                         client=client, persist=persist)
     tables, files, total, cached = load_tables(source, strict=strict, cache=cache,
                                                progress=progress,
                                                storage_options=storage_options)

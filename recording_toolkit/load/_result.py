@@ -7,8 +7,6 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import pandas as pd
-
 __all__ = ["LoadResult", "LoadStats"]
 
 
@@ -84,13 +82,13 @@ class LoadResult:
     stats
         :class:`LoadStats`.
     engine
-        ``"pandas"``, or ``"dask"`` when ``recordings`` and ``transcriptions`` are Dask
-        DataFrames (the quarantine is always a pandas frame).
+        ``"pandas"``, or ``"dask"`` when ``recordings``, ``transcriptions`` and ``quarantine``
+        are lazy Dask DataFrames.
     """
 
     recordings: Any
     transcriptions: Any
-    quarantine: pd.DataFrame
+    quarantine: Any
     stats: LoadStats = field(default_factory=LoadStats)
     engine: str = "pandas"
 
