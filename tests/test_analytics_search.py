@@ -116,6 +116,16 @@ def test_snippet_cuts_at_context_with_ellipses_and_marks_the_first_match():
     assert short.loc[0, "snippet"] == "the cat sat"
 
 
+def test_snippet_context_counts_characters_outside_ascii_too():
+    text = "é" * 50 + "Cat" + "日本" * 3 + "\U0001F600" * 20
+    tr = pd.DataFrame({"recording_id": ["r"], "transcription": [text]})
+    hits = search_transcripts(tr, "cat", context=10)
+    snippet, start, end = hits.loc[0, ["snippet", "match_start", "match_end"]]
+    # 10 characters either side, whatever their size in bytes; never half a character
+    assert snippet == "…" + "é" * 10 + "Cat" + "日本" * 3 + "\U0001F600" * 4 + "…"
+    assert (start, end) == (11, 14) and snippet[start:end] == "Cat"
+
+
 def test_matches_do_not_overlap():
     tr = pd.DataFrame({"recording_id": ["r"], "transcription": ["aaaa"]})
     assert search_transcripts(tr, "aa")["count"].tolist() == [2]

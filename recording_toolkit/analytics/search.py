@@ -127,7 +127,8 @@ def _pattern(query: Any, *, regex: bool, case_sensitive: bool, what: str = "quer
         pc.extract_regex(empty, f"{flags}(?P<m>{pattern})")
         matches_empty = pc.count_substring_regex(empty, f"{flags}{pattern}")[0].as_py()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        reason = str(exc).removeprefix("Invalid regular expression: ")
+        # RE2 says what is wrong, then the pattern it was given (with the flags added here)
+        reason = str(exc).removeprefix("Invalid regular expression: ").split(": ", 1)[0]
         raise ValueError(f"{what} {query!r} is not a regular expression RE2 accepts ({reason})"
                          ) from None
     if matches_empty:
@@ -155,38 +156,113 @@ def _searchable(frame: pd.DataFrame) -> tuple[Any, np.ndarray, dict[str, int]]:
 
 
 def _counts(text: Any, pattern: tuple[str, str], searched: np.ndarray) -> np.ndarray:
-    """Non-overlapping matches of ``pattern`` per row; 0 for rows not searched."""
+    """Non-overlapping matches of ``pattern`` per row; 0 for rows not searched.
+
+    Which rows match at all is found first (the engine stops at a row's first match); only
+    those are counted, so a rare word costs little more than reading the text once.
+    """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    found = pc.count_substring_regex(text, "".join(pattern)).fill_null(0)
-    counts = np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
-    return np.where(searched, counts, 0)
+    full = "".join(pattern)
+    found = _as_numpy(pc.match_substring_regex(text, full))
+    matching = found & searched
+    counts = np.zeros(len(searched), dtype=np.int64)
+    rows = np.flatnonzero(matching)
+    if rows.size:
+        subset = text.take(pa.array(rows))
+        counts[rows] = _as_numpy(pc.count_substring_regex(subset, full))
+    return counts
 
 
-def _snippets(text: Any, pattern: tuple[str, str], context: int) -> tuple[Any, np.ndarray, np.ndarray]:
+def _as_numpy(result: Any) -> np.ndarray:
+    """An Arrow kernel's result as a numpy array, missing as 0 / False."""
+    import pyarrow as pa
+
+    return np.asarray(result.fill_null(pa.scalar(0).cast(result.type))
+                      .to_numpy(zero_copy_only=False))
+
+
+def _gather(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Any:
+    """The byte ranges ``[starts, ends)`` of ``data`` (UTF-8 cut at character boundaries) as
+    an Arrow string array, line breaks and tabs made spaces."""
+    import pyarrow as pa
+
+    lengths = ends - starts
+    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    picked = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
+    chunk = data[picked]
+    chunk[(chunk == 10) | (chunk == 13) | (chunk == 9)] = 32  # \n \r \t -> space
+    return pa.LargeStringArray.from_buffers(lengths.size, pa.py_buffer(offsets),
+                                            pa.py_buffer(chunk))
+
+
+def _to_boundary(data: np.ndarray, at: np.ndarray, limit: np.ndarray, step: int,
+                 row_end: np.ndarray) -> np.ndarray:
+    """``at`` moved by ``step`` (towards ``limit``) off UTF-8 continuation bytes, so that a cut
+    there does not split a character (at most 3 bytes: a character is at most 4); the end of
+    a row is a boundary."""
+    for _ in range(3):
+        inside = (at != limit) & (at < row_end)
+        probe = np.where(inside, at, 0)
+        continuation = inside & ((data[probe] & 0xC0) == 0x80)
+        at = at + step * continuation
+    return at
+
+
+def _snippets(text: Any, pattern: tuple[str, str], context: int
+              ) -> tuple[Any, np.ndarray, np.ndarray]:
     """The snippet of each text (all of them match): up to ``context`` characters either side
-    of the first match, whitespace runs of line breaks and tabs as spaces, :data:`ELLIPSIS` where
-    text was cut; and where the match starts and ends in it (character offsets)."""
+    of the first match, line breaks and tabs as spaces, :data:`ELLIPSIS` where text was cut;
+    and where the match starts and ends in it (character offsets).
+
+    The engine gives where the first match starts (in bytes) and what it matched; the text
+    around it is cut straight from the Arrow buffers (``context`` bytes either side when the
+    text is ASCII, four times that otherwise, then trimmed to ``context`` characters).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     flags, body = pattern
-    # One more character than shown either side tells whether text was cut there. The part
-    # before is lazy: the match found is the first one (RE2 finds the leftmost start).
-    wide = context + 1
-    parts = pc.extract_regex(text, f"{flags}(?P<before>.{{0,{wide}}}?)(?P<match>{body})"
-                                   f"(?P<after>.{{0,{wide}}})")
-    before, match, after = (pc.struct_field(parts, name) for name in ("before", "match",
-                                                                      "after"))
-    cut_before = pc.equal(pc.utf8_length(before), wide)
-    cut_after = pc.equal(pc.utf8_length(after), wide)
-    before = pc.if_else(cut_before, pc.utf8_slice_codeunits(before, 1), before)
-    after = pc.if_else(cut_after, pc.utf8_slice_codeunits(after, 0, context), after)
-    cut, whole = pa.scalar(ELLIPSIS, pa.large_string()), pa.scalar("", pa.large_string())
-    lead = pc.if_else(cut_before, cut, whole)
-    tail = pc.if_else(cut_after, cut, whole)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    whole = pa.scalar("", pa.large_string())
+    if len(text) == 0:
+        empty = pa.array([], pa.large_string())
+        return empty, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    first = np.asarray(pc.find_substring_regex(text, f"{flags}{body}")
+                       .to_numpy(zero_copy_only=False), dtype=np.int64)
+    matched = pc.struct_field(pc.extract_regex(text, f"{flags}(?P<match>{body})"), "match")
+    length = np.asarray(pc.binary_length(matched).to_numpy(zero_copy_only=False),
+                        dtype=np.int64)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:
+                                                                text.offset + len(text) + 1]
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+    row_start, row_end = offsets[:-1], offsets[1:]
+    match_start = row_start + first
+    match_end = match_start + length
+    ascii_only = bool(pc.all(pc.string_is_ascii(text)).as_py())
+    reach = context if ascii_only else 4 * context
+    lo = _to_boundary(data, np.maximum(row_start, match_start - reach), match_start, 1,
+                      row_end)
+    hi = _to_boundary(data, np.minimum(row_end, match_end + reach), match_end, -1,
+                      row_end)
+    before = _gather(data, lo, match_start)
+    after = _gather(data, match_end, hi)
+    cut_before, cut_after = lo > row_start, hi < row_end
+    if not ascii_only:  # trim the wide windows to ``context`` characters
+        cut_before |= np.asarray(pc.greater(pc.utf8_length(before), context)
+                                 .to_numpy(zero_copy_only=False), dtype=bool)
+        cut_after |= np.asarray(pc.greater(pc.utf8_length(after), context)
+                                .to_numpy(zero_copy_only=False), dtype=bool)
+        before = pc.utf8_slice_codeunits(before, -context) if context else \
+            pc.utf8_slice_codeunits(before, 0, 0)
+        after = pc.utf8_slice_codeunits(after, 0, context)
+    match = _gather(data, match_start, match_end)
+    cut = pa.scalar(ELLIPSIS, pa.large_string())
+    lead = pc.if_else(pa.array(cut_before), cut, whole)
+    tail = pc.if_else(pa.array(cut_after), cut, whole)
     snippet = pc.binary_join_element_wise(lead, before, match, after, tail, whole)
-    snippet = pc.replace_substring_regex(snippet, r"[\r\n\t]", " ")
     start = pc.add(pc.utf8_length(lead), pc.utf8_length(before))
     end = pc.add(start, pc.utf8_length(match))
     return (snippet, np.asarray(start.to_numpy(zero_copy_only=False), dtype=np.int64),
