@@ -368,11 +368,16 @@ def test_default_rate_limit_is_plivos_and_none_disables_it():
 # -- bulk -----------------------------------------------------------------------------------------
 
 def test_bulk_keeps_input_order_and_survives_partial_failure():
+    last_answered = threading.Event()
+
     def plivo(request):
         name = json.loads(request.content)["conference_name"]
-        time.sleep((hash(name) % 5) / 2000)  # finish out of order
+        if name == "room 0":  # the first item is answered after the last (waits 10 s at most)
+            last_answered.wait(timeout=10)
         if name.startswith("gone"):
             return httpx.Response(404, json={"api_id": f"api-{name}", "error": "conference not found"})
+        if name == "room 29":
+            last_answered.set()
         return echo_started(request)
 
     names = [f"room {i}" for i in range(30)]
@@ -442,23 +447,29 @@ def test_bulk_accepts_a_dataframe_of_options():
         ("a", "wav"), ("b", "mp3")]
 
 
-def test_bulk_never_exceeds_its_concurrency():
+def test_bulk_runs_exactly_its_concurrency_at_once():
+    """The first requests wait until three are in flight together (bounded: 10 s at most), so
+    the peak is 3 whatever the machine's speed: never fewer in flight, never more."""
     lock = threading.Lock()
     state = {"now": 0, "peak": 0}
+    three_at_once = threading.Event()
 
     def plivo(request):
         with lock:
             state["now"] += 1
             state["peak"] = max(state["peak"], state["now"])
-        time.sleep(0.003)
+            if state["now"] == 3:
+                three_at_once.set()
+        if not three_at_once.wait(timeout=10):
+            three_at_once.set()  # never three at once: let the rest by; the peak below says so
         with lock:
             state["now"] -= 1
         return echo_started(request)
 
     with make(FakePlivo(plivo)) as client:
         df = client.start_recordings([f"r{i}" for i in range(40)], concurrency=3, progress=False)
-    assert df["ok"].all()
-    assert 1 < state["peak"] <= 3
+    assert df["ok"].all() and len(df) == 40
+    assert state["peak"] == 3
 
 
 def test_bulk_progress_bar_can_be_turned_off(capsys):
@@ -810,10 +821,12 @@ def test_iter_recordings_filters_by_conference_and_defaults_to_seven_days():
     api = RecordingList(_recordings(now - timedelta(days=10), days=10, per_day=4))
     with make(FakePlivo(api)) as client:
         found = list(client.iter_recordings(conference_name="weekly"))
+    after = datetime.now(UTC).replace(tzinfo=None)
     assert found and all(r["conference_name"] == "weekly" for r in found)
     (query,) = api.queries
     gte = datetime.strptime(query["add_time__gte"], "%Y-%m-%d %H:%M:%S")
-    assert abs((now - gte) - timedelta(days=7)) < timedelta(seconds=5)
+    # seven days before the moment of the call (whole seconds, rounded down)
+    assert now.replace(microsecond=0) - timedelta(days=7) <= gte <= after - timedelta(days=7)
     assert query["conference_name"] == "weekly" and query["limit"] == "20"
 
 

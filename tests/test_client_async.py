@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import datetime, timedelta
 
@@ -172,9 +173,15 @@ def test_rate_limit_holds_for_concurrent_tasks():
 
 
 def test_bulk_order_partial_failure_and_dtypes():
+    last_answered = asyncio.Event()
+
     async def plivo(request):
         name = json.loads(request.content)["conference_name"]
-        await asyncio.sleep((hash(name) % 4) / 4000)
+        if name == "a":  # the first item is answered after the last (waits 10 s at most)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(last_answered.wait(), timeout=10)
+        if name == "d":
+            last_answered.set()
         if name == "gone":
             return httpx.Response(404, json={"api_id": "a", "error": "conference not found"})
         return echo_started(request)
@@ -199,11 +206,17 @@ def test_bulk_order_partial_failure_and_dtypes():
 
 def test_bulk_concurrency_is_bounded():
     state = {"now": 0, "peak": 0}
+    four_at_once = asyncio.Event()
 
-    async def plivo(request):
+    async def plivo(request):  # the first requests wait until four are in flight together
         state["now"] += 1
         state["peak"] = max(state["peak"], state["now"])
-        await asyncio.sleep(0.001)
+        if state["now"] == 4:
+            four_at_once.set()
+        try:
+            await asyncio.wait_for(four_at_once.wait(), timeout=10)
+        except TimeoutError:
+            four_at_once.set()  # never four at once: let the rest by; the peak below says so
         state["now"] -= 1
         return echo_started(request)
 
