@@ -91,15 +91,23 @@ def parse_client(output: str) -> list[Row]:
 
 
 def parse_receiver(output: str) -> list[Row]:
-    """``| server | requests/round | req/s | p50 | p99 | non-200 |`` for receiver and no-op."""
+    """``| server | requests/round | req/s | p50 | p99 | non-200 |`` for receiver and no-op,
+    and ``receiver xN`` (``--workers N``) when measured."""
     rates = {cells[0]: _number(cells[2]) for cells in _table_rows(output)
-             if len(cells) == 6 and cells[0] in ("receiver", "no-op")}
-    if set(rates) != {"receiver", "no-op"}:
+             if len(cells) == 6 and (cells[0] in ("receiver", "no-op")
+                                     or cells[0].startswith("receiver x"))}
+    if not {"receiver", "no-op"} <= set(rates):
         return []
     ratio = rates["receiver"] / rates["no-op"]
-    return [Row("receiver", "durable callbacks/s, 50 concurrent senders",
+    rows = [Row("receiver", "durable callbacks/s, 50 concurrent senders",
                 f"{rates['receiver']:,.0f}", f"no-op uvicorn {rates['no-op']:,.0f}",
                 f"{ratio:.2f}x", ">= 0.5x", "yes" if ratio >= 0.5 else "no")]
+    for name, rate in rates.items():
+        if name.startswith("receiver x"):
+            rows.append(Row("receiver", f"the same, --workers {name[len('receiver x'):]}",
+                            f"{rate:,.0f}", f"no-op uvicorn {rates['no-op']:,.0f}",
+                            f"{rate / rates['no-op']:.2f}x", "none set", "-"))
+    return rows
 
 
 def parse_sandbox(output: str) -> list[Row]:
