@@ -91,12 +91,16 @@ def test_a_truncated_gzip_keeps_every_complete_line_zcat_recovers(tmp_path, keep
     packed = gzip.compress(SAMPLE.read_bytes())
     cut = keep if isinstance(keep, int) and keep > 0 else (
         int(len(packed) * keep) if isinstance(keep, float) else len(packed) + keep)
+    for _ in range(500):  # move the cut back until it falls inside a line (data-dependent)
+        recovered = gunzip(packed[:cut])
+        complete = recovered.split(b"\n")[:-1]
+        torn = recovered.split(b"\n")[-1]
+        if torn:
+            break
+        cut -= 1
+    assert complete and torn  # the cut is inside a line
     target = tmp_path / "callbacks.jsonl.gz"
     target.write_bytes(packed[:cut])
-    recovered = gunzip(packed[:cut])
-    complete = recovered.split(b"\n")[:-1]
-    torn = recovered.split(b"\n")[-1]
-    assert complete and torn  # the cut is inside a line
 
     result = load_callbacks(target)
     assert loaded_ids(result) == ids_in([x + b"\n" for x in complete])
@@ -106,7 +110,9 @@ def test_a_truncated_gzip_keeps_every_complete_line_zcat_recovers(tmp_path, keep
     assert row["file"] == str(target)
     assert row["line"] == len(complete) + 1
     assert "gzip stream ends early (the file is truncated)" in row["reason"]
-    assert row["raw"] == torn.decode()
+    # zlib may hand out a few bytes of the torn line more than gzip's tool writes
+    whole_line = SAMPLE.read_bytes().split(b"\n")[len(complete)].decode()
+    assert row["raw"].startswith(torn.decode()) and whole_line.startswith(row["raw"])
     assert accounted(result)
 
 
