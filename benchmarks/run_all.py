@@ -13,6 +13,8 @@ bench_receiver.py   durable callbacks/s / no-op uvicorn endpoint    >= 0.5x
 bench_sandbox.py    sandbox dispatcher deliveries/s / bare httpx    none (reported only)
 bench_load.py       load_callbacks / pyarrow.json.read_json time;   <= 1.3x; >= 10x faster;
                     vs pandas.read_json; cached reload; peak memory <= 0.3 s; <= 2.5x file
+bench_search.py     search_transcripts on 1M transcriptions / a     < 1 s; >= 10x
+                    plain Python loop
 ==================  ==============================================  ========================
 
 A benchmark whose script is missing or fails gets a line saying so, never a made-up figure.
@@ -157,6 +159,25 @@ def parse_load(output: str) -> list[Row]:
     return rows
 
 
+def parse_search(output: str) -> list[Row]:
+    """``bench_search.py``'s medians: ``| query | pattern | hits | loop s | search s | ratio |``
+    (read from the right: a pattern may hold an escaped pipe)."""
+    rows = []
+    for cells in _table_rows(output):
+        if len(cells) < 6 or not cells[-1].startswith("**"):
+            continue
+        try:
+            loop, search = _number(cells[-3]), _number(cells[-2])
+        except ValueError:
+            continue
+        ratio = loop / search
+        met = search < 1.0 and ratio >= 10
+        rows.append(Row("search", f"search_transcripts, {cells[0]} ({cells[-4]} hits)",
+                        f"{search:.3f} s", f"python loop {loop:.3f} s", f"{ratio:.1f}x",
+                        "< 1 s and >= 10x", "yes" if met else "no"))
+    return rows
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -176,6 +197,8 @@ BENCHMARKS = (
               ("--requests", "2000", "--seconds", "4", "--rounds", "1"), parse_receiver, 900),
     Benchmark("sandbox", "bench_sandbox.py", ("--n", "1000", "--rounds", "3"),
               ("--n", "600", "--rounds", "1"), parse_sandbox, 1800),
+    Benchmark("search", "bench_search.py", ("--rounds", "3"),
+              ("--n", "100000", "--rounds", "1", "--distinct", "5000"), parse_search, 1800),
     Benchmark("load", "bench_load.py", (), ("--events", "200000", "--rounds", "1",
                                             "--no-memory"), parse_load, 1800),
 )
