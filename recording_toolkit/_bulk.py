@@ -87,12 +87,13 @@ def typed_frame(rows: list[BulkRow], spec: Mapping[str, str]) -> pd.DataFrame:
     """``rows`` as a frame with the columns and dtypes of ``spec`` (text as pyarrow strings)."""
     import pandas as pd
 
-    string = pd.StringDtype("pyarrow")
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(spec)
     data = {}
     for (name, dtype), values in zip(spec.items(), columns, strict=True):
-        pinned = string if dtype == "string" else dtype
-        data[name] = pd.array(list(values), dtype=pinned)
+        if dtype == "string":  # pinned: pandas would pick its own default string storage
+            data[name] = pd.Series(list(values), dtype=pd.StringDtype("pyarrow")).array
+        else:
+            data[name] = pd.Series(list(values), dtype=dtype).array
     return pd.DataFrame(data)
 
 

@@ -47,7 +47,14 @@ from ._results import (
     snippet,
     text_or_none,
 )
-from ._retry import NOT_SENT, SENT, RetryPolicy, may_have_been_processed, parse_retry_after
+from ._retry import (
+    NOT_SENT,
+    SENT,
+    RetryPolicy,
+    TransportFailure,
+    may_have_been_processed,
+    parse_retry_after,
+)
 from ._urls import conference_path, recording_path, transcription_path
 from ._version import __version__
 from .config import resolve_base_url, resolve_credentials
@@ -247,7 +254,7 @@ class BaseRecordingClient:
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
                       | httpx.UnsupportedProtocol):
-            failure = NOT_SENT
+            failure: TransportFailure = NOT_SENT
             cls: type[TransportError] = ConnectError
             message = f"could not connect to {self._host}: {detail}"
         elif isinstance(exc, httpx.TimeoutException):

@@ -198,7 +198,9 @@ class RecordingPager:
                     continue
                 self._seen.add(rid)
             fresh.append(obj)
-        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+        meta = body.get("meta")
+        if not isinstance(meta, dict):
+            meta = {}
         following = None
         if body["objects"]:
             following = _next_page(call.params or {}, meta.get("next"), len(body["objects"]))

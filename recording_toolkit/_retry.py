@@ -51,12 +51,12 @@ __all__ = [
     "parse_retry_after",
 ]
 
-#: A transport failure before the request reached the server (connect error, pool timeout).
-NOT_SENT = "not_sent"
-#: A transport failure after the request was (maybe partly) sent: read timeout, dropped connection.
-SENT = "sent"
-
+#: The two kinds of transport failure, :data:`NOT_SENT` and :data:`SENT`.
 TransportFailure = Literal["not_sent", "sent"]
+#: A transport failure before the request reached the server (connect error, pool timeout).
+NOT_SENT: TransportFailure = "not_sent"
+#: A transport failure after the request was (maybe partly) sent: read timeout, dropped connection.
+SENT: TransportFailure = "sent"
 
 
 def may_have_been_processed(status: int, retry_after: float | None) -> bool:

@@ -132,9 +132,9 @@ class RecordingClient(BaseRecordingClient):
             else:
                 if self._answers(call, response):
                     return response
-                error, delay = self._assess_response(call, trace, response)  # type: ignore[assignment]
+                refusal, delay = self._assess_response(call, trace, response)
                 if delay is None:
-                    raise error
+                    raise refusal
             self.retry_policy.sleep(delay)
 
     def _journalled(self, call: PreparedCall, trace: Trace, read: Reader[R]) -> R:
@@ -386,9 +386,9 @@ class AsyncRecordingClient(BaseRecordingClient):
             else:
                 if self._answers(call, response):
                     return response
-                error, delay = self._assess_response(call, trace, response)  # type: ignore[assignment]
+                refusal, delay = self._assess_response(call, trace, response)
                 if delay is None:
-                    raise error
+                    raise refusal
             await self.retry_policy.async_sleep(delay)
 
     async def _journalled(self, call: PreparedCall, trace: Trace, read: Reader[R]) -> R:

@@ -277,9 +277,9 @@ class StartOptions:
         ``callback_method`` is sent only with a ``callback_url``; on its own it means nothing.
         """
         body = {"conference_name": conference_name, "file_format": self.file_format}
-        if self.transcription_type is not None:
+        if self.transcription_type is not None and self.transcription_url is not None:
             body["transcription_type"] = self.transcription_type
-            body["transcription_url"] = self.transcription_url  # type: ignore[assignment]
+            body["transcription_url"] = self.transcription_url
         if self.callback_url is not None:
             body["callback_url"] = self.callback_url
             body["callback_method"] = self.callback_method
@@ -321,8 +321,9 @@ def validate_start_options(*, file_format: object = "mp3", transcription_type: o
     if not isinstance(callback_method, str) or callback_method.upper() not in CALLBACK_METHODS:
         raise ValidationError("callback_method", f"{callback_method!r} is not allowed; use 'GET'"
                               " or 'POST'", value=callback_method, allowed=CALLBACK_METHODS)
+    transcript_to = None
     if transcription_url is not None:
-        validate_callback_url(transcription_url, field="transcription_url")
+        transcript_to = validate_callback_url(transcription_url, field="transcription_url")
         if transcription_type is None:
             raise ValidationError("transcription_url", "given without transcription_type='auto':"
                                   " Plivo would not transcribe, so nothing would be posted there",
@@ -332,12 +333,12 @@ def validate_start_options(*, file_format: object = "mp3", transcription_type: o
         raise ValidationError("transcription_type", "'auto' needs a transcription_url (where"
                               " Plivo posts the transcript)", value=transcription_type,
                               allowed="with transcription_url")
-    if callback_url is not None:
-        validate_callback_url(callback_url, field="callback_url")
+    callback_to = None if callback_url is None else validate_callback_url(
+        callback_url, field="callback_url")
     return StartOptions(
         file_format=file_format.lower(),
         transcription_type=None if transcription_type is None else "auto",
-        transcription_url=transcription_url,  # type: ignore[arg-type]
-        callback_url=callback_url,  # type: ignore[arg-type]
+        transcription_url=transcript_to,
+        callback_url=callback_to,
         callback_method=callback_method.upper(),
     )

@@ -16,7 +16,7 @@ import math
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from . import add_api_options, api_credentials
 from ._options import check_output_file, check_output_folder, named_by_flags, progress_wanted
@@ -56,7 +56,7 @@ _FLAGS = {**FILTER_FLAGS, "since": "--since", "until": "--until", "base_url": "-
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "recordings", help="list or download recordings from the Recording API",
         description="List the account's recordings with Plivo's filters (recordings list), or"
                     " download their audio (recordings download).")
@@ -107,7 +107,7 @@ def register(subparsers: Any) -> None:
                           help="no progress bar (it is drawn only when stderr is a terminal)")
     download.set_defaults(func=run_download)
 
-    def missing_action(args: argparse.Namespace) -> int:
+    def missing_action(args: argparse.Namespace) -> NoReturn:
         parser.error("the following arguments are required: ACTION (list or download)")
     parser.set_defaults(func=missing_action)
 

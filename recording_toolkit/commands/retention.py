@@ -131,8 +131,9 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
                 timeout=args.timeout, environ=environ, transport=transport, journal=journal))
         listed = _list(client, since, now, args.conference, progress)
         plan = retention_plan(_frame(listed), keep_days=keep_days, now=now, rates=rates)
-        outcome = _apply(client, plan, listed, folder, progress) if args.apply else \
-            {"downloaded": 0, "deleted": 0, "already_deleted": 0, "failed": []}
+        outcome: dict[str, Any] = _apply(client, plan, listed, folder, progress) \
+            if args.apply else {"downloaded": 0, "deleted": 0, "already_deleted": 0,
+                                "failed": []}
     summary = {**plan.as_dict(), "applied": bool(args.apply), "listed": len(listed),
                "since": since.isoformat(), **outcome}
     if args.json:
@@ -155,7 +156,8 @@ def _list(client: Any, since: datetime, now: datetime, conferences: list[str] | 
     at most 30 days); one listing per ``--conference``, filtered by Plivo."""
     found: dict[str, dict[str, Any]] = {}
     with named_by_flags(_FLAGS):
-        for name in conferences or [None]:
+        names: list[str | None] = [*conferences] if conferences else [None]
+        for name in names:
             filters = {} if name is None else {"conference_name": name}
             for recording in client.iter_recordings(since=since, until=now, progress=progress,
                                                     **filters):
