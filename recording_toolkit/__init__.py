@@ -86,10 +86,10 @@ _DEPRECATED: dict[str, tuple[str, str]] = {"TimeoutError": ("errors", "RequestTi
 
 def __getattr__(name: str) -> Any:
     if name in _DEPRECATED:  # not cached, so it warns at every use
-        module_name, new = _DEPRECATED[name]
+        home, new = _DEPRECATED[name]
         warnings.warn(f"recording_toolkit.{name} is deprecated; use {new}", DeprecationWarning,
                       stacklevel=2)
-        return getattr(importlib.import_module(f".{module_name}", __name__), new)
+        return getattr(importlib.import_module(f".{home}", __name__), new)
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'recording_toolkit' has no attribute {name!r}")
