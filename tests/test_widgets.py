@@ -765,3 +765,179 @@ def test_dashboard_saved_output_has_a_static_picture(log_dir, dashboards):
     assert static.count('src="data:image/png;base64,') == 2
     assert f'width="{dash.chart.width}" height="{dash.chart.height}"' in static
     assert ">3<" in static and "Latest callbacks" in static
+
+
+# Transcript search, the team filter and chart, downloads ----------------------------------
+
+
+def _said(rid: str, text: str, error: str = "") -> dict:
+    payload = _transcription(rid, 60, "0.05", error)
+    payload["transcription"] = "" if error else text
+    return payload
+
+
+@pytest.fixture
+def talk_dir(tmp_path):
+    """Four recordings in three conferences (two teams' and one nobody's), with what was said:
+    r1 (legal-calls, day 1) says "budget" twice, r2 (hr-sync) once, in markup-like text,
+    r3 (legal-review, day 2) never; r4's transcription (design-crit) failed."""
+    day1 = int(pd.Timestamp("2026-11-20 10:00", tz="UTC").timestamp() * 1000)
+    day2 = int(pd.Timestamp("2026-11-21 10:00", tz="UTC").timestamp() * 1000)
+    folder = tmp_path / "talk"
+    folder.mkdir()
+    lines = [
+        _line("recording", "2026-11-20T10:02:01Z", _recording("r1", "legal-calls", day1, 60_000)),
+        _line("recording", "2026-11-20T11:02:01Z",
+              _recording("r2", "hr-sync", day1 + 3_600_000, 120_000)),
+        _line("recording", "2026-11-21T10:02:01Z", _recording("r3", "legal-review", day2, 61_000)),
+        _line("recording", "2026-11-21T12:02:01Z",
+              _recording("r4", "design-crit", day2 + 7_200_000, 30_000)),
+        _line("transcription", "2026-11-20T10:05:00Z",
+              _said("r1", "Speaker 0: The Budget is late. Speaker 1: which budget?")),
+        _line("transcription", "2026-11-20T11:05:00Z",
+              _said("r2", "Speaker 0: <script>alert(1)</script> budget & co")),
+        _line("transcription", "2026-11-21T10:05:00Z", _said("r3", "Speaker 0: Nothing new.")),
+        _line("transcription", "2026-11-21T12:05:00Z", _said("r4", "", "Audio too short")),
+    ]
+    (folder / "callbacks-2026-11-20-test.jsonl").write_text("".join(lines))
+    return folder
+
+
+TEAMS = {"Legal": ["legal-*"], "People": ["hr-*"]}
+
+
+def test_dashboard_search_lists_hits_with_the_match_marked_and_text_escaped(talk_dir,
+                                                                           dashboards):
+    dash = Dashboard(talk_dir)
+    dashboards.append(dash)
+    assert dash.search_results.value == ""  # nothing typed, nothing listed
+    dash.search_box.value = "budget"
+    shown = dash.search_results.value
+    assert shown.startswith("2 transcriptions of 3 searched mention <b>budget</b> (3 times)")
+    assert "not searched: 1 failed" in shown
+    # by recording start: legal-calls (10:00) before hr-sync (11:00), each with its time
+    assert shown.index("legal-calls") < shown.index("hr-sync")
+    assert "2026-11-20 10:00" in shown and "2026-11-20 11:00" in shown
+    assert ">Budget</mark> is late" in shown  # the first match, as written, marked
+    # the transcript's markup is shown as text, never as markup
+    assert "<script>" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+    assert "&amp; co" in shown
+    hits = dash.search()
+    assert hits["recording_id"].tolist() == ["r1", "r2"]
+    assert hits["count"].tolist() == [2, 1]
+
+
+def test_dashboard_search_follows_the_filters_and_says_when_nothing_matches(talk_dir,
+                                                                           dashboards):
+    dash = Dashboard(talk_dir)
+    dashboards.append(dash)
+    dash.search_box.value = "budget"
+    dash.conferences.value = ("hr-sync",)
+    shown = dash.search_results.value
+    assert shown.startswith("1 transcription of 1 searched mentions <b>budget</b> (1 time)")
+    assert "legal-calls" not in shown and "hr-sync" in shown
+    dash.search_box.value = "quarterly plan"
+    assert dash.search_results.value == (
+        "0 transcriptions of 1 searched mention <b>quarterly plan</b>.")
+    dash.search_box.value = "  "
+    assert dash.search_results.value == ""
+
+
+def test_dashboard_search_button_runs_the_search_again(talk_dir, dashboards):
+    dash = Dashboard(talk_dir)
+    dashboards.append(dash)
+    dash.search_box.value = "nothing new"
+    dash.search_results.value = ""
+    dash.search_button.click()
+    assert dash.search_results.value.startswith("1 transcription of 3 searched mentions")
+
+
+def test_dashboard_without_teams_has_no_team_filter_or_chart(talk_dir, dashboards):
+    dash = Dashboard(talk_dir)
+    dashboards.append(dash)
+
+    def shown(widget, root) -> bool:
+        return widget is root or any(shown(widget, child)
+                                     for child in getattr(root, "children", ()))
+
+    assert not shown(dash.team_picker, dash) and not shown(dash.team_chart, dash)
+    assert dash.chosen_teams() is None
+    with pytest.raises(RuntimeError, match="no teams"):
+        dash.team_costs()
+
+
+def test_dashboard_team_filter_narrows_the_selection_and_the_chart_shows_every_team(
+        talk_dir, tmp_path, dashboards):
+    teams_file = tmp_path / "teams.toml"
+    teams_file.write_text('[teams]\nLegal = ["legal-*"]\nPeople = ["hr-*"]\n')
+    dash = Dashboard(talk_dir, teams=teams_file)
+    dashboards.append(dash)
+    assert dash.team_picker.options == ("Legal", "People", "Unallocated")
+    assert _is_png(dash.team_chart.value)
+    assert dash.team_chart.layout.width == f"{dash.chart_width}px"
+    assert _summary_figure(dash, "Recordings") == "4"
+    table = dash.team_costs()
+    # worked by hand: Legal r1 (1 min) + r3 (61 s -> 2 min); People r2 (2 min); r4 nobody's
+    assert table["recordings"].to_dict() == {"Legal": 2, "People": 1, "Unallocated": 1}
+    assert table["billed_minutes"].to_dict() == {"Legal": 3, "People": 2, "Unallocated": 1}
+    before = bytes(dash.team_chart.value)
+    dash.team_picker.value = ("Legal",)
+    assert _summary_figure(dash, "Recordings") == "2"
+    assert _summary_figure(dash, "Billed minutes") == "3 min"
+    recordings, transcriptions = dash.selection()
+    assert sorted(recordings["recording_id"]) == ["r1", "r3"]
+    assert sorted(transcriptions["recording_id"]) == ["r1", "r3"]
+    assert "of the selection" in dash.recent_title.value
+    # the chart still has every team (the others in grey): same rows, other colours
+    assert dash.team_costs().index.tolist() == ["Legal", "People", "Unallocated"]
+    assert bytes(dash.team_chart.value) != before
+    dash.search_box.value = "budget"
+    assert dash.search()["recording_id"].tolist() == ["r1"]
+    dash.team_picker.value = ("People", "Unallocated")
+    assert _summary_figure(dash, "Recordings") == "2"
+    assert dash.search()["recording_id"].tolist() == ["r2"]
+
+
+def test_dashboard_team_chart_follows_the_dates(talk_dir, dashboards):
+    dash = Dashboard(talk_dir, teams=TEAMS)
+    dashboards.append(dash)
+    dash.start_date.value = "2026-11-21"
+    table = dash.team_costs()
+    assert table["recordings"].to_dict() == {"Legal": 1, "People": 0, "Unallocated": 1}
+
+
+def test_dashboard_bad_teams_are_refused_before_anything_is_drawn(talk_dir):
+    from recording_toolkit.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="'Legal'.*no closing"):
+        Dashboard(talk_dir, teams={"Legal": ["legal-["]})
+
+
+def test_dashboard_export_offers_each_csv_as_a_download(talk_dir, tmp_path, dashboards):
+    import base64
+    import re
+
+    dash = Dashboard(talk_dir, teams=TEAMS, export_folder=tmp_path / "out")
+    dashboards.append(dash)
+    dash.team_picker.value = ("Legal",)
+    dash.export.click()
+    message = dash.export_message.value
+    links = dict(re.findall(r'<a download="([^"]+)" href="data:text/csv;charset=utf-8;base64,'
+                            r'([^"]+)"', message))
+    assert set(links) == {path.name for path in dash.last_export.csv.values()}
+    assert "chart_teams.csv" in links
+    for name, data in links.items():  # each link holds exactly the file written
+        assert base64.b64decode(data) == (tmp_path / "out" / name).read_bytes()
+    by_conference = base64.b64decode(links["by_conference.csv"]).decode()
+    assert "legal-calls" in by_conference and "hr-sync" not in by_conference
+
+
+def test_download_links_leave_out_tables_over_the_limit(tmp_path):
+    from recording_toolkit.widgets._export import Export, download_links
+
+    small, big = tmp_path / "small.csv", tmp_path / "big.csv"
+    small.write_text("a\n1\n")
+    big.write_text("a\n" + "1\n" * 100)
+    text = download_links(Export(folder=tmp_path, csv={"small": small, "big": big}), limit=50)
+    assert 'download="small.csv"' in text and "big.csv" not in text
+    assert "(1 larger table only in the folder)" in text

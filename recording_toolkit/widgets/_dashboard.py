@@ -22,13 +22,16 @@ from .. import formatting as fmt
 from ..views import VIEWS, frames_of, render_png
 from ._aliases import renamed as _renamed
 from ._day import DayField
-from ._export import excel_available, export_tables
+from ._export import download_links, excel_available, export_tables
 from ._picker import ConferencePicker
 from ._render import dot, html_table
+from ._search import hits_html
+from ._teams import TEAM_CHART_TITLE, team_chart_png, team_chart_size
 
 if TYPE_CHECKING:
     from ..config import RateCard
     from ..load import LoadResult
+    from ..teams import Teams
     from ..views import Frames
 
 __all__ = ["METRICS", "Dashboard"]
@@ -115,6 +118,10 @@ class Dashboard(widgets.VBox):
         open; widen it on a wide screen.
     export_folder
         Where :attr:`export` writes the selection's tables (a folder; created when needed).
+    teams
+        Who pays for which conferences (:class:`~recording_toolkit.teams.Teams`, a mapping
+        ``{team: [glob, ...]}`` or a teams file's path): adds the team filter and the cost by
+        team chart. Without it neither is shown.
 
     Attributes
     ----------
@@ -146,6 +153,17 @@ class Dashboard(widgets.VBox):
     export_folder, export, export_message
         Where to write, the button that writes the selection's tables (CSV, and one Excel
         workbook when openpyxl is installed), and what it wrote where.
+    search_box, search_button, search_results
+        Transcript search over the selection: type a word or phrase and press Enter (or
+        *Search*); :attr:`search_results` lists the transcriptions that mention it (conference,
+        recording start, matches, the text around the first match with the match marked),
+        ordered by recording start (:func:`~recording_toolkit.analytics.search_transcripts`,
+        literal and regardless of case). The list follows the other filters.
+    team_picker, team_chart
+        With ``teams``: a ``SelectMultiple`` of the teams (none chosen: every team), which
+        narrows the selection to the chosen teams' recordings, and the chart of each team's
+        billed minutes and transcription charges over the date and conference selection
+        (:func:`~recording_toolkit.analytics.team_costs`; teams not chosen in grey).
     status
         What was loaded, from where and when, or what went wrong.
 
@@ -158,13 +176,15 @@ class Dashboard(widgets.VBox):
         dash.start_date.value = "2026-11-09"
         dash.metric_picker.value = "cost"
         dash.export.click()            # the tables of this selection, as CSV
+        dash.search_box.value = "budget"  # the transcriptions that mention it
         dash.start_live(interval=2); ...; dash.stop_live()
     """
 
     def __init__(self, source: Any, *, rates: RateCard | None = None, journal: Any = None,
                  metric: str = "minutes", live: bool = False, interval: float = 5.0,
                  recent: int = 8, chart_width: int = CHART_WIDTH,
-                 export_folder: str | os.PathLike[str] = "dashboard-export") -> None:
+                 export_folder: str | os.PathLike[str] = "dashboard-export",
+                 teams: Any = None) -> None:
         if metric not in METRICS:
             raise ValueError(f"metric: {metric!r} is not one of {sorted(METRICS)}")
         if interval <= 0:
@@ -172,8 +192,10 @@ class Dashboard(widgets.VBox):
         if not isinstance(chart_width, int) or chart_width < 200:
             raise ValueError(f"chart_width: {chart_width!r} must be a whole number of pixels, "
                              "200 or more")
+        from ..analytics.chargeback import as_teams
         from ..config import RateCard
 
+        self.teams: Teams | None = None if teams is None else as_teams(teams)
         self.source = source
         self._paths = _source_paths(source)
         self.rates = rates or RateCard()
@@ -219,30 +241,60 @@ class Dashboard(widgets.VBox):
         self.recent_table = widgets.HTML(layout=widgets.Layout(width="100%", max_width="62em",
                                                                margin="2px 0"))
         self.status = widgets.HTML()
+        self.search_box = widgets.Text(
+            placeholder="A word or phrase", description="Search", continuous_update=False,
+            style={"description_width": "3.5em"}, layout=widgets.Layout(width="23em"))
+        self.search_button = widgets.Button(description="Search", icon="search",
+                                            tooltip="List the transcriptions that mention it")
+        self.search_results = widgets.HTML(layout=widgets.Layout(width="100%",
+                                                                 max_width="62em"))
+        team_names = list(self.teams.names) if self.teams is not None else []
+        self.team_picker = widgets.SelectMultiple(
+            options=team_names, rows=max(2, min(len(team_names), 8)), description="Teams",
+            style={"description_width": "3.5em"}, layout=widgets.Layout(width="23em"))
+        self.team_chart = self._image()
 
         self.result: LoadResult = self._load() if self._paths is not None else source
         self._remember_seen(mark_new=False)
         self._update_conference_options()
-        for control in (self.start_date, self.end_date, self.conferences):
+        for control in (self.start_date, self.end_date, self.conferences, self.team_picker):
             control.observe(self._on_change, names="value")
+        self.search_box.observe(self._on_search, names="value")
+        self.search_button.on_click(self._on_search)
         self.metric_picker.observe(self._on_metric, names="value")
         self.live_toggle.observe(self._on_live, names="value")
         self.export.on_click(self._on_export)
         self.refresh()
         wrap = widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%")
+        quiet = 'style="color:var(--jp-ui-font-color2,#616161)"'
         filters = widgets.VBox([
             self.start_date, self.end_date,
-            widgets.HTML('<span style="color:var(--jp-ui-font-color2,#616161)">Days are UTC, '
-                         "as YYYY-MM-DD; empty: no bound.</span>"),
+            widgets.HTML(f"<span {quiet}>Days are UTC, as YYYY-MM-DD; empty: no bound.</span>"),
             self.metric_picker, self.live_toggle,
         ], layout=widgets.Layout(margin="0 2em 0.5em 0"))
+        columns: list[widgets.Widget] = [filters, self.conferences]
+        if self.teams is not None:
+            columns.append(widgets.VBox([
+                self.team_picker,
+                widgets.HTML(f"<span {quiet}>None chosen: every team. Ctrl-click for"
+                             " several.</span>")], layout=widgets.Layout(margin="0 0 0.5em 2em")))
+        charts: list[widgets.Widget] = [widgets.VBox([self.outcomes, self.outcomes_note])]
+        if self.teams is not None:
+            charts.append(widgets.VBox([
+                widgets.HTML(f"<b>{TEAM_CHART_TITLE}</b> <span {quiet}>(of the dates and"
+                             " conferences chosen; teams not chosen in grey)</span>"),
+                self.team_chart]))
         super().__init__([
-            widgets.HBox([filters, self.conferences], layout=wrap),
+            widgets.HBox(columns, layout=wrap),
             self.status,
             # Side by side on a wide page, one under the other on a narrow one.
             widgets.HBox([widgets.VBox([self.summary, self.forecast]),
                           widgets.VBox([self.chart, self.chart_note])], layout=wrap),
-            widgets.VBox([self.outcomes, self.outcomes_note]),
+            *charts,
+            widgets.HTML("<b>What was said</b>"),
+            widgets.HBox([self.search_box, self.search_button],
+                         layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
+            self.search_results,
             self.recent_title,
             self.recent_table,
             widgets.HBox([self.export_folder, self.export],
@@ -329,13 +381,54 @@ class Dashboard(widgets.VBox):
                 "until": None if end is None else _utc_midnight(end) + pd.Timedelta(days=1),
                 "conferences": None if picker.every else tuple(picker.value)}
 
+    def chosen_teams(self) -> tuple[str, ...] | None:
+        """The teams the team filter keeps, or None for every team (none chosen, or no
+        teams given)."""
+        if self.teams is None or not self.team_picker.value:
+            return None
+        return tuple(self.team_picker.value)
+
+    def _team_result(self) -> Any:
+        """The loaded data, narrowed to the chosen teams' recordings and transcriptions."""
+        names = self.chosen_teams()
+        if names is None:
+            return self.result
+        from ..analytics import select_teams
+
+        assert self.teams is not None
+        recordings, transcriptions = select_teams(self.result.recordings,
+                                                  self.result.transcriptions, self.teams, names)
+        return _with_frames(self.result, recordings, transcriptions)
+
     def selection(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The recordings and transcriptions the controls select (copies of the frames)."""
         from ..analytics import select
 
-        recordings, transcriptions = select(self.result.recordings, self.result.transcriptions,
+        result = self._team_result()
+        recordings, transcriptions = select(result.recordings, result.transcriptions,
                                             **self.filters())
         return recordings.copy(), transcriptions.copy()
+
+    def search(self, query: str | None = None) -> pd.DataFrame:
+        """The selection's transcriptions that mention ``query`` (default: what
+        :attr:`search_box` holds), as :func:`~recording_toolkit.analytics.search_transcripts`
+        gives them with the recordings: ordered by recording start."""
+        from ..analytics import search_transcripts
+
+        text = self.search_box.value if query is None else query
+        recordings, transcriptions = self.selection()
+        return search_transcripts(transcriptions, text.strip(), recordings=recordings)
+
+    def team_costs(self) -> pd.DataFrame:
+        """Each team's figures (:func:`~recording_toolkit.analytics.team_costs`) over the date
+        and conference selection, every team (what :attr:`team_chart` draws)."""
+        from ..analytics import select, team_costs
+
+        if self.teams is None:
+            raise RuntimeError("team_costs: this dashboard was given no teams")
+        recordings, transcriptions = select(self.result.recordings, self.result.transcriptions,
+                                            **self.filters())
+        return team_costs(recordings, transcriptions, self.teams, rates=self.rates)
 
     def frames(self) -> Frames:
         """The selection as :class:`recording_toolkit.views.Frames`, what every chart draws."""
@@ -347,7 +440,7 @@ class Dashboard(widgets.VBox):
         and the tables :attr:`export` writes)."""
         from ..report import summarize
 
-        return summarize(self.result, rates=self.rates, journal=self._journal(),
+        return summarize(self._team_result(), rates=self.rates, journal=self._journal(),
                          **self.filters())
 
     def spend_forecast(self, frames: Frames | None = None) -> dict[str, Any]:
@@ -380,10 +473,39 @@ class Dashboard(widgets.VBox):
             self._draw_chart(frames)
             self.outcomes_note.value = _note(VIEWS[OUTCOMES],
                                              self._draw(self.outcomes, OUTCOMES, frames))
+            self._draw_teams()
             self.recent_table.value = self._render_recent(frames)
             self.recent_title.value = "<b>Latest callbacks</b>" + (
-                "" if all(v is None for v in filters.values()) else " of the selection")
+                "" if all(v is None for v in filters.values()) and self.chosen_teams() is None
+                else " of the selection")
+            if self.search_box.value.strip():
+                self._on_search()
             self.status.value = self._status_line()
+
+    def _draw_teams(self) -> None:
+        if self.teams is None:
+            return
+        table = self.team_costs()
+        width, height = team_chart_size(self.chart_width, len(table))
+        self.team_chart.value = team_chart_png(table, currency=self.rates.currency,
+                                               width_px=width, height_px=height,
+                                               chosen=self.chosen_teams() or ())
+        self.team_chart.width, self.team_chart.height = str(width), str(height)
+        self.team_chart.layout.width = f"{width}px"
+        self.team_chart.layout.height = f"{height}px"
+
+    def _on_search(self, change: Any = None) -> None:
+        query = self.search_box.value.strip()
+        if not query:
+            self.search_results.value = ""
+            return
+        try:
+            with self._lock:
+                hits = self.search(query)
+        except ValueError as exc:
+            self.search_results.value = dot("error") + html.escape(str(exc))
+            return
+        self.search_results.value = hits_html(hits)
 
     def _draw(self, image: widgets.Image, key: str, frames: Frames) -> Any:
         """Draw view ``key`` into ``image`` at :attr:`chart_width` and the view's own aspect."""
@@ -458,6 +580,8 @@ class Dashboard(widgets.VBox):
                 frames = self.frames()
                 charts = {key: view.table(view.compute(frames))
                           for key, view in VIEWS.items() if view.table is not None}
+                if self.teams is not None:
+                    charts["teams"] = self.team_costs()
                 written = export_tables(self.summarize(), folder, selection, charts=charts)
         except OSError as exc:
             self.export_message.value = dot("error") + html.escape(
@@ -470,6 +594,7 @@ class Dashboard(widgets.VBox):
                 + f" to <code>{html.escape(str(written.folder))}</code>.")
         if written.workbook is None and not excel_available():
             text += " Install openpyxl for an Excel workbook too."
+        text += download_links(written)
         self.last_export = written
         self.export_message.value = text
 
@@ -515,6 +640,10 @@ class Dashboard(widgets.VBox):
             f"<div>{self.chart_note.value}</div></div></div>"
             f"<div>{picture(self.outcomes, VIEWS[OUTCOMES].title)}"
             f"<div>{self.outcomes_note.value}</div></div>"
+            + (f"<div>{picture(self.team_chart, TEAM_CHART_TITLE)}</div>"
+               if self.teams is not None else "")
+            + (f"<div>{self.search_results.value}</div>" if self.search_results.value else "")
+            +
             f"<p>{self.recent_title.value}</p>{self.recent_table.value}</div>")
 
     # -- live mode --
@@ -577,7 +706,8 @@ class Dashboard(widgets.VBox):
         for name in ("start_date", "end_date", "conferences", "metric_picker", "live_toggle",
                      "summary", "forecast", "chart", "chart_note", "outcomes", "outcomes_note",
                      "recent_title", "recent_table", "status", "export_folder", "export",
-                     "export_message"):
+                     "export_message", "search_box", "search_button", "search_results",
+                     "team_picker", "team_chart"):
             child = self.__dict__.get(name)
             if child is not None:
                 child.close()
@@ -601,6 +731,21 @@ class Dashboard(widgets.VBox):
                 f"live={self.live_running}>")
 
 # helpers -------------------------------------------------------------------------------------
+
+
+def _with_frames(result: Any, recordings: pd.DataFrame, transcriptions: pd.DataFrame) -> Any:
+    """``result`` (a LoadResult) with other recordings and transcriptions; the rest (the
+    quarantine, the load's figures) as it was."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.replace(result, recordings=recordings, transcriptions=transcriptions)
+    from types import SimpleNamespace
+
+    return SimpleNamespace(recordings=recordings, transcriptions=transcriptions,
+                           quarantine=getattr(result, "quarantine", None),
+                           stats=getattr(result, "stats", None),
+                           engine=getattr(result, "engine", "pandas"))
 
 
 def _utc_midnight(day: date) -> pd.Timestamp:

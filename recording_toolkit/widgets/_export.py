@@ -21,7 +21,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from ..report import Summary
 
-__all__ = ["Export", "excel_available", "export_tables"]
+__all__ = ["DOWNLOAD_LIMIT", "Export", "download_links", "excel_available", "export_tables"]
 
 WORKBOOK = "tables.xlsx"
 SELECTION = "selection.json"
@@ -104,3 +104,33 @@ def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
     if isinstance(out.index, pd.DatetimeIndex) and out.index.tz is not None:
         out.index = out.index.tz_convert("UTC").tz_localize(None)
     return out
+
+
+#: A table larger than this is not offered as a download link (it stays in the folder).
+DOWNLOAD_LIMIT = 5_000_000
+
+
+def download_links(written: Export, *, limit: int = DOWNLOAD_LIMIT) -> str:
+    """HTML links that download each CSV ``written`` from the page itself (``data:`` URLs with
+    a ``download`` name): a browser showing the Dashboard from a server (``recording-toolkit
+    dashboard``) gets the files on its own computer, not only in the server's folder. Tables
+    over ``limit`` bytes are left out and counted."""
+    import base64
+    import html
+
+    links, skipped = [], 0
+    for name, path in written.csv.items():
+        data = path.read_bytes()
+        if len(data) > limit:
+            skipped += 1
+            continue
+        encoded = base64.b64encode(data).decode("ascii")
+        links.append(f'<a download="{html.escape(path.name)}" '
+                     f'href="data:text/csv;charset=utf-8;base64,{encoded}" '
+                     f'title="Download {html.escape(path.name)}">{html.escape(name)}</a>')
+    if not links:
+        return ""
+    text = "<br>Download: " + ", ".join(links)
+    if skipped:
+        text += f" ({skipped} larger table{'' if skipped == 1 else 's'} only in the folder)"
+    return text + "."
