@@ -22,7 +22,7 @@ from ._calls import PreparedCall
 from ._results import text_or_none
 from ._urls import recording_path
 from .errors import PlivoAPIError, ValidationError
-from .validation import CONTROL_CHARACTERS, brief_repr, check_text, validate_conference_name
+from .validation import CONTROL_CHARACTERS, brief_repr, check_unicode, validate_conference_name
 from .windows import MAX_LIST_WINDOW, as_utc, plivo_time, recording_windows
 
 __all__ = [
@@ -93,7 +93,7 @@ def _filter_text(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"{brief_repr(repr(value))} is not text", value=value,
                               allowed="text")
-    check_text(value, field=field)
+    check_unicode(value, field=field)
     if not value.strip() or CONTROL_CHARACTERS.search(value) or len(value) > _MAX_FILTER_TEXT:
         raise ValidationError(field, f"{brief_repr(value)} is empty, too long or contains control"
                               f" characters; give printable text of at most {_MAX_FILTER_TEXT}"

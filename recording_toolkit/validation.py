@@ -37,7 +37,7 @@ __all__ = [
     "TRANSCRIPTION_TYPES",
     "StartOptions",
     "brief_repr",
-    "check_text",
+    "check_unicode",
     "parse_retry_fragment",
     "validate_callback_url",
     "validate_conference_name",
@@ -81,14 +81,14 @@ def brief_repr(text: str, limit: int = 60) -> str:
     return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
-def check_text(text: str, *, field: str) -> None:
+def check_unicode(text: str, *, field: str) -> None:
     """A :class:`ValidationError` naming ``field`` unless ``text`` can be sent as UTF-8.
 
     Python holds text that was not valid UTF-8 (``sys.argv`` from a shell in another encoding,
     a file read with ``errors="surrogateescape"``) as lone surrogates, which no request can
     carry: say which byte it was rather than fail while encoding the request.
 
-    >>> check_text("caf\\udce9", field="conference_name")
+    >>> check_unicode("caf\\udce9", field="conference_name")
     Traceback (most recent call last):
     ...
     recording_toolkit.errors.ValidationError: conference_name: 'caf\\udce9' is not valid Unicode text: character 4 stands for the byte 0xe9, which is not UTF-8 (text in another encoding, such as Latin-1?); give the text as UTF-8
@@ -125,7 +125,7 @@ def validate_conference_name(name: object, *, field: str = "conference_name") ->
     if not isinstance(name, str):
         raise ValidationError(field, f"{brief_repr(repr(name))} is not a string", value=name,
                               allowed="a text name")
-    check_text(name, field=field)
+    check_unicode(name, field=field)
     if not name.strip():
         raise ValidationError(field, "is empty; give the name of a live conference", value=name,
                               allowed="a non-empty name")
@@ -167,7 +167,7 @@ def validate_recording_id(recording_id: object, *, field: str = "recording_id") 
     if not isinstance(recording_id, str):
         raise ValidationError(field, f"{repr(recording_id)[:60]} is not a string",
                               value=recording_id, allowed="a recording id (text)")
-    check_text(recording_id, field=field)
+    check_unicode(recording_id, field=field)
     if not recording_id.strip():
         raise ValidationError(field, "is empty; give a recording id, as the Recording API lists"
                               " it", value=recording_id, allowed="a non-empty id")
@@ -244,7 +244,7 @@ def validate_callback_url(url: object, *, field: str) -> str:
     if not isinstance(url, str):
         raise ValidationError(field, f"{url!r} is not a URL; expected {allowed}", value=url,
                               allowed=allowed)
-    check_text(url, field=field)
+    check_unicode(url, field=field)
     shown = mask_url(url)
     if not url or url != url.strip() or CONTROL_CHARACTERS.search(url) or " " in url:
         raise ValidationError(field, f"{shown!r} contains spaces or control characters; expected"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from plivo_fake import TOKEN, FakePlivo
+from plivo_fake import TOKEN, FakePlivo, answer
 
 from recording_toolkit._listing import RecordingPager
 from recording_toolkit._results import RecordingResult
@@ -19,6 +19,7 @@ from recording_toolkit.validation import (
     StartOptions,
     parse_retry_fragment,
     validate_conference_name,
+    validate_recording_id,
     validate_start_options,
 )
 from recording_toolkit.windows import recording_windows
@@ -70,6 +71,31 @@ def test_bad_conference_names(name):
     with pytest.raises(ValidationError) as info:
         validate_conference_name(name)
     assert info.value.field == "conference_name"
+
+
+@pytest.mark.parametrize(("rid", "says"), [
+    ("", "give a recording id"), ("   ", "give a recording id"), (None, "is not a string"),
+    (7, "is not a string"), ("r\n1", "control characters"), ("r" * 5000, "is too long"),
+])
+def test_bad_recording_ids_are_refused_as_recording_ids(rid, says):
+    """Every call that takes a recording id refuses a bad one before sending, in words about
+    a recording id (not about a conference)."""
+    fake = FakePlivo()
+    with RecordingClient(AUTH_ID, TOKEN, transport=httpx.MockTransport(fake)) as client:
+        for call in (client.get_recording, client.get_transcription, client.delete_recording):
+            with pytest.raises(ValidationError, match=says) as info:
+                call(rid)
+            assert info.value.field == "recording_id" and "conference" not in str(info.value)
+    assert fake.requests == []
+
+
+def test_a_recording_id_is_sent_as_one_path_segment():
+    assert validate_recording_id("rec/1?x") == "rec/1?x"
+    fake = FakePlivo(answer(204))
+    with RecordingClient(AUTH_ID, TOKEN, transport=httpx.MockTransport(fake)) as client:
+        client.delete_recording("rec/1?x")
+    (request,) = fake.requests
+    assert request.url.raw_path.decode() == f"/v1/Account/{AUTH_ID}/Recording/rec%2F1%3Fx/"
 
 
 @pytest.mark.parametrize("fragment", [
