@@ -1,4 +1,4 @@
-"""The append-only callback log (callback_log.py): durability, group commit, idempotency."""
+"""The callback log (recording_toolkit.callback_log): durability, group commit, idempotency."""
 
 from __future__ import annotations
 
