@@ -42,7 +42,8 @@ BULK_COLUMNS: Mapping[str, str] = {
 BulkRow = tuple[Any, ...]
 
 #: Columns and dtypes of the frame ``delete_recordings`` returns (``status``: see
-#: :data:`~recording_toolkit._results.DELETE_STATUSES`; ``error`` is the exception's type and text when it failed).
+#: :data:`~recording_toolkit._results.DELETE_STATUSES`; ``error`` is the exception's type and
+#: text when it failed).
 DELETE_COLUMNS: Mapping[str, str] = {
     "recording_id": "string", "ok": "boolean", "status": "string", "status_code": "Int64",
     "error": "string",

@@ -34,6 +34,7 @@ class PreparedCall:
 
     @property
     def headers(self) -> Mapping[str, str] | None:
+        """The request's own headers: the JSON content type when it has a body."""
         return _JSON_HEADERS if self.content is not None else None
 
 
@@ -57,4 +58,5 @@ class Trace:
 
     @property
     def latency_ms(self) -> float:
+        """Milliseconds since the first attempt was sent (until now, or the call's end)."""
         return (time.perf_counter() - self.started) * 1000.0

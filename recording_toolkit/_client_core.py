@@ -141,7 +141,8 @@ class BaseRecordingClient:
             "headers": {
                 "Authorization": f"Basic {token}",
                 "Accept": "application/json",
-                "User-Agent": (f"recording_toolkit/{__version__} ({httpx.__name__}/{httpx.__version__};"
+                "User-Agent": (f"recording_toolkit/{__version__}"
+                               f" ({httpx.__name__}/{httpx.__version__};"
                                f" Python {platform.python_version()})"),
             },
             "timeout": self.timeout,
@@ -259,7 +260,8 @@ class BaseRecordingClient:
             message = f"could not connect to {self._host}: {detail}"
         elif isinstance(exc, httpx.TimeoutException):
             failure, cls = SENT, RequestTimeoutError
-            message = f"no answer from {self._host} within {self.timeout:g} s ({type(exc).__name__})"
+            message = (f"no answer from {self._host} within {self.timeout:g} s"
+                       f" ({type(exc).__name__})")
         elif isinstance(exc, httpx.TransportError):
             failure, cls = SENT, TransportError
             message = (f"the connection to {self._host} failed after the request was sent"

@@ -180,9 +180,14 @@ class RecordingPager:
         return self._call(params)
 
     def first(self) -> PreparedCall | None:
+        """The first page's call (None when there is no window to ask about)."""
         return self._window_call()
 
-    def feed(self, call: PreparedCall, body: Any) -> tuple[list[dict[str, Any]], PreparedCall | None]:
+    def feed(self, call: PreparedCall,
+             body: Any) -> tuple[list[dict[str, Any]], PreparedCall | None]:
+        """The recordings on the page ``call`` was answered with (``body``, its JSON) not yet
+        seen, and the next call (None at the end); an answer without an ``objects`` list is a
+        :class:`PlivoAPIError`."""
         if not isinstance(body, dict) or not isinstance(body.get("objects"), list):
             raise PlivoAPIError(f"the Recording list API answered without an 'objects' list:"
                                 f" {str(body)[:200]}", api_id=text_or_none(

@@ -91,11 +91,10 @@ class RecordingClient(BaseRecordingClient):
         An httpx transport (e.g. ``httpx.MockTransport`` in tests).
     journal
         Path (or :class:`~recording_toolkit.journal.RequestJournal`) of the JSON Lines request
-        journal; every start, stop and delete is appended after its retries. It is checked here (missing
-        folders are created; the file appears with its first line): a path that cannot be
-        written is a
-        :class:`~recording_toolkit.errors.ConfigurationError` naming ``journal`` and the path,
-        before any request is sent.
+        journal; every start, stop and delete is appended after its retries. It is checked here
+        (missing folders are created; the file appears with its first line): a path that cannot
+        be written is a :class:`~recording_toolkit.errors.ConfigurationError` naming ``journal``
+        and the path, before any request is sent.
     environ
         Mapping used instead of :data:`os.environ` for the variables above.
     retry_unsafe
@@ -180,8 +179,8 @@ class RecordingClient(BaseRecordingClient):
         Options are validated first (:class:`~recording_toolkit.errors.ValidationError` names the
         field; nothing is sent): the conference name must be valid Unicode text of at most
         :data:`~recording_toolkit.validation.MAX_CONFERENCE_NAME_BYTES` bytes once
-        percent-encoded into the URL. ``transcription_type="auto"`` with a ``transcription_url`` asks for a transcript;
-        ``callback_url`` (with ``callback_method``) receives the recording callback and may carry
+        percent-encoded into the URL. ``transcription_type="auto"`` with a
+        ``transcription_url`` asks for a transcript; ``callback_url`` (with ``callback_method``) receives the recording callback and may carry
         Plivo's retry fragment (``#ct=2000&rc=3``). Raises a
         :class:`~recording_toolkit.errors.PlivoAPIError` subclass for an error status, a
         :class:`~recording_toolkit.errors.TransportError` when no answer came; both say whether

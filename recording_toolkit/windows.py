@@ -1,9 +1,10 @@
 """Times as the Recording list API takes them, and the windows it can be asked about.
 
 Plivo's list API filters on ``add_time`` in UTC, written ``YYYY-MM-DD HH:MM[:ss[.uuuuuu]]``, and
-refuses a range longer than 30 days (docs/plivo.md, "Recording list, get, delete and storage"). The clients split a
-``since`` .. ``until`` range into such windows; the ``backfill`` and ``retention`` commands check
-their ``--since`` / ``--until`` flags with the same functions before they ask anything.
+refuses a range longer than 30 days (docs/plivo.md, "Recording list, get, delete and storage").
+The clients split a ``since`` .. ``until`` range into such windows; the ``backfill`` and
+``retention`` commands check their ``--since`` / ``--until`` flags with the same functions
+before they ask anything.
 
 Examples
 --------
