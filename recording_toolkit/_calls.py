@@ -50,6 +50,12 @@ class Trace:
         self.may_have_started = False
         self.begin()
 
+    def attempt(self) -> None:
+        """Count one more attempt, about to be sent; the first starts the clock."""
+        if not self.attempts:
+            self.begin()
+        self.attempts += 1
+
     def begin(self) -> None:
         """Start the clock: called when the first attempt is sent (after any rate-limit wait),
         so latency is the API's and the retries', not the queue's."""

@@ -294,6 +294,22 @@ class BaseRecordingClient:
                 f" ({type(exc).__name__}: {exc}); nothing was sent",
                 value=call.conference_name) from None
 
+    def _retry_delay(self, call: PreparedCall, trace: Trace, *,
+                     response: httpx.Response | None = None,
+                     failure: Exception | None = None) -> float:
+        """After an attempt that was refused (``response``) or failed (``failure``): the wait
+        before the next attempt, or the call's error raised when the retry policy gives up."""
+        if failure is not None:
+            error, delay = self._assess_transport(call, trace, failure)
+            if delay is None:
+                raise error from failure
+            return delay
+        assert response is not None
+        refusal, delay = self._assess_response(call, trace, response)
+        if delay is None:
+            raise refusal
+        return delay
+
     @staticmethod
     def _answers(call: PreparedCall, response: httpx.Response) -> bool:
         """True when ``response`` is the call's answer rather than an error: any 2xx, and for

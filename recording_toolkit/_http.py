@@ -8,4 +8,8 @@ from __future__ import annotations
 
 import httpx
 
-__all__ = ["httpx"]
+__all__ = ["SEND_FAILURES", "httpx"]
+
+#: What httpx raises when a request fails on its way or its answer cannot be read: the clients
+#: and the media downloads turn each into a toolkit error.
+SEND_FAILURES = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)

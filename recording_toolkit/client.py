@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._bulk import BulkRow, bulk_frame, bulk_row, delete_frame, delete_row, dry_run_rows
 from ._calls import PreparedCall, Trace
 from ._client_core import BaseRecordingClient
-from ._http import httpx
+from ._http import SEND_FAILURES, httpx
 from ._listing import RecordingPager
 from ._results import (
     DeleteResult,
@@ -115,25 +115,19 @@ class RecordingClient(BaseRecordingClient):
             request = self._build_request(call)  # fails before anything is sent, or not at all
             limiter = self.rate_limiter
             slot = limiter.acquire(hold=True) if limiter is not None else None
-            if not trace.attempts:
-                trace.begin()
-            trace.attempts += 1
+            trace.attempt()
             try:
                 try:
                     response = self._http.send(request)
                 finally:
                     if limiter is not None and slot is not None:
                         limiter.release(slot)  # Plivo counted it somewhere before this
-            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                error, delay = self._assess_transport(call, trace, exc)
-                if delay is None:
-                    raise error from exc
+            except SEND_FAILURES as exc:
+                delay = self._retry_delay(call, trace, failure=exc)
             else:
                 if self._answers(call, response):
                     return response
-                refusal, delay = self._assess_response(call, trace, response)
-                if delay is None:
-                    raise refusal
+                delay = self._retry_delay(call, trace, response=response)
             self.retry_policy.sleep(delay)
 
     def _journalled(self, call: PreparedCall, trace: Trace, read: Reader[R]) -> R:
@@ -365,29 +359,24 @@ class AsyncRecordingClient(BaseRecordingClient):
     # I/O -----------------------------------------------------------------------------------------
 
     async def _send(self, call: PreparedCall, trace: Trace) -> httpx.Response:
+        """See :meth:`RecordingClient._send`."""
         while True:
             request = self._build_request(call)  # fails before anything is sent, or not at all
             limiter = self.rate_limiter
             slot = await limiter.acquire_async(hold=True) if limiter is not None else None
-            if not trace.attempts:
-                trace.begin()
-            trace.attempts += 1
+            trace.attempt()
             try:
                 try:
                     response = await self._http.send(request)
                 finally:
                     if limiter is not None and slot is not None:
                         limiter.release(slot)
-            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                error, delay = self._assess_transport(call, trace, exc)
-                if delay is None:
-                    raise error from exc
+            except SEND_FAILURES as exc:
+                delay = self._retry_delay(call, trace, failure=exc)
             else:
                 if self._answers(call, response):
                     return response
-                refusal, delay = self._assess_response(call, trace, response)
-                if delay is None:
-                    raise refusal
+                delay = self._retry_delay(call, trace, response=response)
             await self.retry_policy.async_sleep(delay)
 
     async def _journalled(self, call: PreparedCall, trace: Trace, read: Reader[R]) -> R:

@@ -74,7 +74,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from ._http import httpx
+from ._http import SEND_FAILURES, httpx
 from ._urls import mask_url
 from ._workers import run_tasks, run_threads
 from .errors import (
@@ -473,9 +473,6 @@ def _download(auth: MediaAuth, target: MediaTarget, overwrite: bool) -> _Steps:
                         recording_id=target.recording_id, url=mask_url(target.url))
 
 
-_HTTP_FAILURES = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
-
-
 def download_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget, *,
                   overwrite: bool = False) -> Outcome:
     """Download one :class:`MediaTarget` with a blocking httpx client (see the module doc)."""
@@ -499,7 +496,7 @@ def download_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget, *,
                 else:
                     for chunk in step.response.iter_bytes():
                         step.part.write(chunk)
-            except _HTTP_FAILURES as exc:
+            except SEND_FAILURES as exc:
                 raise _transport_error(exc, target, http.timeout.read or 0) from exc
     finally:
         steps.close()
@@ -530,7 +527,7 @@ async def download_async(http: httpx.AsyncClient, auth: MediaAuth, target: Media
                 else:
                     async for chunk in step.response.aiter_bytes():
                         step.part.write(chunk)
-            except _HTTP_FAILURES as exc:
+            except SEND_FAILURES as exc:
                 raise _transport_error(exc, target, http.timeout.read or 0) from exc
     finally:
         steps.close()
