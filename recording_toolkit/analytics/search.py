@@ -44,7 +44,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._common import is_dask, lookup, needs, period_start, require, to_pandas
+from ._common import is_dask, needs, period_start, require, to_pandas
 
 __all__ = ["ELLIPSIS", "keyword_counts", "search_selection", "search_transcripts"]
 
@@ -271,13 +271,25 @@ def _snippets(text: Any, pattern: tuple[str, str], context: int
 
 def _recording_columns(ids: pd.Series, recordings: Any) -> dict[str, pd.Series]:
     """``conference_name`` and ``recording_start`` of each recording id (missing where the
-    recording callback is not among ``recordings``)."""
+    recording callback is not among ``recordings``; the first row of a repeated id)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     require(recordings, ["recording_id", "conference_name", "recording_start"],
             "recordings")
     known = to_pandas(recordings, ["recording_id", "conference_name", "recording_start"])
-    known = known.drop_duplicates("recording_id")
-    return {name: lookup(ids, known["recording_id"], known[name]).reset_index(drop=True)
-            for name in ("conference_name", "recording_start")}
+    text = pd.StringDtype("pyarrow")
+    at = pc.index_in(pa.array(ids.astype(text)), value_set=pa.array(
+        known["recording_id"].astype(text)), skip_nulls=True)
+    positions = np.asarray(at.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    found = positions >= 0
+    out = {}
+    for name in ("conference_name", "recording_start"):
+        column = known[name]
+        picked = column.iloc[np.where(found, positions, 0)] if len(column) else \
+            pd.Series(pd.array([pd.NA] * len(positions), dtype=column.dtype))
+        out[name] = picked.reset_index(drop=True).where(found)
+    return out
 
 
 @needs(*_TEXT)
@@ -331,16 +343,15 @@ def search_transcripts(transcriptions: Any, query: str, *, recordings: Any = Non
     """
     if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or context < 0:
         raise ValueError(f"context: {context!r} is not a whole number of characters >= 0")
+    import pyarrow as pa
+
     pattern = _pattern(query, regex=regex, case_sensitive=case_sensitive)
     columns = [c for c in ("recording_id", "transcription", "error")
                if c in transcriptions.columns]
     frame = to_pandas(transcriptions, columns)
     text, searched, tally = _searchable(frame)
     counts = _counts(text, pattern, searched)
-    hit = counts > 0
-    positions = np.flatnonzero(hit)
-    import pyarrow as pa
-
+    positions = np.flatnonzero(counts > 0)
     snippet, start, end = _snippets(text.take(pa.array(positions)), pattern, int(context))
     ids = frame["recording_id"].iloc[positions].reset_index(drop=True)
     out: dict[str, Any] = {"recording_id": ids.astype(pd.StringDtype("pyarrow"))}
