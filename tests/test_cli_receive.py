@@ -309,3 +309,22 @@ def test_bad_workers_options_are_refused_before_anything_starts(tmp_path, argv, 
     result = run_command("--log-dir", str(log_dir), *argv)
     assert result.returncode in (1, 2) and message in result.stderr
     assert not log_dir.exists()
+
+
+def test_workers_are_refused_outside_the_main_thread(tmp_path):
+    args = build_parser().parse_args(["receive", "--port", "0", "--workers", "2", "--log-dir",
+                                      str(tmp_path)])
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run(args, environ={"PLIVO_AUTH_TOKEN": TOKEN})
+        except BaseException as exc:  # noqa: BLE001 - the test reads it
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    assert len(errors) == 1 and isinstance(errors[0], ConfigurationError)
+    assert "--workers" in str(errors[0])
+    assert not list(tmp_path.glob("callbacks-*"))

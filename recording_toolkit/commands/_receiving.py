@@ -165,6 +165,10 @@ def serve_workers(options: ServeOptions, sockets: Sequence[socket], *,
 
     from ..errors import ConfigurationError, RecordingToolkitError
 
+    if threading.current_thread() is not threading.main_thread():
+        # only the main thread may catch Ctrl-C and SIGTERM, which it must pass on
+        raise ConfigurationError("--workers: several processes are served from the main"
+                                 " thread only; run the command there, or with one process")
     # spawn, not fork: the command may run inside a process with threads (tests, notebooks)
     context = multiprocessing.get_context("spawn")
     channel = context.Queue()
