@@ -328,3 +328,20 @@ def test_workers_are_refused_outside_the_main_thread(tmp_path):
     assert len(errors) == 1 and isinstance(errors[0], ConfigurationError)
     assert "--workers" in str(errors[0])
     assert not list(tmp_path.glob("callbacks-*"))
+
+
+def test_a_worker_that_dies_stops_the_others_and_the_command_exits_1(tmp_path):
+    receive = Receive("--log-dir", str(tmp_path), "--workers", "2", "--instance-id", "rx")
+    try:
+        receive.started()
+        [line] = [line for line in receive.lines if "workers:" in line]
+        first, second = (int(pid) for pid in line.split("(pids ")[1].rstrip(")").split(", "))
+        os.kill(first, signal.SIGKILL)
+        code = receive.proc.wait(60)
+    finally:
+        receive.stop()
+    assert code == 1
+    assert "recording-toolkit-receive-1 exited with code -9" in receive.stderr
+    with pytest.raises(ProcessLookupError):  # the other worker was stopped too
+        os.kill(second, 0)
+    assert not list(tmp_path.glob(".callbacks-rx-2.lock"))  # and closed its log

@@ -209,9 +209,10 @@ def serve_workers(options: ServeOptions, sockets: Sequence[socket], *,
             except queue.Empty:
                 pass
             dead = next((w for w in workers if not w.is_alive()), None)
-            if dead is not None and problem is None:
-                problem = (f"{dead.name} exited (code {dead.exitcode}) while the others served",
-                           False)
+            if dead is not None:
+                _drain(channel, take)  # its own account of why, when it gave one
+                if problem is None:
+                    problem = (f"{dead.name} exited with code {dead.exitcode}", False)
             elif not announced and len(ready) < len(workers) and time.monotonic() > deadline:
                 problem = (f"the workers did not all start within {START_TIMEOUT:g} s", False)
             if not announced and len(ready) == len(workers) and problem is None:
@@ -232,11 +233,7 @@ def serve_workers(options: ServeOptions, sockets: Sequence[socket], *,
             if worker.is_alive():
                 worker.kill()
             worker.join(10)
-        while True:
-            try:
-                take(channel.get(timeout=0.2))
-            except queue.Empty:
-                break
+        _drain(channel, take)
         channel.close()
         channel.join_thread()
         for sig, handler in previous.items():
@@ -244,3 +241,12 @@ def serve_workers(options: ServeOptions, sockets: Sequence[socket], *,
     if problem is not None:
         raise (ConfigurationError if problem[1] else RecordingToolkitError)(problem[0])
     return (stopped_by[0] if stopped_by else None), counts
+
+
+def _drain(channel: Any, take: Callable[[tuple[Any, ...]], None]) -> None:
+    """Hand ``take`` every message already sent (a process that ended has sent all of its)."""
+    while True:
+        try:
+            take(channel.get(timeout=0.2))
+        except queue.Empty:
+            return
