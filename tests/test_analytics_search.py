@@ -102,6 +102,13 @@ def test_with_recordings_hits_are_ordered_by_start_unknown_recordings_last(trans
     assert hits.loc[0, "recording_start"] == pd.Timestamp("2026-11-02 10:00", tz="UTC")
 
 
+def test_a_repeated_recording_id_takes_its_first_row(transcriptions, recordings):
+    twice = pd.concat([recordings.iloc[[1]].assign(conference_name="first"),
+                       recordings.iloc[[1]].assign(conference_name="second")])
+    hits = search_transcripts(transcriptions, "budget", recordings=twice)
+    assert hits[["recording_id", "conference_name"]].values.tolist() == [["r2", "first"]]
+
+
 def test_snippet_cuts_at_context_with_ellipses_and_marks_the_first_match():
     text = "a" * 50 + " cat " + "b" * 50 + " cat"
     tr = pd.DataFrame({"recording_id": ["r"], "transcription": [text]})

@@ -279,9 +279,18 @@ def _recording_columns(ids: pd.Series, recordings: Any) -> dict[str, pd.Series]:
             "recordings")
     known = to_pandas(recordings, ["recording_id", "conference_name", "recording_start"])
     text = pd.StringDtype("pyarrow")
-    at = pc.index_in(pa.array(ids.astype(text)), value_set=pa.array(
-        known["recording_id"].astype(text)), skip_nulls=True)
-    positions = np.asarray(at.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    # The hits are few next to the recordings: hash the hits' ids and look each recording up
+    # in them, rather than hash every recording id.
+    hit_ids = pa.array(ids.astype(text))
+    distinct = pc.unique(hit_ids.drop_null())
+    hit_of = _as_numpy(pc.index_in(hit_ids, value_set=distinct).fill_null(-1))
+    in_hits = _as_numpy(pc.index_in(pa.array(known["recording_id"].astype(text)),
+                                    value_set=distinct).fill_null(-1))
+    rows = np.flatnonzero(in_hits >= 0)
+    values, first = np.unique(in_hits[rows], return_index=True)  # a repeated id: its first row
+    row_of = np.full(len(distinct), -1, dtype=np.int64)
+    row_of[values] = rows[first]
+    positions = np.where(hit_of >= 0, row_of[np.maximum(hit_of, 0)], -1)
     found = positions >= 0
     out = {}
     for name in ("conference_name", "recording_start"):
