@@ -292,13 +292,9 @@ def _recording_columns(ids: pd.Series, recordings: Any) -> dict[str, pd.Series]:
     row_of[values] = rows[first]
     positions = np.where(hit_of >= 0, row_of[np.maximum(hit_of, 0)], -1)
     found = positions >= 0
-    out = {}
-    for name in ("conference_name", "recording_start"):
-        column = known[name]
-        picked = column.iloc[np.where(found, positions, 0)] if len(column) else \
-            pd.Series(pd.array([pd.NA] * len(positions), dtype=column.dtype))
-        out[name] = picked.reset_index(drop=True).where(found)
-    return out
+    at = np.where(found, positions, -1)  # -1 is no row: missing
+    return {name: known[name].reset_index(drop=True).reindex(at).reset_index(drop=True)
+            for name in ("conference_name", "recording_start")}
 
 
 @needs(*_TEXT)
