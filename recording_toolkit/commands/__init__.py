@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from ..config import Credentials
 
 #: The command modules, in the order their commands are listed in ``--help``.
-COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report", "search", "backfill",
-                   "recordings", "retention")
+COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report", "search", "dashboard",
+                   "backfill", "recordings", "retention")
 
 
 def port_number(text: str) -> int:
