@@ -7,12 +7,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install demo test test-fast lab bench soak browser lint clean help
+.PHONY: install demo dashboard test test-fast lab bench soak browser lint clean help
 
 help:
 	@echo "make demo   - run the whole workflow on a local sandbox and write reports/demo/"
 	@echo "make test   - lint, then every test, notebooks and the browser test included"
 	@echo "make lab    - open JupyterLab on notebooks/"
+	@echo "make dashboard - serve the Dashboard of the sample logs in data/ (a web page, no code)"
 	@echo "make bench  - run the benchmarks and write benchmarks/RESULTS.md"
 	@echo "make soak   - the long end-to-end fault soak"
 	@echo "make install - create $(VENV) and install the project with all extras"
@@ -44,6 +45,11 @@ test: $(STAMP) browser
 
 test-fast: $(STAMP)
 	$(PYTEST) -p no:cacheprovider -m "not browser and not slow" --doctest-modules recording_toolkit tests
+
+# The Dashboard of the sample logs as a web page on 127.0.0.1 (DASHBOARD_ARGS, e.g. "--port 0").
+dashboard: $(STAMP)
+	$(BIN)/recording-toolkit dashboard data/callbacks --journal data/journal.jsonl \
+		--teams data/teams.toml $(DASHBOARD_ARGS)
 
 # Loopback only; as root (containers, CI) JupyterLab refuses to start without --allow-root.
 lab: $(STAMP)
