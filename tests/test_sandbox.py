@@ -519,9 +519,13 @@ def test_dropped_callbacks_are_never_sent(auth_id, auth_token, clock, sink):
 def test_duplicated_deliveries_arrive_twice_with_fresh_nonces(auth_id, auth_token, clock, sink):
     with faulty(auth_id, auth_token, clock, duplicate_rate=1.0) as sb:
         run_recordings(sb, clock, sink, 5)
-        counts = sb.ground_truth()["callbacks"]["recording"]
+        every = sb.ground_truth()["callbacks"]
+        delivered = sb.core.dispatcher.delivered()
+    counts = every["recording"]
     got = sink.of("/rec")
     assert len(got) == 10 and counts["duplicated"] == 5 and counts["deliveries_delivered"] == 10
+    # callbacks (recording and transcription), not deliveries: each went out twice
+    assert delivered == counts["delivered"] + every["transcription"]["delivered"] == 10
     by_id: dict[str, list[dict[str, Any]]] = {}
     for request in got:
         by_id.setdefault(request["params"]["recording_id"], []).append(request)
