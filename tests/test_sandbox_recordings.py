@@ -199,6 +199,26 @@ def test_paging_by_offset_covers_every_recording_once(world, everything):
     assert metas[2]["next"] is None and metas[3]["next"] is None
 
 
+def test_the_same_list_again_shows_files_stored_and_deleted_since(sandbox, clock):
+    """Paging repeats one query many times; each answer is as of its own moment."""
+    window = {"add_time__gte": "2026-11-02 00:00", "add_time__lte": "2026-11-03 00:00"}
+    with api(sandbox) as client:
+        first = record(client, clock, "a", 60)
+        clock.advance(3600)
+        running = client.post("/Conference/b/Record/", json={}).json()["recording_id"]
+        assert [o["recording_id"] for o in listing(client, **window)["objects"]] == [first]
+        assert client.delete("/Conference/b/Record/").status_code == 204  # its file: 1-5 s on
+        before = listing(client, **window)
+        clock.advance(3600)  # the file is stored by now, with no other change
+        after = listing(client, **window)
+        assert client.delete(f"/Recording/{first}/").status_code == 204
+        gone = listing(client, **window)
+    assert [o["recording_id"] for o in before["objects"]] == [first]
+    assert [o["recording_id"] for o in after["objects"]] == [running, first]
+    assert after["meta"]["total_count"] == 2
+    assert [o["recording_id"] for o in gone["objects"]] == [running]
+
+
 def test_meta_links_keep_the_filters(world):
     with api(world) as client:
         meta = listing(client, conference_name="conf-1", limit=1)["meta"]

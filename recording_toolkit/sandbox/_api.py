@@ -290,8 +290,7 @@ async def _list(request: Request, core: SandboxCore) -> Response:
         query = parse_list_query(params, now_ms)
     except (_Invalid, ParameterError) as exc:
         return _error(core, 400, str(exc))
-    matches = [r for r in core.state.stored(now_ms) if query.matches(r, now_ms)]
-    matches.sort(key=lambda r: (-(r.add_ms or 0), r.recording_id))
+    matches = core.state.listed(now_ms, query.matches, key=query.key)
     limit, offset = query.limit, query.offset
     page = matches[offset:offset + limit]
     base = f"/v1/Account/{core.auth_id}/Recording/"

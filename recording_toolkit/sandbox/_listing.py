@@ -88,6 +88,14 @@ class ListQuery:
     add_time: dict[str, int] = field(default_factory=dict)    # suffix -> epoch ms
     storage: dict[str, int] = field(default_factory=dict)     # suffix -> days
 
+    @property
+    def key(self) -> tuple[Any, ...] | None:
+        """The filters as a hashable key, when the matches depend on them and what is stored
+        alone (not on the storage age, which grows with the clock); else None."""
+        if self.storage:
+            return None
+        return tuple(sorted(self.text.items())), tuple(sorted(self.add_time.items()))
+
     def matches(self, recording: Recording, now_ms: int) -> bool:
         """Whether a stored recording passes every filter at ``now_ms``."""
         values = {"conference_name": recording.conference_name,

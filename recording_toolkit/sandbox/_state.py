@@ -15,8 +15,11 @@ treats it as gone: not listed, 404 on get, on delete and on its media.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import threading
 from collections import Counter
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +130,14 @@ class SandboxState:
         self._starts: Counter[str] = Counter()      # recordings ever started per conference
         self._recordings: dict[str, Recording] = {}
         self._active: dict[str, dict[str, Recording]] = {}
+        # (planned end, id) of every recording started: the earliest still running is found
+        # without scanning them all (settle runs on every API request and idleness check)
+        self._planned_ends: list[tuple[int, str]] = []
+        # what a Recording API list depends on besides the clock: a version bumped whenever a
+        # recording ends or is deleted, and every add_ms in order (when files become visible)
+        self._version = 0
+        self._add_times: list[int] = []
+        self._list_cache: dict[Hashable, tuple[int, int, list[Recording]]] = {}
         self._ended_count: Counter[str] = Counter()
         self._sessions: Counter[str] = Counter()    # closes so far: each starts a new uuid
 
@@ -191,6 +202,7 @@ class SandboxState:
                 start_ms=now_ms, planned_end_ms=planned, planned_reason=reason, answered=answered)
             self._recordings[rid] = recording
             self._active.setdefault(name, {})[rid] = recording
+            heapq.heappush(self._planned_ends, (planned, rid))
             return recording, ended
 
     def stop(self, name: str, now_ms: int) -> list[Recording]:
@@ -212,7 +224,16 @@ class SandboxState:
             self._end(recording, recording.planned_end_ms, recording.planned_reason)
             return recording
 
+    def _next_planned_end(self) -> int | None:
+        ends = self._planned_ends
+        while ends and self._recordings[ends[0][1]].ended:
+            heapq.heappop(ends)
+        return ends[0][0] if ends else None
+
     def _settle(self, now_ms: int) -> list[Recording]:
+        first = self._next_planned_end()
+        if first is None or first > now_ms:
+            return []
         ended = []
         for active in list(self._active.values()):
             for recording in list(active.values()):
@@ -232,6 +253,8 @@ class SandboxState:
         recording.end_reason = reason
         recording.add_ms = recording.end_ms + self.simulation.callback_delay_ms(
             recording.recording_id)
+        bisect.insort(self._add_times, recording.add_ms)
+        self._version += 1
         self._active[recording.conference_name].pop(recording.recording_id, None)
         if not self._active[recording.conference_name]:
             del self._active[recording.conference_name]
@@ -243,11 +266,31 @@ class SandboxState:
         with self._lock:
             return self._recordings.get(recording_id)
 
-    def stored(self, now_ms: int) -> list[Recording]:
-        """Recordings whose file is stored by ``now_ms`` and not deleted (what the Recording
-        API lists)."""
+    def listed(self, now_ms: int, match: Callable[[Recording, int], bool], *,
+               key: Hashable | None = None) -> list[Recording]:
+        """The stored recordings ``match`` accepts at ``now_ms``, newest first (then by id):
+        the Recording API list's order. Treat the list as read-only.
+
+        With a ``key`` (the filters, when ``match`` does not depend on ``now_ms`` except
+        through what is stored), the answer is kept and given again while no recording ended,
+        was deleted or became visible since: paging through tens of thousands of recordings
+        then costs a slice per page, not a scan and a sort.
+        """
         with self._lock:
-            return [r for r in self._recordings.values() if r.stored_at(now_ms)]
+            if key is not None and (kept := self._list_cache.get(key)) is not None:
+                version, at_ms, found = kept
+                if (version == self._version and at_ms <= now_ms
+                        and bisect.bisect_right(self._add_times, at_ms)
+                        == bisect.bisect_right(self._add_times, now_ms)):
+                    return found
+            found = [r for r in self._recordings.values()
+                     if r.stored_at(now_ms) and match(r, now_ms)]
+            found.sort(key=lambda r: (-(r.add_ms or 0), r.recording_id))
+            if key is not None:
+                if len(self._list_cache) >= 8:
+                    self._list_cache.clear()
+                self._list_cache[key] = (self._version, now_ms, found)
+            return found
 
     def visible(self, recording_id: str, now_ms: int) -> Recording | None:
         """The recording if the Recording API can see it at ``now_ms`` (stored, not deleted)."""
@@ -263,12 +306,12 @@ class SandboxState:
             if recording is None or not recording.stored_at(now_ms):
                 return None
             recording.deleted_ms = now_ms
+            self._version += 1
             return recording
 
     def next_planned_end(self) -> int | None:
         with self._lock:
-            ends = [r.planned_end_ms for a in self._active.values() for r in a.values()]
-            return min(ends) if ends else None
+            return self._next_planned_end()
 
     def summary(self) -> dict[str, Any]:
         with self._lock:
