@@ -10,7 +10,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from soak import SOAK_FAULTS, main
+from soak import SOAK_FAULTS, SoakSettings, main
 from soak_checks import (
     check_soak,
     compare_summary,
@@ -169,6 +169,12 @@ def test_delivery_lag_is_in_real_seconds_from_the_due_time_to_the_first_attempt(
 def test_the_busiest_window_is_half_open():
     assert max_in_window([0.0, 4.999, 5.0], 5.0) == 2
     assert max_in_window([1.0] * 301, 5.0) == 301
+
+
+def test_the_time_budget_grows_with_the_count_unless_given():
+    assert SoakSettings().budget_s == 900.0
+    assert SoakSettings(count=50_000).budget_s == 2000.0  # Plivo's rate limit: 1/60 s a start
+    assert SoakSettings(count=50_000, duration=60).budget_s == 60.0
 
 
 def test_bad_options_are_refused():
