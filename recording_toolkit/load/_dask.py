@@ -43,6 +43,7 @@ from .. import schema
 from ..errors import LoadError
 from ._dedup import Part, select
 from ._frames import to_frame
+from ._probes import leave_out_test_callbacks
 from ._read import read_file
 from ._result import LoadResult, LoadStats
 from ._sources import SourceFile, missing_file, resolve_sources
@@ -57,7 +58,7 @@ _ROW_BITS = 40
 #: ``persist=None`` persists when the logs take at most this share of the workers' memory.
 PERSIST_SHARE = 0.25
 _COUNTS = ("lines", "blank_lines", "recordings", "transcriptions", "recording_duplicates",
-           "transcription_duplicates", "quarantined")
+           "transcription_duplicates", "quarantined", "test_callbacks")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ def _read(source: SourceFile, index: int, strict: bool) -> _Shard | _Failure:
         return _Failure(exc.reason, exc.file, exc.line, exc.raw)
     except FileNotFoundError:
         return _Failure(missing_file(source).reason, None, None, None, source)
+    tables, test_callbacks = leave_out_test_callbacks(tables)
     counts = {"lines": tables.lines, "blank_lines": tables.blank_lines,
+              "test_callbacks": test_callbacks,
               "recordings": tables.recordings.num_rows,
               "transcriptions": tables.transcriptions.num_rows,
               "recording_duplicates": tables.recording_duplicates,
@@ -256,6 +259,7 @@ def load_dask(source: Any, *, strict: bool = False,
                       duplicates=recording_duplicates + transcription_duplicates,
                       recording_duplicates=recording_duplicates,
                       transcription_duplicates=transcription_duplicates,
-                      blank_lines=sums["blank_lines"], bytes=total)
+                      blank_lines=sums["blank_lines"], bytes=total,
+                      test_callbacks=sums["test_callbacks"])
     return LoadResult(recordings=frames["recordings"], transcriptions=frames["transcriptions"],
                       quarantine=quarantine, stats=stats, engine="dask")

@@ -21,6 +21,7 @@ from .. import schema
 from ..errors import LoadError
 from ._file import FileTables, combine
 from ._frames import to_frame
+from ._probes import leave_out_test_callbacks
 from ._read import read_file
 from ._result import LoadResult, LoadStats
 from ._sources import SourceFile, missing_file, resolve_sources
@@ -127,7 +128,8 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
     LoadResult
         ``recordings``, ``transcriptions`` (ordered by ``received_at``), ``quarantine`` and
         ``stats``, where ``stats.lines == recordings + transcriptions + duplicates +
-        quarantined``.
+        quarantined + test_callbacks`` (test callbacks, those ``recording-toolkit doctor``
+        sends, are left out of the frames and only counted).
 
     Raises
     ------
@@ -181,6 +183,7 @@ def load_callbacks(source: Any, *, engine: str = "pandas", strict: bool = False,
 def result_from_tables(tables: FileTables, *, files: int, total_bytes: int,
                        cached_files: int = 0) -> LoadResult:
     """Combined tables -> the pandas :class:`LoadResult`."""
+    tables, test_callbacks = leave_out_test_callbacks(tables)
     quarantine = tables.quarantine
     stats = LoadStats(
         files=files, lines=tables.lines,
@@ -189,7 +192,8 @@ def result_from_tables(tables: FileTables, *, files: int, total_bytes: int,
         duplicates=tables.recording_duplicates + tables.transcription_duplicates,
         recording_duplicates=tables.recording_duplicates,
         transcription_duplicates=tables.transcription_duplicates,
-        blank_lines=tables.blank_lines, bytes=total_bytes, cached_files=cached_files)
+        blank_lines=tables.blank_lines, bytes=total_bytes, cached_files=cached_files,
+        test_callbacks=test_callbacks)
     return LoadResult(
         recordings=to_frame(tables.recordings, schema.RECORDINGS),
         transcriptions=to_frame(tables.transcriptions, schema.TRANSCRIPTIONS),

@@ -18,6 +18,7 @@ _STAT_LABELS = {
     "duplicates": "Duplicates dropped", "recording_duplicates": "Of them recording callbacks",
     "transcription_duplicates": "Of them transcription callbacks",
     "quarantined": "Lines quarantined",
+    "test_callbacks": "Test callbacks (left out)",
 }
 
 
@@ -38,12 +39,14 @@ def _stats_table(stats: LoadStats) -> str:
 class LoadStats:
     """Counts of one load. Every line read is accounted for::
 
-        lines == recordings + transcriptions + duplicates + quarantined
+        lines == recordings + transcriptions + duplicates + quarantined + test_callbacks
 
     ``lines`` counts non-blank lines (JSON Lines) or data rows (CSV, Parquet); an unreadable
     file, or the unreadable rest of one, counts as one line and one quarantined row.
     ``blank_lines`` are not events and not counted in ``lines``. ``cached_files`` were served
-    (wholly or up to an append) from the cache (``cache=True``).
+    (wholly or up to an append) from the cache (``cache=True``). ``test_callbacks`` are the
+    rows of test callbacks (``recording-toolkit doctor``'s, :mod:`recording_toolkit.probes`),
+    left out of the frames.
     """
 
     files: int = 0
@@ -57,6 +60,7 @@ class LoadStats:
     blank_lines: int = 0
     bytes: int = 0
     cached_files: int = 0
+    test_callbacks: int = 0
 
     def to_dict(self) -> dict[str, int]:
         """The counts as a plain dict (JSON-ready)."""

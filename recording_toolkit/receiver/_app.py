@@ -3,7 +3,9 @@ quarantined, 503), and the counts of those answers.
 
 The request is read and parsed by :mod:`._requests`; here the signature is checked, the
 callback normalised and handed to the :class:`~recording_toolkit.callback_log.CallbackLog`,
-and refused requests recorded under ``_rejected/`` or ``_quarantine/``.
+and refused requests recorded under ``_rejected/`` or ``_quarantine/``. A test callback
+(:mod:`recording_toolkit.probes`, what ``recording-toolkit doctor`` sends) goes the same way;
+only its answer (200 or 403) adds the URL the signature was checked against.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.routing import Route
 from ..callback_log import CallbackLog
 from ..callbacks import EventKind, normalise_callback
 from ..errors import CallbackError, ConfigurationError, SignatureError
+from ..probes import is_test_callback, is_test_recording_id
 from ..signature import SignatureVerifier
 from ._requests import (
     Answer,
@@ -242,7 +245,8 @@ def _request_record(request: Incoming, *, status: int, reason: str, body_length:
 
 async def _reject(request: Incoming, context: _Context, *, status: int, reason: str,
                   body_length: int, kind: EventKind, error: str,
-                  headers: Mapping[str, str] | None = None) -> Answer:
+                  headers: Mapping[str, str] | None = None,
+                  test_callback_url: str | None = None) -> Answer:
     context.counts.add("rejected")
     record = _request_record(request, status=status, reason=reason, body_length=body_length,
                              kind=kind, error=error)
@@ -251,7 +255,10 @@ async def _reject(request: Incoming, context: _Context, *, status: int, reason: 
     except (OSError, RuntimeError) as exc:  # the answer does not depend on this record
         logger.error("could not record a rejected request: %s", exc)
     logger.info("rejected %s %s with %d: %s", request.method, record["path"], status, reason)
-    return Answer(status, {"error": reason}, headers)
+    answer: dict[str, Any] = {"error": reason}
+    if test_callback_url is not None:
+        answer.update(test_callback=True, rebuilt_url=test_callback_url)
+    return Answer(status, answer, headers)
 
 
 async def _malformed(request: Incoming, context: _Context, *, reason: str, body: bytes,
@@ -308,13 +315,15 @@ async def _handle_callback(request: Incoming, receive: Any, context: _Context,
         parsed = Parsed([], None if method == "GET" else [],
                          f"the request could not be parsed: {exc!r}")
     if context.verifier is not None:
+        url = None
         try:
-            context.verifier.verify(request.headers, method=method,
-                                    url=verify_url(request, settings, route_path),
+            url = verify_url(request, settings, route_path)
+            context.verifier.verify(request.headers, method=method, url=url,
                                     params=parsed.signed_params)
         except SignatureError as exc:
             return await _reject(request, context, status=403, reason=str(exc),
-                                 body_length=len(body), kind=kind, error=type(exc).__name__)
+                                 body_length=len(body), kind=kind, error=type(exc).__name__,
+                                 test_callback_url=_test_callback_url(parsed, url))
         except ValueError as exc:  # a Host / X-Forwarded-Host that is not a URL authority
             return await _reject(request, context, status=403, body_length=len(body), kind=kind,
                                  error="SignatureMismatchError",
@@ -335,6 +344,30 @@ async def _handle_callback(request: Incoming, receive: Any, context: _Context,
         return await _malformed(request, context, body=body, kind=kind, verified=settings.verify,
                                 reason=f"the callback could not be used: {exc!r}")
     context.counts.add(kind if result.stored else "duplicates")
+    if is_test_recording_id(result.recording_id):
+        return _test_callback_answer(result.stored, kind, result.recording_id, request,
+                                     settings, route_path)
     return Answer.accepted(result.stored, kind, result.recording_id)
+
+
+def _test_callback_url(parsed: Parsed, url: str | None) -> str | None:
+    """The URL the signature was checked against, when the request is a test callback
+    (:mod:`recording_toolkit.probes`): ``recording-toolkit doctor`` compares it with the URL it
+    signed. Only for test callbacks, and never a secret: it is built from the settings and the
+    request's own headers."""
+    return url if url is not None and is_test_callback(parsed.fields) else None
+
+
+def _test_callback_answer(stored: bool, kind: EventKind, recording_id: str, request: Incoming,
+                          settings: ReceiverSettings, route_path: str) -> Answer:
+    """The 200 of a test callback: what :meth:`Answer.accepted` says, plus that it was taken
+    as a test callback, whether it was verified, and the URL verified against."""
+    try:
+        rebuilt: str | None = verify_url(request, settings, route_path)
+    except ValueError:
+        rebuilt = None
+    return Answer(200, {"status": "stored" if stored else "duplicate", "event": kind,
+                        "recording_id": recording_id, "test_callback": True,
+                        "verified": settings.verify, "rebuilt_url": rebuilt})
 
 
