@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from recording_toolkit._server import BackgroundServer
+from recording_toolkit.server import BackgroundServer
 
 
 class Sink:
@@ -40,16 +40,16 @@ class Sink:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            body = await request.body()
+            body = (await request.body()).decode()
             await asyncio.sleep(0.001)  # let concurrent deliveries overlap, as on a network
+            query = request.url.query
             record = {
                 "method": request.method, "path": request.url.path,
-                "query": request.url.query, "headers": dict(request.headers),
-                "body": body.decode(),
+                "query": query, "headers": dict(request.headers), "body": body,
                 "received_ms": self.clock() if self.clock else None,
+                "params": dict(parse_qsl(body if request.method == "POST" else query,
+                                         keep_blank_values=True)),
             }
-            record["params"] = dict(parse_qsl(record["body"] if request.method == "POST"
-                                              else record["query"], keep_blank_values=True))
             with self._lock:
                 self.requests.append(record)
                 queue = self.answers.get(request.url.path, [])

@@ -181,7 +181,7 @@ def _install_handlers(stop: threading.Event) -> dict[int, Any]:
     def handler(signum: int, frame: Any) -> None:
         stop.set()
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, handler)
     return previous

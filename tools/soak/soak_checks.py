@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat
 
 __all__ = [
     "RATE_LIMIT",
@@ -92,7 +92,7 @@ def cut_off(plan: Any) -> bool:
                for d in plan.deliveries for a in d.attempts)
 
 
-def _round(value: float) -> float:
+def _round(value: SupportsFloat) -> float:
     return round(float(value), 6)
 
 
