@@ -1,6 +1,7 @@
 """The sandbox's HTTP face: Plivo's Record and Recording APIs, plus a small admin API.
 
 =============================================================  ===============================
+``GET    /v1/Account/{auth_id}/``, ``.../Subaccount/...``      the account resource (``_account``)
 ``POST   /v1/Account/{auth_id}/Conference/{name}/Record/``     start: 202 + JSON
 ``DELETE /v1/Account/{auth_id}/Conference/{name}/Record/``     stop: 204, empty body
 ``GET    /v1/Account/{auth_id}/Recording/``                    list (filters, paging, windows)
@@ -48,6 +49,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ._account import AccountBook, account_resource
 from ._dispatch import retry_settings
 from ._listing import MAX_LIST_DAYS, REFUSED, ParameterError, parse_list_query, recording_object
 from ._media import MEDIA_TYPES, media_bytes, media_seconds
@@ -413,6 +415,8 @@ def _unauthorised(core: SandboxCore) -> Response:
 def create_sandbox_app(core: SandboxCore) -> Starlette:
     """The ASGI app serving ``core`` (see the module docstring for the routes)."""
 
+    accounts = AccountBook()
+
     async def handle(request: Request) -> Response:
         segments = _segments(request)
         if segments[:1] == ["_sandbox"]:
@@ -431,6 +435,8 @@ def create_sandbox_app(core: SandboxCore) -> Starlette:
                 return _error(core, 405, f"method {method} not allowed; use GET",
                               headers={"Allow": "GET, HEAD"})
             return await _media(request, core, media["id"], media["format"])
+        if not rest or rest[0] == "Subaccount":  # its own authentication: sub-accounts too
+            return await account_resource(request, core, accounts, segments[2], rest)
         if not _authenticated(request, core) or segments[2] != core.auth_id:
             return _unauthorised(core)
         if len(rest) == 3 and rest[0] == "Conference" and rest[2] == "Record" and rest[1]:
@@ -460,4 +466,5 @@ def create_sandbox_app(core: SandboxCore) -> Starlette:
     app = Starlette(routes=[Route("/{path:path}", handle, methods=_METHODS)])
     app.router.redirect_slashes = False
     app.state.core = core
+    app.state.accounts = accounts
     return app
