@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 #: The command modules, in the order their commands are listed in ``--help``.
 COMMAND_MODULES = ("recording", "receive", "sandbox", "demo", "report", "search", "dashboard",
-                   "backfill", "recordings", "retention")
+                   "backfill", "recordings", "retention", "doctor")
 
 
 def port_number(text: str) -> int:
