@@ -269,6 +269,17 @@ CASES: dict[str, list[tuple[list[str], str | None, dict[str, str | None]]]] = {
         (["download", "r1", "--to", "{tmp}/dl", "--timeout", "nan"], "--timeout", {}),
         (["download", "r1", "--to", "{tmp}/dl"], "PLIVO_AUTH_TOKEN", {"PLIVO_AUTH_TOKEN": None}),
     ],
+    "doctor": [
+        (["--public-url", "notaurl"], "--public-url", {}),
+        (["--public-url", ""], "--public-url", {}),
+        (["--public-url", NOT_UTF8], "--public-url", {}),
+        (["--public-url", "https://callbacks.example.com/x?a=1"], "--public-url", {}),
+        (["--base-url", "notaurl"], "--base-url", {}),
+        (["--base-url", "ftp://example.com"], "ftp://example.com", {}),
+        (["--timeout", "nan"], "--timeout", {}),
+        (["--timeout", "-1"], "--timeout", {}),
+        (["--log-dir", ""], "--log-dir", {}),
+    ],
     "retention": [
         (["--keep-days", "x"], "--keep-days", {}),
         (["--keep-days", "-1"], "--keep-days", {}),
