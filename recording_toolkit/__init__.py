@@ -37,6 +37,9 @@ _EXPORTS: dict[str, str] = {
     "CallbackLog": "callback_log",
     "CallbackReceiver": "receiver",
     "Sandbox": "sandbox",
+    # going live
+    "PreflightResult": "doctor",
+    "preflight": "doctor",
     # loading
     "LoadResult": "load",
     "LoadStats": "load",
@@ -112,6 +115,7 @@ if TYPE_CHECKING:  # pragma: no cover
         StopResult,
     )
     from .config import Credentials, RateCard
+    from .doctor import PreflightResult, preflight
     from .errors import (
         AuthenticationError,
         BadRequestError,

@@ -31,7 +31,7 @@ PACKAGE = ROOT / "recording_toolkit"
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: The subpackages and modules a user imports from (the docs show ``from recording_toolkit.X``).
 PUBLIC_MODULES = ("load", "analytics", "report", "widgets", "sandbox", "views", "formatting",
-                  "notebook", "download")
+                  "notebook", "download", "doctor")
 #: Modules whose every public name is also a top-level name (``rt.X``).
 REEXPORTED = ("client", "load")
 #: What the top-level import must not pull in: a notebook that only loads logs stays light.
