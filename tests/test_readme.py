@@ -62,6 +62,22 @@ NOT_RUN = {
         "takes minutes; its short form runs in tests/test_soak.py",
     ("docs/performance.md", "make bench"):
         "takes minutes; tests/test_bench_run_all.py runs the benchmarks' smoke form",
+    ("README.md", "PLIVO_AUTH_ID=MA... PLIVO_AUTH_TOKEN=..."):
+        "needs a real Plivo account, a public URL and a live conference; the same commands run"
+        " against the sandbox in the block before it and in tests/test_doctor.py",
+    ("docs/deploy.md", "server_name callbacks.example.com"):
+        "an nginx configuration: needs nginx, a domain and its certificate",
+    ("docs/deploy.md", "export PLIVO_AUTH_TOKEN=...   # the account's"):
+        "needs the account's token and a proxy in front; holds its terminal until stopped",
+    ("docs/deploy.md", "trycloudflare.com"):
+        "needs a tunnel's public URL; holds its terminal until stopped",
+    ("docs/deploy.md", "[Service]"):
+        "a systemd unit file, installed as root",
+    ("docs/deploy.md", "systemctl"):
+        "needs root and systemd",
+    ("docs/deploy.md", "PLIVO_AUTH_ID=MA..."):
+        "needs a real Plivo account and a public URL; tests/test_doctor.py runs doctor against"
+        " the sandbox behind a local reverse proxy",
 }
 
 
