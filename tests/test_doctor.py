@@ -361,3 +361,17 @@ def test_the_loader_counts_test_callbacks_and_leaves_them_out(tmp_path: Path) ->
     assert "Test callbacks" in stats._repr_html_()
     assert not any(str(r).startswith(TEST_CALLBACK_PREFIX)
                    for r in loaded.recordings["recording_id"])
+
+
+def test_the_dask_engine_leaves_test_callbacks_out_as_pandas_does(tmp_path: Path) -> None:
+    pytest.importorskip("dask.dataframe")
+    real = {"event": "recording", "received_at": "2026-11-24T10:15:02Z",
+            "payload": {"recording_id": "r1", "record_url": "https://h/r1.mp3"}}
+    test = {"event": "recording", "received_at": "2026-11-24T10:15:03Z",
+            "payload": new_test_callback()}
+    (tmp_path / "a.jsonl").write_text(json.dumps(real) + "\n" + json.dumps(test) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps(real) + "\n")
+    plain = load_callbacks(tmp_path)
+    lazy = load_callbacks(tmp_path, engine="dask")
+    assert lazy.stats == plain.stats and plain.stats.test_callbacks == 1
+    assert lazy.recordings.compute()["recording_id"].tolist() == ["r1"]
