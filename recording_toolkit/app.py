@@ -158,17 +158,16 @@ def _training(work: Path, rates: Any) -> list[Any]:
     ]
 
 
-def show(environ: Mapping[str, str] | None = None) -> Any:
-    """Build the app from :data:`SETTINGS_ENV` and display it (the served notebook's cell)."""
+def show(environ: Mapping[str, str] | None = None) -> None:
+    """Build the app from :data:`SETTINGS_ENV` and display it (the served notebook's cell;
+    it returns nothing, so the cell shows the app once)."""
     from IPython.display import display
 
     settings = AppSettings.from_environment(environ)
     pids = Path(settings.workdir) / "kernels"
     pids.mkdir(parents=True, exist_ok=True)
     (pids / str(os.getpid())).touch()
-    app = build(settings)
-    display(app)
-    return app
+    display(build(settings))
 
 
 #: The Voilà template the app is served with: Voilà's own ``lab`` template, less its links to

@@ -930,6 +930,21 @@ def test_dashboard_export_offers_each_csv_as_a_download(talk_dir, tmp_path, dash
         assert base64.b64decode(data) == (tmp_path / "out" / name).read_bytes()
     by_conference = base64.b64decode(links["by_conference.csv"]).decode()
     assert "legal-calls" in by_conference and "hr-sync" not in by_conference
+    book = re.search(r'<a download="tables.xlsx" href="data:[^;]+;base64,([^"]+)"', message)
+    assert book and base64.b64decode(book.group(1)) == (tmp_path / "out" /
+                                                        "tables.xlsx").read_bytes()
+    assert str(tmp_path / "out") in message  # where they were written, in a notebook
+
+
+def test_dashboard_export_with_the_folder_hidden_offers_downloads_only(talk_dir, tmp_path,
+                                                                       dashboards):
+    dash = Dashboard(talk_dir, export_folder=tmp_path / "out")
+    dashboards.append(dash)
+    dash.export_folder.layout.display = "none"  # as the served app shows it
+    dash.export.click()
+    message = dash.export_message.value
+    assert "tables as CSV" in message and 'download="by_conference.csv"' in message
+    assert str(tmp_path) not in message  # the server's folder means nothing to a visitor
 
 
 def test_download_links_leave_out_tables_over_the_limit(tmp_path):

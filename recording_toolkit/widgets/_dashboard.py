@@ -587,14 +587,19 @@ class Dashboard(widgets.VBox):
             self.export_message.value = dot("error") + html.escape(
                 f"Folder {folder!r}: could not write the tables: {exc.strerror or exc}")
             return
-        text = (f"{dot('ok')}Wrote {len(written.csv)} tables as CSV (the report's and each "
-                "chart's)"
-                + (f" and <code>{written.workbook.name}</code> (a sheet each)"
-                   if written.workbook else "")
-                + f" to <code>{html.escape(str(written.folder))}</code>.")
-        if written.workbook is None and not excel_available():
-            text += " Install openpyxl for an Excel workbook too."
-        text += download_links(written)
+        if self.export_folder.layout.display == "none":
+            # Served as a web page: the server's folder means nothing to the visitor.
+            text = (f"{dot('ok')}The selection's {len(written.csv)} tables as CSV (the"
+                    " report's and each chart's)" + download_links(written, lead=": "))
+        else:
+            text = (f"{dot('ok')}Wrote {len(written.csv)} tables as CSV (the report's and each "
+                    "chart's)"
+                    + (f" and <code>{written.workbook.name}</code> (a sheet each)"
+                       if written.workbook else "")
+                    + f" to <code>{html.escape(str(written.folder))}</code>.")
+            if written.workbook is None and not excel_available():
+                text += " Install openpyxl for an Excel workbook too."
+            text += download_links(written)
         self.last_export = written
         self.export_message.value = text
 

@@ -106,20 +106,22 @@ def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: A table larger than this is not offered as a download link (it stays in the folder).
 DOWNLOAD_LIMIT = 5_000_000
 
 
-def download_links(written: Export, *, limit: int = DOWNLOAD_LIMIT) -> str:
+def download_links(written: Export, *, limit: int = DOWNLOAD_LIMIT,
+                   lead: str = "<br>Download: ") -> str:
     """HTML links that download each CSV ``written`` from the page itself (``data:`` URLs with
     a ``download`` name): a browser showing the Dashboard from a server (``recording-toolkit
-    dashboard``) gets the files on its own computer, not only in the server's folder. Tables
-    over ``limit`` bytes are left out and counted."""
+    dashboard``) gets the files on its own computer, not only in the server's folder; the Excel
+    workbook too, when one was written. Files over ``limit`` bytes are left out and counted. ``lead`` goes before the links."""
     import base64
     import html
 
     links, skipped = [], 0
-    for name, path in written.csv.items():
+    for path in written.csv.values():
         data = path.read_bytes()
         if len(data) > limit:
             skipped += 1
@@ -127,10 +129,17 @@ def download_links(written: Export, *, limit: int = DOWNLOAD_LIMIT) -> str:
         encoded = base64.b64encode(data).decode("ascii")
         links.append(f'<a download="{html.escape(path.name)}" '
                      f'href="data:text/csv;charset=utf-8;base64,{encoded}" '
-                     f'title="Download {html.escape(path.name)}">{html.escape(name)}</a>')
+                     f'title="Download {html.escape(path.name)}">'
+                     f"<code>{html.escape(path.name)}</code></a>")
+    book = written.workbook
+    if book is not None and book.exists() and book.stat().st_size <= limit:
+        encoded = base64.b64encode(book.read_bytes()).decode("ascii")
+        links.append(f'<a download="{html.escape(book.name)}" href="data:{_XLSX};base64,'
+                     f'{encoded}" title="Download {html.escape(book.name)}">'
+                     f"<code>{html.escape(book.name)}</code></a> (all of them, a sheet each)")
     if not links:
         return ""
-    text = "<br>Download: " + ", ".join(links)
+    text = lead + ", ".join(links)
     if skipped:
         text += f" ({skipped} larger table{'' if skipped == 1 else 's'} only in the folder)"
     return text + "."
