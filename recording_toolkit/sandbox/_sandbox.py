@@ -251,8 +251,12 @@ class Sandbox:
             return self
         from ._api import create_sandbox_app
 
+        # idle connections are kept for a minute, as the load balancers in front of an API
+        # commonly do: with uvicorn's 5 s a client that reuses a connection after a pause
+        # (a rate limit's wait is ~5 s) can send on one the server is closing, and be reset
         server = BackgroundServer(create_sandbox_app(self.core), host=self.host, port=self._port,
-                                  log_level=self._log_level, name="sandbox")
+                                  log_level=self._log_level, name="sandbox",
+                                  timeout_keep_alive=60)
         self.core.dispatcher.start()
         try:
             server.start()
