@@ -215,7 +215,8 @@ _WIRE_READY = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2}")
 def _target(url: str) -> URL:
     """``url`` (fragment removed) as aiohttp sends it: byte for byte as configured when it is
     ready for the wire, so percent-escapes stay as they are (yarl would decode ``%2F`` in a
-    query, for one); otherwise escaped as httpx would."""
+    query, for one); otherwise with what cannot go on the wire (non-ASCII, a stray ``%``)
+    percent-encoded by yarl."""
     sent = _send_url(url)
     if _WIRE_READY.sub("", sent) == "":
         return URL(sent, encoded=True)
