@@ -18,7 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 EXPECTED = ("01_quick_start.ipynb", "02_durations.ipynb", "03_costs.ipynb",
-            "04_transcriptions.ipynb", "05_dashboard.ipynb", "06_retention.ipynb")
+            "04_transcriptions.ipynb", "05_dashboard.ipynb", "06_retention.ipynb",
+            "07_search_and_teams.ipynb")
 
 
 def _load_script():
