@@ -15,6 +15,8 @@ bench_load.py       load_callbacks / pyarrow.json.read_json time;   <= 1.3x; >= 
                     vs pandas.read_json; cached reload; peak memory <= 0.3 s; <= 2.5x file
 bench_search.py     search_transcripts on 1M transcriptions / a     < 1 s; >= 10x
                     plain Python loop
+bench_scale.py      Dask load + summarize of 3M events on 2 x 1    0 restarts, every count
+                    GiB workers / the pandas engine                 right
 ==================  ==============================================  ========================
 
 A benchmark whose script is missing or fails gets a line saying so, never a made-up figure.
@@ -183,6 +185,22 @@ def parse_search(output: str) -> list[Row]:
     return rows
 
 
+def parse_scale(output: str) -> list[Row]:
+    """``bench_scale.py``: ``| engine | load + summarize s | ratio | peak memory | spilled |
+    restarts | counts vs truth |``, the Dask row against the pandas baseline's time."""
+    rows = [cells for cells in _table_rows(output) if len(cells) == 7]
+    dask = next((c for c in rows if c[0].startswith("dask")), None)
+    if dask is None:
+        return []
+    base = next((c for c in rows if c[0].startswith("pandas")), None)
+    met = dask[5] == "0" and dask[6] == "all equal"
+    return [Row("scale", f"Dask load + summarize, {dask[0][len('dask, '):]} workers (peak"
+                f" {dask[3]}, spilled {dask[4]}, {dask[5]} restarts, {dask[6]})",
+                f"{dask[1]} s", f"pandas {base[1]} s" if base else "-",
+                dask[2] if base else "-", "0 restarts, every count right",
+                "yes" if met else "no")]
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -206,6 +224,8 @@ BENCHMARKS = (
               ("--n", "100000", "--rounds", "1", "--distinct", "5000"), parse_search, 1800),
     Benchmark("load", "bench_load.py", (), ("--events", "200000", "--rounds", "1",
                                             "--no-memory"), parse_load, 1800),
+    Benchmark("scale", "bench_scale.py", (), ("--events", "200000", "--shards", "8",
+                                              "--memory", "400MiB"), parse_scale, 2400),
 )
 
 
