@@ -154,7 +154,9 @@ def _training(work: Path, rates: Any) -> list[Any]:
                      "<p>Recordings started here go to a sandbox that behaves like Plivo (ten"
                      " minutes pass in a second); its callbacks arrive below within seconds."
                      " Nothing is sent to Plivo and nothing is charged.</p>"),
-        panel, live,
+        panel,
+        widgets.HTML("<h3 style='margin:1em 0 0.3em 0'>What the sandbox sent back</h3>"),
+        live,
     ]
 
 
