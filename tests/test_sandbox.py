@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from recording_toolkit.sandbox import (
     Faults,
     ManualClock,
     Sandbox,
+    SandboxConfig,
     ScaledClock,
     Timing,
 )
@@ -807,6 +809,37 @@ def test_thousands_of_callbacks_through_a_bounded_pool(auth_id, auth_token, cloc
     assert len(sink.of("/rec")) == counts["recording"]["delivered"] == 1000
     assert len(sink.of("/tr")) == counts["transcription"]["delivered"] == 1000
     assert 1 < sink.max_in_flight <= 8
+
+
+def test_a_recording_end_being_handled_keeps_the_dispatcher_busy(clock):
+    """Between a planned end and its callbacks being planned, nobody waiting for idleness may
+    be told the work is done (the callbacks would then go out after the ground truth)."""
+    from recording_toolkit.sandbox._dispatch import Dispatcher
+    from recording_toolkit.sandbox._simulation import Simulation
+
+    entered, release = threading.Event(), threading.Event()
+    ended: list[str] = []
+
+    def on_planned_end(recording_id: str) -> None:
+        entered.set()
+        release.wait(10)
+        ended.append(recording_id)
+
+    config = SandboxConfig()
+    dispatcher = Dispatcher(clock=clock, simulation=Simulation(config), faults=config.faults,
+                            timing=config.timing, auth_token="t" * 32,
+                            on_planned_end=on_planned_end)
+    dispatcher.start()
+    try:
+        dispatcher.schedule_end(T0_MS, "rec-1")
+        assert entered.wait(10)
+        busy = dispatcher.idle()
+        release.set()
+        assert dispatcher.wait(dispatcher.idle, 10)
+    finally:
+        release.set()
+        dispatcher.stop()
+    assert busy is False and ended == ["rec-1"]
 
 
 # -- the Python API ----------------------------------------------------------------------------

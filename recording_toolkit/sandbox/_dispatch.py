@@ -354,6 +354,8 @@ class Dispatcher:
                                 self._on_planned_end(payload)
                             except Exception as exc:  # noqa: BLE001 - keep delivering the rest
                                 self._error = exc
+                            finally:
+                                self._done_with_one()
                         else:
                             queue.put_nowait(payload)
                     wait = self._next_wait()
@@ -413,9 +415,17 @@ class Dispatcher:
                 _, _, kind, payload = heapq.heappop(self._heap)
                 if kind == "deliver":
                     self._queued_deliveries -= 1
-                    self._in_flight += 1
+                # a planned end counts as in flight too, until its callbacks are planned:
+                # between the two the dispatcher would otherwise look idle with work to come
+                self._in_flight += 1
                 due.append((kind, payload))
         return due
+
+    def _done_with_one(self) -> None:
+        with self._changed:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._changed.notify_all()
 
     def _next_wait(self) -> float | None:
         with self._lock:
