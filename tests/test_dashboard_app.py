@@ -104,6 +104,23 @@ def test_build_shows_the_dashboard_with_teams_and_no_server_folder(tmp_path):
             child.close()
 
 
+def test_build_passes_the_journal_and_live_mode_through(tmp_path):
+    from recording_toolkit.widgets import Dashboard
+
+    logs = _tiny_logs(tmp_path / "logs")
+    journal = tmp_path / "journal.jsonl"  # not written yet: the status line says so
+    widget = app.build(app.AppSettings(source=str(logs), journal=str(journal), live=True,
+                                       workdir=str(tmp_path / "work")))
+    dash = next(c for c in widget.children if isinstance(c, Dashboard))
+    try:
+        assert dash.live_running and dash.live_toggle.value
+        assert "no journal at" in dash.status.value and "live, every" in dash.status.value
+    finally:
+        dash.close()
+        widget.close()
+    assert not dash.live_running
+
+
 @dataclass
 class Served:
     """A running ``recording-toolkit dashboard``: its process, page address and folders."""
