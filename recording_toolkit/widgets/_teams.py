@@ -65,8 +65,10 @@ def team_chart_png(table: pd.DataFrame, *, currency: str, width_px: int, height_
             ax.annotate(say(value).replace("$", r"\$"), (value, y), xytext=(3, 0),
                         textcoords="offset points", va="center", fontsize=STYLE["ticks"])
         if column == "transcription_charge":
+            # whole amounts on the axis ($150, not $150.00); the bars carry the cents
             ax.xaxis.set_major_formatter(FuncFormatter(
-                lambda v, _pos: fmt.money(v, currency).replace("$", r"\$")))
+                lambda v, _pos: fmt.money(v, currency, decimals=0 if v == round(v) else 2)
+                .replace("$", r"\$")))
         ax.tick_params(axis="x", labelsize=STYLE["ticks"] - 1)
         ax.xaxis.set_major_locator(_few_ticks())
     minutes_ax.set_yticks(positions, names)
