@@ -111,11 +111,13 @@ def _merge(summaries: pd.DataFrame, exact_up_to: int = EXACT_UP_TO) -> pd.DataFr
     return merged.astype(_COLUMNS)
 
 
-def sketch(values: Any, *, exact_up_to: int = EXACT_UP_TO) -> Any:
+def sketch(values: Any, *, exact_up_to: int | None = None) -> Any:
     """The summary of a Series (pandas: now; Dask: a lazy reduction to compute with others).
 
-    Give what it returns, computed, to :func:`quantiles_of`.
+    Give what it returns, computed, to :func:`quantiles_of`. ``exact_up_to`` defaults to
+    :data:`EXACT_UP_TO`.
     """
+    exact_up_to = EXACT_UP_TO if exact_up_to is None else exact_up_to
     if hasattr(values, "reduction") and hasattr(values, "__dask_graph__"):
         options = {"exact_up_to": exact_up_to}
         return values.reduction(_chunk, aggregate=_merge, combine=_merge, meta=_empty(),
