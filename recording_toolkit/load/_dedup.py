@@ -13,16 +13,19 @@ by a total order, so applying them per file and then across files gives the same
 applying them once (the cache relies on that).
 
 Typed rows arrive as *parts*: a table plus the indices of the rows of the kind wanted (the
-typed wide tables hold both kinds). The selection is computed on indices and the columns are
-copied once, with :meth:`pyarrow.Table.take`, at the end.
+typed wide tables hold both kinds). The selection is computed on indices (ids numbered through
+a 64-bit hash of each, checked against the ids themselves, :class:`_Ids`) and the columns are
+copied once, at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -66,6 +69,7 @@ def _first_occurrence(codes: np.ndarray) -> np.ndarray:
 
 
 def _codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
+    """Codes of ``values`` numbered in order of first appearance, and how many there are."""
     encoded = pc.dictionary_encode(values)
     if isinstance(encoded, pa.ChunkedArray):
         if encoded.num_chunks == 0:
@@ -76,6 +80,111 @@ def _codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
         size = max(size, max(len(c.dictionary) for c in encoded.chunks))
         return codes, size
     return encoded.indices.to_numpy(zero_copy_only=False), len(encoded.dictionary)
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT = np.uint64(29)
+
+
+def _chunk_keys(chunk: pa.Array) -> np.ndarray | None:
+    """A 64-bit hash of each string of ``chunk`` when they all have the same length in bytes
+    (recording ids are UUIDs), read straight from the Arrow buffers; None otherwise."""
+    if chunk.null_count or not (pa.types.is_string(chunk.type)
+                                or pa.types.is_large_string(chunk.type)):
+        return None
+    n = len(chunk)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    width = 8 if pa.types.is_large_string(chunk.type) else 4
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if width == 8 else np.int32,
+                            count=n + 1, offset=chunk.offset * width)
+    lengths = np.diff(offsets)
+    size = int(lengths[0])
+    if not bool(np.all(lengths == size)):
+        return None
+    keys = np.full(n, size, dtype=np.uint64)
+    if size == 0:
+        return keys
+    data = chunk.buffers()[2]
+    start = int(offsets[0])
+    dtype: np.dtype[Any]
+    if size >= 8:  # 8-byte words, the last one overlapping when size is not a multiple of 8
+        steps = [*range(0, size - 7, 8)] + ([size - 8] if size % 8 else [])
+        dtype = np.dtype(np.uint64)
+    else:
+        steps, dtype = list(range(size)), np.dtype(np.uint8)
+    for step in steps:
+        word = np.ndarray((n,), dtype=dtype, buffer=data, offset=start + step, strides=(size,))
+        keys ^= word
+        keys *= _MIX
+        keys ^= keys >> _SHIFT
+    return keys
+
+
+def id_keys(ids: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
+    """A 64-bit hash of each id (equal ids, equal keys; the length is hashed too), or None
+    when some chunk holds a missing id or ids of different lengths."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    keys = []
+    for chunk in chunks:
+        one = _chunk_keys(chunk)
+        if one is None:
+            return None
+        keys.append(one)
+    if not keys:
+        return np.zeros(0, dtype=np.uint64)
+    return np.concatenate(keys)
+
+
+class _Ids:
+    """The ids of the rows in order, numbered in order of first appearance.
+
+    The fast way numbers 64-bit hashes of the ids (:func:`id_keys`; hashing and numbering
+    take about half the time of encoding the strings) and then checks every repeated hash against the row
+    that first had it: only when all of them hold the same id are the numbers used; a hash
+    collision (or ids of different lengths) falls back to encoding the strings themselves.
+    Either way the codes are the same.
+    """
+
+    def __init__(self, ids: pa.ChunkedArray, rows: np.ndarray | None) -> None:
+        self.ids, self.rows = ids, rows
+        keys = id_keys(ids)
+        self.keys = None if keys is None else keys if rows is None else keys[rows]
+        self._in_order: pa.ChunkedArray | pa.Array | None = None
+        self.codes, self.count = self.numbered(None)
+        if self.keys is not None and self.count < len(self.codes) \
+                and not self._same_ids(self.codes):
+            self.keys = None
+            self.codes, self.count = self.numbered(None)
+
+    def in_order(self) -> pa.ChunkedArray | pa.Array:
+        if self._in_order is None:
+            self._in_order = self.ids if self.rows is None else _rows_of(self.ids, self.rows)
+        return self._in_order
+
+    def numbered(self, subset: np.ndarray | None) -> tuple[np.ndarray, int]:
+        """Codes of the rows in order (or of their ``subset``) and how many distinct ids."""
+        if self.keys is not None:
+            codes, uniques = pd.factorize(self.keys if subset is None else self.keys[subset])
+            return codes, len(uniques)
+        ids = self.in_order()
+        return _codes(ids if subset is None else _rows_of(ids, subset))
+
+    def _same_ids(self, codes: np.ndarray) -> bool:
+        """True when every row holds the same id as the first row of its code."""
+        first = _first_occurrence(codes)
+        repeated = np.flatnonzero(~first)
+        origin = np.flatnonzero(first)[codes[repeated]]
+        if self.rows is not None:
+            repeated, origin = self.rows[repeated], self.rows[origin]
+        # the few rows involved, filtered chunk by chunk (a take would join the chunks first)
+        involved = np.unique(np.concatenate([repeated, origin]))
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[involved] = True
+        few = self.ids.filter(pa.array(mask)).combine_chunks()
+        same = pc.equal(few.take(pa.array(np.searchsorted(involved, repeated))),
+                        few.take(pa.array(np.searchsorted(involved, origin))))
+        return bool(pc.all(same).as_py())
 
 
 def _rows_of(data: pa.Table | pa.ChunkedArray, rows: np.ndarray) -> pa.Table | pa.ChunkedArray:
@@ -133,9 +242,8 @@ def select(parts: Sequence[Part], columns: Sequence[str], *, prefer_success: boo
             times = np.where(valid, times, np.iinfo(np.int64).max)
         order = np.argsort(times, kind="stable")
         rows = order if rows is None else rows[order]
-    ids = table.column("recording_id")
-    ids_in_order = ids if rows is None else _rows_of(ids, rows)
-    codes, n_ids = _codes(ids_in_order)
+    ids = _Ids(table.column("recording_id"), rows)
+    codes, n_ids = ids.codes, ids.count
     keep: np.ndarray | None = None
     if n_ids < n:
         first = _first_occurrence(codes)
@@ -147,7 +255,7 @@ def select(parts: Sequence[Part], columns: Sequence[str], *, prefer_success: boo
                 failed = failed[rows]
             if failed.any():
                 ok = np.flatnonzero(~failed)
-                ok_codes, _ = _codes(_rows_of(ids_in_order, ok))
+                ok_codes, _ = ids.numbered(ok)
                 chosen_ok = ok[_first_occurrence(ok_codes)]
                 has_ok = np.zeros(n_ids, dtype=bool)
                 has_ok[codes[ok]] = True
