@@ -20,7 +20,7 @@ read the ratios, not the absolute times.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_load.py [--events 1000000] [--rounds 3]
+    .venv/bin/python benchmarks/bench_load.py [--events 1000000] [--rounds 3] [--work DIR]
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ WORK = HERE / "_work"
 CASES = ("imports", "read bytes", "pyarrow", "load_callbacks", "cached reload", "pandas")
 
 
-def events_file(n: int) -> Path:
-    """The generated log of ``n`` events (written on first use)."""
-    path = WORK / f"events-{n}.jsonl"
+def events_file(n: int, work: Path = WORK) -> Path:
+    """The generated log of ``n`` events in ``work`` (written on first use)."""
+    path = work / f"events-{n}.jsonl"
     if not path.exists():
         sys.path.insert(0, str(HERE))
         import gen_events
@@ -129,6 +129,10 @@ def timed(case: str, path: Path, cache: Path) -> float:
     return elapsed
 
 
+def _loads(values: tuple[float, float, float]) -> str:
+    return "/".join(f"{v:.1f}" for v in values)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000,
@@ -137,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pandas-lines", type=int, default=200_000,
                         help="lines pandas.read_json reads, scaled to the file (0: whole file)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory children")
+    parser.add_argument("--work", type=Path, default=WORK,
+                        help="folder of the generated log (default benchmarks/_work)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
@@ -146,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"maxrss": own_peak()}))
         return 0
 
-    path = events_file(args.events)
+    path = events_file(args.events, args.work)
+    load_before = os.getloadavg()
     size = path.stat().st_size
     with open(path, "rb") as fin:
         lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fin.read(1 << 24), b""))
@@ -173,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
+    load_after = os.getloadavg()
     started = time.perf_counter()
     sum(range(10_000_000))
     cpu_check = time.perf_counter() - started
@@ -182,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{stats.recordings:,} recordings, {stats.transcriptions:,} transcriptions,"
           f" {stats.duplicates:,} duplicates)\n({os.cpu_count()} cores shared with other work;"
           f" medians of {args.rounds} rounds in one process; peak memory of a fresh child per"
-          f" case; CPU check: sum(range(10**7)) took {cpu_check:.2f} s)\n")
+          f" case; CPU check: sum(range(10**7)) took {cpu_check:.2f} s; load average 1/5/15 min"
+          f" before {_loads(load_before)}, after {_loads(load_after)})\n")
     print("| path | wall s | vs pyarrow | peak RSS MB | above imports MB | peak / file size |")
     print("|---|---|---|---|---|---|")
     labels = {"imports": "python + imports only", "read bytes": "read the bytes (floor)",
@@ -214,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     if memory:
         checks.append(("load_callbacks peak < 2.5x file size", memory["load_callbacks"] / size,
                        2.5, "x"))
+    rounds = ", ".join(f"{ours / theirs:.2f}x" for ours, theirs in
+                       zip(times["load_callbacks"], times["pyarrow"], strict=True))
+    print(f"\nload_callbacks / pyarrow.json.read_json in each round (same load): {rounds}")
     print("\n| target | measured | met |")
     print("|---|---|---|")
     for label, value, limit, unit in checks:
