@@ -8,7 +8,7 @@ journal; ``join_recordings`` puts each recording next to its transcription outco
 from __future__ import annotations
 
 from ._join import join_recordings
-from ._journal import load_journal
+from ._journal_reader import load_journal
 from ._load import load_callbacks, load_recordings, load_transcriptions
 from ._result import LoadResult, LoadStats
 

@@ -5,7 +5,7 @@ A header row names the columns with Plivo's field names, in any spelling the cal
 for ``record_url``; optional ``event``, ``received_at`` and ``source`` columns play the
 envelope's part (without ``event`` the kind is told from the fields, as for flat lines).
 Columns the loader does not know are ignored. Every value is read as text and typed like a
-JSON Lines value (:mod:`._typing`); empty cells are missing values.
+JSON Lines value (:mod:`._convert`); empty cells are missing values.
 
 A row with the wrong number of cells is quarantined (its ``line`` is the data row, counted
 after the header), as is a row that cannot be used, with the row's text.
@@ -25,11 +25,11 @@ import pyarrow.csv as pcsv
 
 from ..callbacks import snake_case
 from ..errors import LoadError
+from ._convert import RAW_COLUMNS, RAW_SCHEMA, type_events
 from ._decode import DamagedStreamError
 from ._file import FileTables, combine, from_typed
 from ._quarantine import Quarantine
 from ._sources import SourceFile, open_binary
-from ._typing import RAW_COLUMNS, RAW_SCHEMA, type_events
 
 __all__ = ["column_name", "read_csv"]
 

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ._dedup import Part, select
-from ._quarantine import Quarantine
-from ._threads import helpers
-from ._typing import (
+from ._convert import (
     QUARANTINE_ARROW,
     RECORDING,
     RECORDINGS_ARROW,
     TRANSCRIPTION,
     TRANSCRIPTIONS_ARROW,
 )
+from ._dedup import Part, select
+from ._quarantine import Quarantine
+from ._threads import helpers
 
 __all__ = ["PARALLEL_ROWS", "FileTables", "combine", "from_typed"]
 
@@ -83,7 +83,7 @@ def _pick_both(recordings: list[Part], transcriptions: list[Part]
 def from_typed(batches: Sequence[pa.Table], kinds: Sequence[np.ndarray],
                quarantine: Quarantine | pa.Table | None, *, lines: int, blank_lines: int = 0
                ) -> FileTables:
-    """Typed wide batches (``_typing.Typed``) of one file -> :class:`FileTables`."""
+    """Typed wide batches (``_convert.Typed``) of one file -> :class:`FileTables`."""
     recordings = [Part(b, np.flatnonzero(k == RECORDING)) for b, k in zip(batches, kinds,
                                                                           strict=True)]
     transcriptions = [Part(b, np.flatnonzero(k == TRANSCRIPTION)) for b, k in zip(

@@ -33,7 +33,7 @@ def to_frame(table: pa.Table, spec: Mapping[str, object]) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from recording_toolkit.load._typing import QUARANTINE_ARROW
+    >>> from recording_toolkit.load._convert import QUARANTINE_ARROW
     >>> df = to_frame(QUARANTINE_ARROW.empty_table(), schema.QUARANTINE)
     >>> df.dtypes.equals(schema.dtypes(schema.QUARANTINE))
     True

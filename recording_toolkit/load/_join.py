@@ -57,7 +57,7 @@ def _is_dask(frame: Any) -> bool:
 def _requested(journal: Any) -> tuple[pd.Index, np.ndarray]:
     """Recording ids the journal's starts name, and whether each asked for transcription."""
     if not isinstance(journal, pd.DataFrame):
-        from ._journal import load_journal
+        from ._journal_reader import load_journal
 
         journal = load_journal(journal)
     starts = journal[(journal["action"] == "start").fillna(False).to_numpy(dtype=bool)

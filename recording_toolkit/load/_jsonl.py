@@ -42,11 +42,11 @@ import pyarrow.json as pj
 
 from ..callbacks import normalise_fields, snake_case
 from ..errors import CallbackError
+from ._convert import ENVELOPE, FIELDS, RAW_SCHEMA, Typed, type_events
 from ._decode import DamagedStreamError
 from ._quarantine import Quarantine
 from ._sources import SourceFile, open_binary
 from ._threads import helpers
-from ._typing import ENVELOPE, FIELDS, RAW_SCHEMA, Typed, type_events
 
 __all__ = ["CHUNK_BYTES", "GROUP_LINES", "JsonlRead", "json_kind", "parse_line", "read_jsonl"]
 
@@ -80,7 +80,7 @@ class _Fallback(Exception):
 class JsonlRead:
     """What reading (part of) one JSON Lines file gave.
 
-    ``batches`` are typed wide tables (``_typing.Typed``) with the kind of each row in
+    ``batches`` are typed wide tables (``_convert.Typed``) with the kind of each row in
     ``kinds``. ``consumed`` is the byte offset just past the last ``\\n`` read (only meaningful
     for an uncompressed file), ``next_line`` the number of the line that starts there. What an
     unterminated last line gave is in ``tail_*`` (never cached). ``error`` says why the rest of
@@ -267,7 +267,7 @@ def _merge(candidates: list[tuple[str, pa.ChunkedArray | pa.Array]], name: str,
 
 
 def canonical(table: pa.Table) -> tuple[pa.Table, dict[int, str]]:
-    """The reader's table as raw columns (``_typing.RAW_COLUMNS``) and known-bad rows."""
+    """The reader's table as raw columns (``_convert.RAW_COLUMNS``) and known-bad rows."""
     n = table.num_rows
     names = table.column_names
     columns: dict[str, Any] = {}

@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import LoadError
+from ._convert import QUARANTINE_ARROW, RECORDINGS_ARROW, TRANSCRIPTIONS_ARROW
 from ._file import FileTables, combine
 from ._frames import to_table
 from ._sources import SourceFile, _filesystem
-from ._typing import QUARANTINE_ARROW, RECORDINGS_ARROW, TRANSCRIPTIONS_ARROW
 
 __all__ = ["FRAME_KEY", "SCHEMAS", "read_parquet", "write_frame"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from ..errors import LoadError
-from ._typing import QUARANTINE_ARROW
+from ._convert import QUARANTINE_ARROW
 
 __all__ = ["Quarantine", "decode_raw", "first_error", "storable"]
 

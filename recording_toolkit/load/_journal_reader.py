@@ -1,5 +1,7 @@
 """The request journal (``docs/CONTRACTS.md``) -> a typed frame (``schema.JOURNAL``).
 
+This reads what :mod:`recording_toolkit.journal` writes (the client's ``RequestJournal``).
+
 The journal is the client's own record of what it asked for: one line per start, stop or
 delete call, a few thousand lines where the callback log has millions, so each line is read
 with :mod:`json` and checked field by field. A line that cannot be used (not JSON, a torn last line, no
@@ -31,11 +33,11 @@ import pyarrow.compute as pc
 from .. import schema
 from ..errors import LoadError
 from ..journal import JOURNAL_OPTION_KEYS
+from ._convert import QUARANTINE_ARROW, parse_time
 from ._frames import to_frame
 from ._jsonl import json_kind
 from ._quarantine import Quarantine
 from ._sources import open_binary, resolve_sources
-from ._typing import QUARANTINE_ARROW, parse_time
 
 __all__ = ["JOURNAL_ARROW", "load_journal"]
 
