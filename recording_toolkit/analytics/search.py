@@ -39,6 +39,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -137,13 +138,59 @@ def _pattern(query: Any, *, regex: bool, case_sensitive: bool, what: str = "quer
     return flags, pattern
 
 
-def _searchable(frame: pd.DataFrame) -> tuple[Any, np.ndarray, dict[str, int]]:
-    """The text as an Arrow array, which rows are searched, and the counts of each kind."""
+@dataclass(frozen=True)
+class _Query:
+    """A query as the search reads it: RE2 flags and pattern, and, when the query can be
+    matched byte for byte, the bytes to look for (ASCII lower case when ``fold``)."""
+
+    flags: str
+    body: str
+    needle: bytes | None
+    fold: bool
+    chars: int
+
+    @property
+    def full(self) -> str:
+        return self.flags + self.body
+
+
+def _query(query: Any, *, regex: bool, case_sensitive: bool, what: str = "query") -> _Query:
+    """:func:`_pattern`, plus whether the query can be matched byte for byte.
+
+    A literal query is matched byte for byte, with the same outcome as RE2's, when the case
+    counts (UTF-8 is matched exactly), or when it is ASCII without ``k`` or ``s`` (RE2 folds
+    case by Unicode's rules, under which only those two ASCII letters have a form outside ASCII:
+    the Kelvin sign and the long s). Its occurrences must not overlap one another (no proper
+    prefix that is also a suffix, as in ``"aa"``), so that every occurrence counts.
+
+    >>> _query("budget", regex=False, case_sensitive=False).needle
+    b'budget'
+    >>> _query("Kiosk", regex=False, case_sensitive=False).needle is None
+    True
+    """
+    flags, body = _pattern(query, regex=regex, case_sensitive=case_sensitive, what=what)
+    needle: bytes | None = None
+    fold = False
+    if not regex:
+        if case_sensitive:
+            needle = query.encode()
+        elif query.isascii() and not set(query.lower()) & {"k", "s"}:
+            needle, fold = query.lower().encode(), True
+        if needle is not None and any(needle[p:] == needle[:len(needle) - p]
+                                      for p in range(1, len(needle))):
+            needle = None
+    return _Query(flags, body, needle, fold, len(query))
+
+
+def _searchable(frame: pd.DataFrame) -> tuple[list[Any], np.ndarray, dict[str, int]]:
+    """The text as Arrow arrays (its chunks), which rows are searched, and the counts of each
+    kind."""
     import pyarrow as pa
 
     text = pa.array(frame["transcription"].astype(pd.StringDtype("pyarrow")))
     if text.type != pa.large_string():
         text = text.cast(pa.large_string())
+    chunks = list(text.chunks) if isinstance(text, pa.ChunkedArray) else [text]
     has_text = frame["transcription"].notna().to_numpy(dtype=bool)
     if "error" in frame.columns:
         failed = frame["error"].notna().to_numpy(dtype=bool)
@@ -152,27 +199,7 @@ def _searchable(frame: pd.DataFrame) -> tuple[Any, np.ndarray, dict[str, int]]:
     searched = has_text & ~failed
     counts = {"searched": int(searched.sum()), "failed": int(failed.sum()),
               "without_text": int((~has_text & ~failed).sum())}
-    return text, searched, counts
-
-
-def _counts(text: Any, pattern: tuple[str, str], searched: np.ndarray) -> np.ndarray:
-    """Non-overlapping matches of ``pattern`` per row; 0 for rows not searched.
-
-    Which rows match at all is found first (the engine stops at a row's first match); only
-    those are counted, so a rare word costs little more than reading the text once.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    full = "".join(pattern)
-    found = _as_numpy(pc.match_substring_regex(text, full))
-    matching = found & searched
-    counts = np.zeros(len(searched), dtype=np.int64)
-    rows = np.flatnonzero(matching)
-    if rows.size:
-        subset = text.take(pa.array(rows))
-        counts[rows] = _as_numpy(pc.count_substring_regex(subset, full))
-    return counts
+    return chunks, searched, counts
 
 
 def _as_numpy(result: Any) -> np.ndarray:
@@ -183,93 +210,207 @@ def _as_numpy(result: Any) -> np.ndarray:
                       .to_numpy(zero_copy_only=False))
 
 
-def _gather(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Any:
-    """The byte ranges ``[starts, ends)`` of ``data`` (UTF-8 cut at character boundaries) as
-    an Arrow string array, line breaks and tabs made spaces."""
-    import pyarrow as pa
+class _Chunk:
+    """One Arrow string array seen as numpy views of its offsets and bytes, and new arrays over
+    the same bytes (no copy) for the kernels to read."""
 
-    lengths = ends - starts
-    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    picked = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
-    chunk = data[picked]
-    chunk[(chunk == 10) | (chunk == 13) | (chunk == 9)] = 32  # \n \r \t -> space
-    return pa.LargeStringArray.from_buffers(lengths.size, pa.py_buffer(offsets),
-                                            pa.py_buffer(chunk))
+    def __init__(self, array: Any) -> None:
+        import pyarrow as pa
+
+        self.size = len(array)
+        buffers = array.buffers()
+        self.offsets = np.frombuffer(buffers[1], dtype=np.int64)[
+            array.offset:array.offset + self.size + 1]
+        self.buffer = buffers[2] if buffers[2] is not None else pa.py_buffer(b"")
+        self.data = np.frombuffer(self.buffer, dtype=np.uint8)
+
+    def rows(self, keep: np.ndarray) -> Any:
+        """The array with only the rows ``keep`` marks (the others are missing, so kernels
+        skip them)."""
+        import pyarrow as pa
+
+        return pa.LargeStringArray.from_buffers(
+            self.size, pa.py_buffer(np.ascontiguousarray(self.offsets)), self.buffer,
+            null_bitmap=pa.py_buffer(np.packbits(keep, bitorder="little")))
+
+    def pieces(self, starts: np.ndarray, ends: np.ndarray) -> Any:
+        """The byte ranges ``[starts, ends)`` (in order, not overlapping) as the even rows of an
+        array whose odd rows (the bytes between them) are missing."""
+        import pyarrow as pa
+
+        n = starts.size
+        offsets = np.empty(2 * n + 1, dtype=np.int64)
+        offsets[0:2 * n:2] = starts
+        offsets[1:2 * n:2] = ends
+        offsets[2 * n] = ends[-1] if n else 0
+        valid = np.full((2 * n + 7) // 8, 0x55, dtype=np.uint8)
+        return pa.LargeStringArray.from_buffers(2 * n, pa.py_buffer(offsets), self.buffer,
+                                                null_bitmap=pa.py_buffer(valid))
 
 
-def _to_boundary(data: np.ndarray, at: np.ndarray, limit: np.ndarray, step: int,
-                 row_end: np.ndarray) -> np.ndarray:
-    """``at`` moved by ``step`` (towards ``limit``) off UTF-8 continuation bytes, so that a cut
-    there does not split a character (at most 3 bytes: a character is at most 4); the end of
-    a row is a boundary."""
-    for _ in range(3):
-        inside = (at != limit) & (at < row_end)
-        probe = np.where(inside, at, 0)
-        continuation = inside & ((data[probe] & 0xC0) == 0x80)
-        at = at + step * continuation
+#: ASCII letters and the space, most frequent first in English: the rarest byte of a needle is
+#: looked for first.
+_COMMON = b" etaoinsrhldcumfpgwybvkxjqz"
+#: Each byte as it is shown in a snippet: line breaks and tabs become spaces.
+_SHOWN = np.arange(256, dtype=np.uint8)
+_SHOWN[[9, 10, 13]] = 32
+#: Bytes scanned at a time for a needle's first byte (fits a core's cache).
+_BLOCK = 1 << 20
+
+
+def _occurrences(data: np.ndarray, lo: int, hi: int, needle: bytes, fold: bool) -> np.ndarray:
+    """Where ``needle`` occurs in ``data[lo:hi]`` (sorted byte positions), ASCII letters
+    compared in either case when ``fold``. The rarest byte of the needle is looked for block by
+    block; the other bytes are checked only where it is."""
+    k = len(needle)
+    last = hi - k  # the last position a needle can start at
+    if last < lo:
+        return np.zeros(0, dtype=np.int64)
+
+    def rarity(i: int) -> int:
+        at = _COMMON.find(bytes([needle[i]]))
+        return len(_COMMON) if at < 0 else at
+
+    order = sorted(range(k), key=rarity, reverse=True)
+    anchor = order[0]
+    byte = needle[anchor]
+    letter = fold and 97 <= byte <= 122
+    folded = np.empty(_BLOCK, dtype=np.uint8)
+    equal = np.empty(_BLOCK, dtype=bool)
+    found = []
+    for start in range(lo + anchor, last + anchor + 1, _BLOCK):
+        stop = min(start + _BLOCK, last + anchor + 1)
+        part = data[start:stop]
+        same = equal[:stop - start]
+        if letter:
+            np.bitwise_or(part, 0x20, out=folded[:stop - start])
+            np.equal(folded[:stop - start], byte, out=same)
+        else:
+            np.equal(part, byte, out=same)
+        found.append(np.flatnonzero(same) + (start - anchor))
+    at = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    for i in order[1:]:
+        got = data[at + i]
+        if fold and 97 <= needle[i] <= 122:
+            got |= 0x20
+        at = at[got == needle[i]]
     return at
 
 
-def _snippets(text: Any, pattern: tuple[str, str], context: int
-              ) -> tuple[Any, np.ndarray, np.ndarray]:
-    """The snippet of each text (all of them match): up to ``context`` characters either side
-    of the first match, line breaks and tabs as spaces, :data:`ELLIPSIS` where text was cut;
-    and where the match starts and ends in it (character offsets).
+@dataclass
+class _Found:
+    """What one chunk's rows say about a query: matches per row, and for the rows that match,
+    where the first match starts and ends (bytes in the chunk's data) and its characters."""
 
-    The engine gives where the first match starts (in bytes) and what it matched; the text
-    around it is cut straight from the Arrow buffers (``context`` bytes either side when the
-    text is ASCII, four times that otherwise, then trimmed to ``context`` characters).
+    counts: np.ndarray
+    rows: np.ndarray
+    first: np.ndarray
+    end: np.ndarray
+    chars: np.ndarray
+
+
+def _find(chunk: _Chunk, query: _Query, searched: np.ndarray, *, where: bool = True) -> _Found:
+    """Count the matches in each searched row of ``chunk`` and, with ``where``, locate the
+    first one in each row that has one."""
+    import pyarrow.compute as pc
+
+    if query.needle is not None:  # byte for byte, over the chunk's bytes at once
+        k = len(query.needle)
+        at = _occurrences(chunk.data, int(chunk.offsets[0]), int(chunk.offsets[-1]),
+                          query.needle, query.fold)
+        row_start, row_end = chunk.offsets[:-1], chunk.offsets[1:]
+        below = np.searchsorted(at, row_start)
+        counts = np.maximum(np.searchsorted(at, row_end - k + 1) - below, 0)
+        counts[~searched] = 0
+        rows = np.flatnonzero(counts)
+        first = at[below[rows]] if where else rows
+        return _Found(counts, rows, first, first + k, np.full(rows.size, query.chars))
+    counts = _as_numpy(pc.count_substring_regex(chunk.rows(searched), query.full))
+    counts = counts.astype(np.int64)
+    rows = np.flatnonzero(counts)
+    if not where or not rows.size:
+        return _Found(counts, rows, rows, rows, rows)
+    hits = chunk.rows(counts > 0)
+    first = _as_numpy(pc.find_substring_regex(hits, query.full))[rows] + chunk.offsets[rows]
+    matched = pc.struct_field(pc.extract_regex(hits, f"{query.flags}(?P<match>{query.body})"),
+                              "match")
+    length = _as_numpy(pc.binary_length(matched))[rows]
+    chars = _as_numpy(pc.utf8_length(matched))[rows]
+    return _Found(counts, rows, first.astype(np.int64), first + length, chars)
+
+
+def _counts(chunks: list[Any], query: _Query, searched: np.ndarray) -> np.ndarray:
+    """Non-overlapping matches of ``query`` per row; 0 for rows not searched."""
+    out, base = [], 0
+    for array in chunks:
+        chunk = _Chunk(array)
+        out.append(_find(chunk, query, searched[base:base + chunk.size], where=False).counts)
+        base += chunk.size
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def _dress(body: Any, cut_before: np.ndarray, cut_after: np.ndarray) -> Any:
+    """``body`` (text cut from the transcriptions) with line breaks and tabs as spaces and
+    :data:`ELLIPSIS` before and after where the text was cut, in one pass over its bytes."""
+    import pyarrow as pa
+
+    n = len(body)
+    buffers = body.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[body.offset:body.offset + n + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else \
+        np.zeros(0, dtype=np.uint8)
+    ellipsis = np.frombuffer(ELLIPSIS.encode(), dtype=np.uint8)
+    wide = ellipsis.size
+    sizes = np.diff(offsets) + wide * (cut_before.astype(np.int64) + cut_after)
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out_offsets[1:])
+    out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
+    step = np.arange(wide)
+    lead = (out_offsets[:-1][cut_before][:, None] + step).ravel()
+    tail = (out_offsets[1:][cut_after][:, None] - wide + step).ravel()
+    text = np.ones(out.size, dtype=bool)
+    text[lead] = False
+    text[tail] = False
+    out[text] = _SHOWN[data[offsets[0]:offsets[-1]]]
+    out[lead] = np.tile(ellipsis, int(cut_before.sum()))
+    out[tail] = np.tile(ellipsis, int(cut_after.sum()))
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(out_offsets), pa.py_buffer(out))
+
+
+def _snippets(chunk: _Chunk, found: _Found, context: int) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The snippet of each row that matches: up to ``context`` characters either side of the
+    first match, line breaks and tabs as spaces, :data:`ELLIPSIS` where text was cut; and where
+    the match starts and ends in it (character offsets).
+
+    Where to cut is found on arrays over the transcriptions' own bytes (no copy): Arrow's
+    character slicing walks ``context`` characters back from the match and on from its end,
+    so a cut never splits a character; then every snippet is copied out at once.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    flags, body = pattern
-    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    whole = pa.scalar("", pa.large_string())
-    if len(text) == 0:
-        empty = pa.array([], pa.large_string())
-        return empty, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    first = np.asarray(pc.find_substring_regex(text, f"{flags}{body}")
-                       .to_numpy(zero_copy_only=False), dtype=np.int64)
-    matched = pc.struct_field(pc.extract_regex(text, f"{flags}(?P<match>{body})"), "match")
-    length = np.asarray(pc.binary_length(matched).to_numpy(zero_copy_only=False),
-                        dtype=np.int64)
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:
-                                                                text.offset + len(text) + 1]
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
-    row_start, row_end = offsets[:-1], offsets[1:]
-    match_start = row_start + first
-    match_end = match_start + length
-    ascii_only = bool(pc.all(pc.string_is_ascii(text)).as_py())
-    reach = context if ascii_only else 4 * context
-    lo = _to_boundary(data, np.maximum(row_start, match_start - reach), match_start, 1,
-                      row_end)
-    hi = _to_boundary(data, np.minimum(row_end, match_end + reach), match_end, -1,
-                      row_end)
-    before = _gather(data, lo, match_start)
-    after = _gather(data, match_end, hi)
+    rows, first, end = found.rows, found.first, found.end
+    row_start, row_end = chunk.offsets[rows], chunk.offsets[rows + 1]
+    if context:
+        before = pc.utf8_slice_codeunits(chunk.pieces(row_start, first), -context)
+        after = pc.utf8_slice_codeunits(chunk.pieces(end, row_end), 0, context)
+        lo = first - _as_numpy(pc.binary_length(before))[::2]
+        hi = end + _as_numpy(pc.binary_length(after))[::2]
+        shown_before = _as_numpy(pc.utf8_length(before))[::2].astype(np.int64)
+    else:
+        lo, hi, shown_before = first, end, np.zeros(rows.size, dtype=np.int64)
     cut_before, cut_after = lo > row_start, hi < row_end
-    if not ascii_only:  # trim the wide windows to ``context`` characters
-        cut_before |= np.asarray(pc.greater(pc.utf8_length(before), context)
-                                 .to_numpy(zero_copy_only=False), dtype=bool)
-        cut_after |= np.asarray(pc.greater(pc.utf8_length(after), context)
-                                .to_numpy(zero_copy_only=False), dtype=bool)
-        before = pc.utf8_slice_codeunits(before, -context) if context else \
-            pc.utf8_slice_codeunits(before, 0, 0)
-        after = pc.utf8_slice_codeunits(after, 0, context)
-    match = _gather(data, match_start, match_end)
-    cut = pa.scalar(ELLIPSIS, pa.large_string())
-    lead = pc.if_else(pa.array(cut_before), cut, whole)
-    tail = pc.if_else(pa.array(cut_after), cut, whole)
-    snippet = pc.binary_join_element_wise(lead, before, match, after, tail, whole)
-    start = pc.add(pc.utf8_length(lead), pc.utf8_length(before))
-    end = pc.add(start, pc.utf8_length(match))
-    return (snippet, np.asarray(start.to_numpy(zero_copy_only=False), dtype=np.int64),
-            np.asarray(end.to_numpy(zero_copy_only=False), dtype=np.int64))
+    body = chunk.pieces(lo, hi).take(pa.array(np.arange(0, 2 * rows.size, 2)))
+    start = cut_before + shown_before
+    return _dress(body, cut_before, cut_after), start, start + found.chars
 
 
-def _recording_columns(ids: pd.Series, recordings: Any) -> dict[str, pd.Series]:
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """Per-chunk numbers as one array."""
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _recording_columns(ids: pd.Series, recordings: Any) -> dict[str, Any]:
     """``conference_name`` and ``recording_start`` of each recording id (missing where the
     recording callback is not among ``recordings``; the first row of a repeated id)."""
     import pyarrow as pa
@@ -279,22 +420,38 @@ def _recording_columns(ids: pd.Series, recordings: Any) -> dict[str, pd.Series]:
             "recordings")
     known = to_pandas(recordings, ["recording_id", "conference_name", "recording_start"])
     text = pd.StringDtype("pyarrow")
-    # The hits are few next to the recordings: hash the hits' ids and look each recording up
-    # in them, rather than hash every recording id.
     hit_ids = pa.array(ids.astype(text))
-    distinct = pc.unique(hit_ids.drop_null())
-    hit_of = _as_numpy(pc.index_in(hit_ids, value_set=distinct).fill_null(-1))
-    in_hits = _as_numpy(pc.index_in(pa.array(known["recording_id"].astype(text)),
-                                    value_set=distinct).fill_null(-1))
-    rows = np.flatnonzero(in_hits >= 0)
-    values, first = np.unique(in_hits[rows], return_index=True)  # a repeated id: its first row
-    row_of = np.full(len(distinct), -1, dtype=np.int64)
-    row_of[values] = rows[first]
-    positions = np.where(hit_of >= 0, row_of[np.maximum(hit_of, 0)], -1)
-    found = positions >= 0
-    at = np.where(found, positions, -1)  # -1 is no row: missing
-    return {name: known[name].reset_index(drop=True).reindex(at).reset_index(drop=True)
+    known_ids = pa.array(known["recording_id"].astype(text))
+    if 4 * len(hit_ids) >= len(known_ids):
+        # Hits about as many as the recordings: look each hit up among the recordings (the
+        # engine gives a repeated value its first position).
+        positions = _as_numpy(pc.index_in(hit_ids, value_set=known_ids).fill_null(-1))
+    else:
+        # Few hits: hash the hits' ids and look each recording up in them, rather than hash
+        # every recording id.
+        distinct = pc.unique(hit_ids.drop_null())
+        hit_of = _as_numpy(pc.index_in(hit_ids, value_set=distinct).fill_null(-1))
+        in_hits = _as_numpy(pc.index_in(known_ids, value_set=distinct).fill_null(-1))
+        rows = np.flatnonzero(in_hits >= 0)
+        values, first = np.unique(in_hits[rows], return_index=True)  # a repeated id: first row
+        row_of = np.full(len(distinct), -1, dtype=np.int64)
+        row_of[values] = rows[first]
+        positions = np.where(hit_of >= 0, row_of[np.maximum(hit_of, 0)], -1)
+    at = np.asarray(positions, dtype=np.int64)  # -1 is no row: missing
+    return {name: known[name].array.take(at, allow_fill=True)
             for name in ("conference_name", "recording_start")}
+
+
+def _by_start(ids: Any, starts: Any) -> np.ndarray:
+    """The order of hits by recording start (missing last), then recording id: a stable sort
+    of both keys at once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = pa.table({"start": pa.array(starts), "id": pa.array(ids)})
+    order = pc.sort_indices(keys, sort_keys=[("start", "ascending", "at_end"),
+                                             ("id", "ascending", "at_end")])
+    return np.asarray(order.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 @needs(*_TEXT)
@@ -350,26 +507,42 @@ def search_transcripts(transcriptions: Any, query: str, *, recordings: Any = Non
         raise ValueError(f"context: {context!r} is not a whole number of characters >= 0")
     import pyarrow as pa
 
-    pattern = _pattern(query, regex=regex, case_sensitive=case_sensitive)
+    parsed = _query(query, regex=regex, case_sensitive=case_sensitive)
     columns = [c for c in ("recording_id", "transcription", "error")
                if c in transcriptions.columns]
     frame = to_pandas(transcriptions, columns)
-    text, searched, tally = _searchable(frame)
-    counts = _counts(text, pattern, searched)
-    positions = np.flatnonzero(counts > 0)
-    snippet, start, end = _snippets(text.take(pa.array(positions)), pattern, int(context))
-    ids = frame["recording_id"].iloc[positions].reset_index(drop=True)
-    out: dict[str, Any] = {"recording_id": ids.astype(pd.StringDtype("pyarrow"))}
+    chunks, searched, tally = _searchable(frame)
+    found_rows, found_counts, snippets, starts, ends = [], [], [], [], []
+    base = 0
+    for array in chunks:
+        chunk = _Chunk(array)
+        found = _find(chunk, parsed, searched[base:base + chunk.size])
+        cut, start, end = _snippets(chunk, found, int(context))
+        found_rows.append(found.rows + base)
+        found_counts.append(found.counts[found.rows])
+        snippets.append(cut)
+        starts.append(start)
+        ends.append(end)
+        base += chunk.size
+    positions = np.concatenate(found_rows) if found_rows else np.zeros(0, dtype=np.int64)
+    ids = frame["recording_id"].array.take(positions).astype(pd.StringDtype("pyarrow"))
+    out: dict[str, Any] = {"recording_id": ids}
+    order: np.ndarray | None = None
     if recordings is not None:
-        out.update(_recording_columns(ids, recordings))
-    out["count"] = pd.array(counts[positions], dtype="Int64")
+        out.update(_recording_columns(pd.Series(ids), recordings))
+        order = _by_start(ids, out["recording_start"])
+        out = {name: column.take(order) for name, column in out.items()}
+    snippet = pa.concat_arrays(snippets) if snippets else pa.array([], pa.large_string())
+    numbers = {"count": _joined(found_counts), "match_start": _joined(starts),
+               "match_end": _joined(ends)}
+    if order is not None:
+        snippet = snippet.take(pa.array(order))
+        numbers = {name: values[order] for name, values in numbers.items()}
+    out["count"] = pd.array(numbers["count"], dtype="Int64")
     out["snippet"] = pd.array(snippet, dtype=pd.StringDtype("pyarrow"))
-    out["match_start"] = pd.array(start, dtype="Int64")
-    out["match_end"] = pd.array(end, dtype="Int64")
+    out["match_start"] = pd.array(numbers["match_start"], dtype="Int64")
+    out["match_end"] = pd.array(numbers["match_end"], dtype="Int64")
     hits = pd.DataFrame(out)
-    if recordings is not None:
-        hits = hits.sort_values(["recording_start", "recording_id"], na_position="last",
-                                kind="stable", ignore_index=True)
     hits.attrs.update({"query": query, **tally})
     return hits
 
@@ -467,18 +640,18 @@ def keyword_counts(transcriptions: Any, terms: str | Iterable[str], *, recording
     if is_dask(recordings) or is_dask(transcriptions):
         recordings = to_pandas(recordings, ["recording_id", "conference_name", "recording_start"])
     listed = _terms(terms)
-    patterns = {term: _pattern(term, regex=regex, case_sensitive=case_sensitive, what="term")
+    patterns = {term: _query(term, regex=regex, case_sensitive=case_sensitive, what="term")
                 for term in listed}
     columns = [c for c in ("recording_id", "transcription", "error")
                if c in transcriptions.columns]
     frame = to_pandas(transcriptions, columns)
-    text, searched, tally = _searchable(frame)
+    chunks, searched, tally = _searchable(frame)
     placed = _recording_columns(frame["recording_id"].reset_index(drop=True), recordings)
     if by == "conference":
-        key = placed["conference_name"].rename("conference_name")
+        key = pd.Series(placed["conference_name"], name="conference_name")
     else:
-        key = period_start(placed["recording_start"], "D").rename("day")
-    counts = pd.DataFrame({term: _counts(text, pattern, searched)
+        key = period_start(pd.Series(placed["recording_start"]), "D").rename("day")
+    counts = pd.DataFrame({term: _counts(chunks, pattern, searched)
                            for term, pattern in patterns.items()})
     table = counts[searched].groupby(key[searched], dropna=False, sort=True).sum()
     if by == "conference":
