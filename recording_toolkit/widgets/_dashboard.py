@@ -246,8 +246,9 @@ class Dashboard(widgets.VBox):
             style={"description_width": "3.5em"}, layout=widgets.Layout(width="23em"))
         self.search_button = widgets.Button(description="Search", icon="search",
                                             tooltip="List the transcriptions that mention it")
-        self.search_results = widgets.HTML(layout=widgets.Layout(width="100%",
-                                                                 max_width="62em"))
+        # No side margins: a widget's own 2px either side would make 100% overflow its row.
+        self.search_results = widgets.HTML(layout=widgets.Layout(width="100%", max_width="62em",
+                                                                 margin="2px 0"))
         team_names = list(self.teams.names) if self.teams is not None else []
         self.team_picker = widgets.SelectMultiple(
             options=team_names, rows=max(2, min(len(team_names), 8)), description="Teams",
