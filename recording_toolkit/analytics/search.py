@@ -148,6 +148,9 @@ class _Query:
     needle: bytes | None
     fold: bool
     chars: int
+    #: The needle has a ``k`` or an ``s``, which RE2 also finds as the Kelvin sign or the long s:
+    #: byte for byte only in text without them.
+    wide_fold: bool = False
 
     @property
     def full(self) -> str:
@@ -158,28 +161,32 @@ def _query(query: Any, *, regex: bool, case_sensitive: bool, what: str = "query"
     """:func:`_pattern`, plus whether the query can be matched byte for byte.
 
     A literal query is matched byte for byte, with the same outcome as RE2's, when the case
-    counts (UTF-8 is matched exactly), or when it is ASCII without ``k`` or ``s`` (RE2 folds
-    case by Unicode's rules, under which only those two ASCII letters have a form outside ASCII:
-    the Kelvin sign and the long s). Its occurrences must not overlap one another (no proper
-    prefix that is also a suffix, as in ``"aa"``), so that every occurrence counts.
+    counts (UTF-8 is matched exactly), or when it is ASCII (RE2 folds case by Unicode's rules,
+    under which only two ASCII letters have a form outside ASCII: ``k``, the Kelvin sign, and
+    ``s``, the long s; a query with either is matched byte for byte only in text without
+    them). Its occurrences must not overlap one another (no proper prefix that is also a
+    suffix, as in ``"aa"``), so that every occurrence counts.
 
     >>> _query("budget", regex=False, case_sensitive=False).needle
     b'budget'
-    >>> _query("Kiosk", regex=False, case_sensitive=False).needle is None
+    >>> _query("Kiosk", regex=False, case_sensitive=False).wide_fold
+    True
+    >>> _query("aa", regex=False, case_sensitive=False).needle is None
     True
     """
     flags, body = _pattern(query, regex=regex, case_sensitive=case_sensitive, what=what)
     needle: bytes | None = None
-    fold = False
+    fold = wide_fold = False
     if not regex:
         if case_sensitive:
             needle = query.encode()
-        elif query.isascii() and not set(query.lower()) & {"k", "s"}:
+        elif query.isascii():
             needle, fold = query.lower().encode(), True
+            wide_fold = bool(set(query.lower()) & {"k", "s"})
         if needle is not None and any(needle[p:] == needle[:len(needle) - p]
                                       for p in range(1, len(needle))):
             needle = None
-    return _Query(flags, body, needle, fold, len(query))
+    return _Query(flags, body, needle, fold, len(query), wide_fold)
 
 
 def _searchable(frame: pd.DataFrame) -> tuple[list[Any], np.ndarray, dict[str, int]]:
@@ -223,6 +230,16 @@ class _Chunk:
             array.offset:array.offset + self.size + 1]
         self.buffer = buffers[2] if buffers[2] is not None else pa.py_buffer(b"")
         self.data = np.frombuffer(self.buffer, dtype=np.uint8)
+
+    def has_folded_letters(self) -> bool:
+        """Whether the text holds a Kelvin sign or a long s (RE2 reads them as ``k``, ``s``
+        when the case does not count)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.LargeStringArray.from_buffers(
+            self.size, pa.py_buffer(np.ascontiguousarray(self.offsets)), self.buffer)
+        return bool(pc.any(pc.match_substring_regex(array, "\u212a|\u017f")).as_py())
 
     def rows(self, keep: np.ndarray) -> Any:
         """The array with only the rows ``keep`` marks (the others are missing, so kernels
@@ -314,7 +331,8 @@ def _find(chunk: _Chunk, query: _Query, searched: np.ndarray, *, where: bool = T
     first one in each row that has one."""
     import pyarrow.compute as pc
 
-    if query.needle is not None:  # byte for byte, over the chunk's bytes at once
+    if query.needle is not None and not (query.wide_fold and chunk.has_folded_letters()):
+        # byte for byte, over the chunk's bytes at once
         k = len(query.needle)
         at = _occurrences(chunk.data, int(chunk.offsets[0]), int(chunk.offsets[-1]),
                           query.needle, query.fold)
