@@ -164,7 +164,7 @@ def read_cached(source: SourceFile, *, strict: bool = False,
                 if strict:
                     _raise_first(cached)
                 return cached
-        elif unchanged or grown:
+        elif isinstance(consumed, int) and (unchanged or grown):
             cached = _load_tables(where, meta)
             if cached is not None:
                 if strict:

@@ -135,6 +135,7 @@ def _read(path: Any, rows: list[dict[str, Any]], where: list[tuple[int, bytes]],
         if not line.strip():
             continue
         seen.lines += 1
+        reason: str | None
         try:
             obj = json.loads(line)
         except ValueError as exc:

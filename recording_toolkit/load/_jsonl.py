@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -105,7 +105,7 @@ class JsonlRead:
 
 # -- one line, the reference meaning ---------------------------------------------------------------
 
-class _Pairs(list):  # type: ignore[type-arg]
+class _Pairs(list[tuple[str, Any]]):
     """A JSON object as its (key, value) pairs, so repeated keys are seen, not overwritten."""
 
 
@@ -146,7 +146,7 @@ def _envelope_text(value: Any) -> str | None:
     return str(value)
 
 
-def parse_line(line: bytes | str) -> tuple[dict[str, str] | None, str | None, str | None]:
+def parse_line(line: bytes | bytearray | str) -> tuple[dict[str, str] | None, str | None, str | None]:
     """One log line -> (raw row, None, event) or (None, reason, event).
 
     Enveloped lines (``{"event", "received_at", "source", "payload": {...}}``) and flat lines
@@ -281,9 +281,11 @@ def canonical(table: pa.Table) -> tuple[pa.Table, dict[int, str]]:
     use_payload = payload is not None and payload.null_count < n
     use_top = payload is None or payload.null_count > 0
     if use_payload and use_top:
+        assert payload is not None
         enveloped = _bool_mask(payload.is_valid())
     in_payload: dict[str, list[tuple[str, Any]]] = {}
     if use_payload:
+        assert payload is not None
         for index, child in enumerate(payload.type):
             snake = snake_case(child.name)
             if snake in _FIELD_SET:
@@ -371,12 +373,12 @@ def _wait_for_release(view: memoryview) -> None:
             time.sleep(0.0005)
 
 
-def _one_object(line: bytes) -> bool:
+def _one_object(line: bytes | bytearray) -> bool:
     text = line.strip(_WHITESPACE)
     return text[:1] == b"{" and text[-1:] == b"}"
 
 
-def _blank(line: bytes) -> bool:
+def _blank(line: bytes | bytearray) -> bool:
     return not line.strip(_WHITESPACE)
 
 
@@ -437,7 +439,7 @@ class _Reader:
             except _Fallback:
                 raw = None
             if raw is not None:
-                lines: list[bytes] | None = None
+                lines: Sequence[bytes | bytearray] | None = None
                 rows: np.ndarray | None = None
                 if raw.num_rows != n_lines:
                     lines = buf[:cut].split(b"\n")[:-1]
@@ -458,14 +460,14 @@ class _Reader:
         self._fallback([bytes(line) for line in buf[:cut].split(b"\n")[:-1]], first_line)
 
     @staticmethod
-    def _row_lines(lines: list[bytes], n_rows: int) -> np.ndarray | None:
+    def _row_lines(lines: Sequence[bytes | bytearray], n_rows: int) -> np.ndarray | None:
         """Line index of each row when each non-blank line holds one object, else None."""
         rows = [i for i, line in enumerate(lines) if not _blank(line)]
         if len(rows) != n_rows or not all(_one_object(lines[i]) for i in rows):
             return None
         return np.asarray(rows, dtype=np.int64)
 
-    def _emit(self, typed: Any, rows: np.ndarray | None, lines: list[bytes] | None,
+    def _emit(self, typed: Any, rows: np.ndarray | None, lines: Sequence[bytes | bytearray] | None,
               first_line: int, n_rows: int, n_blank: int, *, tail: bool = False) -> None:
         quarantine = Quarantine(self.source.name)
         if typed.rejected:
@@ -543,9 +545,9 @@ class _Reader:
                 good.append(row)
                 good_rows.append(index)
         typed = type_events(pa.Table.from_pylist(good, schema=RAW_SCHEMA))
-        for row, reason, event in zip(typed.rejected.rows, typed.rejected.reasons,
-                                      typed.rejected.events, strict=True):
-            index = good_rows[row]
+        for good_row, reason, event in zip(typed.rejected.rows, typed.rejected.reasons,
+                                           typed.rejected.events, strict=True):
+            index = good_rows[good_row]
             quarantine.add(first_line + index, reason, lines[index], event)
         self._check_strict(quarantine)
         self._keep(typed, torn)
@@ -570,6 +572,7 @@ def read_jsonl(source: SourceFile, *, offset: int = 0, first_line: int = 1, stri
     buf, spare = bytearray(chunk_bytes), bytearray(chunk_bytes)
     have = 0  # bytes of an unfinished line at the start of buf
     failure: BaseException | None = None
+    opened: contextlib.AbstractContextManager[Any]
     try:
         opened = open_binary(source, offset=offset)
     except FileNotFoundError:

@@ -19,7 +19,7 @@ from ._convert import QUARANTINE_ARROW
 __all__ = ["Quarantine", "decode_raw", "first_error", "storable"]
 
 
-def decode_raw(data: bytes | str) -> str:
+def decode_raw(data: bytes | bytearray | str) -> str:
     """Raw line text for the quarantine: UTF-8, undecodable bytes shown as ``\\xNN``."""
     if isinstance(data, str):
         return storable(data.rstrip("\r\n"))
@@ -52,8 +52,8 @@ class Quarantine:
     reasons: list[str] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
 
-    def add(self, line: int | None, reason: str, raw: bytes | str, event: str | None = None
-            ) -> None:
+    def add(self, line: int | None, reason: str, raw: bytes | bytearray | str,
+            event: str | None = None) -> None:
         self.lines.append(line)
         self.events.append(None if event is None else storable(event))
         self.reasons.append(storable(reason))
