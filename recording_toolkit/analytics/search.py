@@ -231,6 +231,11 @@ class _Chunk:
         self.buffer = buffers[2] if buffers[2] is not None else pa.py_buffer(b"")
         self.data = np.frombuffer(self.buffer, dtype=np.uint8)
 
+    def is_ascii(self) -> bool:
+        """Whether the rows' text is all ASCII (a byte is a character)."""
+        region = self.data[self.offsets[0]:self.offsets[-1]] if self.size else self.data[:0]
+        return not region.size or int(region.max()) < 0x80
+
     def has_folded_letters(self) -> bool:
         """Whether the text holds a Kelvin sign or a long s (RE2 reads them as ``k``, ``s``
         when the case does not count)."""
@@ -409,7 +414,11 @@ def _snippets(chunk: _Chunk, found: _Found, context: int) -> tuple[Any, np.ndarr
 
     rows, first, end = found.rows, found.first, found.end
     row_start, row_end = chunk.offsets[rows], chunk.offsets[rows + 1]
-    if context:
+    if context and chunk.is_ascii():
+        lo = np.maximum(row_start, first - context)
+        hi = np.minimum(row_end, end + context)
+        shown_before = first - lo
+    elif context:
         before = pc.utf8_slice_codeunits(chunk.pieces(row_start, first), -context)
         after = pc.utf8_slice_codeunits(chunk.pieces(end, row_end), 0, context)
         lo = first - _as_numpy(pc.binary_length(before))[::2]
