@@ -15,7 +15,10 @@ rX     --          --                "Speaker 0: deploy deploy." (no recording c
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from recording_toolkit import analytics, schema
@@ -205,3 +208,72 @@ def test_dask_frames_give_the_same_hits(transcriptions, recordings):
     assert hits["recording_id"].tolist() == ["r2", "r1", "rX"]
     table = keyword_counts(lazy, "deploy", recordings=recordings)
     assert table["deploy"].tolist() == [3, 0, 2]
+
+
+# The snippets are cut from the Arrow buffers in bulk; this is the same search written plainly,
+# one transcription at a time with Python's ``re`` (which folds case as RE2 does for these
+# texts, the Kelvin sign and the long s included).
+TRICKY = [
+    "budget at the very start, then nothing",  # the match opens the text
+    "nothing until the very end: the Budget",  # ... or closes it
+    "é" * 45 + "Budget" + "日本" * 30,  # two- and three-byte characters either side of the cut
+    "\U0001F600" * 39 + "x budget y" + "\U0001F600" * 41,  # four-byte characters at the cut
+    "Straße, ÉTÉ et été; été? " + "ü" * 50,  # non-ASCII letters in other cases
+    "the \u212aiosk and the kiosk; \u017ftatus and STATUS",  # Kelvin sign, long s
+    "line one budget\nline two\tBUDGET\r\nend",  # line breaks and tabs become spaces
+    "a refund, refunds, an outage. Refunds!",
+    "the bud",  # with the next one: a word split across two transcriptions is not a match
+    "get ready",
+    "short budget",
+]
+
+
+def _reference(text: str, query: str, regex: bool, case_sensitive: bool,
+               context: int) -> tuple[int, str, int, int] | None:
+    flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
+    matches = list(re.finditer(query if regex else re.escape(query), text, flags))
+    if not matches:
+        return None
+    first = matches[0]
+    lo, hi = max(0, first.start() - context), min(len(text), first.end() + context)
+    lead = "…" if lo else ""
+    snippet = lead + text[lo:hi].translate({10: 32, 13: 32, 9: 32}) + \
+        ("…" if hi < len(text) else "")
+    start = len(lead) + first.start() - lo
+    return len(matches), snippet, start, start + len(first.group())
+
+
+def _chunked(texts: list[str | None]) -> pd.Series:
+    """The texts as a string column in two Arrow chunks, as a loaded file can give."""
+    half = len(texts) // 2
+    chunks = pa.chunked_array([pa.array(texts[:half], pa.large_string()),
+                               pa.array(texts[half:], pa.large_string())])
+    return pd.Series(pd.arrays.ArrowStringArray(chunks))
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+@pytest.mark.parametrize(("query", "regex", "case_sensitive"), [
+    ("budget", False, False), ("Budget", False, True), ("kiosk", False, False),
+    ("status", False, False), ("été", False, False), ("ÉTÉ", False, True),
+    ("the", False, False), (r"refunds?|outage|été", True, False),
+    (r"budget|日本", True, False), (r"(?:ü){3}", True, False),
+])
+@pytest.mark.parametrize("context", [0, 1, 5, 40])
+def test_snippets_agree_with_a_plain_search_on_tricky_text(query, regex, case_sensitive,
+                                                          context, ascii_only):
+    texts: list[str | None] = [t.encode("ascii", "replace").decode() if ascii_only else t
+                               for t in TRICKY]
+    texts.insert(3, None)  # no text: never matched
+    frame = pd.DataFrame({"recording_id": [f"r{i}" for i in range(len(texts))],
+                          "transcription": _chunked(texts)})
+    hits = search_transcripts(frame, query, regex=regex, case_sensitive=case_sensitive,
+                              context=context)
+    expected = [(f"r{i}", *found) for i, text in enumerate(texts) if text is not None
+                for found in [_reference(text, query, regex, case_sensitive, context)] if found]
+    got = [tuple(row) for row in hits[["recording_id", "count", "snippet", "match_start",
+                                       "match_end"]].itertuples(index=False)]
+    assert got == expected
+    for snippet, start, end in hits[["snippet", "match_start", "match_end"]].itertuples(
+            index=False):
+        assert re.fullmatch(query if regex else re.escape(query), snippet[start:end],
+                            0 if case_sensitive else re.IGNORECASE)
