@@ -277,3 +277,16 @@ def test_snippets_agree_with_a_plain_search_on_tricky_text(query, regex, case_se
             index=False):
         assert re.fullmatch(query if regex else re.escape(query), snippet[start:end],
                             0 if case_sensitive else re.IGNORECASE)
+
+
+def test_hits_sharing_a_start_are_ordered_by_recording_id_then_unknown_ones_by_id():
+    ids = ["r5", "r3", "r4", "r1", "r2", "r9", "r8"]
+    at = pd.to_datetime(["2026-11-02 09:00", "2026-11-01 09:00", "2026-11-02 09:00",
+                         "2026-11-02 09:00", "2026-11-01 08:00"], utc=True)
+    rec = schema.coerce(pd.DataFrame({"recording_id": ids[:5], "conference_name": "eng",
+                                      "recording_start": at}), schema.RECORDINGS)
+    tr = pd.DataFrame({"recording_id": ids, "transcription": "the deploy"})
+    hits = search_transcripts(tr, "deploy", recordings=rec)
+    # r2 (8:00 on the 1st), r3 (9:00 on the 1st), then r1, r4, r5 share a start; r8, r9 have no
+    # recording callback
+    assert hits["recording_id"].tolist() == ["r2", "r3", "r1", "r4", "r5", "r8", "r9"]

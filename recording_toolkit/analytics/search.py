@@ -18,10 +18,11 @@ How text is matched, in one place for both:
   (``error`` set; its text is empty) and one whose text is missing (``<NA>``) are never
   matched; they are counted, not dropped: the result's ``attrs`` hold ``searched``, ``failed``
   and ``without_text``, which add up to the transcriptions given.
-- **Vectorised**: counts, matches and snippets come from ``pyarrow.compute`` over the whole
-  Arrow string column (the dtype ``schema.TRANSCRIPTIONS`` gives it); only the matching rows
-  are cut into snippets. ``benchmarks/bench_search.py`` measures it against a plain Python
-  loop.
+- **Vectorised**: the whole Arrow string column (the dtype ``schema.TRANSCRIPTIONS`` gives
+  it) is read at once. A literal query is found byte for byte in its buffer with numpy, with
+  RE2's outcome (:func:`_query` says when); a pattern is counted and found by
+  ``pyarrow.compute``. Snippets are cut from the same buffer for the matching rows, all at
+  once. ``benchmarks/bench_search.py`` measures it against a plain Python loop.
 
 Examples
 --------
@@ -440,6 +441,14 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
 def _recording_columns(ids: pd.Series, recordings: Any) -> dict[str, Any]:
     """``conference_name`` and ``recording_start`` of each recording id (missing where the
     recording callback is not among ``recordings``; the first row of a repeated id)."""
+    known, at = _recording_rows(ids, recordings)
+    return {name: known[name].array.take(at, allow_fill=True)
+            for name in ("conference_name", "recording_start")}
+
+
+def _recording_rows(ids: pd.Series, recordings: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    """The recordings' columns the hits need, and each id's row in them (-1 where the
+    recording callback is not among ``recordings``; the first row of a repeated id)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -464,21 +473,38 @@ def _recording_columns(ids: pd.Series, recordings: Any) -> dict[str, Any]:
         row_of = np.full(len(distinct), -1, dtype=np.int64)
         row_of[values] = rows[first]
         positions = np.where(hit_of >= 0, row_of[np.maximum(hit_of, 0)], -1)
-    at = np.asarray(positions, dtype=np.int64)  # -1 is no row: missing
-    return {name: known[name].array.take(at, allow_fill=True)
-            for name in ("conference_name", "recording_start")}
+    return known, np.asarray(positions, dtype=np.int64)
 
 
 def _by_start(ids: Any, starts: Any) -> np.ndarray:
-    """The order of hits by recording start (missing last), then recording id: a stable sort
-    of both keys at once."""
+    """The order of hits by recording start (missing last), then recording id, stable.
+
+    The starts are sorted as numbers; only hits sharing a start (those without one among them)
+    are then put in order of both keys.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    keys = pa.table({"start": pa.array(starts), "id": pa.array(ids)})
-    order = pc.sort_indices(keys, sort_keys=[("start", "ascending", "at_end"),
-                                             ("id", "ascending", "at_end")])
-    return np.asarray(order.to_numpy(zero_copy_only=False), dtype=np.int64)
+    def both_keys(rows: np.ndarray) -> np.ndarray:
+        keys = pa.table({"start": pa.array(starts.take(rows)), "id": pa.array(ids.take(rows))})
+        order = pc.sort_indices(keys, sort_keys=[("start", "ascending", "at_end"),
+                                                 ("id", "ascending", "at_end")])
+        return rows[np.asarray(order.to_numpy(zero_copy_only=False), dtype=np.int64)]
+
+    everything = np.arange(len(ids))
+    if not hasattr(starts, "asi8"):  # not datetimes: both keys for every hit
+        return both_keys(everything)
+    key = np.where(np.asarray(pd.isna(starts)), np.iinfo(np.int64).max, starts.asi8)
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    tie = ordered[1:] == ordered[:-1]
+    shared = np.zeros(len(order), dtype=bool)
+    shared[1:] |= tie
+    shared[:-1] |= tie
+    where = np.flatnonzero(shared)
+    if where.size:
+        order[where] = both_keys(order[where])
+    return order
 
 
 @needs(*_TEXT)
@@ -556,9 +582,13 @@ def search_transcripts(transcriptions: Any, query: str, *, recordings: Any = Non
     out: dict[str, Any] = {"recording_id": ids}
     order: np.ndarray | None = None
     if recordings is not None:
-        out.update(_recording_columns(pd.Series(ids), recordings))
-        order = _by_start(ids, out["recording_start"])
-        out = {name: column.take(order) for name, column in out.items()}
+        known, at = _recording_rows(pd.Series(ids), recordings)
+        began = known["recording_start"].array.take(at, allow_fill=True)
+        order = _by_start(ids, began)
+        out = {"recording_id": ids.take(order),
+               "conference_name": known["conference_name"].array.take(at[order],
+                                                                      allow_fill=True),
+               "recording_start": began.take(order)}
     snippet = pa.concat_arrays(snippets) if snippets else pa.array([], pa.large_string())
     numbers = {"count": _joined(found_counts), "match_start": _joined(starts),
                "match_end": _joined(ends)}
