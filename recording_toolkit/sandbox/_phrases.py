@@ -54,7 +54,7 @@ KINDS: Mapping[str, tuple[str, ...]] = {
     ),
     "sync": (
         "Let's go through the action items from last time.",
-        "The the {topic} numbers look better than last week.",
+        "The {topic} numbers look better than last week.",
         "Can you own the follow-up on the {topic}?", "I think we need a decision on the budget today.",
         "The timeline for the {topic} slipped by a week.",
         "Let's loop in the other team before we commit.",
@@ -70,7 +70,7 @@ KINDS: Mapping[str, tuple[str, ...]] = {
         "Overall this looks good, with a few comments.",
         "Can we see the data behind that chart?", "I'm not convinced the estimate is realistic.",
         "Let's approve it with the changes we discussed.",
-        "The the {topic} section needs more detail before sign-off.",
+        "The {topic} section needs more detail before sign-off.",
         "We should compare it against last quarter's review.",
         "Please send the revised version by Monday.",
     ),
@@ -193,7 +193,8 @@ def transcript(rng: random.Random, conference_name: str | None, duration_ms: int
     """The text of a recording of ``duration_ms`` on ``conference_name``, drawn from ``rng``.
 
     One line per turn, ``Speaker N: `` then a sentence of the meeting's kind (now and then
-    one of the general bank), the first turn opening with a greeting half the time.
+    one of the general bank), the first turn opening with a greeting half the time (never the
+    sentence it opens).
     """
     kind, department = meeting_kind(conference_name), department_of(conference_name)
     bank, general = KINDS[kind], KINDS["general"]
@@ -208,8 +209,30 @@ def transcript(rng: random.Random, conference_name: str | None, duration_ms: int
         if turn:  # a different person speaks next
             speaker = (speaker + rng.randint(1, speakers - 1)) % speakers
         source = general if rng.random() < 0.15 else bank
-        line = rng.choice(source).format(topic=rng.choice(topics))
-        if turn == 0 and rng.random() < 0.5:
-            line = rng.choice(general[:3]).format(topic=rng.choice(topics)) + " " + line
+        sentence = rng.choice(source)
+        line = _fill(sentence, rng.choice(topics))
+        if turn == 0 and rng.random() < 0.5:  # a greeting other than the sentence itself
+            greeting = rng.choice([g for g in general[:3] if g != sentence])
+            line = _fill(greeting, rng.choice(topics)) + " " + line
         lines.append(f"Speaker {speaker}: {line[:1].upper()}{line[1:]}")
     return "\n".join(lines)
+
+
+def _fill(sentence: str, topic: str) -> str:
+    """``sentence`` with its ``{topic}`` blank filled, without saying a word twice where the
+    topic ends with the word the sentence puts after it: "the login issue issue" would read
+    wrong, so ``the {topic} issue`` with ``login issue`` gives "the login issue".
+
+    >>> _fill("I'm blocked on the {topic} review.", "compliance review")
+    "I'm blocked on the compliance review."
+    >>> _fill("I'm blocked on the {topic} review.", "budget")
+    "I'm blocked on the budget review."
+    """
+    before, blank, after = sentence.partition("{topic}")
+    if not blank:
+        return sentence
+    last = topic.rsplit(" ", 1)[-1]
+    following = re.match(r" (\w+)", after)
+    if following and last and following.group(1).lower() == last.lower():
+        after = after[following.end():]
+    return before + topic + after
