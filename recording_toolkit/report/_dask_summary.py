@@ -27,9 +27,9 @@ from ..analytics import quantiles
 
 __all__ = ["quantile_note", "stable_figures"]
 
-_TIME = "datetime64[us, UTC]"
-_IDS = {"recording_id": pd.StringDtype("pyarrow"), "kind": "int8", "at": _TIME,
-        "failed": "bool"}
+_TIME = pd.DatetimeTZDtype("us", "UTC")
+_STRING = pd.StringDtype("pyarrow")
+_IDS: dict[str, Any] = {"recording_id": _STRING, "kind": "int8", "at": _TIME, "failed": "bool"}
 _COUNTS = ("recordings", "received", "succeeded", "covered")
 #: The turnaround marks of :func:`analytics.turnaround_stats`, in minutes.
 _MARKS = (5, 30)
@@ -48,7 +48,7 @@ def _narrow(frame: pd.DataFrame, kind: int) -> pd.DataFrame:
         at, failed = frame["recording_end"], np.zeros(len(frame), dtype=bool)
     else:
         at, failed = frame["received_at"], frame["error"].notna().to_numpy(dtype=bool)
-    return pd.DataFrame({"recording_id": frame["recording_id"].astype(_IDS["recording_id"]),
+    return pd.DataFrame({"recording_id": frame["recording_id"].astype(_STRING),
                          "kind": pd.Series(np.full(len(frame), kind, dtype=np.int8),
                                            index=frame.index),
                          "at": at.astype(_TIME),
@@ -95,8 +95,8 @@ def stable_figures(stats: Mapping[str, Any], recordings: Any, transcriptions: An
                    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """The stable figures (the data of a ``Summary``, not yet made plain), the turnaround
     statistics and the :func:`quantile_note`, from Dask ``recordings`` and ``transcriptions``."""
-    import dask
     import dask.dataframe as dd
+    from dask.base import compute
 
     ms = recordings["recording_duration_ms"].astype("Int64")
     ids = dd.concat([
@@ -120,7 +120,7 @@ def stable_figures(stats: Mapping[str, Any], recordings: Any, transcriptions: An
         "slowest": seconds.max(),
         **{f"within_{m}": (seconds <= m * 60).sum() for m in _MARKS},
     }
-    (done,) = dask.compute(lazy)
+    (done,) = compute(lazy)
     known = int(done["known"])
     (median, p95), durations_exact = quantiles.quantiles_of(done["durations"], [0.5, 0.95])
     total = done["counts"]
