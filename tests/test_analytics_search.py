@@ -243,15 +243,18 @@ def _reference(text: str, query: str, regex: bool, case_sensitive: bool,
     return len(matches), snippet, start, start + len(first.group())
 
 
-def _chunked(texts: list[str | None]) -> pd.Series:
-    """The texts as a string column in two Arrow chunks, as a loaded file can give."""
+def _chunked(texts: list[str | None], shared: bool) -> pd.Series:
+    """The texts as a string column in two Arrow chunks, as a loaded file can give: two slices
+    of one array, or two arrays."""
     half = len(texts) // 2
-    chunks = pa.chunked_array([pa.array(texts[:half], pa.large_string()),
+    whole = pa.array(texts, pa.large_string())
+    chunks = pa.chunked_array([whole.slice(0, half), whole.slice(half)] if shared else
+                              [pa.array(texts[:half], pa.large_string()),
                                pa.array(texts[half:], pa.large_string())])
     return pd.Series(pd.arrays.ArrowStringArray(chunks))
 
 
-@pytest.mark.parametrize("ascii_only", [False, True])
+@pytest.mark.parametrize(("ascii_only", "shared"), [(False, False), (True, True)])
 @pytest.mark.parametrize(("query", "regex", "case_sensitive"), [
     ("budget", False, False), ("Budget", False, True), ("kiosk", False, False),
     ("status", False, False), ("été", False, False), ("ÉTÉ", False, True),
@@ -260,14 +263,23 @@ def _chunked(texts: list[str | None]) -> pd.Series:
 ])
 @pytest.mark.parametrize("context", [0, 1, 5, 40])
 def test_snippets_agree_with_a_plain_search_on_tricky_text(query, regex, case_sensitive,
-                                                          context, ascii_only):
+                                                          context, ascii_only, shared):
     texts: list[str | None] = [t.encode("ascii", "replace").decode() if ascii_only else t
                                for t in TRICKY]
     texts.insert(3, None)  # no text: never matched
     frame = pd.DataFrame({"recording_id": [f"r{i}" for i in range(len(texts))],
-                          "transcription": _chunked(texts)})
+                          "transcription": _chunked(texts, shared)})
     hits = search_transcripts(frame, query, regex=regex, case_sensitive=case_sensitive,
                               context=context)
+    if shared:  # the later transcriptions started first: the same hits, the other way round
+        starts = pd.DataFrame({"recording_id": frame["recording_id"], "conference_name": "c",
+                               "recording_start": pd.Timestamp("2026-11-02", tz="UTC")
+                               - pd.to_timedelta(range(len(texts)), unit="min")})
+        placed = search_transcripts(frame, query, regex=regex, case_sensitive=case_sensitive,
+                                    context=context, recordings=starts)
+        pd.testing.assert_frame_equal(
+            placed.drop(columns=["conference_name", "recording_start"]),
+            hits.iloc[::-1].reset_index(drop=True))
     expected = [(f"r{i}", *found) for i, text in enumerate(texts) if text is not None
                 for found in [_reference(text, query, regex, case_sensitive, context)] if found]
     got = [tuple(row) for row in hits[["recording_id", "count", "snippet", "match_start",

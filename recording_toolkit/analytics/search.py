@@ -401,16 +401,27 @@ def _dress(body: Any, cut_before: np.ndarray, cut_after: np.ndarray) -> Any:
     return pa.LargeStringArray.from_buffers(n, pa.py_buffer(out_offsets), pa.py_buffer(out))
 
 
-def _snippets(chunk: _Chunk, found: _Found, context: int) -> tuple[Any, np.ndarray, np.ndarray]:
-    """The snippet of each row that matches: up to ``context`` characters either side of the
-    first match, line breaks and tabs as spaces, :data:`ELLIPSIS` where text was cut; and where
-    the match starts and ends in it (character offsets).
+@dataclass
+class _Cuts:
+    """Where each snippet of one chunk is cut (bytes of the chunk's data), whether text goes on
+    before and after it, and where the first match is in it (characters)."""
 
-    Where to cut is found on arrays over the transcriptions' own bytes (no copy): Arrow's
-    character slicing walks ``context`` characters back from the match and on from its end,
-    so a cut never splits a character; then every snippet is copied out at once.
+    lo: np.ndarray
+    hi: np.ndarray
+    cut_before: np.ndarray
+    cut_after: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+def _cuts(chunk: _Chunk, found: _Found, context: int) -> _Cuts:
+    """Where to cut the snippet of each row that matches: up to ``context`` characters either
+    side of the first match; and where the match starts and ends in the snippet.
+
+    Where the text is ASCII a character is a byte. Elsewhere Arrow's character slicing walks
+    ``context`` characters back from the match and on from its end, on arrays over the
+    transcriptions' own bytes (no copy), so a cut never splits a character.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     rows, first, end = found.rows, found.first, found.end
@@ -428,9 +439,39 @@ def _snippets(chunk: _Chunk, found: _Found, context: int) -> tuple[Any, np.ndarr
     else:
         lo, hi, shown_before = first, end, np.zeros(rows.size, dtype=np.int64)
     cut_before, cut_after = lo > row_start, hi < row_end
-    body = chunk.pieces(lo, hi).take(pa.array(np.arange(0, 2 * rows.size, 2)))
     start = cut_before + shown_before
-    return _dress(body, cut_before, cut_after), start, start + found.chars
+    return _Cuts(lo, hi, cut_before, cut_after, start, start + found.chars)
+
+
+def _cut_out(chunks: list[_Chunk], cuts: list[_Cuts], order: np.ndarray | None) -> Any:
+    """Every snippet, in ``order`` (of the hits of all chunks, one after another): line breaks
+    and tabs as spaces, :data:`ELLIPSIS` where text was cut.
+
+    When the chunks are slices of one buffer (as a column read at once is), the snippets are
+    copied out of it once, already in order; otherwise chunk by chunk, then ordered.
+    """
+    import pyarrow as pa
+
+    if not chunks:
+        return pa.array([], pa.large_string())
+    lo, hi = _joined([c.lo for c in cuts]), _joined([c.hi for c in cuts])
+    cut_before = np.concatenate([c.cut_before for c in cuts])
+    cut_after = np.concatenate([c.cut_after for c in cuts])
+    base = chunks[0].buffer
+    shared = all(c.buffer.address == base.address and c.buffer.size == base.size
+                 for c in chunks) and bool(np.all(lo[1:] >= hi[:-1]))
+    if shared:
+        pick = np.arange(lo.size) if order is None else order
+        body = chunks[0].pieces(lo, hi).take(pa.array(2 * pick))
+    else:
+        body = pa.concat_arrays([
+            chunk.pieces(c.lo, c.hi).take(pa.array(np.arange(0, 2 * c.lo.size, 2)))
+            for chunk, c in zip(chunks, cuts, strict=True)])
+        if order is not None:
+            body = body.take(pa.array(order))
+    if order is not None:
+        cut_before, cut_after = cut_before[order], cut_after[order]
+    return _dress(body, cut_before, cut_after)
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
@@ -558,26 +599,23 @@ def search_transcripts(transcriptions: Any, query: str, *, recordings: Any = Non
     """
     if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or context < 0:
         raise ValueError(f"context: {context!r} is not a whole number of characters >= 0")
-    import pyarrow as pa
-
     parsed = _query(query, regex=regex, case_sensitive=case_sensitive)
     columns = [c for c in ("recording_id", "transcription", "error")
                if c in transcriptions.columns]
     frame = to_pandas(transcriptions, columns)
     chunks, searched, tally = _searchable(frame)
-    found_rows, found_counts, snippets, starts, ends = [], [], [], [], []
+    views: list[_Chunk] = []
+    found_rows, found_counts, cuts = [], [], []
     base = 0
     for array in chunks:
         chunk = _Chunk(array)
         found = _find(chunk, parsed, searched[base:base + chunk.size])
-        cut, start, end = _snippets(chunk, found, int(context))
+        views.append(chunk)
+        cuts.append(_cuts(chunk, found, int(context)))
         found_rows.append(found.rows + base)
         found_counts.append(found.counts[found.rows])
-        snippets.append(cut)
-        starts.append(start)
-        ends.append(end)
         base += chunk.size
-    positions = np.concatenate(found_rows) if found_rows else np.zeros(0, dtype=np.int64)
+    positions = _joined(found_rows)
     ids = frame["recording_id"].array.take(positions).astype(pd.StringDtype("pyarrow"))
     out: dict[str, Any] = {"recording_id": ids}
     order: np.ndarray | None = None
@@ -589,11 +627,10 @@ def search_transcripts(transcriptions: Any, query: str, *, recordings: Any = Non
                "conference_name": known["conference_name"].array.take(at[order],
                                                                       allow_fill=True),
                "recording_start": began.take(order)}
-    snippet = pa.concat_arrays(snippets) if snippets else pa.array([], pa.large_string())
-    numbers = {"count": _joined(found_counts), "match_start": _joined(starts),
-               "match_end": _joined(ends)}
+    snippet = _cut_out(views, cuts, order)
+    numbers = {"count": _joined(found_counts), "match_start": _joined([c.start for c in cuts]),
+               "match_end": _joined([c.end for c in cuts])}
     if order is not None:
-        snippet = snippet.take(pa.array(order))
         numbers = {name: values[order] for name, values in numbers.items()}
     out["count"] = pd.array(numbers["count"], dtype="Int64")
     out["snippet"] = pd.array(snippet, dtype=pd.StringDtype("pyarrow"))
