@@ -274,11 +274,10 @@ class _Chunk:
 #: ASCII letters and the space, most frequent first in English: the rarest byte of a needle is
 #: looked for first.
 _COMMON = b" etaoinsrhldcumfpgwybvkxjqz"
-#: Each byte as it is shown in a snippet: line breaks and tabs become spaces.
-_SHOWN = np.arange(256, dtype=np.uint8)
-_SHOWN[[9, 10, 13]] = 32
-#: Bytes scanned at a time for a needle's first byte (fits a core's cache).
+#: Bytes scanned at a time for a needle's first byte, and snippets dressed at a time (so that
+#: the work stays in a core's cache).
 _BLOCK = 1 << 20
+_ROWS = 1 << 13
 
 
 def _occurrences(data: np.ndarray, lo: int, hi: int, needle: bytes, fold: bool) -> np.ndarray:
@@ -390,14 +389,24 @@ def _dress(body: Any, cut_before: np.ndarray, cut_after: np.ndarray) -> Any:
     np.cumsum(sizes, out=out_offsets[1:])
     out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
     step = np.arange(wide)
-    lead = (out_offsets[:-1][cut_before][:, None] + step).ravel()
-    tail = (out_offsets[1:][cut_after][:, None] - wide + step).ravel()
-    text = np.ones(out.size, dtype=bool)
-    text[lead] = False
-    text[tail] = False
-    out[text] = _SHOWN[data[offsets[0]:offsets[-1]]]
-    out[lead] = np.tile(ellipsis, int(cut_before.sum()))
-    out[tail] = np.tile(ellipsis, int(cut_after.sum()))
+    for first in range(0, n, _ROWS):  # a block of snippets at a time stays in the cache
+        last = min(n, first + _ROWS)
+        begin = out_offsets[first]
+        part = out[begin:out_offsets[last]]
+        lead_rows, tail_rows = cut_before[first:last], cut_after[first:last]
+        lead = (out_offsets[first:last][lead_rows][:, None] - begin + step).ravel()
+        tail = (out_offsets[first + 1:last + 1][tail_rows][:, None] - begin - wide
+                + step).ravel()
+        text = np.ones(part.size, dtype=bool)
+        text[lead] = False
+        text[tail] = False
+        part[text] = data[offsets[first]:offsets[last]]
+        breaks = part == 10  # line breaks and tabs (\n, \r, \t) are shown as spaces
+        breaks |= part == 13
+        breaks |= part == 9
+        np.copyto(part, 32, where=breaks)
+        part[lead] = np.tile(ellipsis, int(lead_rows.sum()))
+        part[tail] = np.tile(ellipsis, int(tail_rows.sum()))
     return pa.LargeStringArray.from_buffers(n, pa.py_buffer(out_offsets), pa.py_buffer(out))
 
 
