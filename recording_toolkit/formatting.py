@@ -40,6 +40,7 @@ __all__ = [
     "MISSING",
     "clock",
     "count",
+    "counted",
     "day",
     "formatter_for",
     "is_missing",
@@ -184,6 +185,26 @@ def count(n: Any) -> str:
     if is_missing(n):
         return MISSING
     return f"{int(round(float(n))):,}"
+
+
+def counted(n: Any, noun: str, plural: str | None = None, *,
+            digits: Callable[[Any], str] = count) -> str:
+    """``n`` and the noun it counts, singular when the number shown is one: a title over one
+    recording reads "Duration of 1 recording", never "1 recordings".
+
+    ``plural`` is for nouns that do not just take an ``s``; ``digits`` formats the number
+    (:func:`count` by default, so 1611.0 is "1,611"; padded, for a column of text), and the
+    noun follows what it shows.
+
+    >>> counted(1, "recording"), counted(1611.0, "recording"), counted(0, "day")
+    ('1 recording', '1,611 recordings', '0 days')
+    >>> counted(1, "log file"), counted(3, "match", "matches")
+    ('1 log file', '3 matches')
+    >>> counted(0.5, "day", digits=lambda d: f"{d:g}"), counted(None, "recording")
+    ('0.5 days', '– recordings')
+    """
+    text = digits(n) if not is_missing(n) else MISSING
+    return f"{text} {noun if text.strip() == '1' else (plural or noun + 's')}"
 
 
 def number(x: Any, *, decimals: int = 1) -> str:

@@ -138,13 +138,8 @@ def _minutes(frames: Frames) -> dict[str, Any]:
     return {"daily": daily, "left_out": minutes["left_out"]}
 
 
-def _n(n: int, word: str, words: str | None = None) -> str:
-    """``n`` and the word for it: ``1 recording``, ``1,611 recordings``."""
-    return f"{formatting.count(n)} {word if n == 1 else (words or word + 's')}"
-
-
 def _left_out_recordings(n: int) -> str:
-    return "" if not n else f"{_n(n, 'recording')} with no start or duration left out."
+    return "" if not n else f"{formatting.counted(n, 'recording')} with no start or duration left out."
 
 
 def _overhead(frames: Frames) -> dict[str, Any]:
@@ -177,7 +172,7 @@ def _cost_note(result: dict[str, Any]) -> str:
     n = result["no_time"]
     if not n:
         return ""
-    return (f"{_n(n, 'callback')} with no time received"
+    return (f"{formatting.counted(n, 'callback')} with no time received"
             f" ({formatting.money(result['no_time_charge'], result['currency'])})"
             f" {'is' if n == 1 else 'are'} in"
             " the total, on no day.")
@@ -216,8 +211,9 @@ def _durations_note(result: dict[str, Any]) -> str:
                      " axis)")
     if not parts:
         return ""
-    return (f"{formatting.count(result['drawn'])} of {formatting.count(result['recordings'])}"
-            f" recordings drawn; {' and '.join(parts)}.")
+    return (f"{formatting.count(result['drawn'])} of"
+            f" {formatting.counted(result['recordings'], 'recording')} drawn;"
+            f" {' and '.join(parts)}.")
 
 
 def _outcomes(frames: Frames) -> dict[str, Any]:
@@ -240,7 +236,7 @@ def _outcomes_note(result: dict[str, Any]) -> str:
     orphans = result["received"] - result["answered"]
     if orphans:
         words.append(f"{formatting.count(result['answered'])} of"
-                     f" {_n(result['received'], 'transcription callback')} counted here;"
+                     f" {formatting.counted(result['received'], 'transcription callback')} counted here;"
                      f" the other {formatting.count(orphans)}"
                      f" {'is' if orphans == 1 else 'are'} for recordings whose recording"
                      " callback is missing.")
@@ -258,7 +254,7 @@ def _turnaround_note(result: dict[str, Any]) -> str:
     if not n:
         return ""
     total = result["count"] + n
-    return (f"{formatting.count(result['count'])} of {_n(total, 'transcription')}"
+    return (f"{formatting.count(result['count'])} of {formatting.counted(total, 'transcription')}"
             f" measured; {formatting.count(n)} {'has' if n == 1 else 'have'} no recording"
             " callback, so no recording end to measure from.")
 
@@ -275,10 +271,11 @@ def _audit_note(result: dict[str, Any]) -> str:
     if not counts["audited"]:
         return ""
     if counts["checked"] == counts["audited"]:
-        words = f"All {formatting.count(counts['audited'])} transcription charges checked"
+        words = ("The only transcription charge checked" if counts["audited"] == 1 else
+                 f"All {formatting.count(counts['audited'])} transcription charges checked")
     else:
         words = (f"{formatting.count(counts['checked'])} of"
-                 f" {formatting.count(counts['audited'])} transcriptions audited")
+                 f" {formatting.counted(counts['audited'], 'transcription')} audited")
     reasons = [(counts["no_duration"], "no duration to check"),
                (counts["no_rate"], "no rate"), (counts["no_charge"], "no charge reported")]
     why = [f"{formatting.count(n)} {'has' if n == 1 else 'have'} {what}" for n, what in reasons

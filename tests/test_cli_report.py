@@ -307,6 +307,10 @@ def test_teams_in_html_csv_and_the_readable_list(log, teams_file, tmp_path):
     assert table["billed_minutes"].to_dict() == {"Alpha team": 3, "Both": 11, "Unallocated": 2}
     readable, _ = _run(str(log), "--teams", str(teams_file))
     assert "cost by team:" in readable and "Unallocated:" in readable
+    rows = readable.split("cost by team:\n")[1].splitlines()[:3]
+    # one recording is "1 recording", and the columns after it stay lined up
+    assert " 1 recording " in "\n".join(rows) and " 1 recordings" not in readable
+    assert len({row.index("billed min") for row in rows}) == 1
     _run(str(log), "--html", str(tmp_path / "plain.html"))
     assert "Cost by team" not in (tmp_path / "plain.html").read_text("utf-8")
 

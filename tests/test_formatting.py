@@ -137,3 +137,22 @@ def test_each_column_gets_the_formatter_of_its_kind():
 def test_mappings_read_as_words():
     assert fmt.value({"no speech": 3, "too long": 1200}) == "no speech: 3, too long: 1,200"
     assert fmt.value({}) == fmt.MISSING
+
+
+@pytest.mark.parametrize("n, noun, plural, shown", [
+    (1, "recording", None, "1 recording"),
+    (1.0, "recording", None, "1 recording"),
+    (0, "recording", None, "0 recordings"),
+    (2, "conference", None, "2 conferences"),
+    (1611.0, "transcription", None, "1,611 transcriptions"),
+    (1, "match", "matches", "1 match"),
+    (3, "match", "matches", "3 matches"),
+    (None, "day", None, f"{fmt.MISSING} days"),
+])
+def test_counted_says_the_noun_in_the_singular_only_for_one(n, noun, plural, shown):
+    assert fmt.counted(n, noun, plural) == shown
+
+
+def test_counted_follows_the_number_as_shown_even_padded():
+    assert fmt.counted(1, "recording", digits=lambda n: f"{n:>4}") == "   1 recording"
+    assert fmt.counted(0.5, "day", digits=lambda d: f"{d:g}") == "0.5 days"

@@ -323,3 +323,18 @@ def test_forecast_at_the_first_instant_of_a_month_says_there_is_no_rate_yet():
     text = render_html(summarize(load_result(), now=NOW), charts=False)
     assert "<th scope='row'>Projected month-end spend</th><td class='n'>–</td>" in text
     assert "there is no daily rate to run on yet" in text
+
+
+def test_one_recording_is_one_recording_in_every_sentence(sample):
+    result = sample[0]
+    recordings = result.recordings.head(1)
+    transcriptions = result.transcriptions[
+        result.transcriptions["recording_id"].isin(recordings["recording_id"])].head(1)
+    one = LoadResult(recordings, transcriptions, result.quarantine, result.stats)
+    summary = summarize(one, now=NOW)
+    text = Page(render_html(summary, charts=False)).text
+    one_plural = re.compile(r"(?<![\d,.])1 (recordings|transcriptions|transcription callbacks"
+                            r"|conferences|callbacks|days|months|log files)\b")
+    assert one_plural.findall(text) == []
+    assert "1 recording" in text and "The only transcription received was audited" in text
+    assert "1 recording in 1 conference" in summary._repr_html_() + repr(summary)

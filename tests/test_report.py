@@ -271,7 +271,7 @@ def test_conferences_table_labels_and_explains_the_row_without_a_recording_callb
     text = page.read_text("utf-8")
     assert "(unknown)" not in text
     assert "<td class='t name'>(no recording callback)</td>" in text
-    assert ("(no recording callback): 1 transcription callback(s) whose recording callback is"
+    assert ("(no recording callback): 1 transcription callback whose recording callback is"
             " not in the logs") in text
     assert "not among the 3 conferences counted" in text
     alone = summarize(load_result(), conferences=["alpha"], now=NOW)

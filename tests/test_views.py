@@ -216,3 +216,27 @@ def test_retention_chart_draws_each_policy_beside_keeping_everything():
         assert "No storage cost" in " ".join(t.get_text() for t in other.texts)
     finally:
         plt.close(fig)
+
+
+#: A count of one before a plural noun: what a title or note must never say.
+ONE_PLURAL = re.compile(r"(?<![\d,.])1 (recordings|transcriptions|transcription callbacks"
+                        r"|transcription charges|conferences|callbacks|minutes|days|months)\b")
+
+
+def test_titles_legends_and_notes_say_one_recording_not_one_recordings(sample):
+    recordings = sample.recordings.head(1)
+    transcriptions = sample.transcriptions[
+        sample.transcriptions["recording_id"].isin(recordings["recording_id"])].head(1)
+    assert len(recordings) == 1 and len(transcriptions) == 1
+    one = views.frames_of(recordings, transcriptions, rates=RateCard())
+    said = {}
+    for key, view in views.VIEWS.items():
+        result = view.compute(one)
+        ax = _drawn(view, result)
+        legend = ax.get_legend()
+        said[key] = " | ".join([ax.get_title(), view.note(result), *(t.get_text() for t in ax.texts),
+                                *(t.get_text() for t in (legend.get_texts() if legend else []))])
+    assert {key: ONE_PLURAL.findall(text) for key, text in said.items()
+            if ONE_PLURAL.search(text)} == {}
+    assert "Duration of 1 recording" in said["durations"]
+    assert "Outcomes of 1 recording" in said["outcomes"]

@@ -144,8 +144,12 @@ def _readable_teams(costs: Any) -> str:
     from .. import formatting as fmt
 
     lines = ["", "cost by team:"]
+    def padded(n: Any) -> str:
+        return f"{fmt.count(n):>8}"
+
     for team, row in costs.table.iterrows():
-        lines.append(f"  {str(team) + ':':<18}{fmt.count(row['recordings']):>8} recordings"
+        recordings = fmt.counted(row["recordings"], "recording", digits=padded)
+        lines.append(f"  {str(team) + ':':<18}{recordings:<19}"
                      f"{fmt.count(row['billed_minutes']):>10} billed min"
                      f"{fmt.money(row['transcription_charge'], costs.currency):>14}")
     return "\n".join(lines)

@@ -39,7 +39,7 @@ def draw_charges_per_day(charges: dict[str, Any], ax: Axes, currency: str = "USD
                                      SERIES_COLORS["charge"], "Charged")])
     _money_axis(ax.yaxis, currency)
     _title(ax, f"{_money_text(charges['total'], currency)} charged for"
-                 f" {formatting.count(daily['transcriptions'].sum())} transcriptions")
+                 f" {formatting.counted(daily['transcriptions'].sum(), 'transcription')}")
     return ax
 
 
@@ -78,7 +78,7 @@ def draw_conferences(top: dict[str, Any], ax: Axes, currency: str = "USD") -> Ax
     else:
         labels = [formatting.count(v) for v in shown]
     _bar_labels(ax, bars, labels)
-    _title(ax, f"Top {len(shown)} of {formatting.count(top['conferences'])} conferences"
+    _title(ax, f"Top {len(shown)} of {formatting.counted(top['conferences'], 'conference')}"
                  f" by {what}")
     return ax
 
@@ -108,7 +108,7 @@ def draw_billing_differences(audit: dict[str, Any], ax: Axes, currency: str = "U
             " transcription", transform=ax.transAxes, ha="center", va="center",
             color=_ink(ax), fontsize="small", parse_math=False))
     off = counts["mismatches"]
-    _title(ax, f"{formatting.count(counts['checked'])} transcriptions checked:"
+    _title(ax, f"{formatting.counted(counts['checked'], 'transcription')} checked:"
                  f" {formatting.count(off)} off by more than {tolerance},"
                  f" {_money_text(audit['difference'], currency)} in all")
     return ax

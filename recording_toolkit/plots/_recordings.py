@@ -47,7 +47,7 @@ def draw_duration_distribution(distribution: dict[str, Any], ax: Axes,
     if p95 is not None:
         _mark(ax, p95, f"p95 {formatting.number(p95)} min", style=":", side="right",
               avoid=ax.texts[-1:] if median is not None else ())
-    _title(ax, f"Duration of {formatting.count(distribution['drawn'])} recordings")
+    _title(ax, f"Duration of {formatting.counted(distribution['drawn'], 'recording')}")
     return ax
 
 
@@ -66,7 +66,7 @@ def draw_minutes_per_day(daily: pd.DataFrame, ax: Axes, currency: str = "USD") -
         (billed, SERIES_COLORS["billed"], "Billed (whole minutes)"),
     ])
     _legend_above_bars(ax, float(max(recorded.max(), billed.max())))
-    _title(ax, f"{formatting.number(recorded.sum(), decimals=0)} minutes recorded,"
+    _title(ax, f"{formatting.counted(recorded.sum(), 'minute')} recorded,"
                  f" {formatting.count(billed.sum())} billed")
     return ax
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .. import analytics
+from .. import analytics, formatting
 from ..config import RateCard
 from ._scales import _bars_per_month
 from ._style import SERIES_COLORS, STYLE, _axes, _money, _money_axis, _money_text, _price_text, look
@@ -33,10 +33,16 @@ def draw_storage_projection(projection: dict[str, Any], ax: Axes, currency: str 
                     [(months["cost"].astype(float).to_numpy(), SERIES_COLORS["storage"], None)])
     _money_axis(ax.yaxis, currency)
     total = _money_text(months["cost"].sum(), currency)
-    _title(ax, f"{total} over {len(months)} months: {rates.free_storage_days} days free, then"
+    _title(ax, f"{total} over {formatting.counted(len(months), 'month')}:"
+                 f" {formatting.counted(rates.free_storage_days, 'day')} free, then"
                  f" {_price_text(rates.storage_per_minute_month, currency, per='')}"
                  " per minute and month")
     return ax
+
+
+def _days(keep_days: Any) -> str:
+    """A retention policy's days as its legend and title say them: ``90 days``, ``1 day``."""
+    return formatting.counted(keep_days, "day", digits=lambda d: f"{float(d):,g}")
 
 
 def draw_retention(plans: Sequence[Any], ax: Axes, currency: str = "USD") -> Axes:
@@ -62,7 +68,7 @@ def draw_retention(plans: Sequence[Any], ax: Axes, currency: str = "USD") -> Axe
     colours = [SERIES_COLORS["policy"], SERIES_COLORS["policy_2"], SERIES_COLORS["policy_3"]]
     series = [(before, SERIES_COLORS["storage"], "Every recording kept")]
     series += [(plan.months["cost_after"].astype(float).to_numpy(), colour,
-                f"Kept {float(plan.keep_days):,g} days")
+                f"Kept {_days(plan.keep_days)}")
                for plan, colour in zip(plans, colours, strict=False)]
     _bars_per_month(ax, months.index, series)
     # A band above the tallest bar for the legend (money: no floor of 1 as for counts).
@@ -71,8 +77,9 @@ def draw_retention(plans: Sequence[Any], ax: Axes, currency: str = "USD") -> Axe
     _money_axis(ax.yaxis, currency)
     totals = [f"{_money_text(before.sum(), currency)} with every recording kept"]
     totals += [f"{_money_text(plan.months['cost_after'].sum(), currency)} keeping"
-               f" {float(plan.keep_days):,g} days" for plan in plans]
-    _title(ax, f"Storage over {len(months)} months: " + ", ".join(totals))
+               f" {_days(plan.keep_days)}" for plan in plans]
+    _title(ax, f"Storage over {formatting.counted(len(months), 'month')}: "
+           + ", ".join(totals))
     return ax
 
 

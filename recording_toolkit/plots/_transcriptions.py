@@ -35,7 +35,7 @@ def draw_outcomes(counts: pd.DataFrame, ax: Axes, currency: str = "USD") -> Axes
     _bar_labels(ax, bars, [f"{formatting.count(c)} ({formatting.percent(s)})"
                            for c, s in zip(rows["count"], rows["share"], strict=True)])
     # Short: it is centred over the bars, which the (wrapped) outcome labels leave narrow.
-    _title(ax, f"Outcomes of {formatting.count(counts['count'].sum())} recordings")
+    _title(ax, f"Outcomes of {formatting.counted(counts['count'].sum(), 'recording')}")
     return ax
 
 
@@ -74,7 +74,7 @@ def draw_turnaround(distribution: dict[str, Any], ax: Axes, currency: str = "USD
         labels.append(_mark(ax, mark, f"{formatting.percent(share)} within {mark:g} min",
                             style=style, y=0.12, avoid=labels))
     ax.set_ylim(0, 1.02)
-    _title(ax, f"Turnaround of {formatting.count(distribution['count'])} transcriptions"
+    _title(ax, f"Turnaround of {formatting.counted(distribution['count'], 'transcription')}"
                  f" (median {formatting.span(distribution['median_seconds'])})")
     return ax
 

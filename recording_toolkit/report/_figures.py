@@ -121,8 +121,8 @@ _figures_table = figures_table
 
 def summary_html(summary: Summary) -> str:
     """How a :class:`Summary` shows in a notebook: a one-line caption and the key figures."""
-    caption = (f"Summary of {fmt.count(summary.get('recordings.count'))} recordings in"
-               f" {fmt.count(summary.get('recordings.conferences'))} conferences"
+    caption = (f"Summary of {fmt.counted(summary.get('recordings.count'), 'recording')} in"
+               f" {fmt.counted(summary.get('recordings.conferences'), 'conference')}"
                f" ({summary.engine} engine); keys for <code>summary.get(...)</code> on the"
                " right")
     return (f"<div><p style='margin:0 0 .3em'><strong>{caption}</strong></p>"

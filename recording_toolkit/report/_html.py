@@ -251,7 +251,7 @@ def _period(start: pd.Timestamp | None, end: pd.Timestamp | None, *, length: boo
         last = end - pd.Timedelta(days=1)
         days = (end - start).days
         dates = fmt.day(start) if last == start else f"{fmt.day(start)} to {fmt.day(last)}"
-        return dates if days == 1 or not length else f"{dates} ({days:,} days)"
+        return dates if days == 1 or not length else f"{dates} ({fmt.counted(days, 'day')})"
     return f"{fmt.timestamp(start)} to {fmt.timestamp(end)}" + \
         (f" ({fmt.span(end - start)})" if length else "")
 
@@ -298,7 +298,7 @@ _HEADLINE_LABELS = {
 def _length(length: pd.Timedelta) -> str:
     if length == length.round("D"):
         days = length.days
-        return f"{days:,} day{'s' if days != 1 else ''}"
+        return fmt.counted(days, "day")
     return fmt.span(length)
 
 
@@ -330,14 +330,14 @@ def _headline_band(summary: Summary, head: Headline) -> str:
         when = (f"This period: {_period(head.start, head.end)}, by recording start (UTC)."
                 f" Each change is against the {length} before it"
                 f" ({_period(head.previous_start, head.start, length=False)}), which holds "
-                + (f"{held:,} recording{'s' if held != 1 else ''}." if held else
+                + (f"{fmt.counted(held, 'recording')}." if held else
                    "no recordings."))
     received = summary.get("transcriptions.received")
     recordings = summary.get("recordings.count")
     return (f"<section id='headline' aria-label='Headline figures'><div class='band'>"
             f"{''.join(cards)}</div><p class='note'>{html.escape(when)} Success rate: the share"
-            f" of the {fmt.count(received)} transcriptions received that succeeded. Coverage:"
-            f" the share of the {fmt.count(recordings)} recordings that have a successful"
+            f" of the {fmt.counted(received, 'transcription')} received that succeeded. Coverage:"
+            f" the share of the {fmt.counted(recordings, 'recording')} that have a successful"
             f" transcription.</p></section>")
 
 
@@ -425,7 +425,8 @@ def _rate_card(summary: Summary) -> str:
          "details.rates.transcription_per_minute"),
         ("Storage price, per minute each month", fmt.price(rates.storage_per_minute_month, cur),
          "details.rates.storage_per_minute_month"),
-        ("Free storage", f"{rates.free_storage_days:,} days", "details.rates.free_storage_days"),
+        ("Free storage", fmt.counted(rates.free_storage_days, "day"),
+         "details.rates.free_storage_days"),
         ("Currency", cur, "details.rates.currency"),
     ])
 
@@ -436,10 +437,11 @@ def _audit_note(summary: Summary) -> str:
     audited, unchecked = billing["audited"], billing["unchecked"]
     checked = audited - unchecked
     if checked == received and audited == received:
-        text = (f"All {fmt.count(received)} transcriptions received were audited: each charge"
-                " against the rate card's price times its billed minutes.")
+        text = ("The only transcription received was audited" if received == 1 else
+                f"All {fmt.count(received)} transcriptions received were audited")
+        text += ": each charge against the rate card's price times its billed minutes."
     else:
-        text = f"{fmt.count(checked)} of {fmt.count(received)} transcriptions audited"
+        text = f"{fmt.count(checked)} of {fmt.counted(received, 'transcription')} audited"
         reasons = []
         if unchecked:
             reasons.append(f"{fmt.count(unchecked)} have no duration or no charge to check")
@@ -454,11 +456,11 @@ def _no_recording_callback_note(by_conference: pd.DataFrame, conferences: Any) -
     if NO_RECORDING_CALLBACK not in by_conference.index:
         return ""
     transcriptions = _orphan_count(by_conference)
-    return (f"<p class='note'>{html.escape(NO_RECORDING_CALLBACK)}: {transcriptions:,}"
-            " transcription callback(s) whose recording callback is not in the logs, so their"
-            " conference is not known. Their charges are listed so the column adds up to the"
-            f" total; the row is not a conference and not among the {conferences or 0:,}"
-            " conferences counted.</p>")
+    return (f"<p class='note'>{html.escape(NO_RECORDING_CALLBACK)}:"
+            f" {fmt.counted(transcriptions, 'transcription callback')} whose recording callback"
+            " is not in the logs, so their conference is not known. Their charges are listed so"
+            " the column adds up to the total; the row is not a conference and not among the"
+            f" {fmt.counted(conferences or 0, 'conference')} counted.</p>")
 
 
 def _orphans(summary: Summary) -> int:
@@ -475,11 +477,11 @@ def _orphan_count(by_conference: pd.DataFrame) -> int:
 def _measured_note(what: str, measured: int, received: int, orphans: int, lacking: str) -> str:
     """``1,611 of 1,628 transcriptions ...; the other 17 have no recording callback ...``."""
     if measured == received:
-        return f"All {fmt.count(received)} transcriptions received {what}."
+        return f"All {fmt.counted(received, 'transcription')} received {what}."
     rest = received - measured
     why = (f"have no recording callback in the logs, so there is no {lacking}"
            if rest == orphans else "cannot be matched with a recording")
-    return (f"{fmt.count(measured)} of {fmt.count(received)} transcriptions {what};"
+    return (f"{fmt.count(measured)} of {fmt.counted(received, 'transcription')} {what};"
             f" the other {fmt.count(rest)} {why}.")
 
 
@@ -701,7 +703,7 @@ def _transcriptions(page: _Page, summary: Summary) -> None:
              + _table(errors, currency=cur, csv="transcription_errors",
                       columns=["error", Column("recordings", "Transcriptions")],
                       empty="No transcription failed.")
-             + (f"<p class='note'>{fmt.count(failed)} of {fmt.count(received)} transcriptions"
+             + (f"<p class='note'>{fmt.count(failed)} of {fmt.counted(received, 'transcription')}"
                 " failed.</p>" if failed else "")
              + "</div>",
              f"<div><h3 id='turnaround'>Turnaround</h3>{turnaround}"
@@ -771,11 +773,11 @@ def _reconciliation_note(summary: Summary, counts: Mapping[str, Any]) -> str:
     if started is None or missing is None or unexpected is None \
             or started - missing + unexpected != recordings:
         return ""
-    return (f"<p class='note'>The journal started {fmt.count(started)} recordings;"
-            f" {fmt.count(missing)} sent no recording callback and {fmt.count(unexpected)}"
-            f" callback(s) came for recordings not started here: {fmt.count(started)}"
-            f" − {fmt.count(missing)} + {fmt.count(unexpected)} = {fmt.count(recordings)}"
-            " recordings in the logs.</p>")
+    return (f"<p class='note'>The journal started {fmt.counted(started, 'recording')};"
+            f" {fmt.count(missing)} sent no recording callback and"
+            f" {fmt.counted(unexpected, 'callback')} came for recordings not started here:"
+            f" {fmt.count(started)} − {fmt.count(missing)} + {fmt.count(unexpected)} ="
+            f" {fmt.counted(recordings, 'recording')} in the logs.</p>")
 
 
 def _reconciliation(page: _Page, summary: Summary) -> None:
@@ -852,8 +854,9 @@ def render_html(summary: Summary, *, title: str = "Conference recordings report"
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><main>",
            f"<h1>{html.escape(title)}</h1>",
            f"<p class='note'>Made by recording-toolkit {html.escape(__version__)} on"
-           f" {html.escape(generated)} UTC from the {fmt.count(summary.get('source.files'))}"
-           f" log file(s) read ({html.escape(summary.engine)} engine). Times and days are"
+           f" {html.escape(generated)} UTC from the"
+           f" {fmt.counted(summary.get('source.files'), 'log file')} read"
+           f" ({html.escape(summary.engine)} engine). Times and days are"
            " UTC.</p>",
            _selection(summary), _headline_band(summary, headline(summary)), page.toc()]
     return "\n".join([*top, *page.parts, "</main></body></html>\n"])

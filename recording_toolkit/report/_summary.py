@@ -165,8 +165,10 @@ class Summary:
 
     def __repr__(self) -> str:
         r, t = self.data["recordings"], self.data["transcriptions"]
-        return (f"<Summary {r['count']:,} recordings in {r['conferences']:,} conferences,"
-                f" {r['total_minutes']:,.1f} min; {t['received']:,} transcriptions,"
+        return (f"<Summary {formatting.counted(r['count'], 'recording')} in"
+                f" {formatting.counted(r['conferences'], 'conference')},"
+                f" {r['total_minutes']:,.1f} min;"
+                f" {formatting.counted(t['received'], 'transcription')},"
                 f" success rate {_percent(t['success_rate'])},"
                 f" coverage {_percent(t['coverage'])}>")
 

@@ -14,6 +14,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from .. import formatting
+
 __all__ = ["ConferencePicker"]
 
 
@@ -80,7 +82,7 @@ class ConferencePicker(widgets.VBox):
         if unknown:
             raise traitlets.TraitError(
                 f"conferences: {', '.join(map(repr, unknown[:5]))} not among the "
-                f"{len(self.options):,} conferences in the logs")
+                f"{formatting.counted(len(self.options), 'conference')} in the logs")
         chosen = set(wanted)
         return tuple(name for name in self.options if name in chosen)
 

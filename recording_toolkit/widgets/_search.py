@@ -45,10 +45,6 @@ def marked_snippet(snippet: Any, start: Any, end: Any) -> str:
             + "</mark>" + html.escape(text[b:]))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{fmt.count(n)} {word}{'' if n == 1 else 's'}"
-
-
 def hits_html(hits: pd.DataFrame, *, shown: int = HITS_SHOWN) -> str:
     """A line saying what was found, then the first ``shown`` hits as a table.
 
@@ -59,11 +55,11 @@ def hits_html(hits: pd.DataFrame, *, shown: int = HITS_SHOWN) -> str:
     query = str(attrs.get("query", ""))
     found = len(hits)
     matches = int(hits["count"].sum()) if found else 0
-    line = (f"{_plural(found, 'transcription')} of {fmt.count(attrs.get('searched', 0))}"
+    line = (f"{fmt.counted(found, 'transcription')} of {fmt.count(attrs.get('searched', 0))}"
             f" searched {'mentions' if found == 1 else 'mention'}"
             f" <b>{html.escape(query)}</b>")
     if found:
-        line += f" ({_plural(matches, 'time')})"
+        line += f" ({fmt.counted(matches, 'time')})"
     skipped = [f"{fmt.count(attrs[key])} {words}" for key, words in
                (("failed", "failed"), ("without_text", "without text")) if attrs.get(key)]
     if skipped:
