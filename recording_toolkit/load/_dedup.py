@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Part", "Selected", "select"]
+__all__ = ["Part", "Selected", "id_keys", "select"]
 
 
 @dataclass
@@ -39,6 +39,10 @@ class Part:
 
     table: pa.Table
     rows: np.ndarray | None = None
+    #: :func:`id_keys` of the whole table's ``recording_id`` when already computed (``hashed``):
+    #: the recordings and transcriptions of one typed table share them, so they are hashed once.
+    keys: np.ndarray | None = None
+    hashed: bool = False
 
     def __len__(self) -> int:
         return self.table.num_rows if self.rows is None else len(self.rows)
@@ -136,6 +140,17 @@ def id_keys(ids: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
     return np.concatenate(keys)
 
 
+def _joined(keys: list[np.ndarray | None]) -> np.ndarray | None:
+    """The keys of tables concatenated from theirs (what :func:`id_keys` gives for the
+    concatenated column: hashes are computed chunk by chunk, and None when any chunk has none)."""
+    if any(one is None for one in keys):
+        return None
+    present = [one for one in keys if one is not None]
+    if not present:
+        return np.zeros(0, dtype=np.uint64)
+    return present[0] if len(present) == 1 else np.concatenate(present)
+
+
 class _Ids:
     """The ids of the rows in order, numbered in order of first appearance.
 
@@ -146,9 +161,10 @@ class _Ids:
     Either way the codes are the same.
     """
 
-    def __init__(self, ids: pa.ChunkedArray, rows: np.ndarray | None) -> None:
+    def __init__(self, ids: pa.ChunkedArray, rows: np.ndarray | None,
+                 known: list[np.ndarray | None] | None = None) -> None:
         self.ids, self.rows = ids, rows
-        keys = id_keys(ids)
+        keys = id_keys(ids) if known is None else _joined(known)
         self.keys = None if keys is None else keys if rows is None else keys[rows]
         self._in_order: pa.ChunkedArray | pa.Array | None = None
         self.codes, self.count = self.numbered(None)
@@ -242,7 +258,8 @@ def select(parts: Sequence[Part], columns: Sequence[str], *, prefer_success: boo
             times = np.where(valid, times, np.iinfo(np.int64).max)
         order = np.argsort(times, kind="stable")
         rows = order if rows is None else rows[order]
-    ids = _Ids(table.column("recording_id"), rows)
+    known = [p.keys for p in parts] if all(p.hashed for p in parts) else None
+    ids = _Ids(table.column("recording_id"), rows, known)
     codes, n_ids = ids.codes, ids.count
     keep: np.ndarray | None = None
     if n_ids < n:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from . import _dedup
 from ._convert import (
     QUARANTINE_ARROW,
     RECORDING,
@@ -84,10 +85,13 @@ def from_typed(batches: Sequence[pa.Table], kinds: Sequence[np.ndarray],
                quarantine: Quarantine | pa.Table | None, *, lines: int, blank_lines: int = 0
                ) -> FileTables:
     """Typed wide batches (``_convert.Typed``) of one file -> :class:`FileTables`."""
-    recordings = [Part(b, np.flatnonzero(k == RECORDING)) for b, k in zip(batches, kinds,
-                                                                          strict=True)]
-    transcriptions = [Part(b, np.flatnonzero(k == TRANSCRIPTION)) for b, k in zip(
-        batches, kinds, strict=True)]
+    # each batch's ids are hashed once, for both kinds (the selection of each kind would
+    # otherwise hash every row of the wide table again)
+    keys = [_dedup.id_keys(b.column("recording_id")) for b in batches]
+    recordings = [Part(b, np.flatnonzero(k == RECORDING), keys=h, hashed=True)
+                  for b, k, h in zip(batches, kinds, keys, strict=True)]
+    transcriptions = [Part(b, np.flatnonzero(k == TRANSCRIPTION), keys=h, hashed=True)
+                      for b, k, h in zip(batches, kinds, keys, strict=True)]
     (rec, rec_dups), (tr, tr_dups) = _pick_both(recordings, transcriptions)
     if quarantine is None:
         table = QUARANTINE_ARROW.empty_table()
