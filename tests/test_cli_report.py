@@ -12,6 +12,7 @@ from analytics_data import write_log
 from recording_toolkit.cli import build_parser, main
 from recording_toolkit.commands.report import run_report
 from recording_toolkit.errors import ConfigurationError
+from recording_toolkit.probes import TEST_CALLBACK_PREFIX
 from recording_toolkit.report import SUMMARY_KEYS
 
 
@@ -36,7 +37,7 @@ def test_json_prints_one_object_with_the_stable_keys(log):
     data = json.loads(out)
     assert out.count("\n") == 1
     assert data["source"] == {"files": 1, "lines": 10 + 1 + 1, "quarantined": 1,
-                              "duplicates": 1}
+                              "duplicates": 1, "test_callbacks": 0}
     assert data["recordings"]["count"] == 5
     assert data["recordings"]["billed_minutes"] == 1 + 2 + 10 + 1 + 2
     assert data["transcriptions"]["coverage"] == 0.6
@@ -320,3 +321,17 @@ def test_a_bad_teams_file_stops_before_the_logs_are_read(tmp_path, teams_file):
     with pytest.raises(ConfigurationError, match=r"teams file .*, line 3: team 'Ops'"):
         run_report(parse(str(tmp_path / "no-such-log"), "--teams", str(teams_file)),
                    environ={}, out=io.StringIO(), err=io.StringIO())
+
+
+def test_test_callbacks_are_counted_in_the_json_and_shown_only_when_the_log_has_some(log):
+    plain, _ = _run(str(log))
+    assert "lines read:" in plain and "test callbacks" not in plain
+    probe = json.loads(log.read_text("utf-8").splitlines()[0])
+    probe["payload"]["recording_id"] = TEST_CALLBACK_PREFIX + "0001"
+    with log.open("a", encoding="utf-8") as file:
+        file.write(json.dumps(probe) + "\n")
+    data = json.loads(_run(str(log), "--json")[0])
+    assert data["source"]["test_callbacks"] == 1 and data["recordings"]["count"] == 5
+    readable, _ = _run(str(log))
+    assert [line.split() for line in readable.splitlines() if line.startswith("test callbacks")] \
+        == [["test", "callbacks:", "1"]]

@@ -338,3 +338,14 @@ def test_one_recording_is_one_recording_in_every_sentence(sample):
     assert one_plural.findall(text) == []
     assert "1 recording" in text and "The only transcription received was audited" in text
     assert "1 recording in 1 conference" in summary._repr_html_() + repr(summary)
+
+
+def test_load_statistics_show_test_callbacks_only_when_some_were_left_out():
+    from recording_toolkit.load import LoadStats
+
+    assert "Test callbacks" not in LoadStats(files=1, lines=3)._repr_html_()
+    some = LoadStats(files=1, lines=3, recordings=1, test_callbacks=2)
+    assert re.search(r"Test callbacks \(left out\)</th><td[^>]*>2<", some._repr_html_())
+    result = LoadResult(None, None, None, some)
+    assert "2 test callbacks left out" in repr(result)
+    assert "test callbacks" not in repr(LoadResult(None, None, None, LoadStats()))

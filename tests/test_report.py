@@ -20,7 +20,14 @@ from analytics_data import journal_frame, load_result, write_log
 from recording_toolkit import rules
 from recording_toolkit.config import RateCard
 from recording_toolkit.load import LoadResult, load_callbacks, load_journal
-from recording_toolkit.report import SUMMARY_KEYS, Summary, summarize, write_csv, write_html
+from recording_toolkit.report import (
+    SUMMARY_KEYS,
+    Summary,
+    render_html,
+    summarize,
+    write_csv,
+    write_html,
+)
 
 NOW = "2026-12-01"
 
@@ -30,10 +37,11 @@ SECONDS_SORTED = [0.4, 30, 61, 90, 600]
 TURNAROUNDS_SORTED = [60, 120, 240, 1200]  # r4, r1, r2, r3
 
 
-def _expected(*, files: int, lines: int, quarantined: int, duplicates: int) -> dict:
+def _expected(*, files: int, lines: int, quarantined: int, duplicates: int,
+              test_callbacks: int = 0) -> dict:
     return {
         "source": {"files": files, "lines": lines, "quarantined": quarantined,
-                   "duplicates": duplicates},
+                   "duplicates": duplicates, "test_callbacks": test_callbacks},
         "recordings": {
             "count": 5,
             "conferences": 3,                                    # alpha, beta, gamma
@@ -435,3 +443,26 @@ def test_details_forecast_this_month_to_date_and_its_run_rate():
     # The stable figures do not move.
     assert set(summarize(load_result(), now="2026-11-04").to_dict()) == \
         {"source", "recordings", "transcriptions"}
+
+
+def test_test_callbacks_left_out_are_always_in_the_json_and_shown_only_when_there():
+    none = summarize(load_result(files=1, lines=10), now=NOW)
+    assert none.to_dict()["source"]["test_callbacks"] == 0  # one shape for machines
+    some = summarize(load_result(files=1, lines=12, test_callbacks=2), now=NOW)
+    assert some.to_dict()["source"] == {"files": 1, "lines": 12, "quarantined": 0,
+                                        "duplicates": 0, "test_callbacks": 2}
+    assert some.get("source.test_callbacks") == 2
+    shown = render_html(some, charts=False) + some._repr_html_()
+    assert shown.count("Test callbacks left out") == 2
+    assert "source.test_callbacks" in shown
+    quiet = render_html(none, charts=False) + none._repr_html_()
+    assert "Test callbacks" not in quiet and "source.test_callbacks" not in quiet
+
+
+def test_the_source_counts_are_the_same_on_dask():
+    result = load_result(files=1, lines=12, test_callbacks=2)
+    lazy = LoadResult(dd.from_pandas(result.recordings, npartitions=2),
+                      dd.from_pandas(result.transcriptions, npartitions=2), result.quarantine,
+                      result.stats, engine="dask")
+    assert summarize(lazy, now=NOW).to_dict()["source"] == \
+        summarize(result, now=NOW).to_dict()["source"]

@@ -129,14 +129,19 @@ _READABLE = [
     ("lines read", "source.lines"),
     ("quarantined", "source.quarantined"),
     ("duplicates", "source.duplicates"),
+    ("test callbacks", "source.test_callbacks"),
 ]
+#: Shown only when not zero (the JSON always has them): test callbacks are in a log only where
+#: ``doctor`` sent some.
+_WHEN_NOT_ZERO = frozenset({"source.test_callbacks"})
 
 
 def _readable(summary: Any) -> str:
     """The key figures for a person, formatted as the HTML report shows them."""
     from ..report import figure_text
 
-    return "\n".join(f"{label + ':':<20}{figure_text(summary, key)}" for label, key in _READABLE)
+    return "\n".join(f"{label + ':':<20}{figure_text(summary, key)}" for label, key in _READABLE
+                     if key not in _WHEN_NOT_ZERO or summary.get(key))
 
 
 def _readable_teams(costs: Any) -> str:

@@ -31,7 +31,8 @@ def _stats_table(stats: LoadStats) -> str:
         f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
         f"<td style='text-align:right'>"
         f"{html.escape(fmt.size(values[key]) if key == 'bytes' else fmt.count(values[key]))}"
-        f"</td><td><code>{key}</code></td></tr>" for key, label in _STAT_LABELS.items())
+        f"</td><td><code>{key}</code></td></tr>" for key, label in _STAT_LABELS.items()
+        if key != "test_callbacks" or values[key])  # shown where a preflight left some
     return f"<table>{rows}</table>"
 
 
@@ -100,7 +101,9 @@ class LoadResult:
         s = self.stats
         return (f"<LoadResult {self.engine}: {s.recordings:,} recordings, {s.transcriptions:,}"
                 f" transcriptions from {s.files:,} file(s); {s.lines:,} lines,"
-                f" {s.duplicates:,} duplicates dropped, {s.quarantined:,} quarantined>")
+                f" {s.duplicates:,} duplicates dropped, {s.quarantined:,} quarantined"
+                + (f", {s.test_callbacks:,} test callbacks left out" if s.test_callbacks else "")
+                + ">")
 
     def _repr_html_(self) -> str:
         s = self.stats

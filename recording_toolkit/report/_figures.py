@@ -17,7 +17,8 @@ from .. import formatting as fmt
 if TYPE_CHECKING:
     from ._summary import Summary
 
-__all__ = ["FIGURES", "figure_label", "figure_text", "figures_table", "format_figure"]
+__all__ = ["FIGURES", "SHOWN_WHEN_NOT_ZERO", "figure_label", "figure_text", "figures_table",
+           "format_figure"]
 
 
 def _recorded_minutes(value: Any) -> str:
@@ -52,7 +53,12 @@ FIGURES: list[tuple[str, str, str]] = [
     ("Lines read", "source.lines", "count"),
     ("Lines quarantined", "source.quarantined", "count"),
     ("Duplicates dropped", "source.duplicates", "count"),
+    ("Test callbacks left out", "source.test_callbacks", "count"),
 ]
+
+#: Figures a person sees only when they are not zero (the JSON always has them): test
+#: callbacks are in the logs only where a preflight sent some.
+SHOWN_WHEN_NOT_ZERO = frozenset({"source.test_callbacks"})
 
 
 def _formatter(kind: str, currency: str) -> Callable[[Any], str]:
@@ -99,6 +105,8 @@ def figures_table(summary: Summary, *, keys: bool = True, part: str | None = Non
     rows = []
     for label, key, _ in FIGURES:
         if part is not None and not key.startswith(part + "."):
+            continue
+        if key in SHOWN_WHEN_NOT_ZERO and not summary.get(key):
             continue
         # inline alignment too: a notebook shows the table without the report's style sheet
         code = (f"<td class='key' style='text-align:left;padding-left:1.5em'><code>"

@@ -25,9 +25,14 @@ from ._figures import summary_html
 
 __all__ = ["NO_RECORDING_CALLBACK", "SUMMARY_KEYS", "Summary", "summarize"]
 
+#: The load's counts under ``source``: always all of them, so the JSON keeps one shape
+#: (``test_callbacks``: the marked test callbacks the loader left out, usually 0).
+SOURCE_COUNTS = ("files", "lines", "quarantined", "duplicates", "test_callbacks")
+
 #: Every stable key of :meth:`Summary.to_dict`, dotted, in order.
 SUMMARY_KEYS = (
     "source.files", "source.lines", "source.quarantined", "source.duplicates",
+    "source.test_callbacks",
     "recordings.count", "recordings.conferences", "recordings.total_minutes",
     "recordings.billed_minutes", "recordings.duration_seconds.mean",
     "recordings.duration_seconds.median", "recordings.duration_seconds.p95",
@@ -186,6 +191,10 @@ def _choose(result: Any, since: Any, until: Any, conferences: Iterable[str] | No
                             conferences=None if conferences is None else list(conferences))
 
 
+def _source(stats: Mapping[str, Any]) -> dict[str, int]:
+    return {key: int(stats.get(key, 0)) for key in SOURCE_COUNTS}
+
+
 def _stable(stats: Mapping[str, Any], recordings: Any, transcriptions: Any,
             turnaround: Mapping[str, Any]) -> dict[str, Any]:
     durations = analytics.duration_summary(recordings)
@@ -194,8 +203,7 @@ def _stable(stats: Mapping[str, Any], recordings: Any, transcriptions: Any,
     conferences = distinct(recordings["conference_name"])
     formats = {str(k): int(v) for k, v in formats.items()}
     return _plain({
-        "source": {key: int(stats.get(key, 0)) for key in
-                   ("files", "lines", "quarantined", "duplicates")},
+        "source": _source(stats),
         "recordings": {
             "count": durations["count"],
             "conferences": int(conferences),
@@ -371,7 +379,7 @@ def summarize(result: Any, *, rates: RateCard | None = None, journal: Any = None
         from ._dask_summary import stable_figures
 
         data, turnaround, quantiles = stable_figures(stats, recordings, transcriptions)
-        data = _plain(data)
+        data = _plain({**data, "source": _source(stats)})  # the same counts as on pandas
     else:
         quantiles = None
         turnaround = analytics.turnaround_stats(recordings, transcriptions)
