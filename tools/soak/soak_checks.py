@@ -207,8 +207,9 @@ def check_soak(*, started_ids: set[str], present: Mapping[str, bool], written: s
                         + (f" e.g. {twice[:3]}" if twice else "")))
     acked = {(p.kind, p.recording_id) for p in plans if acknowledged(p)}
     interrupted = {(p.kind, p.recording_id) for p in plans if cut_off(p)}
+    explained = acked | interrupted  # once: built per key it made the check quadratic
     lost = sorted(key for key in acked if received.get(key, 0) == 0)
-    unexplained = sorted(key for key in received if key not in acked | interrupted)
+    unexplained = sorted(key for key in received if key not in explained)
     detail = (f"{len(acked)} callbacks acknowledged, {len(lost)} not in the log"
               + (f" e.g. {lost[:3]}" if lost else "")
               + f"; {len(set(received) - acked)} stored without a 2xx")
