@@ -283,7 +283,7 @@ _ROWS = 1 << 13
 def _occurrences(data: np.ndarray, lo: int, hi: int, needle: bytes, fold: bool) -> np.ndarray:
     """Where ``needle`` occurs in ``data[lo:hi]`` (sorted byte positions), ASCII letters
     compared in either case when ``fold``. The rarest byte of the needle is looked for block by
-    block; the other bytes are checked only where it is."""
+    block; the other bytes are checked only where it is, in the same block."""
     k = len(needle)
     last = hi - k  # the last position a needle can start at
     if last < lo:
@@ -309,14 +309,14 @@ def _occurrences(data: np.ndarray, lo: int, hi: int, needle: bytes, fold: bool) 
             np.equal(folded[:stop - start], byte, out=same)
         else:
             np.equal(part, byte, out=same)
-        found.append(np.flatnonzero(same) + (start - anchor))
-    at = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-    for i in order[1:]:
-        got = data[at + i]
-        if fold and 97 <= needle[i] <= 122:
-            got |= 0x20
-        at = at[got == needle[i]]
-    return at
+        at = np.flatnonzero(same) + (start - anchor)
+        for i in order[1:]:  # the other bytes, while the block is in the cache
+            got = data[at + i]
+            if fold and 97 <= needle[i] <= 122:
+                got |= 0x20
+            at = at[got == needle[i]]
+        found.append(at)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 @dataclass
