@@ -11,7 +11,7 @@ PYTEST := $(BIN)/python -m pytest
 
 help:
 	@echo "make demo   - run the whole workflow on a local sandbox and write reports/demo/"
-	@echo "make test   - lint, then every test, notebooks and the browser test included"
+	@echo "make test   - lint and type-check, then every test, notebooks and the browser test included"
 	@echo "make lab    - open JupyterLab on notebooks/"
 	@echo "make dashboard - serve the Dashboard of the sample logs in data/ (a web page, no code)"
 	@echo "make bench  - run the benchmarks and write benchmarks/RESULTS.md"
@@ -37,6 +37,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(PYTEST) -p no:cacheprovider --doctest-modules recording_toolkit tests
 	@# The notebooks' logs and journals go to a folder of this run, removed afterwards.
 	work=$$(mktemp -d) && RECORDING_TOOLKIT_DATA_DIR=$$work $(PYTEST) -p no:cacheprovider \
@@ -64,6 +65,7 @@ soak: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) reports build *.egg-info .pytest_cache
