@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 from recording_toolkit._retry import RetryPolicy
-from recording_toolkit._server import BackgroundServer
 from recording_toolkit.callback_log import CallbackLog, format_timestamp
 from recording_toolkit.client import RecordingClient
 from recording_toolkit.errors import PlivoAPIError
@@ -46,6 +45,7 @@ from recording_toolkit.receiver import RECORDING_PATH, TRANSCRIPTION_PATH, creat
 from recording_toolkit.sandbox import DurationModel, Faults, ManualClock, Sandbox
 from recording_toolkit.sandbox._clock import from_ms, to_ms
 from recording_toolkit.sandbox._simulation import keyed_rng
+from recording_toolkit.server import BackgroundServer
 
 SEED = 20261102
 START = datetime(2026, 11, 2, tzinfo=UTC)        # a Monday

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from plivo_fake import TOKEN, FakePlivo, answer, assert_no_token, started
 
-from recording_toolkit._server import BackgroundServer
 from recording_toolkit.cli import build_parser, main
 from recording_toolkit.commands.recording import run_start, run_stop
 from recording_toolkit.errors import ConfigurationError, NotFoundError, ValidationError
+from recording_toolkit.server import BackgroundServer
 
 AUTH_ID = "MATESTACCOUNT0000001"
 ENV = {"PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN}

@@ -25,8 +25,8 @@ from recording_toolkit import errors
 from recording_toolkit._bulk import BULK_COLUMNS
 from recording_toolkit._ratelimit import RateLimiter
 from recording_toolkit._retry import RetryPolicy
-from recording_toolkit._server import BackgroundServer
 from recording_toolkit.client import AsyncRecordingClient, RecordingClient
+from recording_toolkit.server import BackgroundServer
 
 AUTH_ID = "MATESTACCOUNT0000001"
 
