@@ -61,15 +61,35 @@ def test_receiver_sandbox_and_load_rows():
     assert "read_json 0.800 s" in load[0].baseline
 
 
+SCALE = """| engine | load + summarize s | ratio | peak memory | spilled | restarts | counts vs truth |
+|---|---|---|---|---|---|---|
+| dask, 2 x 1GiB | 217.0 | 3.93x | 0.70 GiB (a worker) | 0.46 GiB | 0 | all equal |
+| pandas (baseline, this process) | 55.2 | 1.00x | 0.89 GiB (process growth) | 0.00 GiB | 0 | all equal |
+"""  # noqa: E501
+
+
+def test_scale_row_is_met_only_with_no_restart_and_every_count_right():
+    (row,) = run_all.parse_scale(SCALE)
+    assert (row.value, row.baseline, row.ratio, row.met) == ("217.0 s", "pandas 55.2 s", "3.93x",
+                                                             "yes")
+    assert "2 x 1GiB" in row.figure
+    restarted = SCALE.replace("| 0.46 GiB | 0 |", "| 0.46 GiB | 2 |")
+    assert run_all.parse_scale(restarted)[0].met == "no"
+    miscounted = SCALE.replace("| 0 | all equal |\n| pandas", "| 0 | 2 differ |\n| pandas")
+    assert run_all.parse_scale(miscounted)[0].met == "no"
+
+
 @pytest.mark.parametrize("parse", [run_all.parse_client, run_all.parse_receiver,
-                                   run_all.parse_sandbox, run_all.parse_load])
+                                   run_all.parse_sandbox, run_all.parse_load,
+                                   run_all.parse_search, run_all.parse_scale])
 def test_unreadable_output_gives_no_figure(parse):
     assert parse("Traceback (most recent call last):\n  boom\n") == []
 
 
 def test_a_missing_benchmark_is_a_line_in_the_table_not_a_figure(tmp_path, monkeypatch):
     monkeypatch.setattr(run_all, "HERE", tmp_path)
-    outcome = run_all.run(run_all.BENCHMARKS[-1], quick=True)
+    load = next(bench for bench in run_all.BENCHMARKS if bench.name == "load")
+    outcome = run_all.run(load, quick=True)
     assert outcome.rows == [] and "not in this checkout" in outcome.note
     text = run_all.render([outcome], quick=True, began=datetime(2026, 12, 2, tzinfo=UTC),
                           loads=[9.0, 1000.0], wall_s=1.0)
