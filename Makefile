@@ -38,7 +38,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(PYTEST) -p no:cacheprovider --doctest-modules recording_toolkit tests
+	$(PYTEST) -p no:cacheprovider --durations=12 --doctest-modules recording_toolkit tests
 	@# The notebooks' logs and journals go to a folder of this run, removed afterwards.
 	work=$$(mktemp -d) && RECORDING_TOOLKIT_DATA_DIR=$$work $(PYTEST) -p no:cacheprovider \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks; \
