@@ -167,19 +167,21 @@ def parse_load(output: str) -> list[Row]:
 
 
 def parse_search(output: str) -> list[Row]:
-    """``bench_search.py``'s medians: ``| query | pattern | hits | loop s | search s | ratio |``
-    (read from the right: a pattern may hold an escaped pipe)."""
+    """``bench_search.py``'s medians: ``| query | pattern | hits | loop s | search s | **ratio** |
+    floor s | search / floor |``, read around the bold ratio (a pattern may hold an escaped
+    pipe, so cells are counted back from it)."""
     rows = []
     for cells in _table_rows(output):
-        if len(cells) < 6 or not cells[-1].startswith("**"):
+        bold = next((i for i, cell in enumerate(cells) if cell.startswith("**")), None)
+        if bold is None or bold < 4:
             continue
         try:
-            loop, search = _number(cells[-3]), _number(cells[-2])
+            loop, search = _number(cells[bold - 2]), _number(cells[bold - 1])
         except ValueError:
             continue
         ratio = loop / search
         met = search < 1.0 and ratio >= 10
-        rows.append(Row("search", f"search_transcripts, {cells[0]} ({cells[-4]} hits)",
+        rows.append(Row("search", f"search_transcripts, {cells[0]} ({cells[bold - 3]} hits)",
                         f"{search:.3f} s", f"python loop {loop:.3f} s", f"{ratio:.1f}x",
                         "< 1 s and >= 10x", "yes" if met else "no"))
     return rows

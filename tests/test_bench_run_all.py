@@ -61,6 +61,22 @@ def test_receiver_sandbox_and_load_rows():
     assert "read_json 0.800 s" in load[0].baseline
 
 
+SEARCH = """| query | pattern | hits | python loop s | search_transcripts s | ratio | floor s | search / floor |
+|---|---|---|---|---|---|---|---|
+| rare word | `invoice` | 33,838 | 17.899 | 0.504 | **35.5x** | 0.372 | 1.4x |
+| pattern | `outage\\|refund(s)?` | 116,072 | 14.921 | 1.057 | **14.1x** | 0.450 | 2.3x |
+"""  # noqa: E501
+
+
+def test_search_rows_are_met_under_a_second_and_ten_times_the_loop():
+    rare, pattern = run_all.parse_search(SEARCH)
+    assert (rare.value, rare.baseline, rare.ratio, rare.met) == (
+        "0.504 s", "python loop 17.899 s", "35.5x", "yes")
+    assert "33,838 hits" in rare.figure
+    assert (pattern.value, pattern.met) == ("1.057 s", "no")  # 14x the loop, but over 1 s
+    assert "116,072 hits" in pattern.figure
+
+
 SCALE = """| engine | load + summarize s | ratio | peak memory | spilled | restarts | counts vs truth |
 |---|---|---|---|---|---|---|
 | dask, 2 x 1GiB | 217.0 | 3.93x | 0.70 GiB (a worker) | 0.46 GiB | 0 | all equal |
