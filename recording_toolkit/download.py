@@ -473,24 +473,44 @@ def _download(auth: MediaAuth, target: MediaTarget, overwrite: bool) -> _Steps:
                         recording_id=target.recording_id, url=mask_url(target.url))
 
 
+class _Walk:
+    """What both drivers keep while they run one download's steps: the steps, fed each reply,
+    and every response a step opened, which the driver closes when the steps end, however they
+    end. Only the I/O of each step differs between the drivers."""
+
+    def __init__(self, steps: _Steps) -> None:
+        self._steps = steps
+        self._opened: list[httpx.Response] = []
+
+    def next(self, reply: httpx.Response | None) -> _Step | Outcome:
+        """The step after the one ``reply`` answers (None but after a :class:`_Send`), or the
+        outcome once there is none."""
+        if reply is not None:
+            self._opened.append(reply)
+        try:
+            return self._steps.send(reply)
+        except StopIteration as done:
+            return done.value
+
+    def end(self) -> list[httpx.Response]:
+        """Stop the steps (when a driver's I/O failed or was cancelled) and hand over every
+        response they opened, for the driver to close."""
+        self._steps.close()
+        return self._opened
+
+
 def download_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget, *,
                   overwrite: bool = False) -> Outcome:
     """Download one :class:`MediaTarget` with a blocking httpx client (see the module doc)."""
-    steps = _download(auth, target, overwrite)
-    opened: list[httpx.Response] = []
+    walk = _Walk(_download(auth, target, overwrite))
     reply: httpx.Response | None = None
     try:
-        while True:
-            try:
-                step = steps.send(reply)
-            except StopIteration as done:
-                return done.value
+        while not isinstance(step := walk.next(reply), Outcome):
             reply = None
             try:
                 if isinstance(step, _Send):
                     request = http.build_request(step.method, step.url, headers=step.headers)
                     reply = http.send(request, stream=True)
-                    opened.append(reply)
                 elif isinstance(step, _Close):
                     step.response.close()
                 else:
@@ -498,30 +518,24 @@ def download_sync(http: httpx.Client, auth: MediaAuth, target: MediaTarget, *,
                         step.part.write(chunk)
             except SEND_FAILURES as exc:
                 raise _transport_error(exc, target, http.timeout.read or 0) from exc
+        return step
     finally:
-        steps.close()
-        for response in opened:
+        for response in walk.end():
             response.close()
 
 
 async def download_async(http: httpx.AsyncClient, auth: MediaAuth, target: MediaTarget, *,
                          overwrite: bool = False) -> Outcome:
     """See :func:`download_sync`; the same steps on an ``httpx.AsyncClient``."""
-    steps = _download(auth, target, overwrite)
-    opened: list[httpx.Response] = []
+    walk = _Walk(_download(auth, target, overwrite))
     reply: httpx.Response | None = None
     try:
-        while True:
-            try:
-                step = steps.send(reply)
-            except StopIteration as done:
-                return done.value
+        while not isinstance(step := walk.next(reply), Outcome):
             reply = None
             try:
                 if isinstance(step, _Send):
                     request = http.build_request(step.method, step.url, headers=step.headers)
                     reply = await http.send(request, stream=True)
-                    opened.append(reply)
                 elif isinstance(step, _Close):
                     await step.response.aclose()
                 else:
@@ -529,9 +543,9 @@ async def download_async(http: httpx.AsyncClient, auth: MediaAuth, target: Media
                         step.part.write(chunk)
             except SEND_FAILURES as exc:
                 raise _transport_error(exc, target, http.timeout.read or 0) from exc
+        return step
     finally:
-        steps.close()
-        for response in opened:
+        for response in walk.end():
             await response.aclose()
 
 
