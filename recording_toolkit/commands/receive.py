@@ -123,16 +123,16 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
         out: Any = None) -> int:
     """Serve until interrupted; return the exit code."""
     from ..callback_log import check_instance_id, log_dir_problem
-    from ..config import missing_credential, resolve_data_dir
+    from ..config import resolve_data_dir
     from ..errors import ConfigurationError
     from ..receiver import (
         RECORDING_PATH,
         TRANSCRIPTION_PATH,
         check_body_timeout,
-        check_max_connections,
-        default_max_connections,
         normalise_public_url,
+        require_auth_tokens,
         resolve_auth_tokens,
+        resolve_max_connections,
     )
     from ..server import bind_socket
     from ._receiving import ServeOptions, serve, serve_workers
@@ -141,19 +141,15 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     env = os.environ if environ is None else environ
     workers = getattr(args, "workers", 1)
     # every option is checked before anything is created, bound or written
-    tokens = resolve_auth_tokens(args.auth_token, environ=env)
-    if args.verify and not tokens:
-        raise missing_credential("auth_token", flags={"auth_token": "--auth-token"},
-                                 otherwise="--no-verify to accept unsigned callbacks")
+    tokens = require_auth_tokens(args.auth_token, verify=args.verify, environ=env,
+                                 flags={"auth_token": "--auth-token", "verify": "--no-verify"})
     ma_tokens = (None if args.main_account_token is None
                  else resolve_auth_tokens(args.main_account_token, environ={}))
     if args.verify and ma_tokens is not None and not ma_tokens:
         raise ConfigurationError("--main-account-token: given but empty")
     public_url = normalise_public_url(args.public_url, "--public-url")
     body_timeout = check_body_timeout(args.body_timeout, "--body-timeout")
-    max_connections = check_max_connections(
-        default_max_connections() if args.max_connections is None else args.max_connections,
-        "--max-connections")
+    max_connections = resolve_max_connections(args.max_connections, "--max-connections")
     if args.instance_id is not None:
         check_instance_id(args.instance_id, "--instance-id")
         if workers > 1:  # worker N writes under INSTANCE_ID-N

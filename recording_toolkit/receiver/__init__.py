@@ -58,7 +58,9 @@ from ._settings import (
     check_max_connections,
     default_max_connections,
     normalise_public_url,
+    require_auth_tokens,
     resolve_auth_tokens,
+    resolve_max_connections,
 )
 
 __all__ = [
@@ -75,5 +77,7 @@ __all__ = [
     "create_receiver_app",
     "default_max_connections",
     "normalise_public_url",
+    "require_auth_tokens",
     "resolve_auth_tokens",
+    "resolve_max_connections",
 ]

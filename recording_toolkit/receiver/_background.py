@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from ..callback_log import CallbackLog
-from ..config import missing_credential
 from ..server import BackgroundServer
 from ._app import ReceiverCounts, create_receiver_app
 from ._settings import (
@@ -20,10 +19,9 @@ from ._settings import (
     RECORDING_PATH,
     TRANSCRIPTION_PATH,
     check_body_timeout,
-    check_max_connections,
-    default_max_connections,
     normalise_public_url,
-    resolve_auth_tokens,
+    require_auth_tokens,
+    resolve_max_connections,
 )
 
 __all__ = ["CallbackReceiver"]
@@ -96,15 +94,11 @@ class CallbackReceiver:
     ) -> None:
         self.log_dir = log_dir
         self._clock = clock
-        self._tokens = resolve_auth_tokens(auth_token, environ=environ)
+        self._tokens = require_auth_tokens(auth_token, verify=verify, environ=environ)
         self._ma_tokens = main_account_token
-        if verify and not self._tokens:
-            raise missing_credential("auth_token",
-                                     otherwise="verify=False to accept unsigned callbacks")
         self._public_url = normalise_public_url(public_url)
         self.body_timeout = check_body_timeout(body_timeout)
-        self.max_connections = check_max_connections(
-            default_max_connections() if max_connections is None else max_connections)
+        self.max_connections = resolve_max_connections(max_connections)
         self.verify = verify
         self.host = host
         self.port = port

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config import missing_credential
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -31,7 +32,9 @@ __all__ = [
     "default_max_connections",
     "normalise_public_url",
     "open_file_limit",
+    "require_auth_tokens",
     "resolve_auth_tokens",
+    "resolve_max_connections",
 ]
 
 RECORDING_PATH = "/callbacks/recording"
@@ -95,6 +98,30 @@ def resolve_auth_tokens(auth_token: str | Sequence[str] | None, *,
     return tuple(tokens)
 
 
+def require_auth_tokens(auth_token: str | Sequence[str] | None, *, verify: bool,
+                        environ: Mapping[str, str] | None = None,
+                        flags: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """:func:`resolve_auth_tokens`, refusing to verify with none.
+
+    The error is :func:`~recording_toolkit.config.missing_credential`'s, with the way out of
+    verifying: ``flags=None`` words it for a Python caller (``verify=False``), a mapping for a
+    command-line user (its ``"auth_token"`` and ``"verify"`` flags).
+
+    Examples
+    --------
+    >>> require_auth_tokens(None, verify=True, environ={"PLIVO_AUTH_TOKEN": "token"})
+    ('token',)
+    >>> require_auth_tokens(None, verify=False, environ={})
+    ()
+    """
+    tokens = resolve_auth_tokens(auth_token, environ=environ)
+    if verify and not tokens:
+        off = "verify=False" if flags is None else flags.get("verify", "verify=False")
+        raise missing_credential("auth_token", flags=flags,
+                                 otherwise=f"{off} to accept unsigned callbacks")
+    return tokens
+
+
 def open_file_limit() -> int | None:
     """The process's soft limit on open files; None when unlimited."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -137,6 +164,12 @@ def check_max_connections(value: Any, name: str = "max_connections") -> int:
             " the limit"
         )
     return value
+
+
+def resolve_max_connections(value: Any, name: str = "max_connections") -> int:
+    """``value`` checked by :func:`check_max_connections`; None is
+    :func:`default_max_connections`."""
+    return check_max_connections(default_max_connections() if value is None else value, name)
 
 
 def normalise_public_url(public_url: str | None, name: str = "public_url") -> str | None:
