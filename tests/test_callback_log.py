@@ -46,10 +46,11 @@ def all_callback_lines(folder: Path) -> list[dict]:
 class FsyncGate:
     """Wraps os.fsync: records which files were synced; can hold or fail callback-file syncs."""
 
-    def __init__(self, real, *, hold: int = 0, fail: int = 0) -> None:
+    def __init__(self, real, *, hold: int = 0, fail: int = 0, only: str = "") -> None:
         self.real = real
         self.hold = hold        # hold this many callback-file fsyncs until release is set
         self.fail = fail        # then fail this many with EIO
+        self.only = only        # hold or fail only files whose path contains this
         self.entered = threading.Event()
         self.release = threading.Event()
         self.synced: list[str] = []
@@ -59,7 +60,9 @@ class FsyncGate:
         path = os.readlink(f"/proc/self/fd/{fd}")
         if re.search(r"/callbacks-[^/]*\.jsonl$", path):
             self.synced.append(path)
-            if self.hold:
+            if self.only not in path:
+                pass
+            elif self.hold:
                 self.hold -= 1
                 with open(path, "rb") as fh:
                     self.lines_at_entry.append(fh.read().count(b"\n"))
@@ -105,6 +108,96 @@ def test_a_new_utc_day_starts_a_new_file(tmp_path):
         log.append(recording("early"))
     assert [p.name for p in sorted(tmp_path.glob("callbacks-*"))] == [
         "callbacks-2026-11-24-rx.jsonl", "callbacks-2026-11-25-rx.jsonl"]
+
+
+MIDNIGHT = [datetime(2026, 11, 24, 23, 59, 59, 900000, tzinfo=UTC),
+            datetime(2026, 11, 25, 0, 0, 0, 100000, tzinfo=UTC),
+            datetime(2026, 11, 25, 0, 0, 0, 200000, tzinfo=UTC),
+            datetime(2026, 11, 25, 0, 0, 0, 300000, tzinfo=UTC)]
+
+
+def append_in_one_batch(log: CallbackLog, ids: list[str]) -> list:
+    """Append from one event loop in one iteration: the lines reach the writer as one batch."""
+    async def main() -> list:
+        return await asyncio.gather(*(log.append_async(recording(rid)) for rid in ids),
+                                    return_exceptions=True)
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2], [1, 0, 2]], ids=["in order", "a late line"])
+def test_a_batch_across_midnight_syncs_both_day_files_before_answering(tmp_path, gate, order):
+    spy = gate()
+    times = iter([*(MIDNIGHT[i] for i in order), MIDNIGHT[3]])
+    ids = [["late", "early", "later"][i] for i in order]
+    with CallbackLog(tmp_path, instance_id="rx", clock=lambda: next(times)) as log:
+        results = append_in_one_batch(log, ids)
+        assert log.append(recording("next")).stored  # the day's file is still usable after
+        counts = log.counts
+    assert counts["batches"] == 2  # all three lines were written by the first batch
+    assert [getattr(r, "stored", r) for r in results] == [True, True, True]
+    day1, day2 = (tmp_path / f"callbacks-2026-11-{d}-rx.jsonl" for d in (24, 25))
+    # each day's file was fsynced itself (not the other file, not a closed descriptor)
+    assert sorted(spy.synced[:2]) == [str(day1), str(day2)]
+    assert [line["payload"]["recording_id"] for line in lines_of(day1)] == ["late"]
+    assert [line["payload"]["recording_id"] for line in lines_of(day2)] == \
+        ["early", "later", "next"]
+
+
+def test_a_failed_sync_of_one_day_fails_only_that_days_lines(tmp_path, gate):
+    gate(fail=1, only="2026-11-24")
+    times = iter([*MIDNIGHT[:3], MIDNIGHT[0]])
+    with CallbackLog(tmp_path, instance_id="rx", clock=lambda: next(times)) as log:
+        late, early, later = append_in_one_batch(log, ["late", "early", "later"])
+        assert isinstance(late, OSError) and "simulated disk failure" in str(late)
+        assert early.stored and later.stored  # the other day's file was durable
+        assert not log.contains(recording("late"))
+        assert log.append(recording("late")).stored  # the sender's retry
+    day1, day2 = (tmp_path / f"callbacks-2026-11-{d}-rx.jsonl" for d in (24, 25))
+    assert [line["payload"]["recording_id"] for line in lines_of(day1)] == ["late"]  # once
+    assert [line["payload"]["recording_id"] for line in lines_of(day2)] == ["early", "later"]
+
+
+class DirSyncSpy:
+    """Wraps os.fsync: records every path synced; fails the first ``fail`` directory syncs."""
+
+    def __init__(self, real, fail: int = 0) -> None:
+        self.real = real
+        self.fail = fail
+        self.synced: list[str] = []
+
+    def __call__(self, fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if os.path.isdir(path) and self.fail:
+            self.fail -= 1
+            raise OSError(errno.EIO, "simulated directory sync failure")
+        self.real(fd)
+        self.synced.append(path)
+
+
+def test_a_new_files_name_is_synced_before_its_first_line_is_acknowledged(tmp_path, monkeypatch):
+    spy = DirSyncSpy(os.fsync)
+    monkeypatch.setattr(os, "fsync", spy)
+    with CallbackLog(tmp_path, instance_id="rx", clock=lambda: DAY) as log:
+        first = log.append(recording("r1"))
+        synced_for_first = list(spy.synced)
+        log.append(recording("r2"))
+    assert first.stored
+    assert synced_for_first.count(str(tmp_path)) == 1 and str(first.path) in synced_for_first
+    assert spy.synced.count(str(tmp_path)) == 1  # once per new file, not per batch
+
+
+def test_a_failed_directory_sync_is_not_acknowledged_and_is_retried(tmp_path, monkeypatch):
+    spy = DirSyncSpy(os.fsync, fail=1)
+    monkeypatch.setattr(os, "fsync", spy)
+    with CallbackLog(tmp_path, instance_id="rx", clock=lambda: DAY) as log:
+        with pytest.raises(OSError, match="simulated directory sync failure"):
+            log.append(recording("r1"))
+        assert not log.contains(recording("r1"))
+        spy.synced.clear()
+        assert log.append(recording("r1")).stored  # the retry, once the disk works again
+        # the file already exists now, but its name was never made durable: synced this time
+        assert str(tmp_path) in spy.synced
+    assert [line["payload"]["recording_id"] for line in all_callback_lines(tmp_path)] == ["r1"]
 
 
 def test_append_is_acknowledged_only_after_its_line_is_fsynced(tmp_path, gate):

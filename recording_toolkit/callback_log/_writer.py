@@ -2,11 +2,13 @@
 batch, and waking whoever waits for a line only once it is durable.
 
 One thread owns the files. It takes everything queued, writes it with one ``write`` per file
-and one ``fsync`` per file, then reports the batch (to :class:`~._log.CallbackLog`, which wakes
-the waiters). While one ``fsync`` runs the next batch fills up, so throughput grows with
-concurrency instead of collapsing to one ``fsync`` per callback. A file whose write or
-``fsync`` failed is rolled back to where the batch began and reopened next time, and every
-waiter of its lines hears of the failure.
+and one ``fsync`` per file (and one of its folder when the file is new), then reports the batch
+(to :class:`~._log.CallbackLog`, which wakes the waiters). A file replaced during a batch (the
+day before, at midnight) is closed only after its ``fsync``. While one ``fsync`` runs the
+next batch fills up, so throughput grows with concurrency instead of collapsing to one
+``fsync`` per callback. A file whose write or ``fsync`` failed is rolled back to where the
+batch began and reopened next time, and every waiter of its lines (and only of its lines)
+hears of the failure.
 """
 
 from __future__ import annotations
@@ -63,18 +65,21 @@ class Job:
 
 
 class _OpenFile:
-    """One append-only file the writer thread owns."""
+    """One append-only file the writer thread owns.
+
+    ``created`` is True when this open made the file: its name is durable only once its
+    folder has been synced too (the writer does that before acknowledging its lines).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        existed = path.exists()
-        self.fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        if not existed:
-            try:
-                _fsync_dir(path.parent)  # the new file's name is durable too
-            except OSError:
-                self.close()
-                raise
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        try:
+            self.fd = os.open(path, flags | os.O_EXCL, 0o644)
+            self.created = True
+        except FileExistsError:
+            self.fd = os.open(path, flags, 0o644)
+            self.created = False
         self.check_tail = True  # a torn last line may be there (a crash, a failed write)
         self.size: int | None = None  # known end of the file (one writer appends to it)
         self.rollback_to = 0
@@ -107,8 +112,11 @@ class _OpenFile:
             os.fsync(self.fd)
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
+        """Close once: a second ``os.close`` could close a descriptor reused by another file."""
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -133,6 +141,7 @@ class Writer:
         self._on_batch = on_batch
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()  # None: stop
         self._files: dict[Category, tuple[str, _OpenFile]] = {}
+        self._unnamed: set[Path] = set()  # files created whose folder has not been synced yet
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -183,19 +192,33 @@ class Writer:
             handle.close()
         self._files.clear()
 
-    def _file(self, category: Category, day: str) -> _OpenFile:
+    def _file(self, category: Category, day: str, retired: list[_OpenFile]) -> _OpenFile:
+        """The open file for ``(category, day)``.
+
+        A file this replaces (the day before, at midnight) goes to ``retired`` and stays open:
+        the batch may have written to it, and it is closed only after the batch's ``fsync``.
+        A day older than the current one (a late line) gets a handle for this batch only.
+        """
         current = self._files.get(category)
         if current is not None and current[0] == day:
             return current[1]
-        if current is not None:
-            current[1].close()
-            del self._files[category]
         handle = _OpenFile(self._path_for(day, category))
-        self._files[category] = (day, handle)
+        if handle.created:
+            self._unnamed.add(handle.path)
+        if current is not None and day < current[0]:
+            retired.append(handle)
+        else:
+            if current is not None:
+                retired.append(current[1])
+            self._files[category] = (day, handle)
         return handle
 
     def _write(self, items: list[Item]) -> Failures:
-        """Write a batch, one write and one fsync per file; return the files that failed."""
+        """Write a batch, one write and one fsync per file; return the files that failed.
+
+        Every file the batch wrote is synced before it is closed, and a new file's folder is
+        synced before its lines count as durable; a file that failed fails only its own lines.
+        """
         groups: dict[tuple[Category, str], list[bytes]] = {}
         for item in items:
             key = (item.category, item.day)
@@ -206,31 +229,62 @@ class Writer:
                 lines.append(item.data)
         failures: Failures = {}
         written: list[tuple[tuple[Category, str], _OpenFile]] = []
-        for key, lines in groups.items():
-            handle = None
-            try:
-                handle = self._file(*key)
-                handle.write(b"".join(lines))
-                written.append((key, handle))
-            except OSError as exc:
-                failures[key] = exc
-                if handle is not None:
-                    handle.roll_back()
-                self._forget(key[0])
-        for key, handle in written:
-            try:
-                handle.sync()
-            except OSError as exc:
-                # After a failed fsync the page cache cannot be trusted: reopen next time.
-                failures[key] = exc
-                handle.roll_back()
-                self._forget(key[0])
+        retired: list[_OpenFile] = []  # replaced during this batch: closed once it is synced
+        try:
+            for key, lines in groups.items():
+                handle = None
+                try:
+                    handle = self._file(*key, retired)
+                    handle.write(b"".join(lines))
+                    written.append((key, handle))
+                except OSError as exc:
+                    failures[key] = exc
+                    if handle is not None:
+                        self._fail(key[0], handle)
+            synced: list[tuple[tuple[Category, str], _OpenFile]] = []
+            for key, handle in written:
+                try:
+                    handle.sync()
+                    synced.append((key, handle))
+                except OSError as exc:
+                    failures[key] = exc
+                    self._fail(key[0], handle)
+            self._sync_names(synced, failures)
+        finally:
+            for handle in retired:
+                handle.close()
         return failures
 
-    def _forget(self, category: Category) -> None:
-        current = self._files.pop(category, None)
-        if current is not None:
-            current[1].close()
+    def _sync_names(self, synced: list[tuple[tuple[Category, str], _OpenFile]],
+                    failures: Failures) -> None:
+        """Sync the folder of each file created and not yet named durably, once per folder.
+
+        A file whose folder sync failed fails its lines and stays in ``_unnamed``, so the
+        retry syncs the folder again even though the file now exists.
+        """
+        folders: dict[Path, list[tuple[tuple[Category, str], _OpenFile]]] = {}
+        for key, handle in synced:
+            if handle.path in self._unnamed:
+                folders.setdefault(handle.path.parent, []).append((key, handle))
+        for folder, entries in folders.items():
+            try:
+                _fsync_dir(folder)
+            except OSError as exc:
+                for key, handle in entries:
+                    failures[key] = exc
+                    self._fail(key[0], handle)
+            else:
+                self._unnamed.difference_update(handle.path for _, handle in entries)
+
+    def _fail(self, category: Category, handle: _OpenFile) -> None:
+        """Roll back a file whose write or sync failed and close it; it is reopened next time
+        (after a failed ``fsync`` its page cache cannot be trusted). Only this file is closed:
+        the batch's other files still need their ``fsync``."""
+        handle.roll_back()
+        current = self._files.get(category)
+        if current is not None and current[1] is handle:
+            del self._files[category]
+        handle.close()
 
 
 def _size(job: Job) -> int:
