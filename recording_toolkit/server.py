@@ -16,14 +16,14 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import uvicorn
 
 from .errors import ConfigurationError
 
-__all__ = ["STALLED_AFTER", "BackgroundServer", "ForegroundServer", "GuardedServer",
-           "bind_socket"]
+__all__ = ["STALLED_AFTER", "BackgroundServer", "BackgroundService", "ForegroundServer",
+           "GuardedServer", "bind_socket"]
 
 _NO_CYCLE = object()
 #: A connection that has been stuck this long (seconds) may be closed to make room for a new one.
@@ -330,3 +330,44 @@ class BackgroundServer:
     def __repr__(self) -> str:
         state = self.url if self.running else "stopped"
         return f"<{type(self).__name__} {self._name} {state}>"
+
+
+class BackgroundService:
+    """The lifecycle of an object that serves its app on a :class:`BackgroundServer` of its own
+    (the callback receiver and the sandbox in notebooks), written once for all of them.
+
+    ``with`` starts and stops it, :meth:`close` is :meth:`stop`, :attr:`running` asks the server,
+    and :meth:`_server_url` is the server's URL or one error saying how to start it. A subclass
+    implements :meth:`start` and :meth:`stop`, keeps its server in ``_server`` while it runs
+    (None otherwise) and names itself in ``what``.
+    """
+
+    #: How errors name the service ("the receiver is not running").
+    what: ClassVar[str] = "service"
+    _server: BackgroundServer | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """The same as :meth:`stop`."""
+        self.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None and self._server.running
+
+    def _server_url(self) -> str:
+        """The running server's ``http://host:port``."""
+        if self._server is None:
+            raise RuntimeError(f"the {self.what} is not running; call start() or use 'with'")
+        return self._server.url

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from ..callback_log import CallbackLog
-from ..server import BackgroundServer
+from ..server import BackgroundServer, BackgroundService
 from ._app import ReceiverCounts, create_receiver_app
 from ._settings import (
     DEFAULT_BODY_TIMEOUT,
@@ -27,7 +27,7 @@ from ._settings import (
 __all__ = ["CallbackReceiver"]
 
 
-class CallbackReceiver:
+class CallbackReceiver(BackgroundService):
     """The receiver for notebooks: the app under uvicorn in a background thread.
 
     Parameters
@@ -73,6 +73,8 @@ class CallbackReceiver:
     ...         receiver.recording_callback_url.endswith("/callbacks/recording")
     True
     """
+
+    what = "receiver"
 
     def __init__(
         self,
@@ -146,26 +148,12 @@ class CallbackReceiver:
         if self.log is not None:
             self.log.close()
 
-    close = stop
-
-    def __enter__(self) -> CallbackReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None and self._server.running
-
     # -- addresses --
 
     @property
     def url(self) -> str:
         """The loopback URL the server listens on (``http://127.0.0.1:PORT``)."""
-        if self._server is None:
-            raise RuntimeError("the receiver is not running; call start() or use 'with'")
-        return self._server.url
+        return self._server_url()
 
     @property
     def public_url(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import AUTH_ID_PATTERN, RateCard
 from ..errors import ConfigurationError
-from ..server import BackgroundServer
+from ..server import BackgroundServer, BackgroundService
 from ._clock import ManualClock, SandboxClock, ScaledClock, from_ms
 from ._config import Durations, Faults, SandboxConfig, Timing
 from ._dispatch import CallbackPlan, Dispatcher, retry_settings
@@ -159,7 +159,7 @@ class SandboxCore:
         return truth
 
 
-class Sandbox:
+class Sandbox(BackgroundService):
     """A local Plivo: the Record and Recording APIs, signed callbacks, faults on demand.
 
     Parameters
@@ -204,6 +204,8 @@ class Sandbox:
     ...     answer.status_code, answer.json()["message"]
     (202, 'conference recording started')
     """
+
+    what = "sandbox"
 
     def __init__(self, *, auth_id: str | None = None, auth_token: str | None = None,
                  seed: int = 0, time_scale: float = DEFAULT_TIME_SCALE, strict: bool = False,
@@ -275,24 +277,10 @@ class Sandbox:
             server.stop()
         self.core.dispatcher.stop()
 
-    close = stop
-
-    def __enter__(self) -> Sandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None and self._server.running
-
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``: give it to a client as ``base_url``."""
-        if self._server is None:
-            raise RuntimeError("the sandbox is not running; call start() or use 'with'")
-        return self._server.url
+        return self._server_url()
 
     # -- time ----------------------------------------------------------------------------------
 
