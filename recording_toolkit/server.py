@@ -336,21 +336,32 @@ class BackgroundService:
     """The lifecycle of an object that serves its app on a :class:`BackgroundServer` of its own
     (the callback receiver and the sandbox in notebooks), written once for all of them.
 
-    ``with`` starts and stops it, :meth:`close` is :meth:`stop`, :attr:`running` asks the server,
-    and :meth:`_server_url` is the server's URL or one error saying how to start it. A subclass
-    implements :meth:`start` and :meth:`stop`, keeps its server in ``_server`` while it runs
-    (None otherwise) and names itself in ``what``.
+    :meth:`start` starts the server once, :meth:`stop` stops it, ``with`` does both,
+    :meth:`close` is :meth:`stop`, :attr:`running` asks the server, and :meth:`_server_url` is
+    the server's URL or one error saying how to start it. A subclass implements :meth:`_serve`
+    (open what the app needs, start its server and return it), extends :meth:`stop` to release
+    what it opened, and names itself in ``what``.
     """
 
     #: How errors name the service ("the receiver is not running").
     what: ClassVar[str] = "service"
     _server: BackgroundServer | None = None
 
-    def start(self) -> Self:
+    def _serve(self) -> BackgroundServer:
+        """Open what the app needs and start its server (releasing all of it if that fails)."""
         raise NotImplementedError
 
+    def start(self) -> Self:
+        """Start serving; returns self. Idempotent."""
+        if self._server is None:
+            self._server = self._serve()
+        return self
+
     def stop(self) -> None:
-        raise NotImplementedError
+        """Stop serving; requests in flight finish first. Idempotent."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     def close(self) -> None:
         """The same as :meth:`stop`."""

@@ -113,10 +113,8 @@ class CallbackReceiver(BackgroundService):
 
     # -- lifecycle --
 
-    def start(self) -> CallbackReceiver:
-        """Open the log and start serving; returns self. Idempotent."""
-        if self._server is not None:
-            return self
+    def _serve(self) -> BackgroundServer:
+        """Open the log and start serving (:meth:`start`)."""
         log = CallbackLog(self.log_dir, instance_id=self.instance_id, clock=self._clock)
         try:
             app = create_receiver_app(log, auth_tokens=self._tokens,
@@ -137,14 +135,11 @@ class CallbackReceiver(BackgroundService):
             # Hand out and verify against the loopback URL itself (known once bound).
             app.state.settings.public_url = server.url
         self.log = log
-        self._server = server
-        return self
+        return server
 
     def stop(self) -> None:
         """Stop serving (in-flight requests finish), then flush and close the log."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
+        super().stop()
         if self.log is not None:
             self.log.close()
 

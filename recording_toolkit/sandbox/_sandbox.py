@@ -247,10 +247,8 @@ class Sandbox(BackgroundService):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> Sandbox:
-        """Start serving and delivering; returns self. Idempotent."""
-        if self._server is not None:
-            return self
+    def _serve(self) -> BackgroundServer:
+        """Start delivering and serving (:meth:`start`)."""
         from ._api import create_sandbox_app
 
         # idle connections are kept for a minute, as the load balancers in front of an API
@@ -267,14 +265,11 @@ class Sandbox(BackgroundService):
             raise
         if self.core.media_url is None:
             self.core.media_url = server.url
-        self._server = server
-        return self
+        return server
 
     def stop(self) -> None:
         """Stop serving; callbacks not yet delivered stay pending in the ground truth."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.stop()
+        super().stop()
         self.core.dispatcher.stop()
 
     @property
