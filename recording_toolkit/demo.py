@@ -379,9 +379,11 @@ def _summary_lines(summary: Mapping[str, Any], *, currency: str = "") -> list[st
     minutes, percent = fmt.minutes, fmt.percent
 
     return [
-        f"  log:           {source['lines']:,} lines in {source['files']:,} file(s),"
+        f"  log:           {fmt.counted(source['lines'], 'line')} in"
+        f" {fmt.counted(source['files'], 'file')},"
         f" {source['duplicates']:,} duplicates dropped, {source['quarantined']:,} quarantined",
-        f"  recordings:    {rec['count']:,} in {rec['conferences']:,} conferences ({formats})",
+        f"  recordings:    {rec['count']:,} in {fmt.counted(rec['conferences'], 'conference')}"
+        f" ({formats})",
         f"  minutes:       {fmt.number(rec['total_minutes'])} recorded,"
         f" {fmt.count(rec['billed_minutes'])}"
         " billed (whole minutes, at least one per recording)",

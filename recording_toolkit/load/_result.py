@@ -7,6 +7,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..formatting import counted
+
 __all__ = ["LoadResult", "LoadStats"]
 
 
@@ -100,7 +102,7 @@ class LoadResult:
     def __repr__(self) -> str:
         s = self.stats
         return (f"<LoadResult {self.engine}: {s.recordings:,} recordings, {s.transcriptions:,}"
-                f" transcriptions from {s.files:,} file(s); {s.lines:,} lines,"
+                f" transcriptions from {counted(s.files, 'file')}; {counted(s.lines, 'line')},"
                 f" {s.duplicates:,} duplicates dropped, {s.quarantined:,} quarantined"
                 + (f", {s.test_callbacks:,} test callbacks left out" if s.test_callbacks else "")
                 + ">")
@@ -109,7 +111,7 @@ class LoadResult:
         s = self.stats
         note = ""
         if s.quarantined:
-            note = (f"<p>{s.quarantined:,} line(s) quarantined: see <code>.quarantine</code>"
+            note = (f"<p>{counted(s.quarantined, 'line')} quarantined: see <code>.quarantine</code>"
                     " (file, line, reason, raw).</p>")
         return (f"<div><strong>Loaded {s.recordings:,} recordings and {s.transcriptions:,}"
                 f" transcriptions</strong> ({html.escape(self.engine)} engine)"
