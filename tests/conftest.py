@@ -6,6 +6,7 @@ Credentials here are made up for tests; none is a real account's.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -30,3 +31,19 @@ def auth_token() -> str:
 def env(auth_id: str, auth_token: str) -> dict[str, str]:
     """An injectable environment with credentials, instead of patching os.environ."""
     return {"PLIVO_AUTH_ID": auth_id, "PLIVO_AUTH_TOKEN": auth_token}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Chromium (Playwright) for the browser tests, with test_browser.py's flags and its
+    check that Debian's Chromium is there."""
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM_ARGS, _chromium
+
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()

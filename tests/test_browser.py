@@ -193,17 +193,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 process.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+# `browser`: the module-scoped Chromium of conftest.py
 
 
 @pytest.fixture

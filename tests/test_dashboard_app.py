@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,19 +218,7 @@ def test_the_command_serves_and_stops_on_sigterm(tmp_path):
 WIDTHS = (1100, 1440)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    from test_browser import CHROMIUM_ARGS, _chromium
-
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+# `browser`: the module-scoped Chromium of conftest.py
 
 
 #: The height of everything on the page (Voilà's page may scroll inside an element).
@@ -254,13 +241,13 @@ def _decoded_images(page) -> int:
 
 
 @pytest.mark.browser
-def test_the_dashboard_page_in_chromium(chromium, tmp_path):
+def test_the_dashboard_page_in_chromium(browser, tmp_path):
     from test_browser import CHECKS, SCREENSHOTS, _message, reader_findings
 
     served = _start(tmp_path, str(DATA / "callbacks"), "--journal", str(DATA / "journal.jsonl"),
                     "--teams", str(DATA / "teams.toml"))
     outside: list[str] = []
-    context = chromium.new_context(viewport={"width": 1440, "height": 1000},
+    context = browser.new_context(viewport={"width": 1440, "height": 1000},
                                    accept_downloads=True)
     try:
         page = context.new_page()
@@ -352,10 +339,10 @@ def test_the_dashboard_page_in_chromium(chromium, tmp_path):
 
 
 @pytest.mark.browser
-def test_the_training_panel_records_in_the_sandbox_and_its_callbacks_arrive(chromium,
+def test_the_training_panel_records_in_the_sandbox_and_its_callbacks_arrive(browser,
                                                                            tmp_path):
     served = _start(tmp_path, str(_tiny_logs(tmp_path / "logs")), "--sandbox")
-    context = chromium.new_context(viewport={"width": 1100, "height": 1400})
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
     try:
         page = context.new_page()
         page.goto(served.url, timeout=60_000)
