@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -337,6 +338,44 @@ def test_the_cli_prints_a_line_per_check_and_exits_1_on_a_failure(
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False
     assert [c["status"] for c in data["checks"] if c["name"] == "credentials"] == ["failed"]
+
+
+def test_in_a_terminal_long_lines_wrap_under_what_was_found(
+        sandbox: Sandbox, env: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person at a 60-column terminal reads each check's text in its own column; a pipe
+    still gets one line per check."""
+    import io
+    import shutil
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *a, **k: os.terminal_size((60, 24)))
+    monkeypatch.setenv("PLIVO_AUTH_TOKEN", "y" * 40)
+    from recording_toolkit.cli import build_parser
+    from recording_toolkit.commands.doctor import run
+
+    args = build_parser().parse_args(["doctor", "--log-dir", str(tmp_path)])
+    terminal, pipe = Terminal(), io.StringIO()
+    assert run(args, out=terminal) == 1
+    assert run(args, out=pipe) == 1
+    piped = pipe.getvalue().splitlines()
+    shown = terminal.getvalue().splitlines()
+    assert len(piped) == 7 and len(shown) > len(piped)
+    assert all(len(line) <= 60 or " " not in line.strip() for line in shown)
+    starts = ("ok ", "failed ", "warning ", "skipped ", "ready:", "not ready:")
+    continued = [line for line in shown if not line.startswith(starts)]
+    assert continued and all(line.startswith(" " * 24) and line[24] != " " for line in continued)
+    # the same words in the same order, only the line breaks differ (figures such as the clock's
+    # offset are measured again by each run)
+    def words(lines: list[str]) -> str:
+        return re.sub(r"\d+(\.\d+)?", "N", " ".join(" ".join(lines).split()))
+
+    assert words(shown) == words(piped)
 
 
 def test_the_loader_counts_test_callbacks_and_leaves_them_out(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -67,7 +68,14 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False), file=stream)
     else:
-        for line in result.lines():
+        # wrapped to the terminal for a person; one line per check for a pipe or a file
+        width = shutil.get_terminal_size().columns if _is_terminal(stream) else None
+        for line in result.lines(width):
             print(line, file=stream)
         print(f"{'ready' if result.ok else 'not ready'}: {result.summary()}", file=stream)
     return result.exit_code
+
+
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

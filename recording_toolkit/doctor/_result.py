@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,10 +33,21 @@ class CheckResult:
     fix: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
 
-    def line(self) -> str:
-        """The check as one line: status, name, what was found, and the fix."""
+    def line(self, width: int | None = None) -> str:
+        """The check as one line: status, name, what was found, and the fix.
+
+        With ``width`` (a terminal's columns), a line longer than that wraps at spaces, never
+        inside a flag or a URL, and the continuation lines are indented under what was found,
+        so the status and name columns stay clear to the eye.
+        """
         text = f"{self.status:<8}{self.name:<{_NAME_WIDTH}} {self.found}"
-        return f"{text} -> fix: {self.fix}" if self.fix else text
+        text = f"{text} -> fix: {self.fix}" if self.fix else text
+        if width is None or len(text) <= width:
+            return text
+        indent = " " * (8 + _NAME_WIDTH + 1)
+        return "\n".join(textwrap.wrap(text, width=max(width, len(indent) + 20),
+                                        subsequent_indent=indent, break_long_words=False,
+                                        break_on_hyphens=False))
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "found": self.found,
@@ -90,8 +102,9 @@ class PreflightResult:
         parts = [f"{n} {words.get(s, s) if n > 1 else s}" for s, n in counts.items() if n]
         return ", ".join(parts) or "no checks"
 
-    def lines(self) -> list[str]:
-        return [check.line() for check in self.checks]
+    def lines(self, width: int | None = None) -> list[str]:
+        """One line per check; with ``width``, each wrapped as :meth:`CheckResult.line` says."""
+        return [check.line(width) for check in self.checks]
 
     def to_dict(self) -> dict[str, Any]:
         """``{"ok": ..., "summary": ..., "checks": [...]}`` (what ``doctor --json`` prints)."""
