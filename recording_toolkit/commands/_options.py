@@ -9,6 +9,7 @@ one :class:`~recording_toolkit.errors.ConfigurationError` naming the option and 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -19,8 +20,8 @@ from typing import Any
 
 from ..errors import ConfigurationError
 
-__all__ = ["check_output_file", "check_output_folder", "journal_option", "named_by_flags",
-           "progress_wanted"]
+__all__ = ["check_output_file", "check_output_folder", "check_timeout", "journal_option",
+           "named_by_flags", "progress_wanted"]
 
 
 def progress_wanted(wanted: bool) -> bool:
@@ -75,6 +76,12 @@ def _probe_folder(flag: str, target: str, folder: Path) -> None:
         reason = exc.strerror or type(exc).__name__
         raise ConfigurationError(f"{flag}: {target}: cannot create files in {folder} ({reason})"
                                  ) from None
+
+
+def check_timeout(timeout: float) -> None:
+    """Refuse a ``--timeout`` that is not a number of seconds above 0."""
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ConfigurationError(f"--timeout: {timeout} is not a number of seconds > 0")
 
 
 def check_output_file(flag: str, value: str | os.PathLike[str], *,

@@ -19,7 +19,13 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from . import add_api_options, api_credentials
-from ._options import check_output_file, check_output_folder, named_by_flags, progress_wanted
+from ._options import (
+    check_output_file,
+    check_output_folder,
+    check_timeout,
+    named_by_flags,
+    progress_wanted,
+)
 
 __all__ = ["FILTER_FLAGS", "register", "run_download", "run_list"]
 
@@ -126,14 +132,6 @@ def _client(args: argparse.Namespace, environ: Mapping[str, str] | None,
                                  transport=transport)
     with client, named_by_flags(_FLAGS):
         yield client
-
-
-def check_timeout(timeout: float) -> None:
-    """Refuse a ``--timeout`` that is not a number of seconds above 0."""
-    from ..errors import ConfigurationError
-
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise ConfigurationError(f"--timeout: {timeout} is not a number of seconds > 0")
 
 
 def run_list(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None,

@@ -82,7 +82,7 @@ def _check(args: argparse.Namespace, now: datetime) -> tuple[float, datetime, An
     from ..errors import ConfigurationError, ValidationError
     from ..validation import validate_conference_name
     from ..windows import as_utc
-    from .recordings import check_timeout
+    from ._options import check_timeout
 
     keep_days = keep_days_option(args.keep_days)
     check_timeout(args.timeout)
